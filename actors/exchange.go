@@ -1,0 +1,24 @@
+package actors
+
+import (
+	"context"
+
+	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/runtime/config"
+)
+
+// Exchange is what edges talk to: it routes a command to the actor that owns
+// the state it touches, fills in ReplyTo, and waits for the reply.
+//
+// Do returns the reply (which may be a *messages.ErrorReply) or, when ctx ends
+// first, messages.ErrServiceTimeout. It is safe for concurrent use. Do never
+// blocks an actor: only the calling goroutine waits.
+//
+// Routing: BalanceQuery, BalanceUpdate, PutLimit, PutMarket go to the user's
+// balance shard; Cancel, OrderBook, OrderDepth, OrderPending,
+// OrderPendingDetail, MarketSummary go to the market; AssetSummary goes to
+// every shard and the replies are summed.
+type Exchange interface {
+	Config() *config.Config
+	Do(ctx context.Context, cmd messages.Command) (messages.Reply, error)
+}

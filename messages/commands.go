@@ -1,0 +1,133 @@
+package messages
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/holiman/uint256"
+)
+
+// Command is a request to the exchange. Every command names the PID its
+// reply goes to (ReplyTo); the actor that answers sends exactly one Reply
+// there. Times are Unix microseconds read by the edge that built the command.
+type Command interface{ command() }
+
+// BalanceQuery asks a user's balances; answered by the user's balance shard
+// with *BalanceQueryReply. Assets empty means every configured asset.
+type BalanceQuery struct {
+	ReplyTo *actor.PID
+	User    uint32
+	Assets  []AssetID
+}
+
+// BalanceUpdate deposits (Change ≥ 0) or withdraws (Negative) Change units of
+// Asset at its prec_save, idempotent on (User, Asset, Business, BusinessID).
+// Answered with *StatusReply or ErrRepeatUpdate / ErrWithdrawNotEnough.
+type BalanceUpdate struct {
+	ReplyTo    *actor.PID
+	User       uint32
+	Asset      AssetID
+	Business   string
+	BusinessID uint64
+	Change     uint256.Int
+	Negative   bool
+	Detail     []byte // a JSON object, as given
+	Time       int64
+}
+
+// AssetSummary asks one balance shard for its partial sums of Assets (empty:
+// all); answered with *AssetSummaryReply. The router sums the shards.
+type AssetSummary struct {
+	ReplyTo *actor.PID
+	Assets  []AssetID
+}
+
+// PutLimit places a limit order. Amount at stock_prec, Price at money_prec,
+// fee rates at fee_prec. Sent to the user's shard, which reserves the funds
+// and forwards the same message to the market; answered with *OrderReply.
+type PutLimit struct {
+	ReplyTo  *actor.PID
+	User     uint32
+	Market   MarketID
+	Side     Side
+	Amount   int64
+	Price    int64
+	TakerFee int64
+	MakerFee int64
+	Source   string
+	Time     int64
+}
+
+// PutMarket places a market order: Amount is stock at stock_prec for an ask,
+// money at money_prec for a bid (PROTOCOL D8). Flow as PutLimit.
+type PutMarket struct {
+	ReplyTo  *actor.PID
+	User     uint32
+	Market   MarketID
+	Side     Side
+	Amount   int64
+	TakerFee int64
+	Source   string
+	Time     int64
+}
+
+// Cancel cancels a resting order; sent to the market, answered with
+// *OrderReply or ErrOrderNotFound / ErrUserNotMatch.
+type Cancel struct {
+	ReplyTo *actor.PID
+	User    uint32
+	Market  MarketID
+	OrderID uint64
+	Time    int64
+}
+
+// OrderBook lists one side of a market's book in priority order; answered
+// with *OrderListReply.
+type OrderBook struct {
+	ReplyTo       *actor.PID
+	Market        MarketID
+	Side          Side
+	Offset, Limit int
+}
+
+// OrderDepth asks aggregated price levels, merged to multiples of Interval
+// (money_prec units; 0 = no merging); answered with *DepthReply.
+type OrderDepth struct {
+	ReplyTo  *actor.PID
+	Market   MarketID
+	Limit    int
+	Interval int64
+}
+
+// OrderPending lists a user's resting orders in a market, newest first;
+// answered with *OrderListReply.
+type OrderPending struct {
+	ReplyTo       *actor.PID
+	User          uint32
+	Market        MarketID
+	Offset, Limit int
+}
+
+// OrderPendingDetail asks one resting order; answered with *OrderDetailReply.
+type OrderPendingDetail struct {
+	ReplyTo *actor.PID
+	Market  MarketID
+	OrderID uint64
+}
+
+// MarketSummary asks a market's resting counts and amounts; answered with
+// *MarketSummaryReply.
+type MarketSummary struct {
+	ReplyTo *actor.PID
+	Market  MarketID
+}
+
+func (*BalanceQuery) command()       {}
+func (*BalanceUpdate) command()      {}
+func (*AssetSummary) command()       {}
+func (*PutLimit) command()           {}
+func (*PutMarket) command()          {}
+func (*Cancel) command()             {}
+func (*OrderBook) command()          {}
+func (*OrderDepth) command()         {}
+func (*OrderPending) command()       {}
+func (*OrderPendingDetail) command() {}
+func (*MarketSummary) command()      {}

@@ -1,0 +1,45 @@
+package messages
+
+import "fmt"
+
+// Error is a wire error: viabtc's numeric code and message. Codes 10–12 mean
+// different things for different methods, so the catalogue below has one
+// value per (code, meaning); two Errors are the same error when code and
+// message match. Codes are never reused for a new meaning.
+type Error struct {
+	Code    int
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s (code %d)", e.Message, e.Code) }
+
+// Is reports whether target is an *Error with the same code and message.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && t.Message == e.Message
+}
+
+// The error catalogue (PROTOCOL §2 and §3).
+var (
+	ErrInvalidArgument   = &Error{1, "invalid argument"}
+	ErrInternal          = &Error{2, "internal error"}
+	ErrUnavailable       = &Error{3, "service unavailable"}
+	ErrMethodNotFound    = &Error{4, "method not found"}
+	ErrServiceTimeout    = &Error{5, "service timeout"}
+	ErrRequireAuth       = &Error{6, "require authentication"}
+	ErrRepeatUpdate      = &Error{10, "repeat update"}      // balance.update
+	ErrBalanceNotEnough  = &Error{10, "balance not enough"} // order.put_*
+	ErrWithdrawNotEnough = &Error{11, "balance not enough"} // balance.update
+	ErrAmountTooSmall    = &Error{11, "amount too small"}   // order.put_*
+	ErrNoEnoughTrader    = &Error{12, "no enough trader"}   // order.put_market
+	ErrOrderNotFound     = &Error{10, "order not found"}    // order.cancel
+	ErrUserNotMatch      = &Error{11, "user not match"}     // order.cancel
+)
+
+// Catalogue lists every error above, for documentation and tests.
+var Catalogue = []*Error{
+	ErrInvalidArgument, ErrInternal, ErrUnavailable, ErrMethodNotFound,
+	ErrServiceTimeout, ErrRequireAuth, ErrRepeatUpdate, ErrBalanceNotEnough,
+	ErrWithdrawNotEnough, ErrAmountTooSmall, ErrNoEnoughTrader,
+	ErrOrderNotFound, ErrUserNotMatch,
+}

@@ -1,0 +1,108 @@
+package messages
+
+import "github.com/holiman/uint256"
+
+// EventType is an event's stable numeric code in the journal. Codes are
+// never reused.
+type EventType uint8
+
+// Event type codes.
+const (
+	TypeBalanceUpdated EventType = 1
+	TypeOrderPlaced    EventType = 2
+	TypeTrade          EventType = 3
+	TypeOrderRested    EventType = 4
+	TypeOrderFinished  EventType = 5
+)
+
+// Event is an outcome: a state change already decided. Replay applies events
+// without re-checking anything. An order command produces, in this order:
+// OrderPlaced for the new order, one Trade per fill (each followed by
+// OrderFinished for a maker it filled completely), then OrderRested if the
+// remainder rests or OrderFinished if the order is done.
+type Event interface{ Type() EventType }
+
+// BalanceUpdated records an accepted balance.update; Change at prec_save.
+type BalanceUpdated struct {
+	User       uint32
+	Asset      AssetID
+	Business   string
+	BusinessID uint64
+	Change     uint256.Int
+	Negative   bool
+	Detail     []byte
+	Time       int64
+}
+
+// OrderPlaced records a new order as it was before matching, with its
+// reservation: Order.Frozen units of FrozenAsset (stock for an ask, money
+// for a bid) moved from available to frozen. Live, the shard made that move
+// when it reserved the funds; on replay this event makes it.
+type OrderPlaced struct {
+	Order       Order
+	FrozenAsset AssetID
+}
+
+// Trade records one fill between a resting maker and the incoming taker.
+// Price at money_prec, Amount at stock_prec; the remaining fields are what
+// the ledger moves, each at its asset's prec_save:
+//
+//	ask user: frozen Stock −StockQty;  available Money +Deal −AskFee
+//	bid user: frozen Money −BidFrozen; available Money +(BidFrozen−Deal);
+//	          available Stock +StockQty −BidFee
+//	fee user: available Money +AskFee; available Stock +BidFee
+type Trade struct {
+	Market    MarketID
+	DealID    uint64
+	Time      int64
+	TakerSide Side
+	AskOrder  uint64
+	BidOrder  uint64
+	AskUser   uint32
+	BidUser   uint32
+	Price     int64
+	Amount    int64
+	Stock     AssetID
+	Money     AssetID
+	StockQty  uint256.Int
+	Deal      uint256.Int
+	AskFee    uint256.Int
+	BidFee    uint256.Int
+	BidFrozen uint256.Int
+}
+
+// OrderRested records that the taker's unfilled remainder now rests in the
+// book, keeping its reservation.
+type OrderRested struct {
+	Market  MarketID
+	OrderID uint64
+	Time    int64
+}
+
+// OrderFinished records that an order left the market: filled, cancelled
+// (Cancelled), or a market order done. Release units of Asset go back from
+// frozen to available for User.
+type OrderFinished struct {
+	Market    MarketID
+	OrderID   uint64
+	User      uint32
+	Time      int64
+	Cancelled bool
+	Asset     AssetID
+	Release   uint256.Int
+}
+
+// Type implements Event.
+func (*BalanceUpdated) Type() EventType { return TypeBalanceUpdated }
+
+// Type implements Event.
+func (*OrderPlaced) Type() EventType { return TypeOrderPlaced }
+
+// Type implements Event.
+func (*Trade) Type() EventType { return TypeTrade }
+
+// Type implements Event.
+func (*OrderRested) Type() EventType { return TypeOrderRested }
+
+// Type implements Event.
+func (*OrderFinished) Type() EventType { return TypeOrderFinished }

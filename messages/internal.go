@@ -1,0 +1,18 @@
+package messages
+
+import "github.com/holiman/uint256"
+
+// Settle carries the events of one order command from the market actor to a
+// balance shard that owns at least one user they touch. The shard applies
+// the parts that concern its own users. Events are shared, read-only.
+type Settle struct {
+	Events []Event
+}
+
+// Unreserve returns a reservation to available when the market rejected the
+// order it was made for (no event: nothing happened).
+type Unreserve struct {
+	User   uint32
+	Asset  AssetID
+	Amount uint256.Int
+}

@@ -1,0 +1,255 @@
+// Package config loads and validates Bourse's configuration file.
+//
+// One YAML file declares assets, markets, the fee account, the number of
+// balance shards and the edges' limits. The default file, bourse.yaml, is
+// embedded in the binary and used when no -config is given. Load validates
+// everything at start-up and names the offending field in its error; after
+// that a *Config is immutable and shared by all actors.
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/messages"
+	"go.yaml.in/yaml/v3"
+)
+
+// Default is the embedded default configuration file.
+//
+//go:embed bourse.yaml
+var Default []byte
+
+// Asset is one configured asset.
+type Asset struct {
+	Name     string `yaml:"name"`
+	PrecSave int    `yaml:"prec_save"`
+	PrecShow *int   `yaml:"prec_show"` // nil: PrecSave
+
+	ID messages.AssetID `yaml:"-"`
+}
+
+// Show returns the display/input precision.
+func (a *Asset) Show() int {
+	if a.PrecShow == nil {
+		return a.PrecSave
+	}
+	return *a.PrecShow
+}
+
+// Market is one configured market.
+type Market struct {
+	Name      string  `yaml:"name"`
+	Stock     string  `yaml:"stock"`
+	Money     string  `yaml:"money"`
+	StockPrec int     `yaml:"stock_prec"`
+	MoneyPrec int     `yaml:"money_prec"`
+	FeePrec   *int    `yaml:"fee_prec"`   // nil: 4
+	MinAmount *string `yaml:"min_amount"` // nil: "0.01"
+
+	ID messages.MarketID `yaml:"-"`
+	// Resolved at load.
+	StockAsset *Asset `yaml:"-"`
+	MoneyAsset *Asset `yaml:"-"`
+	Fee        int    `yaml:"-"` // fee_prec
+	MinUnits   int64  `yaml:"-"` // min_amount at stock_prec
+}
+
+// HTTP configures the JSON-RPC edge.
+type HTTP struct {
+	MaxBodyBytes int64         `yaml:"max_body_bytes"`
+	Timeout      time.Duration `yaml:"timeout"`
+}
+
+// Config is the whole configuration. After Load it is read-only.
+type Config struct {
+	FeeUserID         uint32        `yaml:"fee_user_id"`
+	BalanceShards     int           `yaml:"balance_shards"`
+	IdempotencyWindow time.Duration `yaml:"idempotency_window"`
+	Assets            []*Asset      `yaml:"assets"`
+	Markets           []*Market     `yaml:"markets"`
+	HTTP              HTTP          `yaml:"http"`
+
+	assetByName  map[string]*Asset
+	marketByName map[string]*Market
+}
+
+// Limits of the configuration itself.
+const (
+	MaxAssets      = 1 << 12
+	MaxMarkets     = 1 << 10 // order ids embed the market index in 10 bits
+	MaxAssetName   = 15
+	MaxMarketName  = 30
+	MaxPrecision   = 24
+	MaxShards      = 4096
+	DefaultFeePrec = 4
+)
+
+// DefaultMinAmount is min_amount when a market omits it.
+const DefaultMinAmount = "0.01"
+
+// LoadFile reads and validates the file at path; an empty path loads Default.
+func LoadFile(path string) (*Config, error) {
+	if path == "" {
+		return Parse(Default)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes and validates a configuration document. Unknown keys are
+// errors, so a misspelt key is never silently ignored.
+func Parse(b []byte) (*Config, error) {
+	c := &Config{
+		BalanceShards:     4,
+		IdempotencyWindow: 7 * 24 * time.Hour,
+		HTTP:              HTTP{MaxBodyBytes: 64 << 10, Timeout: 5 * time.Second},
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func fieldErr(field, format string, args ...any) error {
+	return fmt.Errorf("config: %s: %s", field, fmt.Sprintf(format, args...))
+}
+
+func (c *Config) validate() error {
+	if c.BalanceShards < 1 || c.BalanceShards > MaxShards {
+		return fieldErr("balance_shards", "must be between 1 and %d, got %d", MaxShards, c.BalanceShards)
+	}
+	if c.IdempotencyWindow <= 0 {
+		return fieldErr("idempotency_window", "must be positive, got %s", c.IdempotencyWindow)
+	}
+	if c.HTTP.MaxBodyBytes < 1024 {
+		return fieldErr("http.max_body_bytes", "must be at least 1024, got %d", c.HTTP.MaxBodyBytes)
+	}
+	if c.HTTP.Timeout <= 0 {
+		return fieldErr("http.timeout", "must be positive, got %s", c.HTTP.Timeout)
+	}
+	if len(c.Assets) == 0 {
+		return fieldErr("assets", "at least one asset is required")
+	}
+	if len(c.Assets) > MaxAssets {
+		return fieldErr("assets", "at most %d assets", MaxAssets)
+	}
+	c.assetByName = make(map[string]*Asset, len(c.Assets))
+	for i, a := range c.Assets {
+		f := fmt.Sprintf("assets[%d]", i)
+		if a == nil {
+			return fieldErr(f, "empty entry")
+		}
+		if a.Name == "" || len(a.Name) > MaxAssetName {
+			return fieldErr(f+".name", "must be 1 to %d characters, got %q", MaxAssetName, a.Name)
+		}
+		if _, dup := c.assetByName[a.Name]; dup {
+			return fieldErr(f+".name", "duplicate asset %q", a.Name)
+		}
+		if a.PrecSave < 0 || a.PrecSave > MaxPrecision {
+			return fieldErr(f+".prec_save", "must be between 0 and %d, got %d", MaxPrecision, a.PrecSave)
+		}
+		if s := a.Show(); s < 0 || s > a.PrecSave {
+			return fieldErr(f+".prec_show", "must be between 0 and prec_save (%d), got %d", a.PrecSave, s)
+		}
+		a.ID = messages.AssetID(i)
+		c.assetByName[a.Name] = a
+	}
+	if len(c.Markets) == 0 {
+		return fieldErr("markets", "at least one market is required")
+	}
+	if len(c.Markets) > MaxMarkets {
+		return fieldErr("markets", "at most %d markets", MaxMarkets)
+	}
+	c.marketByName = make(map[string]*Market, len(c.Markets))
+	for i, m := range c.Markets {
+		if err := c.validateMarket(i, m); err != nil {
+			return err
+		}
+		c.marketByName[m.Name] = m
+	}
+	return nil
+}
+
+func (c *Config) validateMarket(i int, m *Market) error {
+	f := fmt.Sprintf("markets[%d]", i)
+	if m == nil {
+		return fieldErr(f, "empty entry")
+	}
+	if m.Name == "" || len(m.Name) > MaxMarketName {
+		return fieldErr(f+".name", "must be 1 to %d characters, got %q", MaxMarketName, m.Name)
+	}
+	f = fmt.Sprintf("markets[%d] (%s)", i, m.Name)
+	if _, dup := c.marketByName[m.Name]; dup {
+		return fieldErr(f+".name", "duplicate market %q", m.Name)
+	}
+	if m.StockAsset = c.assetByName[m.Stock]; m.StockAsset == nil {
+		return fieldErr(f+".stock", "unknown asset %q", m.Stock)
+	}
+	if m.MoneyAsset = c.assetByName[m.Money]; m.MoneyAsset == nil {
+		return fieldErr(f+".money", "unknown asset %q", m.Money)
+	}
+	if m.Stock == m.Money {
+		return fieldErr(f+".money", "must differ from stock (%q)", m.Stock)
+	}
+	if m.StockPrec < 0 || m.StockPrec > MaxPrecision {
+		return fieldErr(f+".stock_prec", "must be between 0 and %d, got %d", MaxPrecision, m.StockPrec)
+	}
+	if m.MoneyPrec < 0 || m.MoneyPrec > MaxPrecision {
+		return fieldErr(f+".money_prec", "must be between 0 and %d, got %d", MaxPrecision, m.MoneyPrec)
+	}
+	m.Fee = DefaultFeePrec
+	if m.FeePrec != nil {
+		m.Fee = *m.FeePrec
+	}
+	if m.Fee < 0 || m.Fee > MaxPrecision {
+		return fieldErr(f+".fee_prec", "must be between 0 and %d, got %d", MaxPrecision, m.Fee)
+	}
+	ms, ss := m.MoneyAsset.PrecSave, m.StockAsset.PrecSave
+	if m.StockPrec+m.MoneyPrec > ms {
+		return fieldErr(f+".stock_prec", "stock_prec (%d) + money_prec (%d) must be <= prec_save of %s (%d)", m.StockPrec, m.MoneyPrec, m.Money, ms)
+	}
+	if m.StockPrec+m.Fee > ss {
+		return fieldErr(f+".fee_prec", "stock_prec (%d) + fee_prec (%d) must be <= prec_save of %s (%d)", m.StockPrec, m.Fee, m.Stock, ss)
+	}
+	if m.MoneyPrec+m.Fee > ms {
+		return fieldErr(f+".fee_prec", "money_prec (%d) + fee_prec (%d) must be <= prec_save of %s (%d)", m.MoneyPrec, m.Fee, m.Money, ms)
+	}
+	min := DefaultMinAmount
+	if m.MinAmount != nil {
+		min = *m.MinAmount
+	}
+	units, neg, err := fixed.ParseInt64(min, m.StockPrec)
+	if err != nil || neg {
+		return fieldErr(f+".min_amount", "must be a non-negative decimal, got %q", min)
+	}
+	m.MinUnits = units
+	m.ID = messages.MarketID(i)
+	return nil
+}
+
+// Asset returns the asset named name, or nil.
+func (c *Config) Asset(name string) *Asset { return c.assetByName[name] }
+
+// Market returns the market named name, or nil.
+func (c *Config) Market(name string) *Market { return c.marketByName[name] }
+
+// ErrNoConfig is returned when a nil config is used.
+var ErrNoConfig = errors.New("config: nil")
