@@ -10,7 +10,6 @@ package config
 import (
 	"bytes"
 	_ "embed"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -85,7 +84,8 @@ const (
 	MaxMarkets     = 1 << 10 // order ids embed the market index in 10 bits
 	MaxAssetName   = 15
 	MaxMarketName  = 30
-	MaxPrecision   = 24
+	MaxPrecision   = 18 // stock_prec, money_prec, fee_prec: units must fit int64
+	MaxPrecSave    = 36 // prec_save: balances are uint256
 	MaxShards      = 4096
 	DefaultFeePrec = 4
 )
@@ -163,8 +163,8 @@ func (c *Config) validate() error {
 		if _, dup := c.assetByName[a.Name]; dup {
 			return fieldErr(f+".name", "duplicate asset %q", a.Name)
 		}
-		if a.PrecSave < 0 || a.PrecSave > MaxPrecision {
-			return fieldErr(f+".prec_save", "must be between 0 and %d, got %d", MaxPrecision, a.PrecSave)
+		if a.PrecSave < 0 || a.PrecSave > MaxPrecSave {
+			return fieldErr(f+".prec_save", "must be between 0 and %d, got %d", MaxPrecSave, a.PrecSave)
 		}
 		if s := a.Show(); s < 0 || s > a.PrecSave {
 			return fieldErr(f+".prec_show", "must be between 0 and prec_save (%d), got %d", a.PrecSave, s)
@@ -250,6 +250,3 @@ func (c *Config) Asset(name string) *Asset { return c.assetByName[name] }
 
 // Market returns the market named name, or nil.
 func (c *Config) Market(name string) *Market { return c.marketByName[name] }
-
-// ErrNoConfig is returned when a nil config is used.
-var ErrNoConfig = errors.New("config: nil")

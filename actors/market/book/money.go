@@ -1,0 +1,91 @@
+package book
+
+import (
+	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/messages"
+	"github.com/holiman/uint256"
+)
+
+// dealMoney is price × amount at the money asset's prec_save.
+func (c *Config) dealMoney(price, amount int64) uint256.Int {
+	d := fixed.Mul64(price, amount)
+	return fixed.Rescale(&d, c.StockPrec+c.MoneyPrec, c.MoneySave)
+}
+
+// stockSave is a stock amount at the stock asset's prec_save.
+func (c *Config) stockSave(amount int64) uint256.Int {
+	return fixed.FromInt64(amount, c.StockPrec, c.StockSave)
+}
+
+// askFee is the seller's fee: deal money × rate, truncated to prec_save.
+func (c *Config) askFee(price, amount, rate int64) uint256.Int {
+	if rate == 0 {
+		return uint256.Int{}
+	}
+	d := fixed.Mul64(price, amount)
+	d.Mul(&d, uint256.NewInt(uint64(rate)))
+	return fixed.Rescale(&d, c.StockPrec+c.MoneyPrec+c.FeePrec, c.MoneySave)
+}
+
+// bidFee is the buyer's fee: amount × rate in stock (exact at prec_save).
+func (c *Config) bidFee(amount, rate int64) uint256.Int {
+	if rate == 0 {
+		return uint256.Int{}
+	}
+	d := fixed.Mul64(amount, rate)
+	return fixed.Rescale(&d, c.StockPrec+c.FeePrec, c.StockSave)
+}
+
+// Reservation is what placing an order moves from available to frozen, at the
+// asset's prec_save: an ask reserves its stock amount; a limit bid reserves
+// price × amount; a market bid reserves its money amount. The balance shard
+// and the book compute it with this one function.
+func (c *Config) Reservation(typ messages.OrderType, side messages.Side, amount, price int64) (messages.AssetID, uint256.Int) {
+	switch {
+	case side == messages.Ask:
+		return c.Stock, c.stockSave(amount)
+	case typ == messages.Limit:
+		return c.Money, c.dealMoney(price, amount)
+	default:
+		return c.Money, fixed.FromInt64(amount, c.MoneyPrec, c.MoneySave)
+	}
+}
+
+// CheckLimit validates a limit order's arguments (code 1). The shard runs it
+// before reserving funds; the book runs it again in decide.
+func (c *Config) CheckLimit(cmd *messages.PutLimit) *messages.Error {
+	if err := c.checkCommon(cmd.User, cmd.Side, cmd.Amount, cmd.TakerFee, cmd.Source); err != nil {
+		return err
+	}
+	if cmd.Price <= 0 || cmd.MakerFee < 0 || cmd.MakerFee >= c.feeOne() {
+		return messages.ErrInvalidArgument
+	}
+	return nil
+}
+
+// CheckMinAmount reports code 11 for a limit order below min_amount.
+func (c *Config) CheckMinAmount(amount int64) *messages.Error {
+	if amount < c.MinAmount {
+		return messages.ErrAmountTooSmall
+	}
+	return nil
+}
+
+// CheckMarket validates a market order's arguments (code 1).
+func (c *Config) CheckMarket(cmd *messages.PutMarket) *messages.Error {
+	return c.checkCommon(cmd.User, cmd.Side, cmd.Amount, cmd.TakerFee, cmd.Source)
+}
+
+// MaxSource is the longest accepted order source, in bytes (PROTOCOL D16).
+const MaxSource = 30
+
+func (c *Config) checkCommon(user uint32, side messages.Side, amount, takerFee int64, source string) *messages.Error {
+	if user == 0 || (side != messages.Ask && side != messages.Bid) || amount <= 0 ||
+		takerFee < 0 || takerFee >= c.feeOne() || len(source) > MaxSource {
+		return messages.ErrInvalidArgument
+	}
+	return nil
+}
+
+// feeOne is a fee rate of 1 in fee_prec units (fee_prec ≤ 18 by config).
+func (c *Config) feeOne() int64 { return int64(fixed.Pow10(c.FeePrec).Uint64()) }

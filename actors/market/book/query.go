@@ -1,0 +1,146 @@
+package book
+
+import "github.com/bourse-exchange/bourse/messages"
+
+// Execute decides cmd (a *PutLimit, *PutMarket or *Cancel) and applies the
+// resulting events. It returns the events, in journal order, and the
+// command's order as it stands afterwards. On error nothing changed.
+//
+// I/O order for the caller: append the events to the journal before sending
+// any settlement or reply they cause.
+func (b *Book) Execute(cmd messages.Command) ([]messages.Event, messages.Order, *messages.Error) {
+	var (
+		events []messages.Event
+		err    *messages.Error
+		id     uint64
+	)
+	switch c := cmd.(type) {
+	case *messages.PutLimit:
+		events, err = b.PutLimit(c)
+	case *messages.PutMarket:
+		events, err = b.PutMarket(c)
+	case *messages.Cancel:
+		events, err = b.Cancel(c)
+		id = c.OrderID
+	default:
+		return nil, messages.Order{}, messages.ErrInvalidArgument
+	}
+	if err != nil {
+		return nil, messages.Order{}, err
+	}
+	if p, ok := events[0].(*messages.OrderPlaced); ok {
+		id = p.Order.ID
+	}
+	for _, ev := range events {
+		b.Apply(ev)
+	}
+	if o := b.orders[id]; o != nil {
+		return events, o.Order, nil
+	}
+	return events, b.last, nil
+}
+
+// Orders lists one side in matching priority (best price first, then oldest
+// first), skipping offset and returning at most limit, plus the side's total.
+func (b *Book) Orders(s messages.Side, offset, limit int) (int, []messages.Order) {
+	sd := b.sideOf(s)
+	out := make([]messages.Order, 0, min(limit, sd.count))
+	i := 0
+	for li := len(sd.levels) - 1; li >= 0 && len(out) < limit; li-- {
+		l := sd.levels[li]
+		if i+l.count <= offset {
+			i += l.count
+			continue
+		}
+		for o := l.head; o != nil && len(out) < limit; o = o.next {
+			if i >= offset {
+				out = append(out, o.Order)
+			}
+			i++
+		}
+	}
+	return sd.count, out
+}
+
+// Pending lists a user's resting orders, newest first.
+func (b *Book) Pending(user uint32, offset, limit int) (int, []messages.Order) {
+	list := b.byUser[user]
+	out := make([]messages.Order, 0, min(limit, len(list)))
+	for i := len(list) - 1 - offset; i >= 0 && len(out) < limit; i-- {
+		out = append(out, list[i].Order)
+	}
+	return len(list), out
+}
+
+// Order returns a resting order, or nil.
+func (b *Book) Order(id uint64) *messages.Order {
+	if o := b.orders[id]; o != nil {
+		c := o.Order
+		return &c
+	}
+	return nil
+}
+
+// Depth aggregates up to limit price levels per side, best first. With
+// interval > 0 an ask's price is rounded up and a bid's down to a multiple
+// of interval, and levels landing in one bucket are summed.
+func (b *Book) Depth(limit int, interval int64) (asks, bids []messages.DepthLevel) {
+	return depth(&b.asks, limit, interval), depth(&b.bids, limit, interval)
+}
+
+func depth(s *side, limit int, interval int64) []messages.DepthLevel {
+	out := make([]messages.DepthLevel, 0, min(limit, len(s.levels)))
+	for li := len(s.levels) - 1; li >= 0; li-- {
+		l := s.levels[li]
+		p := l.price
+		if interval > 0 {
+			if r := p % interval; r != 0 {
+				p -= r
+				if !s.bid {
+					p += interval
+				}
+			}
+		}
+		if n := len(out); n > 0 && out[n-1].Price == p {
+			out[n-1].Amount += l.total
+			continue
+		}
+		if len(out) == limit {
+			break
+		}
+		out = append(out, messages.DepthLevel{Price: p, Amount: l.total})
+	}
+	return out
+}
+
+// Summary counts resting orders and sums their left per side.
+func (b *Book) Summary() messages.MarketSummaryReply {
+	return messages.MarketSummaryReply{
+		Market:   b.cfg.Market,
+		AskCount: b.asks.count, AskAmount: b.asks.total,
+		BidCount: b.bids.count, BidAmount: b.bids.total,
+	}
+}
+
+// BestPrices returns the best ask and bid prices (0 when a side is empty).
+func (b *Book) BestPrices() (ask, bid int64) {
+	if l := b.asks.best(); l != nil {
+		ask = l.price
+	}
+	if l := b.bids.best(); l != nil {
+		bid = l.price
+	}
+	return ask, bid
+}
+
+// EachOrder calls f for every resting order (side, then priority order);
+// tests use it to check that frozen balances equal reservations.
+func (b *Book) EachOrder(f func(*messages.Order)) {
+	for _, sd := range []*side{&b.asks, &b.bids} {
+		for li := len(sd.levels) - 1; li >= 0; li-- {
+			for o := sd.levels[li].head; o != nil; o = o.next {
+				f(&o.Order)
+			}
+		}
+	}
+}
