@@ -44,8 +44,8 @@ type keyAt struct {
 type Ledger struct {
 	cfg      Config
 	accounts map[uint32][]messages.Balance // indexed by AssetID
-	keys     map[key]int64 // accepted key → time accepted
-	expiry   []keyAt       // accepted keys, oldest first, from head on
+	keys     map[key]int64                 // accepted key → time accepted
+	expiry   []keyAt                       // accepted keys, oldest first, from head on
 	head     int
 }
 
