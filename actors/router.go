@@ -1,0 +1,150 @@
+package actors
+
+import (
+	"context"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/holiman/uint256"
+)
+
+// Router is the Exchange of a running actor system. It owns no state: it
+// reads the immutable Directory and config, and each Do waits on a future of
+// its own.
+type Router struct {
+	cfg     *config.Config
+	system  *actor.ActorSystem
+	dir     *Directory
+	timeout time.Duration
+}
+
+// NewRouter returns the Exchange for system's actors. Requests without a
+// context deadline wait at most timeout.
+func NewRouter(cfg *config.Config, system *actor.ActorSystem, dir *Directory, timeout time.Duration) *Router {
+	return &Router{cfg: cfg, system: system, dir: dir, timeout: timeout}
+}
+
+// Config implements Exchange.
+func (r *Router) Config() *config.Config { return r.cfg }
+
+// Directory returns the actors' PIDs.
+func (r *Router) Directory() *Directory { return r.dir }
+
+// Do implements Exchange.
+func (r *Router) Do(ctx context.Context, cmd messages.Command) (messages.Reply, error) {
+	if c, ok := cmd.(*messages.AssetSummary); ok {
+		return r.assetSummary(ctx, c)
+	}
+	fut := actor.NewFuture(r.system, r.wait(ctx))
+	target := r.route(cmd, fut.PID())
+	if target == nil {
+		return &messages.ErrorReply{Err: messages.ErrInvalidArgument}, nil
+	}
+	r.system.Root.Send(target, cmd)
+	return result(fut)
+}
+
+func (r *Router) wait(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return time.Until(dl)
+	}
+	return r.timeout
+}
+
+func result(fut *actor.Future) (messages.Reply, error) {
+	res, err := fut.Result()
+	if err != nil {
+		return nil, messages.ErrServiceTimeout
+	}
+	reply, ok := res.(messages.Reply)
+	if !ok {
+		return &messages.ErrorReply{Err: messages.ErrInternal}, nil
+	}
+	return reply, nil
+}
+
+// route sets cmd's ReplyTo and returns the PID of the actor that owns it, or
+// nil for a command naming no existing market.
+func (r *Router) route(cmd messages.Command, reply *actor.PID) *actor.PID {
+	switch c := cmd.(type) {
+	case *messages.BalanceQuery:
+		c.ReplyTo = reply
+		return r.dir.Shard(c.User)
+	case *messages.BalanceUpdate:
+		c.ReplyTo = reply
+		return r.dir.Shard(c.User)
+	case *messages.PutLimit:
+		c.ReplyTo = reply
+		if r.dir.Market(c.Market) == nil {
+			return nil
+		}
+		return r.dir.Shard(c.User)
+	case *messages.PutMarket:
+		c.ReplyTo = reply
+		if r.dir.Market(c.Market) == nil {
+			return nil
+		}
+		return r.dir.Shard(c.User)
+	case *messages.Cancel:
+		c.ReplyTo = reply
+		return r.dir.Market(c.Market)
+	case *messages.OrderBook:
+		c.ReplyTo = reply
+		return r.dir.Market(c.Market)
+	case *messages.OrderDepth:
+		c.ReplyTo = reply
+		return r.dir.Market(c.Market)
+	case *messages.OrderPending:
+		c.ReplyTo = reply
+		return r.dir.Market(c.Market)
+	case *messages.OrderPendingDetail:
+		c.ReplyTo = reply
+		return r.dir.Market(c.Market)
+	case *messages.MarketSummary:
+		c.ReplyTo = reply
+		return r.dir.Market(c.Market)
+	}
+	return nil
+}
+
+// assetSummary asks every shard and sums their rows.
+func (r *Router) assetSummary(ctx context.Context, c *messages.AssetSummary) (messages.Reply, error) {
+	for _, a := range c.Assets {
+		if int(a) >= len(r.cfg.Assets) {
+			return &messages.ErrorReply{Err: messages.ErrInvalidArgument}, nil
+		}
+	}
+	d := r.wait(ctx)
+	futs := make([]*actor.Future, len(r.dir.Shards))
+	for i, pid := range r.dir.Shards {
+		futs[i] = actor.NewFuture(r.system, d)
+		r.system.Root.Send(pid, &messages.AssetSummary{ReplyTo: futs[i].PID(), Assets: c.Assets})
+	}
+	var sum *messages.AssetSummaryReply
+	for _, f := range futs {
+		reply, err := result(f)
+		if err != nil {
+			return nil, err
+		}
+		part, ok := reply.(*messages.AssetSummaryReply)
+		if !ok {
+			return reply, nil
+		}
+		if sum == nil {
+			sum = part
+			continue
+		}
+		for i := range sum.Rows {
+			s, p := &sum.Rows[i], &part.Rows[i]
+			s.AvailableCount += p.AvailableCount
+			s.FrozenCount += p.FrozenCount
+			add(&s.Available, &p.Available)
+			add(&s.Frozen, &p.Frozen)
+		}
+	}
+	return sum, nil
+}
+
+func add(x, y *uint256.Int) { x.Add(x, y) }

@@ -1,0 +1,48 @@
+package runtime
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Backoff of the one-for-one restart strategy: a child failing again within
+// BackoffWindow waits longer (failures × InitialBackoff) before its restart.
+const (
+	BackoffWindow  = 10 * time.Second
+	InitialBackoff = 10 * time.Millisecond
+)
+
+// Strategy is the supervision strategy of every supervisor.
+func Strategy() actor.SupervisorStrategy {
+	return actor.NewExponentialBackoffStrategy(BackoffWindow, InitialBackoff)
+}
+
+type child struct {
+	name  string
+	props *actor.Props
+}
+
+// supervisor spawns its children when it starts and answers awaitReady once
+// they exist, so the node sends no command to an actor not yet spawned.
+type supervisor struct{ children []child }
+
+type awaitReady struct{}
+
+func (s *supervisor) Receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case *actor.Started:
+		for _, c := range s.children {
+			if _, err := ctx.SpawnNamed(c.props, c.name); err != nil {
+				panic(err)
+			}
+		}
+	case *awaitReady:
+		ctx.Respond(len(ctx.Children()))
+	}
+}
+
+func supervisorProps(children []child) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &supervisor{children: children} },
+		actor.WithSupervisor(Strategy()))
+}
