@@ -1,0 +1,77 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDefault(t *testing.T) {
+	c, err := Parse(Default)
+	if err != nil {
+		t.Fatalf("default config: %v", err)
+	}
+	if got := len(c.Markets); got != 3 {
+		t.Fatalf("markets = %d; want 3", got)
+	}
+	m := c.Market("BTCUSDT")
+	if m == nil || m.StockPrec != 8 || m.MoneyPrec != 2 || m.Fee != 4 || m.MinUnits != 10000 {
+		t.Errorf("BTCUSDT = %+v", m)
+	}
+	if m := c.Market("ETHBTC"); m.MoneyAsset.Name != "BTC" || m.MoneyPrec != 4 || m.MinUnits != 100000 {
+		t.Errorf("ETHBTC = %+v", m)
+	}
+	if a := c.Asset("USDT"); a.PrecSave != 12 || a.Show() != 8 {
+		t.Errorf("USDT = %+v", a)
+	}
+	if c.Asset("NOPE") != nil || c.Market("NOPE") != nil {
+		t.Error("lookup of an unknown name returned something")
+	}
+}
+
+func TestValidation(t *testing.T) {
+	const assets = `assets:
+  - {name: BTC, prec_save: 12, prec_show: 8}
+  - {name: USDT, prec_save: 12}
+`
+	market := func(fields string) string {
+		return assets + "markets:\n  - {name: BTCUSDT, stock: BTC, money: USDT, " + fields + "}\n"
+	}
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"no assets", "markets: []\n", "assets: at least one asset"},
+		{"duplicate asset", "assets:\n  - {name: BTC, prec_save: 8}\n  - {name: BTC, prec_save: 8}\n", `assets[1].name: duplicate asset "BTC"`},
+		{"long asset name", "assets:\n  - {name: ABCDEFGHIJKLMNOP, prec_save: 8}\n", "assets[0].name: must be 1 to 15"},
+		{"prec_show above prec_save", "assets:\n  - {name: BTC, prec_save: 8, prec_show: 9}\n", "assets[0].prec_show"},
+		{"no markets", assets, "markets: at least one market"},
+		{"unknown stock", assets + "markets:\n  - {name: X, stock: BTX, money: USDT, stock_prec: 2, money_prec: 2}\n", `markets[0] (X).stock: unknown asset "BTX"`},
+		{"unknown money", assets + "markets:\n  - {name: X, stock: BTC, money: EUR, stock_prec: 2, money_prec: 2}\n", `markets[0] (X).money: unknown asset "EUR"`},
+		{"same asset", assets + "markets:\n  - {name: X, stock: BTC, money: BTC}\n", "money: must differ from stock"},
+		{"stock+money prec", market("stock_prec: 8, money_prec: 6"), "stock_prec (8) + money_prec (6) must be <= prec_save of USDT (12)"},
+		{"stock+fee prec", market("stock_prec: 8, money_prec: 2, fee_prec: 6"), "stock_prec (8) + fee_prec (6) must be <= prec_save of BTC (12)"},
+		{"money+fee prec", market("stock_prec: 2, money_prec: 8, fee_prec: 6"), "money_prec (8) + fee_prec (6) must be <= prec_save of USDT (12)"},
+		{"bad min_amount", market(`stock_prec: 8, money_prec: 2, min_amount: "-1"`), "min_amount: must be a non-negative decimal"},
+		{"duplicate market", assets + "markets:\n  - {name: M, stock: BTC, money: USDT}\n  - {name: M, stock: BTC, money: USDT}\n", `markets[1] (M).name: duplicate market "M"`},
+		{"unknown key", assets + "bogus: 1\n", "field bogus not found"},
+		{"shards", "balance_shards: 0\n" + market("stock_prec: 8, money_prec: 2"), "balance_shards: must be between 1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.doc))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Parse error = %v; want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse([]byte("assets:\n  - {name: A, prec_save: 10}\n  - {name: B, prec_save: 10}\nmarkets:\n  - {name: AB, stock: A, money: B, stock_prec: 4, money_prec: 4}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Markets[0]
+	if m.Fee != DefaultFeePrec || m.MinUnits != 100 || c.BalanceShards != 4 || c.Assets[0].Show() != 10 {
+		t.Errorf("defaults: fee %d min %d shards %d show %d", m.Fee, m.MinUnits, c.BalanceShards, c.Assets[0].Show())
+	}
+}
