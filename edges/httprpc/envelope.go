@@ -1,0 +1,300 @@
+package httprpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/bourse-exchange/bourse/messages"
+)
+
+// request is a decoded envelope. method and the params slices alias the
+// request body.
+type request struct {
+	method []byte   // decoded method name
+	params [][]byte // raw JSON of each param, surrounding space trimmed
+	id     int64
+}
+
+// parseRequest decodes a JSON-RPC envelope (PROTOCOL §2): body must be
+// UTF-8 and one JSON object whose "method" is a string, "params" an array
+// and "id" an integer in int64 range. Other members are ignored; a
+// repeated member counts with its last value, as in viabtc (jansson).
+// Member names are matched exactly (case-sensitive) after unescaping.
+// ok is false for anything else, including trailing data.
+func parseRequest(body []byte) (req request, ok bool) {
+	if !utf8.Valid(body) || !json.Valid(body) {
+		return req, false
+	}
+	var method, params, id []byte
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return req, false
+	}
+	i = skipSpace(body, i+1)
+	if i < len(body) && body[i] == '}' {
+		return req, false // no members: method, params and id are missing
+	}
+	for {
+		if i >= len(body) || body[i] != '"' {
+			return req, false
+		}
+		kend := valueEnd(body, i)
+		if kend < 0 {
+			return req, false
+		}
+		key := body[i:kend]
+		i = skipSpace(body, kend)
+		if i >= len(body) || body[i] != ':' {
+			return req, false
+		}
+		i = skipSpace(body, i+1)
+		vend := valueEnd(body, i)
+		if vend < 0 {
+			return req, false
+		}
+		val := body[i:vend]
+		switch memberName(key) {
+		case "method":
+			method = val
+		case "params":
+			params = val
+		case "id":
+			id = val
+		}
+		i = skipSpace(body, vend)
+		if i >= len(body) {
+			return req, false
+		}
+		if body[i] == '}' {
+			break
+		}
+		if body[i] != ',' {
+			return req, false
+		}
+		i = skipSpace(body, i+1)
+	}
+	if method == nil || params == nil || id == nil {
+		return req, false
+	}
+	if len(method) < 2 || method[0] != '"' {
+		return req, false
+	}
+	if req.method = method[1 : len(method)-1]; bytes.IndexByte(req.method, '\\') >= 0 {
+		name, ok := unquote(method)
+		if !ok {
+			return req, false
+		}
+		req.method = []byte(name)
+	}
+	if !isInteger(id) {
+		return req, false
+	}
+	if req.id, ok = parseInt64(id); !ok {
+		return req, false
+	}
+	if req.params, ok = splitArray(params); !ok {
+		return req, false
+	}
+	return req, true
+}
+
+// memberName returns key's text when it is one of the envelope's members,
+// else "". It allocates only for keys written with escapes.
+func memberName(key []byte) string {
+	inner := key[1 : len(key)-1]
+	if bytes.IndexByte(inner, '\\') >= 0 {
+		s, _ := unquote(key)
+		inner = []byte(s)
+	}
+	switch string(inner) {
+	case "method":
+		return "method"
+	case "params":
+		return "params"
+	case "id":
+		return "id"
+	}
+	return ""
+}
+
+// unquote returns the text of the JSON string raw; ok is false when raw is
+// not a JSON string.
+func unquote(raw []byte) (s string, ok bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner), true
+	}
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// splitArray returns the raw elements of the JSON array raw, or ok false
+// when raw is not an array.
+func splitArray(raw []byte) (elems [][]byte, ok bool) {
+	if len(raw) < 2 || raw[0] != '[' {
+		return nil, false
+	}
+	i := skipSpace(raw, 1)
+	if i < len(raw) && raw[i] == ']' {
+		return [][]byte{}, true // non-nil: an empty array is valid params
+	}
+	elems = make([][]byte, 0, 8) // every method takes at most 8 params
+	for {
+		end := valueEnd(raw, i)
+		if end < 0 {
+			return nil, false
+		}
+		elems = append(elems, raw[i:end])
+		i = skipSpace(raw, end)
+		if i >= len(raw) {
+			return nil, false
+		}
+		if raw[i] == ']' {
+			return elems, true
+		}
+		if raw[i] != ',' {
+			return nil, false
+		}
+		i = skipSpace(raw, i+1)
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// valueEnd returns the index just past the JSON value starting at b[i], or
+// -1 if there is none. It relies on b being valid JSON (checked first) to
+// keep the scan simple, but never indexes out of range whatever b holds.
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i)
+				if i < 0 {
+					return -1
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return -1
+	case '}', ']', ',', ':':
+		return -1
+	default: // number, true, false, null
+		j := i
+		for j < len(b) {
+			switch b[j] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return j
+			}
+			j++
+		}
+		return j
+	}
+}
+
+// stringEnd returns the index just past the JSON string starting at b[i].
+func stringEnd(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// isInteger reports whether raw is a JSON number without fraction or
+// exponent (jansson's json_is_integer).
+func isInteger(raw []byte) bool {
+	if len(raw) > 0 && raw[0] == '-' {
+		raw = raw[1:]
+	}
+	if len(raw) == 0 {
+		return false
+	}
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseInt64 parses an integer already checked with isInteger.
+func parseInt64(raw []byte) (int64, bool) {
+	neg := raw[0] == '-'
+	if neg {
+		raw = raw[1:]
+	}
+	limit := uint64(1<<63 - 1)
+	if neg {
+		limit++
+	}
+	var v uint64
+	for _, c := range raw {
+		d := uint64(c - '0')
+		if v > (limit-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	if neg {
+		return int64(-v), true
+	}
+	return int64(v), true
+}
+
+// resultPrefix starts every success envelope; handlers append the result
+// after it and appendSuffix closes it. Key order as viabtc: error, result, id.
+const resultPrefix = `{"error":null,"result":`
+
+func appendSuffix(b []byte, id int64) []byte {
+	b = append(b, `,"id":`...)
+	b = strconv.AppendInt(b, id, 10)
+	return append(b, '}')
+}
+
+// appendError appends a whole error envelope.
+func appendError(b []byte, e *messages.Error, id int64) []byte {
+	b = append(b, `{"error":{"code":`...)
+	b = strconv.AppendInt(b, int64(e.Code), 10)
+	b = append(b, `,"message":`...)
+	b = appendString(b, e.Message)
+	b = append(b, `},"result":null,"id":`...)
+	b = strconv.AppendInt(b, id, 10)
+	return append(b, '}')
+}

@@ -1,0 +1,642 @@
+package httprpc
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/holiman/uint256"
+)
+
+// call is one request being served: its params, the deadline for the
+// exchange, and the response buffer, which holds resultPrefix when a method
+// starts and to which the method appends its result.
+type call struct {
+	s      *Server
+	cfg    *config.Config
+	ctx    context.Context
+	params [][]byte
+	out    []byte
+}
+
+// method decodes c.params, asks the exchange and appends the result to
+// c.out. It returns nil, a *messages.Error (answered with HTTP 200), or a
+// timeout (answered with HTTP 504 and code 5).
+type method func(c *call) error
+
+// methods is the method table (PROTOCOL §3.1–§3.13).
+var methods = map[string]method{
+	"balance.query":        (*call).balanceQuery,
+	"balance.update":       (*call).balanceUpdate,
+	"asset.list":           (*call).assetList,
+	"asset.summary":        (*call).assetSummary,
+	"order.put_limit":      (*call).putLimit,
+	"order.put_market":     (*call).putMarket,
+	"order.cancel":         (*call).cancel,
+	"order.book":           (*call).orderBook,
+	"order.depth":          (*call).orderDepth,
+	"order.pending":        (*call).orderPending,
+	"order.pending_detail": (*call).orderPendingDetail,
+	"market.list":          (*call).marketList,
+	"market.summary":       (*call).marketSummary,
+}
+
+var (
+	errArg      = messages.ErrInvalidArgument
+	errInternal = messages.ErrInternal
+)
+
+// timeoutError is the exchange's failure to answer in time.
+type timeoutError struct{ err error }
+
+func (e timeoutError) Error() string { return "httprpc: exchange: " + e.err.Error() }
+
+// do sends cmd and returns its reply, the reply's catalogue error, or a
+// timeoutError.
+func (c *call) do(cmd messages.Command) (messages.Reply, error) {
+	rep, err := c.s.ex.Do(c.ctx, cmd)
+	if err != nil {
+		return nil, timeoutError{err}
+	}
+	switch r := rep.(type) {
+	case nil:
+		return nil, errInternal
+	case *messages.ErrorReply:
+		if r == nil || r.Err == nil {
+			return nil, errInternal
+		}
+		return nil, r.Err
+	}
+	return rep, nil
+}
+
+func now() int64 { return time.Now().UnixMicro() }
+
+// nameSet records which configuration indexes a request already named, so
+// that repeated names are answered once.
+type nameSet []uint64
+
+func newNameSet(n int) nameSet { return make(nameSet, (n+63)/64) }
+
+// add reports whether i was not yet in the set, and adds it.
+func (s nameSet) add(i int) bool {
+	w, bit := i/64, uint64(1)<<(i%64)
+	if s[w]&bit != 0 {
+		return false
+	}
+	s[w] |= bit
+	return true
+}
+
+// balance.query [user_id, asset…] (§3.1). user_id 0 (the fee account) is
+// allowed.
+func (c *call) balanceQuery() error {
+	p := c.params
+	if len(p) < 1 {
+		return errArg
+	}
+	user, ok := argUser(p[0], true)
+	if !ok {
+		return errArg
+	}
+	var assets []messages.AssetID
+	if len(p) > 1 {
+		seen := newNameSet(len(c.cfg.Assets))
+		for _, raw := range p[1:] {
+			a, ok := argAsset(c.cfg, raw)
+			if !ok {
+				return errArg
+			}
+			if seen.add(int(a.ID)) {
+				assets = append(assets, a.ID)
+			}
+		}
+	}
+	rep, err := c.do(&messages.BalanceQuery{User: user, Assets: assets})
+	if err != nil {
+		return err
+	}
+	r, ok := rep.(*messages.BalanceQueryReply)
+	if !ok || r == nil || len(r.Assets) != len(r.Balances) {
+		return errInternal
+	}
+	b := append(c.out, '{')
+	for i, id := range r.Assets {
+		if int(id) >= len(c.cfg.Assets) {
+			return errInternal
+		}
+		a := c.cfg.Assets[id]
+		bal := &r.Balances[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, a.Name)
+		b = append(b, `:{"available":`...)
+		show := a.Show()
+		v := fixed.Rescale(&bal.Available, a.PrecSave, show)
+		b = appendU256Dec(b, &v, show)
+		b = append(b, `,"freeze":`...)
+		v = fixed.Rescale(&bal.Frozen, a.PrecSave, show)
+		b = appendU256Dec(b, &v, show)
+		b = append(b, '}')
+	}
+	c.out = append(b, '}')
+	return nil
+}
+
+// balance.update [user_id, asset, business, business_id, change, detail]
+// (§3.2). change is parsed at prec_show and sent at prec_save.
+func (c *call) balanceUpdate() error {
+	p := c.params
+	if len(p) != 6 {
+		return errArg
+	}
+	user, ok := argUser(p[0], false)
+	if !ok {
+		return errArg
+	}
+	a, ok := argAsset(c.cfg, p[1])
+	if !ok {
+		return errArg
+	}
+	business, ok := argString(p[2], MaxBusinessLen)
+	if !ok {
+		return errArg
+	}
+	businessID, ok := argUint(p[3], ^uint64(0))
+	if !ok {
+		return errArg
+	}
+	change, neg, ok := argChange(p[4], a)
+	if !ok {
+		return errArg
+	}
+	detail, ok := argDetail(p[5])
+	if !ok {
+		return errArg
+	}
+	rep, err := c.do(&messages.BalanceUpdate{
+		User:       user,
+		Asset:      a.ID,
+		Business:   business,
+		BusinessID: businessID,
+		Change:     change,
+		Negative:   neg,
+		Detail:     bytes.Clone(detail),
+		Time:       now(),
+	})
+	if err != nil {
+		return err
+	}
+	return c.status(rep)
+}
+
+// status appends {"status":"success"} for a *messages.StatusReply.
+func (c *call) status(rep messages.Reply) error {
+	if r, ok := rep.(*messages.StatusReply); !ok || r == nil {
+		return errInternal
+	}
+	c.out = append(c.out, `{"status":"success"}`...)
+	return nil
+}
+
+// asset.list (§3.3): params ignored, answered from configuration.
+func (c *call) assetList() error {
+	c.out = append(c.out, c.s.assetList...)
+	return nil
+}
+
+// asset.summary [] or [asset…] (§3.4): one AssetSummary; the exchange sums
+// the shards.
+func (c *call) assetSummary() error {
+	var assets []messages.AssetID
+	if len(c.params) > 0 {
+		seen := newNameSet(len(c.cfg.Assets))
+		for _, raw := range c.params {
+			a, ok := argAsset(c.cfg, raw)
+			if !ok {
+				return errArg
+			}
+			if seen.add(int(a.ID)) {
+				assets = append(assets, a.ID)
+			}
+		}
+	}
+	rep, err := c.do(&messages.AssetSummary{Assets: assets})
+	if err != nil {
+		return err
+	}
+	r, ok := rep.(*messages.AssetSummaryReply)
+	if !ok || r == nil {
+		return errInternal
+	}
+	b := append(c.out, '[')
+	for i := range r.Rows {
+		row := &r.Rows[i]
+		if int(row.Asset) >= len(c.cfg.Assets) {
+			return errInternal
+		}
+		a := c.cfg.Assets[row.Asset]
+		var total uint256.Int
+		if _, overflow := total.AddOverflow(&row.Available, &row.Frozen); overflow {
+			return errInternal
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = appendString(b, a.Name)
+		b = append(b, `,"total_balance":`...)
+		b = appendU256Dec(b, &total, a.PrecSave)
+		b = append(b, `,"available_count":`...)
+		b = strconv.AppendInt(b, int64(row.AvailableCount), 10)
+		b = append(b, `,"available_balance":`...)
+		b = appendU256Dec(b, &row.Available, a.PrecSave)
+		b = append(b, `,"freeze_count":`...)
+		b = strconv.AppendInt(b, int64(row.FrozenCount), 10)
+		b = append(b, `,"freeze_balance":`...)
+		b = appendU256Dec(b, &row.Frozen, a.PrecSave)
+		b = append(b, '}')
+	}
+	c.out = append(b, ']')
+	return nil
+}
+
+// order.put_limit [user_id, market, side, amount, price, taker_fee_rate,
+// maker_fee_rate, source] (§3.5).
+func (c *call) putLimit() error {
+	p := c.params
+	if len(p) != 8 {
+		return errArg
+	}
+	user, ok := argUser(p[0], false)
+	if !ok {
+		return errArg
+	}
+	m, ok := argMarket(c.cfg, p[1])
+	if !ok {
+		return errArg
+	}
+	side, ok := argSide(p[2])
+	if !ok {
+		return errArg
+	}
+	amount, ok := argPositive(p[3], m.StockPrec)
+	if !ok {
+		return errArg
+	}
+	price, ok := argPositive(p[4], m.MoneyPrec)
+	if !ok {
+		return errArg
+	}
+	takerFee, ok := argFeeRate(p[5], m.Fee)
+	if !ok {
+		return errArg
+	}
+	makerFee, ok := argFeeRate(p[6], m.Fee)
+	if !ok {
+		return errArg
+	}
+	source, ok := argString(p[7], MaxSourceLen)
+	if !ok {
+		return errArg
+	}
+	rep, err := c.do(&messages.PutLimit{
+		User:     user,
+		Market:   m.ID,
+		Side:     messages.Side(side),
+		Amount:   amount,
+		Price:    price,
+		TakerFee: takerFee,
+		MakerFee: makerFee,
+		Source:   source,
+		Time:     now(),
+	})
+	if err != nil {
+		return err
+	}
+	return c.order(rep)
+}
+
+// order.put_market [user_id, market, side, amount, taker_fee_rate, source]
+// (§3.6). A buy's amount is money, at money_prec (D8).
+func (c *call) putMarket() error {
+	p := c.params
+	if len(p) != 6 {
+		return errArg
+	}
+	user, ok := argUser(p[0], false)
+	if !ok {
+		return errArg
+	}
+	m, ok := argMarket(c.cfg, p[1])
+	if !ok {
+		return errArg
+	}
+	side, ok := argSide(p[2])
+	if !ok {
+		return errArg
+	}
+	prec := m.StockPrec
+	if messages.Side(side) == messages.Bid {
+		prec = m.MoneyPrec
+	}
+	amount, ok := argPositive(p[3], prec)
+	if !ok {
+		return errArg
+	}
+	takerFee, ok := argFeeRate(p[4], m.Fee)
+	if !ok {
+		return errArg
+	}
+	source, ok := argString(p[5], MaxSourceLen)
+	if !ok {
+		return errArg
+	}
+	rep, err := c.do(&messages.PutMarket{
+		User:     user,
+		Market:   m.ID,
+		Side:     messages.Side(side),
+		Amount:   amount,
+		TakerFee: takerFee,
+		Source:   source,
+		Time:     now(),
+	})
+	if err != nil {
+		return err
+	}
+	return c.order(rep)
+}
+
+// order.cancel [user_id, market, order_id] (§3.7).
+func (c *call) cancel() error {
+	p := c.params
+	if len(p) != 3 {
+		return errArg
+	}
+	user, ok := argUser(p[0], false)
+	if !ok {
+		return errArg
+	}
+	m, ok := argMarket(c.cfg, p[1])
+	if !ok {
+		return errArg
+	}
+	id, ok := argUint(p[2], ^uint64(0))
+	if !ok {
+		return errArg
+	}
+	rep, err := c.do(&messages.Cancel{User: user, Market: m.ID, OrderID: id, Time: now()})
+	if err != nil {
+		return err
+	}
+	return c.order(rep)
+}
+
+// order appends the order info of a *messages.OrderReply.
+func (c *call) order(rep messages.Reply) error {
+	r, ok := rep.(*messages.OrderReply)
+	if !ok || r == nil {
+		return errInternal
+	}
+	b, ok := appendOrder(c.out, c.cfg, &r.Order)
+	if !ok {
+		return errInternal
+	}
+	c.out = b
+	return nil
+}
+
+// orderList appends a *messages.OrderListReply: order.pending's
+// {"limit","offset","total","records"} or order.book's
+// {"offset","limit","total","orders"}, keys in viabtc's order.
+func (c *call) orderList(rep messages.Reply, offset, limit int, pending bool) error {
+	r, ok := rep.(*messages.OrderListReply)
+	if !ok || r == nil {
+		return errInternal
+	}
+	b := c.out
+	if pending {
+		b = append(b, `{"limit":`...)
+		b = strconv.AppendInt(b, int64(limit), 10)
+		b = append(b, `,"offset":`...)
+		b = strconv.AppendInt(b, int64(offset), 10)
+	} else {
+		b = append(b, `{"offset":`...)
+		b = strconv.AppendInt(b, int64(offset), 10)
+		b = append(b, `,"limit":`...)
+		b = strconv.AppendInt(b, int64(limit), 10)
+	}
+	b = append(b, `,"total":`...)
+	b = strconv.AppendInt(b, int64(r.Total), 10)
+	if pending {
+		b = append(b, `,"records":`...)
+	} else {
+		b = append(b, `,"orders":`...)
+	}
+	if b, ok = appendOrders(b, c.cfg, r.Orders); !ok {
+		return errInternal
+	}
+	c.out = append(b, '}')
+	return nil
+}
+
+// order.book [market, side, offset, limit] (§3.9).
+func (c *call) orderBook() error {
+	p := c.params
+	if len(p) != 4 {
+		return errArg
+	}
+	m, ok := argMarket(c.cfg, p[0])
+	if !ok {
+		return errArg
+	}
+	side, ok := argSide(p[1])
+	if !ok {
+		return errArg
+	}
+	offset, ok := argInt(p[2])
+	if !ok {
+		return errArg
+	}
+	limit, ok := argLimit(p[3])
+	if !ok {
+		return errArg
+	}
+	rep, err := c.do(&messages.OrderBook{Market: m.ID, Side: messages.Side(side), Offset: offset, Limit: limit})
+	if err != nil {
+		return err
+	}
+	return c.orderList(rep, offset, limit, false)
+}
+
+// order.pending [user_id, market, offset, limit] (§3.8). user_id 0 is
+// allowed (a query).
+func (c *call) orderPending() error {
+	p := c.params
+	if len(p) != 4 {
+		return errArg
+	}
+	user, ok := argUser(p[0], true)
+	if !ok {
+		return errArg
+	}
+	m, ok := argMarket(c.cfg, p[1])
+	if !ok {
+		return errArg
+	}
+	offset, ok := argInt(p[2])
+	if !ok {
+		return errArg
+	}
+	limit, ok := argLimit(p[3])
+	if !ok {
+		return errArg
+	}
+	rep, err := c.do(&messages.OrderPending{User: user, Market: m.ID, Offset: offset, Limit: limit})
+	if err != nil {
+		return err
+	}
+	return c.orderList(rep, offset, limit, true)
+}
+
+// order.depth [market, limit, interval] (§3.10).
+func (c *call) orderDepth() error {
+	p := c.params
+	if len(p) != 3 {
+		return errArg
+	}
+	m, ok := argMarket(c.cfg, p[0])
+	if !ok {
+		return errArg
+	}
+	limit, ok := argLimit(p[1])
+	if !ok {
+		return errArg
+	}
+	interval, ok := argNonNegative(p[2], m.MoneyPrec)
+	if !ok {
+		return errArg
+	}
+	rep, err := c.do(&messages.OrderDepth{Market: m.ID, Limit: limit, Interval: interval})
+	if err != nil {
+		return err
+	}
+	r, ok := rep.(*messages.DepthReply)
+	if !ok || r == nil {
+		return errInternal
+	}
+	b := append(c.out, `{"asks":`...)
+	b = appendLevels(b, r.Asks, m)
+	b = append(b, `,"bids":`...)
+	b = appendLevels(b, r.Bids, m)
+	c.out = append(b, '}')
+	return nil
+}
+
+func appendLevels(b []byte, levels []messages.DepthLevel, m *config.Market) []byte {
+	b = append(b, '[')
+	for i, l := range levels {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = appendInt64Dec(b, l.Price, m.MoneyPrec)
+		b = append(b, ',')
+		b = appendInt64Dec(b, l.Amount, m.StockPrec)
+		b = append(b, ']')
+	}
+	return append(b, ']')
+}
+
+// order.pending_detail [market, order_id] (§3.11): the order, or null.
+func (c *call) orderPendingDetail() error {
+	p := c.params
+	if len(p) != 2 {
+		return errArg
+	}
+	m, ok := argMarket(c.cfg, p[0])
+	if !ok {
+		return errArg
+	}
+	id, ok := argUint(p[1], ^uint64(0))
+	if !ok {
+		return errArg
+	}
+	rep, err := c.do(&messages.OrderPendingDetail{Market: m.ID, OrderID: id})
+	if err != nil {
+		return err
+	}
+	r, ok := rep.(*messages.OrderDetailReply)
+	if !ok || r == nil {
+		return errInternal
+	}
+	if r.Order == nil {
+		c.out = append(c.out, "null"...)
+		return nil
+	}
+	b, ok := appendOrder(c.out, c.cfg, r.Order)
+	if !ok {
+		return errInternal
+	}
+	c.out = b
+	return nil
+}
+
+// market.list (§3.12): params ignored, answered from configuration.
+func (c *call) marketList() error {
+	c.out = append(c.out, c.s.marketList...)
+	return nil
+}
+
+// market.summary [] or [market…] (§3.13): one MarketSummary per market, in
+// the order asked (configuration order for []), sharing the request's
+// deadline.
+func (c *call) marketSummary() error {
+	var markets []*config.Market
+	if len(c.params) == 0 {
+		markets = c.cfg.Markets
+	} else {
+		seen := newNameSet(len(c.cfg.Markets))
+		for _, raw := range c.params {
+			m, ok := argMarket(c.cfg, raw)
+			if !ok {
+				return errArg
+			}
+			if seen.add(int(m.ID)) {
+				markets = append(markets, m)
+			}
+		}
+	}
+	b := append(c.out, '[')
+	for i, m := range markets {
+		rep, err := c.do(&messages.MarketSummary{Market: m.ID})
+		if err != nil {
+			return err
+		}
+		r, ok := rep.(*messages.MarketSummaryReply)
+		if !ok || r == nil {
+			return errInternal
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = appendString(b, m.Name)
+		b = append(b, `,"ask_count":`...)
+		b = strconv.AppendInt(b, int64(r.AskCount), 10)
+		b = append(b, `,"ask_amount":`...)
+		b = appendInt64Dec(b, r.AskAmount, m.StockPrec)
+		b = append(b, `,"bid_count":`...)
+		b = strconv.AppendInt(b, int64(r.BidCount), 10)
+		b = append(b, `,"bid_amount":`...)
+		b = appendInt64Dec(b, r.BidAmount, m.StockPrec)
+		b = append(b, '}')
+	}
+	c.out = append(b, ']')
+	return nil
+}

@@ -1,0 +1,348 @@
+package httprpc
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/bourse-exchange/bourse/actors"
+	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/runtime/config"
+)
+
+// Defaults for the Server fields that configuration does not provide.
+const (
+	// DefaultAddr binds to loopback only: this is the internal API
+	// (PROTOCOL D14).
+	DefaultAddr = "127.0.0.1:8080"
+	// DefaultReadTimeout bounds reading one request, headers and body.
+	DefaultReadTimeout = 30 * time.Second
+	// DefaultIdleTimeout is how long an idle keep-alive connection is kept
+	// (viabtc's keep_alive).
+	DefaultIdleTimeout = time.Hour
+)
+
+// Server is the HTTP JSON-RPC edge. Build it with New, adjust the exported
+// fields, then call ListenAndServe or Serve (or mount Handler in a server of
+// your own). Fields must not change once serving started.
+type Server struct {
+	// Addr is the TCP address ListenAndServe listens on. New sets
+	// DefaultAddr.
+	Addr string
+
+	// MaxBodyBytes is the largest request body accepted; longer bodies get
+	// HTTP 413. New sets the configuration's http.max_body_bytes; zero or
+	// negative means that value too.
+	MaxBodyBytes int64
+
+	// Timeout is how long one request may wait for the exchange in total
+	// (market.summary's several commands share it); then the request is
+	// answered 504 with code 5. New sets the configuration's http.timeout;
+	// zero or negative means that value too.
+	Timeout time.Duration
+
+	// BearerToken, when non-empty, is required on every request except
+	// /healthz as the header "Authorization: Bearer <token>"; requests
+	// without it get HTTP 401 (PROTOCOL D14). Empty (the default): no
+	// authentication.
+	BearerToken string
+
+	// Metrics, when non-nil, serves GET /metrics (Prometheus text format).
+	// Nil (the default): /metrics is an ordinary path.
+	Metrics http.Handler
+
+	// ReadTimeout and IdleTimeout configure the underlying http.Server used
+	// by Serve and ListenAndServe. New sets DefaultReadTimeout and
+	// DefaultIdleTimeout.
+	ReadTimeout time.Duration
+	IdleTimeout time.Duration
+
+	ex  actors.Exchange
+	cfg *config.Config
+
+	// Precomputed results of the methods answered from configuration.
+	assetList  []byte
+	marketList []byte
+
+	mu  sync.Mutex
+	srv *http.Server // guarded by mu; created on first Serve or Shutdown
+}
+
+// New returns a Server for ex with the defaults documented on each field,
+// read from ex.Config().
+func New(ex actors.Exchange) *Server {
+	cfg := ex.Config()
+	s := &Server{
+		Addr:         DefaultAddr,
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Timeout:      cfg.HTTP.Timeout,
+		ReadTimeout:  DefaultReadTimeout,
+		IdleTimeout:  DefaultIdleTimeout,
+		ex:           ex,
+		cfg:          cfg,
+	}
+	s.assetList = appendAssetList(nil, cfg)
+	s.marketList = appendMarketList(nil, cfg)
+	return s
+}
+
+// Handler returns the HTTP handler serving the JSON-RPC API, /healthz and
+// (when Metrics is set) /metrics, configured by the exported fields as they
+// are now. It is safe for concurrent use.
+func (s *Server) Handler() http.Handler {
+	h := &handler{s: s, maxBody: s.MaxBodyBytes, timeout: s.Timeout, metrics: s.Metrics}
+	if h.maxBody <= 0 {
+		h.maxBody = s.cfg.HTTP.MaxBodyBytes
+	}
+	if h.timeout <= 0 {
+		h.timeout = s.cfg.HTTP.Timeout
+	}
+	if s.BearerToken != "" {
+		h.token = []byte(s.BearerToken)
+	}
+	return h
+}
+
+func (s *Server) server() *http.Server {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv == nil {
+		s.srv = &http.Server{
+			Addr:              s.Addr,
+			Handler:           s.Handler(),
+			ReadHeaderTimeout: s.ReadTimeout,
+			ReadTimeout:       s.ReadTimeout,
+			IdleTimeout:       s.IdleTimeout,
+		}
+		if s.srv.Addr == "" {
+			s.srv.Addr = DefaultAddr
+		}
+	}
+	return s.srv
+}
+
+// ListenAndServe listens on Addr and serves until Shutdown; it then returns
+// http.ErrServerClosed. It may be called once per Server.
+func (s *Server) ListenAndServe() error { return s.server().ListenAndServe() }
+
+// Serve serves on l until Shutdown; it then returns http.ErrServerClosed.
+// It takes ownership of l.
+func (s *Server) Serve(l net.Listener) error { return s.server().Serve(l) }
+
+// Shutdown stops accepting connections, waits for requests in flight (each
+// is bounded by Timeout) and closes idle connections, or returns ctx's error
+// when ctx ends first. After Shutdown, Serve and ListenAndServe return
+// http.ErrServerClosed at once.
+func (s *Server) Shutdown(ctx context.Context) error { return s.server().Shutdown(ctx) }
+
+// handler is the http.Handler; its fields are fixed when Handler is called.
+type handler struct {
+	s       *Server
+	maxBody int64
+	timeout time.Duration
+	token   []byte       // nil: no authentication
+	metrics http.Handler // nil: /metrics is an ordinary path
+}
+
+var (
+	contentTypeJSON = []string{"application/json"}
+	contentTypeText = []string{"text/plain; charset=utf-8"}
+	bearerChallenge = []string{"Bearer"}
+)
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/healthz":
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			w.Header()["Content-Type"] = contentTypeText
+			w.Header()["Content-Length"] = []string{"2"}
+			w.WriteHeader(http.StatusOK)
+			if r.Method == http.MethodGet {
+				io.WriteString(w, "ok")
+			}
+			return
+		}
+	case "/metrics":
+		// Prometheus metrics (DESIGN §6) are served by Server.Metrics when
+		// the runtime provides one; behind the bearer token like the API.
+		if h.metrics != nil && r.Method == http.MethodGet {
+			if !h.authorized(r) {
+				unauthorized(w)
+				return
+			}
+			h.metrics.ServeHTTP(w, r)
+			return
+		}
+	}
+	if !h.authorized(r) {
+		unauthorized(w)
+		return
+	}
+	if r.Method != http.MethodPost {
+		emptyStatus(w, http.StatusBadRequest)
+		return
+	}
+	h.serveRPC(w, r)
+}
+
+// authorized reports whether r carries the bearer token (always true when
+// none is configured). The scheme is case-insensitive; the token is compared
+// in constant time.
+func (h *handler) authorized(r *http.Request) bool {
+	if h.token == nil {
+		return true
+	}
+	v := r.Header.Get("Authorization")
+	const scheme = "bearer "
+	if len(v) < len(scheme) || !asciiEqualFold(v[:len(scheme)], scheme) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(v[len(scheme):]), h.token) == 1
+}
+
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func unauthorized(w http.ResponseWriter) {
+	w.Header()["Www-Authenticate"] = bearerChallenge
+	emptyStatus(w, http.StatusUnauthorized)
+}
+
+func emptyStatus(w http.ResponseWriter, code int) {
+	w.Header()["Content-Length"] = []string{"0"}
+	w.WriteHeader(code)
+}
+
+// Buffers reused across requests. Nothing that outlives a request may alias
+// them: commands copy what they keep (strings by conversion, Detail with
+// bytes.Clone).
+var (
+	bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+	outPool  = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+)
+
+// maxPooled is the largest buffer returned to a pool, so one huge request
+// does not pin its memory.
+const maxPooled = 256 << 10
+
+func putBuf(p *sync.Pool, b *[]byte) {
+	if cap(*b) <= maxPooled {
+		*b = (*b)[:0]
+		p.Put(b)
+	}
+}
+
+// errTooLarge reports a body over the limit.
+var errTooLarge = errors.New("httprpc: request body too large")
+
+// readBody appends r's body to buf, refusing more than max bytes.
+func readBody(r *http.Request, buf []byte, max int64) ([]byte, error) {
+	if r.ContentLength > max {
+		return buf, errTooLarge
+	}
+	if r.ContentLength > 0 && int64(cap(buf)) <= r.ContentLength {
+		buf = make([]byte, 0, r.ContentLength+1) // +1: room to read EOF
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > max {
+			return buf, errTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
+	bp := bodyPool.Get().(*[]byte)
+	defer putBuf(&bodyPool, bp)
+	body, err := readBody(r, (*bp)[:0], h.maxBody)
+	*bp = body[:0]
+	if err != nil {
+		if err == errTooLarge {
+			emptyStatus(w, http.StatusRequestEntityTooLarge)
+		} else {
+			emptyStatus(w, http.StatusBadRequest)
+		}
+		return
+	}
+
+	req, ok := parseRequest(body)
+	if !ok {
+		emptyStatus(w, http.StatusBadRequest)
+		return
+	}
+
+	ob := outPool.Get().(*[]byte)
+	defer putBuf(&outPool, ob)
+
+	m := methods[string(req.method)]
+	if m == nil {
+		out := appendError((*ob)[:0], messages.ErrMethodNotFound, req.id)
+		*ob = out[:0]
+		writeJSON(w, http.StatusNotFound, out)
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+	defer cancel()
+	c := call{
+		s:      h.s,
+		cfg:    h.s.cfg,
+		ctx:    ctx,
+		params: req.params,
+		out:    append((*ob)[:0], resultPrefix...),
+	}
+	err = m(&c)
+	out := c.out
+	status := http.StatusOK
+	switch e := err.(type) {
+	case nil:
+		out = appendSuffix(out, req.id)
+	case *messages.Error:
+		out = appendError(out[:0], e, req.id)
+	default: // the exchange did not answer in time
+		status = http.StatusGatewayTimeout
+		out = appendError(out[:0], messages.ErrServiceTimeout, req.id)
+	}
+	*ob = out[:0]
+	writeJSON(w, status, out)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	hdr := w.Header()
+	hdr["Content-Type"] = contentTypeJSON
+	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(status)
+	w.Write(body)
+}
