@@ -44,24 +44,37 @@ var ErrRange = errors.New("fixed: value out of range")
 // returns its magnitude in units of 10^-scale, truncated toward zero, and
 // whether it was negative. A value that truncates to zero is returned as zero
 // and not negative. Values with more than MaxDigits integer digits are refused
-// with ErrRange.
+// with ErrRange. The accepted syntax is an optional sign, digits with at most
+// one point (at least one digit), and an optional exponent: e or E, an
+// optional sign, digits. Any exponent is accepted and handled in constant
+// time: a huge one is ErrRange (zero stays zero), a tiny one truncates to 0.
 func Parse(s string, scale int) (u uint256.Int, neg bool, err error) {
 	if len(s) == 0 || len(s) > 128 {
 		return u, false, ErrSyntax
 	}
-	d, perr := decimal.NewFromString(s)
+	mant, exp, ok := splitExp(s)
+	if !ok {
+		return u, false, ErrSyntax
+	}
+	d, perr := decimal.NewFromString(mant)
 	if perr != nil {
 		return u, false, ErrSyntax
 	}
-	// NewFromString accepts "1e999999" and "1e-999999": refuse the first and
-	// treat the second as zero before any big-number work is done.
-	if !d.IsZero() && d.Exponent() > MaxDigits {
-		return u, false, ErrRange
-	}
-	if d.Exponent() < -(256 + MaxScale) {
+	if d.IsZero() {
 		return u, false, nil
 	}
-	t := d.Shift(int32(scale)).Truncate(0)
+	// The mantissa has at most 128 digits, so its value is below 10^(e+128):
+	// refuse it when it surely has more than MaxDigits integer digits and
+	// treat it as zero when it is surely below 10^-scale, before any
+	// big-number work is done.
+	e := int64(d.Exponent()) + exp
+	if e > MaxDigits {
+		return u, false, ErrRange
+	}
+	if e < -(256 + MaxScale) {
+		return u, false, nil
+	}
+	t := d.Shift(int32(exp) + int32(scale)).Truncate(0)
 	bi := t.BigInt()
 	neg = bi.Sign() < 0
 	if neg {
@@ -78,6 +91,53 @@ func Parse(s string, scale int) (u uint256.Int, neg bool, err error) {
 		neg = false
 	}
 	return u, neg, nil
+}
+
+// splitExp checks the syntax of s and splits it into its mantissa and its
+// exponent, which saturates at ±10^12 (far beyond any meaningful value).
+func splitExp(s string) (mant string, exp int64, ok bool) {
+	i := 0
+	if s[0] == '+' || s[0] == '-' {
+		i = 1
+	}
+	digits, point := 0, false
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && !point:
+			point = true
+		case c == 'e' || c == 'E':
+			if digits == 0 {
+				return "", 0, false
+			}
+			mant, rest := s[:i], s[i+1:]
+			expNeg := false
+			if len(rest) > 0 && (rest[0] == '+' || rest[0] == '-') {
+				expNeg = rest[0] == '-'
+				rest = rest[1:]
+			}
+			if len(rest) == 0 {
+				return "", 0, false
+			}
+			for j := 0; j < len(rest); j++ {
+				c := rest[j]
+				if c < '0' || c > '9' {
+					return "", 0, false
+				}
+				if exp < 1e12 {
+					exp = exp*10 + int64(c-'0')
+				}
+			}
+			if expNeg {
+				exp = -exp
+			}
+			return mant, exp, true
+		default:
+			return "", 0, false
+		}
+	}
+	return s, 0, digits > 0
 }
 
 // ParseInt64 is Parse for quantities that the book keeps in int64 (amounts,

@@ -1,0 +1,423 @@
+// Package coretest is the shared test harness of Bourse's pure cores (order
+// book, ledger): the engine glue the actors perform, invariant checks, a
+// plain shopspring/decimal reference implementation of matching, and a
+// random command generator. It is imported by tests only.
+//
+// Engine wires the cores the way the market and balance actors do: the
+// user's shard checks the arguments and reserves the funds, the market's
+// book decides and applies the command, and every shard applies the events
+// for the users it owns; on a book error the shard takes the reservation
+// back. Alongside, a shadow book and ledger apply the same events in Replay
+// mode, as journal replay would, and must decide the next command exactly as
+// the live cores do.
+package coretest
+
+import (
+	"fmt"
+	"math/big"
+	"reflect"
+	"slices"
+
+	"github.com/bourse-exchange/bourse/actors/balance/ledger"
+	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/actors/market/book"
+	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/holiman/uint256"
+)
+
+// Engine is the cores glued as the actors glue them.
+type Engine struct {
+	Cfg    *config.Config
+	Books  []*book.Book     // by MarketID
+	Shards []*ledger.Ledger // user U in Shards[U % len]
+	// Net is Σ deposits − Σ withdrawals per asset, in prec_save units.
+	Net []*big.Int
+	// Events is every event applied, in journal order.
+	Events []messages.Event
+	// Replay enables the shadow cores (state after replaying Events).
+	Replay bool
+
+	shadowBooks  []*book.Book
+	shadowLedger *ledger.Ledger
+	dirty        []bool // books changed since the last Check
+}
+
+// DefaultConfig returns the embedded default configuration (bourse.yaml).
+func DefaultConfig() *config.Config {
+	cfg, err := config.Parse(config.Default)
+	if err != nil {
+		panic(err)
+	}
+	return cfg
+}
+
+// MustConfig parses a configuration document or panics.
+func MustConfig(doc string) *config.Config {
+	cfg, err := config.Parse([]byte(doc))
+	if err != nil {
+		panic(err)
+	}
+	return cfg
+}
+
+// NewEngine returns empty cores for cfg with the given number of balance
+// shards; replay enables the shadow replay check.
+func NewEngine(cfg *config.Config, shards int, replay bool) *Engine {
+	e := &Engine{Cfg: cfg, Replay: replay}
+	window := cfg.IdempotencyWindow.Microseconds()
+	for _, m := range cfg.Markets {
+		e.Books = append(e.Books, book.New(book.ConfigOf(m)))
+		e.dirty = append(e.dirty, true)
+		if replay {
+			e.shadowBooks = append(e.shadowBooks, book.New(book.ConfigOf(m)))
+		}
+	}
+	for i := range shards {
+		e.Shards = append(e.Shards, ledger.New(ledger.Config{
+			Assets: len(cfg.Assets), FeeUser: cfg.FeeUserID, WindowMicros: window, Shard: i, Shards: shards,
+		}))
+	}
+	if replay {
+		e.shadowLedger = ledger.New(ledger.Config{Assets: len(cfg.Assets), FeeUser: cfg.FeeUserID, WindowMicros: window, Shards: 1})
+	}
+	for range cfg.Assets {
+		e.Net = append(e.Net, new(big.Int))
+	}
+	return e
+}
+
+// Shard returns the ledger that owns user.
+func (e *Engine) Shard(user uint32) *ledger.Ledger {
+	return e.Shards[int(user%uint32(len(e.Shards)))]
+}
+
+// Balance returns a user's balance of an asset from the owning shard.
+func (e *Engine) Balance(user uint32, asset messages.AssetID) messages.Balance {
+	return e.Shard(user).Balance(user, asset)
+}
+
+// Update runs a balance.update (Change at the asset's prec_save) on the
+// user's shard.
+func (e *Engine) Update(cmd *messages.BalanceUpdate) *messages.Error {
+	ev, err := e.Shard(cmd.User).DecideUpdate(cmd)
+	if err != nil {
+		return err
+	}
+	e.apply([]messages.Event{ev})
+	n := e.Net[ev.Asset]
+	if ev.Negative {
+		n.Sub(n, ev.Change.ToBig())
+	} else {
+		n.Add(n, ev.Change.ToBig())
+	}
+	return nil
+}
+
+// PutLimit runs a limit order as shard and market would: arguments (1) and
+// balance (10) at the shard, which reserves; then the book (11 min_amount).
+func (e *Engine) PutLimit(cmd *messages.PutLimit) ([]messages.Event, messages.Order, *messages.Error) {
+	if int(cmd.Market) >= len(e.Books) {
+		return nil, messages.Order{}, messages.ErrInvalidArgument
+	}
+	c := e.Books[cmd.Market].Config()
+	if err := c.CheckLimit(cmd); err != nil {
+		return nil, messages.Order{}, err
+	}
+	asset, res := c.Reservation(messages.Limit, cmd.Side, cmd.Amount, cmd.Price)
+	return e.order(cmd, cmd.Market, cmd.User, asset, res)
+}
+
+// PutMarket runs a market order: arguments (1) and balance (10) at the
+// shard, which reserves; then the book (12 empty book, 11 min_amount).
+func (e *Engine) PutMarket(cmd *messages.PutMarket) ([]messages.Event, messages.Order, *messages.Error) {
+	if int(cmd.Market) >= len(e.Books) {
+		return nil, messages.Order{}, messages.ErrInvalidArgument
+	}
+	c := e.Books[cmd.Market].Config()
+	if err := c.CheckMarket(cmd); err != nil {
+		return nil, messages.Order{}, err
+	}
+	asset, res := c.Reservation(messages.Market, cmd.Side, cmd.Amount, 0)
+	return e.order(cmd, cmd.Market, cmd.User, asset, res)
+}
+
+func (e *Engine) order(cmd messages.Command, market messages.MarketID, user uint32, asset messages.AssetID, res uint256.Int) ([]messages.Event, messages.Order, *messages.Error) {
+	sh := e.Shard(user)
+	if err := sh.Reserve(user, asset, &res); err != nil {
+		return nil, messages.Order{}, err
+	}
+	events, o, err := e.execute(cmd, market)
+	if err != nil {
+		sh.Unreserve(user, asset, &res)
+	}
+	return events, o, err
+}
+
+// Cancel runs order.cancel at the market.
+func (e *Engine) Cancel(cmd *messages.Cancel) ([]messages.Event, messages.Order, *messages.Error) {
+	if int(cmd.Market) >= len(e.Books) {
+		return nil, messages.Order{}, messages.ErrInvalidArgument
+	}
+	return e.execute(cmd, cmd.Market)
+}
+
+// execute runs cmd on the live book and applies its events everywhere. With
+// Replay on, the shadow book (state rebuilt from events only) must decide cmd
+// exactly as the live book does.
+func (e *Engine) execute(cmd messages.Command, market messages.MarketID) ([]messages.Event, messages.Order, *messages.Error) {
+	var shadow []messages.Event
+	var serr *messages.Error
+	if e.Replay {
+		sb := e.shadowBooks[market]
+		switch c := cmd.(type) {
+		case *messages.PutLimit:
+			shadow, serr = sb.PutLimit(c)
+		case *messages.PutMarket:
+			shadow, serr = sb.PutMarket(c)
+		case *messages.Cancel:
+			shadow, serr = sb.Cancel(c)
+		}
+	}
+	events, o, err := e.Books[market].Execute(cmd)
+	e.dirty[market] = true
+	if e.Replay && (!reflect.DeepEqual(shadow, events) || serr != err) {
+		panic(fmt.Sprintf("coretest: replayed book decides %T differently:\nlive   %v %s\nreplay %v %s",
+			cmd, err, FormatEvents(e.Cfg, events), serr, FormatEvents(e.Cfg, shadow)))
+	}
+	if err != nil {
+		return nil, messages.Order{}, err
+	}
+	e.apply(events)
+	return events, o, nil
+}
+
+func (e *Engine) apply(events []messages.Event) {
+	for _, ev := range events {
+		for _, sh := range e.Shards {
+			sh.Apply(ev, ledger.Live)
+		}
+		if e.Replay {
+			for _, b := range e.shadowBooks {
+				b.Apply(ev)
+			}
+			e.shadowLedger.Apply(ev, ledger.Replay)
+		}
+	}
+	e.Events = append(e.Events, events...)
+}
+
+// Reservation is what a resting order keeps frozen: an ask its Left stock,
+// a limit bid price × Left money, at the asset's prec_save.
+func Reservation(c *book.Config, o *messages.Order) (messages.AssetID, uint256.Int) {
+	if o.Side == messages.Ask {
+		return c.Stock, fixed.FromInt64(o.Left, c.StockPrec, c.StockSave)
+	}
+	d := fixed.Mul64(o.Price, o.Left)
+	return c.Money, fixed.Rescale(&d, c.StockPrec+c.MoneyPrec, c.MoneySave)
+}
+
+type userAsset struct {
+	user  uint32
+	asset messages.AssetID
+}
+
+// Check verifies the invariants that hold between commands:
+//
+//   - conservation: for each asset, Σ(available+frozen) over every account
+//     of every shard, fee account included, equals Net;
+//   - frozen = reservations: for each user and asset, frozen equals the sum
+//     of the reservations of the user's resting orders (and each resting
+//     order's own Frozen equals its reservation);
+//   - each shard holds only accounts it owns;
+//   - each book's listings (Orders, Pending, Depth, Summary) agree with
+//     EachOrder, in priority order;
+//   - with Replay on, the state rebuilt from the events equals the live state.
+//
+// Listings and replayed books are compared for the books that changed since
+// the last Check only.
+func (e *Engine) Check() error {
+	want := make(map[userAsset]*uint256.Int)
+	for m, b := range e.Books {
+		c := b.Config()
+		var err error
+		b.EachOrder(func(o *messages.Order) {
+			asset, r := Reservation(c, o)
+			if o.Type != messages.Limit || o.Left <= 0 || o.Left > o.Amount || o.DealStock != o.Amount-o.Left {
+				err = fmt.Errorf("resting order %d: type %d amount %d left %d deal_stock %d", o.ID, o.Type, o.Amount, o.Left, o.DealStock)
+			}
+			if !o.Frozen.Eq(&r) && err == nil {
+				err = fmt.Errorf("resting order %d: frozen %s; want reservation %s", o.ID, o.Frozen.Dec(), r.Dec())
+			}
+			k := userAsset{o.User, asset}
+			if want[k] == nil {
+				want[k] = new(uint256.Int)
+			}
+			want[k].Add(want[k], &r)
+		})
+		if err != nil {
+			return err
+		}
+		if !e.dirty[m] {
+			continue
+		}
+		if err := checkListings(b); err != nil {
+			return fmt.Errorf("market %d: %w", c.Market, err)
+		}
+	}
+	total := make([]*big.Int, len(e.Cfg.Assets))
+	for i := range total {
+		total[i] = new(big.Int)
+	}
+	var err error
+	for si, sh := range e.Shards {
+		sh.Each(func(user uint32, bals []messages.Balance) {
+			if !sh.Config().Owns(user) && err == nil {
+				err = fmt.Errorf("shard %d holds user %d", si, user)
+			}
+			for a := range bals {
+				b := &bals[a]
+				total[a].Add(total[a], b.Available.ToBig())
+				total[a].Add(total[a], b.Frozen.ToBig())
+				w := want[userAsset{user, messages.AssetID(a)}]
+				if w == nil {
+					w = new(uint256.Int)
+				}
+				if !b.Frozen.Eq(w) && err == nil {
+					err = fmt.Errorf("user %d %s: frozen %s; resting orders reserve %s", user, e.Cfg.Assets[a].Name,
+						fixed.Format(&b.Frozen, e.Cfg.Assets[a].PrecSave), fixed.Format(w, e.Cfg.Assets[a].PrecSave))
+				}
+			}
+		})
+	}
+	if err != nil {
+		return err
+	}
+	for k, w := range want {
+		if b := e.Balance(k.user, k.asset); !b.Frozen.Eq(w) {
+			return fmt.Errorf("user %d asset %d: frozen %s; resting orders reserve %s", k.user, k.asset, b.Frozen.Dec(), w.Dec())
+		}
+	}
+	for a := range total {
+		if total[a].Cmp(e.Net[a]) != 0 {
+			return fmt.Errorf("%s: Σ balances %s; Σ deposits − withdrawals %s", e.Cfg.Assets[a].Name, total[a], e.Net[a])
+		}
+	}
+	if e.Replay {
+		if err := e.checkReplay(); err != nil {
+			return err
+		}
+	}
+	clear(e.dirty)
+	return nil
+}
+
+func (e *Engine) checkReplay() error {
+	for m, b := range e.Books {
+		if !e.dirty[m] {
+			continue
+		}
+		var live, replayed []messages.Order
+		b.EachOrder(func(o *messages.Order) { live = append(live, *o) })
+		e.shadowBooks[m].EachOrder(func(o *messages.Order) { replayed = append(replayed, *o) })
+		if !reflect.DeepEqual(live, replayed) {
+			return fmt.Errorf("market %d: replayed book differs:\nlive   %+v\nreplay %+v", m, live, replayed)
+		}
+	}
+	var err error
+	for _, sh := range e.Shards {
+		sh.Each(func(user uint32, bals []messages.Balance) {
+			for a := range bals {
+				if r := e.shadowLedger.Balance(user, messages.AssetID(a)); r != bals[a] && err == nil {
+					err = fmt.Errorf("user %d asset %d: live %s/%s, replayed %s/%s", user, a,
+						bals[a].Available.Dec(), bals[a].Frozen.Dec(), r.Available.Dec(), r.Frozen.Dec())
+				}
+			}
+		})
+	}
+	if err != nil {
+		return err
+	}
+	e.shadowLedger.Each(func(user uint32, bals []messages.Balance) {
+		for a := range bals {
+			if l := e.Balance(user, messages.AssetID(a)); l != bals[a] && err == nil {
+				err = fmt.Errorf("user %d asset %d: replayed %s/%s, live %s/%s", user, a,
+					bals[a].Available.Dec(), bals[a].Frozen.Dec(), l.Available.Dec(), l.Frozen.Dec())
+			}
+		}
+	})
+	return err
+}
+
+// checkListings cross-checks a book's query functions against EachOrder.
+func checkListings(b *book.Book) error {
+	var all []messages.Order
+	b.EachOrder(func(o *messages.Order) { all = append(all, *o) })
+	var asks, bids []messages.Order
+	var askAmt, bidAmt int64
+	for _, o := range all {
+		if o.Side == messages.Ask {
+			asks = append(asks, o)
+			askAmt += o.Left
+		} else {
+			bids = append(bids, o)
+			bidAmt += o.Left
+		}
+	}
+	s := b.Summary()
+	if s.AskCount != len(asks) || s.BidCount != len(bids) || s.AskAmount != askAmt || s.BidAmount != bidAmt {
+		return fmt.Errorf("summary %+v; orders: %d asks Σ %d, %d bids Σ %d", s, len(asks), askAmt, len(bids), bidAmt)
+	}
+	for _, side := range []struct {
+		s      messages.Side
+		orders []messages.Order
+	}{{messages.Ask, asks}, {messages.Bid, bids}} {
+		for i := 1; i < len(side.orders); i++ {
+			p, o := side.orders[i-1], side.orders[i]
+			better := p.Price < o.Price
+			if side.s == messages.Bid {
+				better = p.Price > o.Price
+			}
+			if !better && !(p.Price == o.Price && p.ID < o.ID) {
+				return fmt.Errorf("side %d: order %d (price %d) before order %d (price %d)", side.s, p.ID, p.Price, o.ID, o.Price)
+			}
+		}
+		total, list := b.Orders(side.s, 0, len(side.orders)+1)
+		if total != len(side.orders) || !reflect.DeepEqual(list, side.orders) && len(list)+len(side.orders) > 0 {
+			return fmt.Errorf("Orders(%d) = %d %v; EachOrder has %v", side.s, total, list, side.orders)
+		}
+	}
+	byUser := make(map[uint32][]messages.Order)
+	for _, o := range all {
+		byUser[o.User] = append(byUser[o.User], o)
+	}
+	for u, list := range byUser {
+		slices.SortFunc(list, func(a, b messages.Order) int { return -cmpU64(a.ID, b.ID) })
+		total, got := b.Pending(u, 0, len(list)+1)
+		if total != len(list) || !reflect.DeepEqual(got, list) {
+			return fmt.Errorf("Pending(%d) = %d %v; want %v", u, total, got, list)
+		}
+	}
+	da, db := b.Depth(len(all)+1, 0)
+	var sa, sb int64
+	for _, l := range da {
+		sa += l.Amount
+	}
+	for _, l := range db {
+		sb += l.Amount
+	}
+	if sa != askAmt || sb != bidAmt {
+		return fmt.Errorf("depth sums %d/%d; orders %d/%d", sa, sb, askAmt, bidAmt)
+	}
+	return nil
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

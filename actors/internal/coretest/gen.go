@@ -1,0 +1,326 @@
+package coretest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/bourse-exchange/bourse/actors/market/book"
+	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/shopspring/decimal"
+)
+
+// Source supplies the generator's choices: a seeded PRNG, or a fuzzer's
+// bytes.
+type Source interface {
+	// Intn returns a value in [0, n).
+	Intn(n int) int
+	// Done reports that the source ran dry (a byte source).
+	Done() bool
+}
+
+// RandSource is a seeded PCG.
+type RandSource struct{ r *rand.Rand }
+
+// NewRandSource returns a source seeded with seed.
+func NewRandSource(seed uint64) *RandSource {
+	return &RandSource{rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
+
+// Intn implements Source.
+func (s *RandSource) Intn(n int) int { return s.r.IntN(n) }
+
+// Done implements Source.
+func (s *RandSource) Done() bool { return false }
+
+// ByteSource draws choices from a byte string; when it runs dry every choice
+// is 0 and Done is true.
+type ByteSource struct {
+	b   []byte
+	dry bool
+}
+
+// NewByteSource returns a source reading b.
+func NewByteSource(b []byte) *ByteSource { return &ByteSource{b: b} }
+
+// Intn implements Source: one byte for n ≤ 256, two bytes above.
+func (s *ByteSource) Intn(n int) int {
+	if n <= 1 {
+		return 0
+	}
+	need := 1
+	if n > 256 {
+		need = 2
+	}
+	if len(s.b) < need {
+		s.b, s.dry = nil, true
+		return 0
+	}
+	v := int(s.b[0])
+	if need == 2 {
+		v = v<<8 | int(s.b[1])
+	}
+	s.b = s.b[need:]
+	return v % n
+}
+
+// Done implements Source.
+func (s *ByteSource) Done() bool { return s.dry }
+
+// Gen makes random but plausible command streams: a few users trading
+// around a drifting price in every market of the configuration, with
+// deposits, withdrawals (some too large), repeated business ids, limit and
+// market orders (some below min_amount, over balance, with bad arguments or
+// extra decimals to truncate), cancels (some of missing orders or by the
+// wrong user) and queries.
+type Gen struct {
+	cfg    *config.Config
+	src    Source
+	ref    *Ref
+	Users  int // traders are users 1..Users
+	time   int64
+	bizID  uint64
+	keys   []refKey
+	center []int64 // per market, price units
+}
+
+// NewGen returns a generator over cfg; ref is consulted for resting orders
+// to cancel.
+func NewGen(cfg *config.Config, src Source, ref *Ref, users int) *Gen {
+	g := &Gen{cfg: cfg, src: src, ref: ref, Users: users}
+	for _, m := range cfg.Markets {
+		c := int64(500)
+		for range m.MoneyPrec - 2 {
+			c *= 10
+		}
+		if m.MoneyPrec < 2 {
+			c = 500
+		}
+		g.center = append(g.center, c)
+	}
+	return g
+}
+
+func (g *Gen) n(n int) int { return g.src.Intn(n) }
+
+func (g *Gen) pct(p int) bool { return g.n(100) < p }
+
+func pow10(n int) int64 {
+	v := int64(1)
+	for range n {
+		v *= 10
+	}
+	return v
+}
+
+// dec renders v units at prec as a decimal string, sometimes with extra
+// digits to be truncated or in scientific notation.
+func (g *Gen) dec(v int64, prec int) string {
+	s := decimal.New(v, -int32(prec)).String()
+	switch g.n(10) {
+	case 0: // digits beyond the precision, to be truncated
+		s = decimal.New(v, -int32(prec)).StringFixed(int32(prec))
+		if prec == 0 {
+			s += "."
+		}
+		s += fmt.Sprint(g.n(1000))
+	case 1: // scientific
+		s = fmt.Sprintf("%de-%d", v, prec)
+	case 2: // trailing zeros
+		if !strings.Contains(s, ".") {
+			s += "."
+		}
+		s += "00"
+	}
+	return s
+}
+
+func (g *Gen) user() uint32 {
+	if g.pct(1) {
+		return 0 // refused: D9
+	}
+	return uint32(1 + g.n(g.Users))
+}
+
+func (g *Gen) fee(prec int) string {
+	switch g.n(20) {
+	case 0, 1, 2, 3, 4, 5:
+		return "0"
+	case 6, 7, 8:
+		return "0.001"
+	case 9, 10:
+		return "0.002"
+	case 11:
+		return "0.9999"
+	case 12:
+		if g.pct(20) {
+			return "1" // code 1
+		}
+		return "0.0005"
+	default: // random, with digits beyond fee_prec
+		return fmt.Sprintf("0.00%d", g.n(100000))
+	}
+}
+
+// Next returns the next command, or nil when the source ran dry.
+func (g *Gen) Next() *Cmd {
+	g.time += 1000
+	c := &Cmd{Time: g.time, Market: messages.MarketID(g.n(len(g.cfg.Markets)))}
+	m := g.cfg.Markets[c.Market]
+	switch k := g.n(100); {
+	case k < 12:
+		g.update(c)
+	case k < 65:
+		g.putLimit(c, m)
+	case k < 75:
+		g.putMarket(c, m)
+	case k < 90:
+		g.cancel(c, m)
+	default:
+		g.query(c, m)
+	}
+	if g.src.Done() {
+		return nil
+	}
+	return c
+}
+
+func (g *Gen) update(c *Cmd) {
+	c.Op = OpUpdate
+	if len(g.keys) > 0 && g.pct(3) {
+		k := g.keys[g.n(len(g.keys))]
+		c.User, c.Asset, c.Business, c.BusinessID = k.user, k.asset, k.business, k.id
+		c.Change = "1"
+		return
+	}
+	c.User = g.user()
+	c.Asset = messages.AssetID(g.n(len(g.cfg.Assets)))
+	a := g.cfg.Assets[c.Asset]
+	g.bizID++
+	c.BusinessID = g.bizID
+	if g.pct(70) {
+		c.Business = "deposit"
+		c.Change = g.dec(int64(g.n(50))*pow10(a.Show())+int64(g.n(int(min(pow10(a.Show()), 1<<30)))), a.Show())
+	} else {
+		c.Business = "withdraw"
+		c.Change = "-" + g.dec(int64(g.n(20))*pow10(a.Show())+int64(g.n(int(min(pow10(a.Show()), 1<<30)))), a.Show())
+	}
+	g.keys = append(g.keys, refKey{c.User, c.Asset, c.Business, c.BusinessID})
+}
+
+func (g *Gen) price(c *Cmd, m *config.Market) string {
+	mi := c.Market
+	step := int64(1)
+	switch g.n(10) {
+	case 0:
+		step = 7
+	case 1:
+		step = pow10(m.MoneyPrec / 2)
+	}
+	if g.pct(10) {
+		g.center[mi] += step * int64(g.n(3)-1)
+		g.center[mi] = max(g.center[mi], 50)
+	}
+	p := g.center[mi] + step*int64(g.n(21)-10)
+	if g.pct(1) {
+		p = 0 // code 1
+	}
+	return g.dec(max(p, 0), m.MoneyPrec)
+}
+
+func (g *Gen) amount(m *config.Market) int64 {
+	base := pow10(m.StockPrec)
+	switch g.n(10) {
+	case 0: // around min_amount, sometimes zero (code 1)
+		return int64(g.n(int(min(2*m.MinUnits+2, 1<<30))))
+	case 1: // round
+		return int64(1+g.n(10)) * max(base/10, 1)
+	default:
+		return 1 + int64(g.n(int(min(3*base, 1<<30))))
+	}
+}
+
+func (g *Gen) putLimit(c *Cmd, m *config.Market) {
+	c.Op = OpPutLimit
+	c.User = g.user()
+	c.Side = messages.Side(1 + g.n(2))
+	c.Amount = g.dec(g.amount(m), m.StockPrec)
+	c.Price = g.price(c, m)
+	c.TakerFee = g.fee(m.Fee)
+	c.MakerFee = g.fee(m.Fee)
+}
+
+func (g *Gen) putMarket(c *Cmd, m *config.Market) {
+	c.Op = OpPutMarket
+	c.User = g.user()
+	c.Side = messages.Side(1 + g.n(2))
+	if c.Side == messages.Ask {
+		c.Amount = g.dec(g.amount(m), m.StockPrec)
+	} else {
+		// money: mostly a few orders' worth, sometimes dust
+		v := int64(g.n(int(min(3*g.center[c.Market]*4, 1<<30))))
+		if g.pct(15) {
+			v = int64(g.n(int(min(g.center[c.Market], 1<<30))) / 100)
+		}
+		c.Amount = g.dec(v, m.MoneyPrec)
+	}
+	c.TakerFee = g.fee(m.Fee)
+}
+
+func (g *Gen) cancel(c *Cmd, m *config.Market) {
+	c.Op = OpCancel
+	c.User = g.user()
+	rm := g.ref.markets[c.Market]
+	resting := len(rm.asks) + len(rm.bids)
+	switch k := g.n(10); {
+	case k < 8 && resting > 0:
+		i := g.n(resting)
+		var o *RefOrder
+		if i < len(rm.asks) {
+			o = rm.asks[i]
+		} else {
+			o = rm.bids[i-len(rm.asks)]
+		}
+		c.OrderID = o.ID
+		if g.n(10) > 0 {
+			c.User = o.User
+		}
+	case k == 8 && len(g.cfg.Markets) > 1:
+		// an order of another market: not found here
+		other := g.ref.markets[(int(c.Market)+1)%len(g.cfg.Markets)]
+		if len(other.asks) > 0 {
+			c.OrderID = other.asks[0].ID
+		} else {
+			c.OrderID = uint64(1)<<book.IDShift | uint64(other.m.ID)
+		}
+	default:
+		c.OrderID = uint64(g.n(1000))<<book.IDShift | uint64(c.Market)
+	}
+}
+
+func (g *Gen) query(c *Cmd, m *config.Market) {
+	switch g.n(4) {
+	case 0:
+		c.Op = OpDepth
+		c.Limit = g.n(8)
+		switch g.n(4) {
+		case 0, 1:
+			c.Interval = "0"
+		case 2:
+			c.Interval = g.dec(int64(1+g.n(10)), m.MoneyPrec)
+		default:
+			c.Interval = g.dec(int64(1+g.n(int(pow10(min(m.MoneyPrec, 4))))), m.MoneyPrec)
+		}
+	case 1:
+		c.Op = OpBook
+		c.Side = messages.Side(1 + g.n(2))
+		c.Offset, c.Limit = g.n(5), g.n(12)
+	case 2:
+		c.Op = OpPending
+		c.User = uint32(g.n(g.Users + 1))
+		c.Offset, c.Limit = g.n(3), g.n(12)
+	default:
+		c.Op = OpSummary
+	}
+}
