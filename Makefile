@@ -1,0 +1,36 @@
+# Bourse — the two commands are `make run` and `make test`.
+GO       ?= go
+BIN      := bin/bourse
+FUZZTIME ?= 10s
+
+.PHONY: run build test race lint bench fuzz clean
+
+## run: build and start the exchange on the embedded default config (HTTP on 127.0.0.1:8080)
+run: build
+	./$(BIN) -data-dir ./data
+
+build:
+	$(GO) build -o $(BIN) ./cmd/bourse
+
+## test: vet, then the whole test suite with the race detector
+test: lint
+	$(GO) test -race -count=1 ./...
+
+## lint: gofmt and go vet must be clean
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## bench: the benchmarks behind benchmarks/RESULTS.md (short version)
+bench:
+	$(GO) test -run XXX -bench . -benchmem ./actors/... ./benchmarks/...
+
+## fuzz: run every fuzz target for FUZZTIME each
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./actors/fixed
+	$(GO) test -run XXX -fuzz FuzzBookCommands -fuzztime $(FUZZTIME) ./actors/market/book
+	$(GO) test -run XXX -fuzz FuzzDecodeRequest -fuzztime $(FUZZTIME) ./edges/httprpc
+
+clean:
+	rm -rf bin

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// server is a running bourse binary.
+type server struct {
+	url string
+	cmd *exec.Cmd
+}
+
+// startBinary builds cmd/bourse, starts it on a free loopback port and waits
+// for it to log its listen address.
+func startBinary(t *testing.T, args ...string) *server {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bourse")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	args = append([]string{"-http-addr", "127.0.0.1:0", "-data-dir", filepath.Join(dir, "data")}, args...)
+	cmd := exec.Command(bin, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Error("server did not stop within 10s of SIGTERM")
+		}
+	})
+	addrRe := regexp.MustCompile(`msg="HTTP JSON-RPC listening" addr=(\S+)`)
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := addrRe.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	select {
+	case addr := <-found:
+		return &server{url: "http://" + addr + "/", cmd: cmd}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not log its address")
+	}
+	return nil
+}
+
+type rpcError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+func (s *server) call(t *testing.T, method string, params ...any) (json.RawMessage, *rpcError) {
+	t.Helper()
+	if params == nil {
+		params = []any{}
+	}
+	body, _ := json.Marshal(map[string]any{"method": method, "params": params, "id": 7})
+	resp, err := http.Post(s.url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("%s: %v", method, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var env struct {
+		Error  *rpcError       `json:"error"`
+		Result json.RawMessage `json:"result"`
+		ID     int             `json:"id"`
+	}
+	if err := json.Unmarshal(raw, &env); err != nil {
+		t.Fatalf("%s: HTTP %d, body %q: %v", method, resp.StatusCode, raw, err)
+	}
+	if env.ID != 7 {
+		t.Fatalf("%s: id %d; want 7", method, env.ID)
+	}
+	return env.Result, env.Error
+}
+
+func (s *server) ok(t *testing.T, method string, params ...any) map[string]any {
+	t.Helper()
+	res, e := s.call(t, method, params...)
+	if e != nil {
+		t.Fatalf("%s %v: error %d %s", method, params, e.Code, e.Message)
+	}
+	var v map[string]any
+	if len(res) > 0 && res[0] == '{' {
+		json.Unmarshal(res, &v)
+	}
+	return v
+}
+
+func (s *server) fails(t *testing.T, code int, method string, params ...any) {
+	t.Helper()
+	_, e := s.call(t, method, params...)
+	if e == nil || e.Code != code {
+		t.Fatalf("%s %v: error %v; want code %d", method, params, e, code)
+	}
+}
+
+func want(t *testing.T, what string, got any, w string) {
+	t.Helper()
+	if fmt.Sprint(got) != w {
+		t.Errorf("%s = %v; want %s", what, got, w)
+	}
+}
+
+// TestTradingSession plays a whole session over HTTP against the real binary:
+// deposits, a resting order, a crossing order, balances with fees, depth,
+// pending, book, cancel, rejections, summaries, and conservation at the end.
+func TestTradingSession(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	s := startBinary(t)
+	s.ok(t, "balance.update", 1, "USDT", "deposit", 1, "10000", map[string]any{})
+	s.ok(t, "balance.update", 2, "BTC", "deposit", 1, "10", map[string]any{})
+	s.fails(t, 10, "balance.update", 1, "USDT", "deposit", 1, "10000", map[string]any{})
+	s.fails(t, 1, "balance.update", 0, "USDT", "deposit", 2, "1", map[string]any{})
+
+	ask := s.ok(t, "order.put_limit", 2, "BTCUSDT", 1, "2", "100", "0.002", "0.001", "web")
+	want(t, "ask left", ask["left"], "2")
+	want(t, "ask price", ask["price"], "100")
+	bal := s.ok(t, "balance.query", 2, "BTC")["BTC"].(map[string]any)
+	want(t, "user 2 BTC available", bal["available"], "8")
+	want(t, "user 2 BTC freeze", bal["freeze"], "2")
+
+	bid := s.ok(t, "order.put_limit", 1, "BTCUSDT", 2, "1.5", "101", "0.002", "0.001", "web")
+	want(t, "bid left", bid["left"], "0")
+	want(t, "bid deal_stock", bid["deal_stock"], "1.5")
+	want(t, "bid deal_money", bid["deal_money"], "150")
+	want(t, "bid deal_fee", bid["deal_fee"], "0.003")
+
+	b1 := s.ok(t, "balance.query", 1)
+	want(t, "user 1 USDT", b1["USDT"].(map[string]any)["available"], "9850")
+	want(t, "user 1 BTC", b1["BTC"].(map[string]any)["available"], "1.497")
+	b2 := s.ok(t, "balance.query", 2)
+	want(t, "user 2 USDT", b2["USDT"].(map[string]any)["available"], "149.85")
+	want(t, "user 2 BTC freeze", b2["BTC"].(map[string]any)["freeze"], "0.5")
+	fee := s.ok(t, "balance.query", 0)
+	want(t, "fee USDT", fee["USDT"].(map[string]any)["available"], "0.15")
+	want(t, "fee BTC", fee["BTC"].(map[string]any)["available"], "0.003")
+
+	depth := s.ok(t, "order.depth", "BTCUSDT", 10, "0")
+	want(t, "depth", depth["asks"], "[[100 0.5]]")
+	want(t, "depth bids", depth["bids"], "[]")
+	pending := s.ok(t, "order.pending", 2, "BTCUSDT", 0, 10)
+	want(t, "pending total", pending["total"], "1")
+	book := s.ok(t, "order.book", "BTCUSDT", 1, 0, 10)
+	want(t, "book total", book["total"], "1")
+
+	s.fails(t, 11, "order.cancel", 1, "BTCUSDT", ask["id"])
+	s.fails(t, 10, "order.cancel", 2, "BTCUSDT", 999999)
+	s.fails(t, 10, "order.put_limit", 1, "BTCUSDT", 2, "1000", "100", "0", "0", "web")
+	s.fails(t, 11, "order.put_limit", 1, "BTCUSDT", 2, "0.00001", "100", "0", "0", "web")
+	s.fails(t, 12, "order.put_market", 1, "ETHUSDT", 2, "10", "0.001", "web")
+	s.fails(t, 1, "order.put_limit", 1, "NOPE", 2, "1", "100", "0", "0", "web")
+	s.fails(t, 4, "order.nope")
+
+	c := s.ok(t, "order.cancel", 2, "BTCUSDT", ask["id"])
+	want(t, "cancelled left", c["left"], "0.5")
+	b2 = s.ok(t, "balance.query", 2, "BTC")
+	want(t, "user 2 BTC after cancel", b2["BTC"].(map[string]any)["available"], "8.5")
+	want(t, "user 2 BTC freeze after cancel", b2["BTC"].(map[string]any)["freeze"], "0")
+
+	// Conservation: totals equal deposits.
+	res, e := s.call(t, "asset.summary")
+	if e != nil {
+		t.Fatal(e)
+	}
+	var rows []map[string]any
+	json.Unmarshal(res, &rows)
+	totals := map[string]string{}
+	for _, r := range rows {
+		totals[r["name"].(string)] = fmt.Sprint(r["total_balance"])
+	}
+	want(t, "USDT total", totals["USDT"], "10000")
+	want(t, "BTC total", totals["BTC"], "10")
+	want(t, "ETH total", totals["ETH"], "0")
+
+	res, _ = s.call(t, "market.list")
+	if !strings.Contains(string(res), `"BTCUSDT"`) {
+		t.Errorf("market.list = %s", res)
+	}
+}
