@@ -1,0 +1,328 @@
+// Package codec is the journal's binary encoding of events.
+//
+// An encoded event is its type code (messages.EventType) followed by its
+// fields in declaration order: unsigned integers as uvarints, signed ones as
+// varints, booleans as one byte, strings and byte slices with a uvarint
+// length, uint256 values as a length byte and that many big-endian bytes.
+// The encoding is deterministic (the same event always encodes to the same
+// bytes), so it also serves the state hash. Decode never panics: malformed
+// input is an error.
+//
+// The record framing around an encoded event (length, CRC, version byte,
+// LSN) belongs to the journal backends.
+package codec
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/bourse-exchange/bourse/messages"
+	"github.com/holiman/uint256"
+)
+
+// Version is the codec version written in every journal record. Decoders
+// refuse versions they do not know.
+const Version = 1
+
+// Limits on decoded variable-length fields.
+const (
+	MaxString = 1 << 16
+)
+
+// ErrCorrupt is returned for bytes that do not decode to an event.
+var ErrCorrupt = errors.New("codec: corrupt event")
+
+// Append appends the encoding of ev to b.
+func Append(b []byte, ev messages.Event) []byte {
+	b = append(b, byte(ev.Type()))
+	switch e := ev.(type) {
+	case *messages.BalanceUpdated:
+		b = binary.AppendUvarint(b, uint64(e.User))
+		b = binary.AppendUvarint(b, uint64(e.Asset))
+		b = appendString(b, e.Business)
+		b = binary.AppendUvarint(b, e.BusinessID)
+		b = appendU256(b, &e.Change)
+		b = appendBool(b, e.Negative)
+		b = appendString(b, string(e.Detail))
+		b = binary.AppendVarint(b, e.Time)
+	case *messages.OrderPlaced:
+		b = AppendOrder(b, &e.Order)
+		b = binary.AppendUvarint(b, uint64(e.FrozenAsset))
+	case *messages.Trade:
+		b = binary.AppendUvarint(b, uint64(e.Market))
+		b = binary.AppendUvarint(b, e.DealID)
+		b = binary.AppendVarint(b, e.Time)
+		b = append(b, byte(e.TakerSide))
+		b = binary.AppendUvarint(b, e.AskOrder)
+		b = binary.AppendUvarint(b, e.BidOrder)
+		b = binary.AppendUvarint(b, uint64(e.AskUser))
+		b = binary.AppendUvarint(b, uint64(e.BidUser))
+		b = binary.AppendVarint(b, e.Price)
+		b = binary.AppendVarint(b, e.Amount)
+		b = binary.AppendUvarint(b, uint64(e.Stock))
+		b = binary.AppendUvarint(b, uint64(e.Money))
+		b = appendU256(b, &e.StockQty)
+		b = appendU256(b, &e.Deal)
+		b = appendU256(b, &e.AskFee)
+		b = appendU256(b, &e.BidFee)
+		b = appendU256(b, &e.BidFrozen)
+	case *messages.OrderRested:
+		b = binary.AppendUvarint(b, uint64(e.Market))
+		b = binary.AppendUvarint(b, e.OrderID)
+		b = binary.AppendVarint(b, e.Time)
+	case *messages.OrderFinished:
+		b = binary.AppendUvarint(b, uint64(e.Market))
+		b = binary.AppendUvarint(b, e.OrderID)
+		b = binary.AppendUvarint(b, uint64(e.User))
+		b = binary.AppendVarint(b, e.Time)
+		b = appendBool(b, e.Cancelled)
+		b = binary.AppendUvarint(b, uint64(e.Asset))
+		b = appendU256(b, &e.Release)
+	default:
+		panic(fmt.Sprintf("codec: unknown event %T", ev))
+	}
+	return b
+}
+
+// AppendOrder appends the encoding of an order (used by OrderPlaced and by
+// snapshots).
+func AppendOrder(b []byte, o *messages.Order) []byte {
+	b = binary.AppendUvarint(b, o.ID)
+	b = binary.AppendUvarint(b, uint64(o.Market))
+	b = append(b, byte(o.Type), byte(o.Side))
+	b = binary.AppendUvarint(b, uint64(o.User))
+	b = binary.AppendVarint(b, o.CTime)
+	b = binary.AppendVarint(b, o.MTime)
+	b = binary.AppendVarint(b, o.Price)
+	b = binary.AppendVarint(b, o.Amount)
+	b = binary.AppendVarint(b, o.TakerFee)
+	b = binary.AppendVarint(b, o.MakerFee)
+	b = binary.AppendVarint(b, o.Left)
+	b = binary.AppendVarint(b, o.DealStock)
+	b = appendU256(b, &o.DealMoney)
+	b = appendU256(b, &o.DealFee)
+	b = appendU256(b, &o.Frozen)
+	return appendString(b, o.Source)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+func appendU256(b []byte, u *uint256.Int) []byte {
+	n := (u.BitLen() + 7) / 8
+	b = append(b, byte(n))
+	var buf [32]byte
+	u.WriteToArray32(&buf)
+	return append(b, buf[32-n:]...)
+}
+
+// Decode decodes one event that fills b exactly.
+func Decode(b []byte) (messages.Event, error) {
+	r := reader{b: b}
+	ev := r.event()
+	if r.err == nil && r.i != len(r.b) {
+		r.err = ErrCorrupt
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return ev, nil
+}
+
+type reader struct {
+	b   []byte
+	i   int
+	err error
+}
+
+func (r *reader) fail() {
+	if r.err == nil {
+		r.err = ErrCorrupt
+	}
+}
+
+func (r *reader) uvarint(max uint64) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b[r.i:])
+	if n <= 0 || v > max {
+		r.fail()
+		return 0
+	}
+	r.i += n
+	return v
+}
+
+func (r *reader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b[r.i:])
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.i += n
+	return v
+}
+
+func (r *reader) byte() byte {
+	if r.err != nil || r.i >= len(r.b) {
+		r.fail()
+		return 0
+	}
+	r.i++
+	return r.b[r.i-1]
+}
+
+func (r *reader) bool() bool {
+	switch r.byte() {
+	case 0:
+		return false
+	case 1:
+		return true
+	}
+	r.fail()
+	return false
+}
+
+func (r *reader) bytes() []byte {
+	n := int(r.uvarint(MaxString))
+	if r.err != nil || r.i+n > len(r.b) {
+		r.fail()
+		return nil
+	}
+	r.i += n
+	return r.b[r.i-n : r.i]
+}
+
+func (r *reader) string() string { return string(r.bytes()) }
+
+func (r *reader) u256() (u uint256.Int) {
+	n := int(r.byte())
+	if r.err != nil || n > 32 || r.i+n > len(r.b) || (n > 0 && r.b[r.i] == 0) {
+		r.fail()
+		return u
+	}
+	u.SetBytes(r.b[r.i : r.i+n])
+	r.i += n
+	return u
+}
+
+func (r *reader) u32() uint32 { return uint32(r.uvarint(1<<32 - 1)) }
+func (r *reader) u16() uint16 { return uint16(r.uvarint(1<<16 - 1)) }
+func (r *reader) u64() uint64 { return r.uvarint(1<<64 - 1) }
+
+func (r *reader) side() messages.Side {
+	s := messages.Side(r.byte())
+	if s != messages.Ask && s != messages.Bid {
+		r.fail()
+	}
+	return s
+}
+
+func (r *reader) event() messages.Event {
+	switch messages.EventType(r.byte()) {
+	case messages.TypeBalanceUpdated:
+		e := &messages.BalanceUpdated{}
+		e.User = r.u32()
+		e.Asset = messages.AssetID(r.u16())
+		e.Business = r.string()
+		e.BusinessID = r.u64()
+		e.Change = r.u256()
+		e.Negative = r.bool()
+		if d := r.bytes(); len(d) > 0 {
+			e.Detail = append([]byte(nil), d...)
+		}
+		e.Time = r.varint()
+		return e
+	case messages.TypeOrderPlaced:
+		e := &messages.OrderPlaced{}
+		r.order(&e.Order)
+		e.FrozenAsset = messages.AssetID(r.u16())
+		return e
+	case messages.TypeTrade:
+		e := &messages.Trade{}
+		e.Market = messages.MarketID(r.u16())
+		e.DealID = r.u64()
+		e.Time = r.varint()
+		e.TakerSide = r.side()
+		e.AskOrder = r.u64()
+		e.BidOrder = r.u64()
+		e.AskUser = r.u32()
+		e.BidUser = r.u32()
+		e.Price = r.varint()
+		e.Amount = r.varint()
+		e.Stock = messages.AssetID(r.u16())
+		e.Money = messages.AssetID(r.u16())
+		e.StockQty = r.u256()
+		e.Deal = r.u256()
+		e.AskFee = r.u256()
+		e.BidFee = r.u256()
+		e.BidFrozen = r.u256()
+		return e
+	case messages.TypeOrderRested:
+		e := &messages.OrderRested{}
+		e.Market = messages.MarketID(r.u16())
+		e.OrderID = r.u64()
+		e.Time = r.varint()
+		return e
+	case messages.TypeOrderFinished:
+		e := &messages.OrderFinished{}
+		e.Market = messages.MarketID(r.u16())
+		e.OrderID = r.u64()
+		e.User = r.u32()
+		e.Time = r.varint()
+		e.Cancelled = r.bool()
+		e.Asset = messages.AssetID(r.u16())
+		e.Release = r.u256()
+		return e
+	}
+	r.fail()
+	return nil
+}
+
+// DecodeOrder decodes an order written by AppendOrder from the start of b and
+// returns the bytes after it.
+func DecodeOrder(b []byte, o *messages.Order) ([]byte, error) {
+	r := reader{b: b}
+	r.order(o)
+	if r.err != nil {
+		return nil, r.err
+	}
+	return b[r.i:], nil
+}
+
+func (r *reader) order(o *messages.Order) {
+	o.ID = r.u64()
+	o.Market = messages.MarketID(r.u16())
+	o.Type = messages.OrderType(r.byte())
+	if o.Type != messages.Limit && o.Type != messages.Market {
+		r.fail()
+	}
+	o.Side = r.side()
+	o.User = r.u32()
+	o.CTime = r.varint()
+	o.MTime = r.varint()
+	o.Price = r.varint()
+	o.Amount = r.varint()
+	o.TakerFee = r.varint()
+	o.MakerFee = r.varint()
+	o.Left = r.varint()
+	o.DealStock = r.varint()
+	o.DealMoney = r.u256()
+	o.DealFee = r.u256()
+	o.Frozen = r.u256()
+	o.Source = r.string()
+}
