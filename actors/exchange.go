@@ -3,6 +3,8 @@ package actors
 import (
 	"context"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
 )
@@ -21,4 +23,12 @@ import (
 type Exchange interface {
 	Config() *config.Config
 	Do(ctx context.Context, cmd messages.Command) (messages.Reply, error)
+}
+
+// Journal is what market and shard actors need of the journal writer
+// (actors/journal.Journal): append the events of a step, and have the reply
+// released once they are durable.
+type Journal interface {
+	Append(events []messages.Event, replyTo *actor.PID, reply messages.Reply)
+	Failed() bool
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/snapshot"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
 )
@@ -148,3 +149,29 @@ func (r *Router) assetSummary(ctx context.Context, c *messages.AssetSummary) (me
 }
 
 func add(x, y *uint256.Int) { x.Add(x, y) }
+
+// StateHash asks every market and shard for its state and returns the state
+// hash (persistence/snapshot.Hash). Under load the actors answer at slightly
+// different moments; on a quiescent node the hash is exact.
+func (r *Router) StateHash(ctx context.Context) (string, error) {
+	d := r.wait(ctx)
+	pids := append(append([]*actor.PID{}, r.dir.Markets...), r.dir.Shards...)
+	futs := make([]*actor.Future, len(pids))
+	for i, pid := range pids {
+		futs[i] = actor.NewFuture(r.system, d)
+		r.system.Root.Send(pid, &messages.StateQuery{ReplyTo: futs[i].PID()})
+	}
+	parts := make([][]byte, len(pids))
+	for i, f := range futs {
+		reply, err := result(f)
+		if err != nil {
+			return "", err
+		}
+		s, ok := reply.(*messages.StateReply)
+		if !ok {
+			return "", messages.ErrInternal
+		}
+		parts[i] = s.Data
+	}
+	return snapshot.Hash(parts[:len(r.dir.Markets)], parts[len(r.dir.Markets):]), nil
+}

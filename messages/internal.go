@@ -1,6 +1,9 @@
 package messages
 
-import "github.com/holiman/uint256"
+import (
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/holiman/uint256"
+)
 
 // Settle carries the events of one order command from the market actor to a
 // balance shard that owns at least one user they touch. The shard applies
@@ -16,3 +19,13 @@ type Unreserve struct {
 	Asset  AssetID
 	Amount uint256.Int
 }
+
+// StateQuery asks a market or shard actor for the deterministic encoding of
+// its state (package persistence/snapshot); answered with *StateReply.
+type StateQuery struct{ ReplyTo *actor.PID }
+
+// StateReply carries one actor's state encoding.
+type StateReply struct{ Data []byte }
+
+func (*StateQuery) command() {}
+func (*StateReply) reply()   {}

@@ -9,19 +9,23 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/balance"
-	"github.com/bourse-exchange/bourse/actors/balance/ledger"
+	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/actors/market"
 	"github.com/bourse-exchange/bourse/actors/market/book"
+	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // Node is one running exchange: the actor system, its supervisors and the
 // Router that edges call.
 type Node struct {
-	Config *config.Config
-	System *actor.ActorSystem
-	Router *actors.Router
-	log    *slog.Logger
+	Config  *config.Config
+	System  *actor.ActorSystem
+	Router  *actors.Router
+	Journal *journal.Journal
+	// Recovered is what start-up found in the journal.
+	Recovered pj.Recovery
+	log       *slog.Logger
 }
 
 // Options tune a node beyond its configuration file.
@@ -33,18 +37,43 @@ type Options struct {
 	MarketProps []actor.PropsOption
 	// ShardProps likewise for balance shards.
 	ShardProps []actor.PropsOption
+	// DataDir holds the journal. Empty: nothing is stored (journal.Discard),
+	// for benchmarks and tests only.
+	DataDir string
+	// Journal tunes the journal writer (durability mode, batch size).
+	Journal journal.Options
 }
 
-// Start builds and starts a node for cfg. State starts empty and lives in
-// memory only (the durable journal is not built yet).
+// Start recovers the state from the journal in opts.DataDir, then builds
+// and starts a node for cfg that journals every change there.
 func Start(cfg *config.Config, opts Options) (*Node, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
+	state := NewState(cfg)
+	var backend journal.Backend = &pj.Discard{}
+	if opts.DataDir != "" {
+		t0 := time.Now()
+		s, files, err := Recover(cfg, opts.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		state, backend = s, files
+		if r := s.Recovery; r.TornBytes > 0 {
+			log.Warn("journal had a torn tail: cut", "bytes", r.TornBytes, "where", r.TornReason)
+		}
+		log.Info("recovered from journal", "dir", JournalDir(opts.DataDir), "segments", s.Recovery.Segments,
+			"records", s.Recovery.Records, "last_lsn", s.LastLSN, "took", time.Since(t0).Round(time.Millisecond))
+	}
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("component", "protoactor")
 	}))
+	jopts := opts.Journal
+	if jopts.Log == nil {
+		jopts.Log = log
+	}
+	jw := journal.Start(backend, system.Root, jopts)
 	names := make([]string, len(cfg.Markets))
 	for i, m := range cfg.Markets {
 		names[i] = m.Name
@@ -55,17 +84,13 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	marketChildren := make([]child, len(cfg.Markets))
 	for i, m := range cfg.Markets {
 		books[i] = book.ConfigOf(m)
-		marketChildren[i] = child{m.Name, market.Props(book.New(books[i]), dir, cfg.FeeUserID, opts.MarketProps...)}
+		marketChildren[i] = child{m.Name, market.Props(state.Books[i], jw, dir, cfg.FeeUserID, opts.MarketProps...)}
 	}
 	shardChildren := make([]child, cfg.BalanceShards)
 	for i := range shardChildren {
-		l := ledger.New(ledger.Config{
-			Assets: len(cfg.Assets), FeeUser: cfg.FeeUserID,
-			WindowMicros: cfg.IdempotencyWindow.Microseconds(), Shard: i, Shards: cfg.BalanceShards,
-		})
-		shardChildren[i] = child{actors.ShardName(i), balance.Props(l, books, dir, opts.ShardProps...)}
+		shardChildren[i] = child{actors.ShardName(i), balance.Props(state.Ledgers[i], jw, books, dir, opts.ShardProps...)}
 	}
-	n := &Node{Config: cfg, System: system, log: log}
+	n := &Node{Config: cfg, System: system, Journal: jw, Recovered: state.Recovery, log: log}
 	for _, sup := range []struct {
 		name     string
 		children []child
@@ -73,10 +98,12 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		pid, err := system.Root.SpawnNamed(supervisorProps(sup.children), sup.name)
 		if err != nil {
 			system.Shutdown()
+			jw.Close()
 			return nil, fmt.Errorf("runtime: spawn %s: %w", sup.name, err)
 		}
 		if _, err := system.Root.RequestFuture(pid, &awaitReady{}, 5*time.Second).Result(); err != nil {
 			system.Shutdown()
+			jw.Close()
 			return nil, fmt.Errorf("runtime: %s did not start: %w", sup.name, err)
 		}
 	}
@@ -85,14 +112,16 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	return n, nil
 }
 
-// Shutdown stops the actors: markets first (no new settlements), then shards.
+// Shutdown stops the actors — shards first (no new orders reach markets),
+// then markets — and then closes the journal after its last commit.
 func (n *Node) Shutdown(ctx context.Context) error {
-	for _, name := range []string{actors.MarketsSupervisor, actors.ShardsSupervisor} {
+	for _, name := range []string{actors.ShardsSupervisor, actors.MarketsSupervisor} {
 		pid := n.System.NewLocalPID(name)
 		if err := n.System.Root.PoisonFuture(pid).Wait(); err != nil && ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
+	err := n.Journal.Close()
 	n.System.Shutdown()
-	return nil
+	return err
 }

@@ -10,20 +10,22 @@ import (
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/snapshot"
 )
 
 // Actor wraps a *ledger.Ledger. The ledger lives outside the actor instance
 // so a supervised restart keeps it (until the journal exists).
 type Actor struct {
 	ledger  *ledger.Ledger
+	journal actors.Journal
 	markets []book.Config
 	dir     *actors.Directory
 }
 
 // Props returns the props of a shard actor owning l.
-func Props(l *ledger.Ledger, markets []book.Config, dir *actors.Directory, opts ...actor.PropsOption) *actor.Props {
+func Props(l *ledger.Ledger, j actors.Journal, markets []book.Config, dir *actors.Directory, opts ...actor.PropsOption) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &Actor{ledger: l, markets: markets, dir: dir}
+		return &Actor{ledger: l, journal: j, markets: markets, dir: dir}
 	}, opts...)
 }
 
@@ -44,13 +46,17 @@ func (a *Actor) Receive(ctx actor.Context) {
 		a.putMarket(ctx, m)
 	case *messages.BalanceUpdate:
 		defer recoverReply(ctx, m.ReplyTo)
+		if a.journal.Failed() {
+			ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
+			return
+		}
 		ev, err := a.ledger.DecideUpdate(m)
 		if err != nil {
 			ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: err})
 			return
 		}
+		a.journal.Append([]messages.Event{ev}, m.ReplyTo, &messages.StatusReply{})
 		a.ledger.Apply(ev, ledger.Live)
-		ctx.Send(m.ReplyTo, &messages.StatusReply{})
 	case *messages.BalanceQuery:
 		assets := m.Assets
 		if len(assets) == 0 {
@@ -68,6 +74,8 @@ func (a *Actor) Receive(ctx actor.Context) {
 			r.Balances[i] = a.ledger.Balance(m.User, as)
 		}
 		ctx.Send(m.ReplyTo, r)
+	case *messages.StateQuery:
+		ctx.Send(m.ReplyTo, &messages.StateReply{Data: snapshot.AppendLedger(nil, a.ledger)})
 	case *messages.AssetSummary:
 		ctx.Send(m.ReplyTo, &messages.AssetSummaryReply{Rows: a.ledger.Summary(m.Assets)})
 	}
@@ -82,6 +90,10 @@ func (a *Actor) putLimit(ctx actor.Context, m *messages.PutLimit) {
 		return
 	}
 	c := &a.markets[m.Market]
+	if a.journal.Failed() {
+		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
+		return
+	}
 	if err := c.CheckLimit(m); err != nil {
 		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: err})
 		return
@@ -110,6 +122,10 @@ func (a *Actor) putMarket(ctx actor.Context, m *messages.PutMarket) {
 		return
 	}
 	c := &a.markets[m.Market]
+	if a.journal.Failed() {
+		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
+		return
+	}
 	if err := c.CheckMarket(m); err != nil {
 		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: err})
 		return

@@ -8,6 +8,7 @@ import (
 	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/snapshot"
 )
 
 // Actor wraps a *book.Book. The book lives outside the actor instance so a
@@ -15,26 +16,29 @@ import (
 // memory only; see README).
 type Actor struct {
 	book    *book.Book
+	journal actors.Journal
 	dir     *actors.Directory
 	feeUser uint32
 	shards  []bool // scratch: which shards a settlement goes to
 }
 
 // Props returns the props of a market actor owning b.
-func Props(b *book.Book, dir *actors.Directory, feeUser uint32, opts ...actor.PropsOption) *actor.Props {
+func Props(b *book.Book, j actors.Journal, dir *actors.Directory, feeUser uint32, opts ...actor.PropsOption) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &Actor{book: b, dir: dir, feeUser: feeUser, shards: make([]bool, len(dir.Shards))}
+		return &Actor{book: b, journal: j, dir: dir, feeUser: feeUser, shards: make([]bool, len(dir.Shards))}
 	}, opts...)
 }
 
 // Receive implements actor.Actor.
 //
 // Order commands (PutLimit, PutMarket) arrive from the user's shard with the
-// funds already reserved. Accepted: the events go to every involved shard
-// (Settle), then the reply to ReplyTo. Rejected: the reservation goes back to
-// the shard (Unreserve), then the error reply. Both messages to the shard are
-// sent before the reply, so a client that reads its balance after the reply
-// sees the outcome.
+// funds already reserved. Accepted: the events are appended to the journal
+// with the reply, which the journal releases once they are durable; then
+// they go to every involved shard (Settle). Rejected: the reservation goes
+// back to the shard (Unreserve), then the error reply (nothing changed, so
+// nothing to journal). Messages to shards are sent before the reply can be,
+// so a client that reads its balance after the reply sees the outcome.
+// While the journal is failed, write commands get code 3.
 func (a *Actor) Receive(ctx actor.Context) {
 	switch cmd := ctx.Message().(type) {
 	case *messages.PutLimit:
@@ -45,13 +49,17 @@ func (a *Actor) Receive(ctx actor.Context) {
 		a.execute(ctx, cmd, cmd.ReplyTo, cmd.User, messages.Market, cmd.Side, cmd.Amount, 0)
 	case *messages.Cancel:
 		defer recoverReply(ctx, cmd.ReplyTo)
+		if a.journal.Failed() {
+			ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
+			return
+		}
 		events, o, err := a.book.Execute(cmd)
 		if err != nil {
 			ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: err})
 			return
 		}
+		a.journal.Append(events, cmd.ReplyTo, &messages.OrderReply{Order: o})
 		a.settle(ctx, events)
-		ctx.Send(cmd.ReplyTo, &messages.OrderReply{Order: o})
 	case *messages.OrderBook:
 		if cmd.Side != messages.Ask && cmd.Side != messages.Bid {
 			ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: messages.ErrInvalidArgument})
@@ -67,6 +75,8 @@ func (a *Actor) Receive(ctx actor.Context) {
 	case *messages.OrderDepth:
 		asks, bids := a.book.Depth(cmd.Limit, cmd.Interval)
 		ctx.Send(cmd.ReplyTo, &messages.DepthReply{Asks: asks, Bids: bids})
+	case *messages.StateQuery:
+		ctx.Send(cmd.ReplyTo, &messages.StateReply{Data: snapshot.AppendBook(nil, a.book)})
 	case *messages.MarketSummary:
 		s := a.book.Summary()
 		ctx.Send(cmd.ReplyTo, &s)
@@ -75,14 +85,19 @@ func (a *Actor) Receive(ctx actor.Context) {
 
 func (a *Actor) execute(ctx actor.Context, cmd messages.Command, replyTo *actor.PID, user uint32,
 	typ messages.OrderType, side messages.Side, amount, price int64) {
+	if a.journal.Failed() {
+		a.unreserve(ctx, user, typ, side, amount, price)
+		ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
+		return
+	}
 	events, o, err := a.book.Execute(cmd)
 	if err != nil {
 		a.unreserve(ctx, user, typ, side, amount, price)
 		ctx.Send(replyTo, &messages.ErrorReply{Err: err})
 		return
 	}
+	a.journal.Append(events, replyTo, &messages.OrderReply{Order: o})
 	a.settle(ctx, events)
-	ctx.Send(replyTo, &messages.OrderReply{Order: o})
 }
 
 func (a *Actor) unreserve(ctx actor.Context, user uint32, typ messages.OrderType, side messages.Side, amount, price int64) {

@@ -42,7 +42,7 @@ func Append(b []byte, ev messages.Event) []byte {
 		b = binary.AppendUvarint(b, uint64(e.Asset))
 		b = appendString(b, e.Business)
 		b = binary.AppendUvarint(b, e.BusinessID)
-		b = appendU256(b, &e.Change)
+		b = AppendU256(b, &e.Change)
 		b = appendBool(b, e.Negative)
 		b = appendString(b, string(e.Detail))
 		b = binary.AppendVarint(b, e.Time)
@@ -62,11 +62,11 @@ func Append(b []byte, ev messages.Event) []byte {
 		b = binary.AppendVarint(b, e.Amount)
 		b = binary.AppendUvarint(b, uint64(e.Stock))
 		b = binary.AppendUvarint(b, uint64(e.Money))
-		b = appendU256(b, &e.StockQty)
-		b = appendU256(b, &e.Deal)
-		b = appendU256(b, &e.AskFee)
-		b = appendU256(b, &e.BidFee)
-		b = appendU256(b, &e.BidFrozen)
+		b = AppendU256(b, &e.StockQty)
+		b = AppendU256(b, &e.Deal)
+		b = AppendU256(b, &e.AskFee)
+		b = AppendU256(b, &e.BidFee)
+		b = AppendU256(b, &e.BidFrozen)
 	case *messages.OrderRested:
 		b = binary.AppendUvarint(b, uint64(e.Market))
 		b = binary.AppendUvarint(b, e.OrderID)
@@ -78,7 +78,7 @@ func Append(b []byte, ev messages.Event) []byte {
 		b = binary.AppendVarint(b, e.Time)
 		b = appendBool(b, e.Cancelled)
 		b = binary.AppendUvarint(b, uint64(e.Asset))
-		b = appendU256(b, &e.Release)
+		b = AppendU256(b, &e.Release)
 	default:
 		panic(fmt.Sprintf("codec: unknown event %T", ev))
 	}
@@ -100,9 +100,9 @@ func AppendOrder(b []byte, o *messages.Order) []byte {
 	b = binary.AppendVarint(b, o.MakerFee)
 	b = binary.AppendVarint(b, o.Left)
 	b = binary.AppendVarint(b, o.DealStock)
-	b = appendU256(b, &o.DealMoney)
-	b = appendU256(b, &o.DealFee)
-	b = appendU256(b, &o.Frozen)
+	b = AppendU256(b, &o.DealMoney)
+	b = AppendU256(b, &o.DealFee)
+	b = AppendU256(b, &o.Frozen)
 	return appendString(b, o.Source)
 }
 
@@ -118,7 +118,8 @@ func appendBool(b []byte, v bool) []byte {
 	return append(b, 0)
 }
 
-func appendU256(b []byte, u *uint256.Int) []byte {
+// AppendU256 appends a uint256 as a length byte and its big-endian bytes.
+func AppendU256(b []byte, u *uint256.Int) []byte {
 	n := (u.BitLen() + 7) / 8
 	b = append(b, byte(n))
 	var buf [32]byte

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/holiman/uint256"
@@ -264,5 +265,32 @@ func (l *Ledger) Summary(assets []messages.AssetID) []messages.AssetSummaryRow {
 func (l *Ledger) Each(f func(user uint32, balances []messages.Balance)) {
 	for u, a := range l.accounts {
 		f(u, a)
+	}
+}
+
+// EachSorted calls f for every account with a non-zero balance, by user id
+// ascending: the deterministic traversal behind the state hash.
+func (l *Ledger) EachSorted(f func(user uint32, balances []messages.Balance)) {
+	users := make([]uint32, 0, len(l.accounts))
+	for u, a := range l.accounts {
+		for i := range a {
+			if !a[i].Available.IsZero() || !a[i].Frozen.IsZero() {
+				users = append(users, u)
+				break
+			}
+		}
+	}
+	slices.Sort(users)
+	for _, u := range users {
+		f(u, l.accounts[u])
+	}
+}
+
+// EachKey calls f for every remembered idempotency key, oldest first.
+func (l *Ledger) EachKey(f func(user uint32, asset messages.AssetID, business string, id uint64, time int64)) {
+	for _, e := range l.expiry[l.head:] {
+		if l.keys[e.key] == e.time {
+			f(e.user, e.asset, e.business, e.id, e.time)
+		}
 	}
 }

@@ -1,6 +1,10 @@
 package book
 
-import "github.com/bourse-exchange/bourse/messages"
+import (
+	"math"
+
+	"github.com/bourse-exchange/bourse/messages"
+)
 
 // Execute decides cmd (a *PutLimit, *PutMarket or *Cancel) and applies the
 // resulting events. It returns the events, in journal order, and the
@@ -83,7 +87,8 @@ func (b *Book) Order(id uint64) *messages.Order {
 
 // Depth aggregates up to limit price levels per side, best first. With
 // interval > 0 an ask's price is rounded up and a bid's down to a multiple
-// of interval, and levels landing in one bucket are summed.
+// of interval, and levels landing in one bucket are summed. An ask bucket
+// that would exceed MaxInt64 is MaxInt64.
 func (b *Book) Depth(limit int, interval int64) (asks, bids []messages.DepthLevel) {
 	return depth(&b.asks, limit, interval), depth(&b.bids, limit, interval)
 }
@@ -97,7 +102,13 @@ func depth(s *side, limit int, interval int64) []messages.DepthLevel {
 			if r := p % interval; r != 0 {
 				p -= r
 				if !s.bid {
-					p += interval
+					// Round up; a bucket beyond int64 (a huge price and
+					// interval) is clamped rather than wrapped negative.
+					if p > math.MaxInt64-interval {
+						p = math.MaxInt64
+					} else {
+						p += interval
+					}
 				}
 			}
 		}
@@ -144,3 +155,7 @@ func (b *Book) EachOrder(f func(*messages.Order)) {
 		}
 	}
 }
+
+// Seqs returns the book's id counters: the last order and deal sequence
+// numbers handed out (ids are seq<<IDShift | market).
+func (b *Book) Seqs() (order, deal uint64) { return b.lastID, b.lastDID }

@@ -1,0 +1,268 @@
+// Package journal is the journal writer: the single owner of the journal
+// backend. It assigns log sequence numbers in the order appends arrive,
+// writes them in group commits and releases the replies it holds for a batch
+// only once that batch is durable ("acknowledged means durable").
+//
+// It is an actor in the plain sense — one goroutine owning its state, a
+// channel as its mailbox — rather than a protoactor actor, because group
+// commit needs to know when the mailbox has drained, and protoactor's
+// MailboxEmpty hook runs after the mailbox is already marked idle.
+//
+// Rule for callers ("append before send"): an actor appends the events of a
+// step before it sends any message caused by that step. Enqueueing is
+// immediate, so anything those messages cause is appended later and gets a
+// higher LSN: the durable prefix is always a causally consistent cut.
+package journal
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/bourse-exchange/bourse/messages"
+	pj "github.com/bourse-exchange/bourse/persistence/journal"
+)
+
+// Mode is the durability mode.
+type Mode int
+
+// Durability modes. The loss window of each is documented in the README.
+const (
+	// Sync: a reply is released after its batch is written and fsynced.
+	// Nothing acknowledged is lost, by kill -9 or power loss.
+	Sync Mode = iota
+	// Batch: a reply is released after its batch is written to the OS;
+	// fsync runs every SyncInterval. Survives kill -9; an OS crash or power
+	// loss can lose the last SyncInterval of acknowledged work.
+	Batch
+	// Async: a reply is released at once, like viabtc; the batch is written
+	// after. kill -9 can lose acknowledged work still queued.
+	Async
+)
+
+// ParseMode reads "sync", "batch" or "async".
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "sync", "":
+		return Sync, nil
+	case "batch":
+		return Batch, nil
+	case "async":
+		return Async, nil
+	}
+	return 0, fmt.Errorf("unknown durability mode %q (sync, batch, async)", s)
+}
+
+func (m Mode) String() string { return [...]string{"sync", "batch", "async"}[m] }
+
+// Backend is what the writer needs of a journal store.
+type Backend interface {
+	Write([]pj.Record) error
+	Sync() error
+	LastLSN() uint64
+	Close() error
+}
+
+// Options tune the writer.
+type Options struct {
+	Mode Mode
+	// MaxBatch bounds the records of one group commit (default 4096).
+	MaxBatch int
+	// SyncInterval is the fsync period in Batch mode (default 10ms).
+	SyncInterval time.Duration
+	// Queue is the mailbox capacity; appends block when it is full
+	// (default 65536).
+	Queue int
+	Log   *slog.Logger
+}
+
+type entry struct {
+	events  []messages.Event
+	replyTo *actor.PID
+	reply   messages.Reply
+}
+
+// Journal is the writer. Append is safe for concurrent use.
+type Journal struct {
+	opts    Options
+	backend Backend
+	root    *actor.RootContext
+	ch      chan entry
+	failed  atomic.Bool
+	lsn     atomic.Uint64 // last durable (Sync) or written (Batch/Async) LSN
+	wg      sync.WaitGroup
+	closeMu sync.Mutex
+	closed  bool
+
+	records []pj.Record
+	pending []entry
+}
+
+// Start starts a writer appending to backend after its last LSN. Replies are
+// sent through root.
+func Start(backend Backend, root *actor.RootContext, opts Options) *Journal {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 4096
+	}
+	if opts.SyncInterval <= 0 {
+		opts.SyncInterval = 10 * time.Millisecond
+	}
+	if opts.Queue <= 0 {
+		opts.Queue = 1 << 16
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	j := &Journal{opts: opts, backend: backend, root: root, ch: make(chan entry, opts.Queue)}
+	j.lsn.Store(backend.LastLSN())
+	j.wg.Add(1)
+	go j.run()
+	return j
+}
+
+// Failed reports whether the journal has stopped accepting writes after a
+// storage error. Actors answer write commands with code 3 while it is set.
+func (j *Journal) Failed() bool { return j.failed.Load() }
+
+// LastLSN is the LSN of the last record committed by the writer.
+func (j *Journal) LastLSN() uint64 { return j.lsn.Load() }
+
+// Append journals events and, once they are durable (per the mode), sends
+// reply to replyTo. events may be empty (the reply then waits for the
+// records before it, which keeps replies in order). replyTo may be nil.
+func (j *Journal) Append(events []messages.Event, replyTo *actor.PID, reply messages.Reply) {
+	if j.opts.Mode == Async && replyTo != nil {
+		j.root.Send(replyTo, reply)
+		replyTo = nil
+	}
+	j.ch <- entry{events: events, replyTo: replyTo, reply: reply}
+}
+
+// Close writes and syncs everything appended so far, then closes the
+// backend. No Append may follow.
+func (j *Journal) Close() error {
+	j.closeMu.Lock()
+	if !j.closed {
+		j.closed = true
+		close(j.ch)
+	}
+	j.closeMu.Unlock()
+	j.wg.Wait()
+	return j.backend.Close()
+}
+
+func (j *Journal) run() {
+	defer j.wg.Done()
+	var tick <-chan time.Time
+	if j.opts.Mode != Sync {
+		t := time.NewTicker(j.opts.SyncInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	dirty := false
+	for {
+		select {
+		case e, ok := <-j.ch:
+			if !ok {
+				if dirty {
+					j.sync()
+				}
+				return
+			}
+			j.collect(e)
+			dirty = j.commit() || dirty
+			if j.opts.Mode == Sync {
+				dirty = false
+			}
+		case <-tick:
+			if dirty {
+				j.sync()
+				dirty = false
+			}
+		}
+	}
+}
+
+// collect takes e and whatever else is already queued, up to MaxBatch
+// records.
+func (j *Journal) collect(e entry) {
+	j.add(e)
+	for len(j.records) < j.opts.MaxBatch {
+		select {
+		case e, ok := <-j.ch:
+			if !ok {
+				return
+			}
+			j.add(e)
+		default:
+			return
+		}
+	}
+}
+
+func (j *Journal) add(e entry) {
+	if len(e.events) > 0 {
+		lsn := j.backend.LastLSN() + uint64(len(j.records)) + 1
+		j.records = append(j.records, pj.Record{LSN: lsn, Events: e.events})
+	}
+	if e.replyTo != nil {
+		j.pending = append(j.pending, e)
+	}
+}
+
+// commit writes (and in Sync mode fsyncs) the collected records, then
+// releases their replies. It reports whether unsynced data remains.
+func (j *Journal) commit() bool {
+	defer func() {
+		clear(j.records)
+		j.records = j.records[:0]
+		clear(j.pending)
+		j.pending = j.pending[:0]
+	}()
+	if j.failed.Load() {
+		j.refuse()
+		return false
+	}
+	if err := j.backend.Write(j.records); err != nil {
+		j.fail(err)
+		return false
+	}
+	if j.opts.Mode == Sync {
+		if err := j.backend.Sync(); err != nil {
+			j.fail(err)
+			return false
+		}
+	}
+	j.lsn.Store(j.backend.LastLSN())
+	for _, e := range j.pending {
+		j.root.Send(e.replyTo, e.reply)
+	}
+	return len(j.records) > 0
+}
+
+func (j *Journal) sync() {
+	if j.failed.Load() {
+		return
+	}
+	if err := j.backend.Sync(); err != nil {
+		j.fail(err)
+	}
+}
+
+// fail stops acknowledging: the held replies and every later write get code
+// 3. The node must be restarted; it will recover the durable prefix.
+func (j *Journal) fail(err error) {
+	if !j.failed.Swap(true) {
+		j.opts.Log.Error("journal cannot write: writes are refused with code 3 until restart", "err", err)
+	}
+	j.refuse()
+}
+
+func (j *Journal) refuse() {
+	for _, e := range j.pending {
+		j.root.Send(e.replyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
+	}
+}

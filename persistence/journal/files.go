@@ -1,0 +1,235 @@
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Files is the embedded journal backend: segment files in one directory,
+// named by the LSN of their first record (00000000000000000001.seg). Not
+// safe for concurrent use: the journal writer owns it.
+type Files struct {
+	dir         string
+	segmentSize int64
+	f           *os.File // current segment, opened for append
+	size        int64
+	lastLSN     uint64
+	buf         []byte
+}
+
+// DefaultSegmentSize is when Files starts a new segment.
+const DefaultSegmentSize = 64 << 20
+
+const segExt = ".seg"
+
+// Recovery reports what Open found.
+type Recovery struct {
+	Segments int
+	Records  int
+	LastLSN  uint64
+	// TornBytes is how many bytes were cut from the end of the last segment,
+	// and TornReason why (empty when nothing was cut).
+	TornBytes  int64
+	TornReason string
+}
+
+// OpenFiles opens (creating if needed) the journal in dir, reads every
+// record with LSN > after in order into replay, cuts a torn tail, and
+// returns the backend ready to append after the last record.
+func OpenFiles(dir string, segmentSize int64, after uint64, replay func(Record) error) (*Files, Recovery, error) {
+	var rec Recovery
+	if segmentSize <= 0 {
+		segmentSize = DefaultSegmentSize
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, rec, err
+	}
+	segs, err := segments(dir)
+	if err != nil {
+		return nil, rec, err
+	}
+	rec.Segments = len(segs)
+	j := &Files{dir: dir, segmentSize: segmentSize}
+	for i, seg := range segs {
+		last := i == len(segs)-1
+		data, err := os.ReadFile(filepath.Join(dir, seg.name))
+		if err != nil {
+			return nil, rec, err
+		}
+		off := 0
+		for off < len(data) {
+			r, n, rerr := readRecord(data[off:])
+			if n == 0 {
+				if !last {
+					return nil, rec, fmt.Errorf("%w: segment %s offset %d: %v", ErrCorrupt, seg.name, off, rerr)
+				}
+				rec.TornBytes = int64(len(data) - off)
+				rec.TornReason = fmt.Sprintf("segment %s offset %d: %v", seg.name, off, rerr)
+				break
+			}
+			if j.lastLSN != 0 && r.LSN != j.lastLSN+1 {
+				return nil, rec, fmt.Errorf("%w: segment %s offset %d: LSN %d after %d", ErrCorrupt, seg.name, off, r.LSN, j.lastLSN)
+			}
+			j.lastLSN = r.LSN
+			rec.Records++
+			if r.LSN > after && replay != nil {
+				if err := replay(r); err != nil {
+					return nil, rec, err
+				}
+			}
+			off += n
+		}
+		if last {
+			f, err := os.OpenFile(filepath.Join(dir, seg.name), os.O_RDWR, 0o644)
+			if err != nil {
+				return nil, rec, err
+			}
+			if rec.TornBytes > 0 {
+				if err := f.Truncate(int64(off)); err != nil {
+					f.Close()
+					return nil, rec, err
+				}
+				if err := f.Sync(); err != nil {
+					f.Close()
+					return nil, rec, err
+				}
+			}
+			if _, err := f.Seek(int64(off), io.SeekStart); err != nil {
+				f.Close()
+				return nil, rec, err
+			}
+			j.f, j.size = f, int64(off)
+		}
+	}
+	rec.LastLSN = j.lastLSN
+	if j.lastLSN < after {
+		j.lastLSN = after
+	}
+	return j, rec, nil
+}
+
+type segment struct {
+	name  string
+	first uint64
+}
+
+func segments(dir string) ([]segment, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var segs []segment
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, segExt) {
+			continue
+		}
+		first, err := strconv.ParseUint(strings.TrimSuffix(name, segExt), 10, 64)
+		if err != nil {
+			continue
+		}
+		segs = append(segs, segment{name, first})
+	}
+	sort.Slice(segs, func(i, k int) bool { return segs[i].first < segs[k].first })
+	return segs, nil
+}
+
+// LastLSN is the LSN of the last record written (or recovered).
+func (j *Files) LastLSN() uint64 { return j.lastLSN }
+
+// Write appends records (LSNs must continue the journal) to the OS; Sync
+// makes them durable.
+func (j *Files) Write(records []Record) error {
+	if len(records) == 0 {
+		return nil
+	}
+	if j.f == nil || j.size >= j.segmentSize {
+		if err := j.roll(records[0].LSN); err != nil {
+			return err
+		}
+	}
+	j.buf = j.buf[:0]
+	last := j.lastLSN
+	for _, r := range records {
+		if r.LSN != last+1 {
+			return fmt.Errorf("journal: write LSN %d after %d", r.LSN, last)
+		}
+		at := len(j.buf)
+		j.buf = appendRecord(j.buf, r)
+		if len(j.buf)-at-headerSize > MaxRecord {
+			return fmt.Errorf("journal: record %d is %d bytes, over %d", r.LSN, len(j.buf)-at, MaxRecord)
+		}
+		last = r.LSN
+	}
+	j.lastLSN = last
+	n, err := j.f.Write(j.buf)
+	j.size += int64(n)
+	if err != nil {
+		return fmt.Errorf("journal: write: %w", err)
+	}
+	return nil
+}
+
+// Sync flushes written records to stable storage.
+func (j *Files) Sync() error {
+	if j.f == nil {
+		return nil
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("journal: fsync: %w", err)
+	}
+	return nil
+}
+
+func (j *Files) roll(first uint64) error {
+	if j.f != nil {
+		if err := j.f.Sync(); err != nil {
+			return err
+		}
+		if err := j.f.Close(); err != nil {
+			return err
+		}
+	}
+	name := filepath.Join(j.dir, fmt.Sprintf("%020d%s", first, segExt))
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("journal: new segment: %w", err)
+	}
+	if err := syncDir(j.dir); err != nil {
+		f.Close()
+		return err
+	}
+	j.f, j.size = f, 0
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("journal: fsync dir: %w", err)
+	}
+	return nil
+}
+
+// Close syncs and closes the current segment.
+func (j *Files) Close() error {
+	if j.f == nil {
+		return nil
+	}
+	err := j.f.Sync()
+	if cerr := j.f.Close(); err == nil {
+		err = cerr
+	}
+	j.f = nil
+	return err
+}

@@ -1,0 +1,64 @@
+// Package snapshot encodes the state of the pure cores deterministically:
+// the basis of the state hash (live, replayed and restored state must hash
+// the same) and of snapshot files.
+package snapshot
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+
+	"github.com/bourse-exchange/bourse/actors/balance/ledger"
+	"github.com/bourse-exchange/bourse/actors/market/book"
+	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/codec"
+)
+
+// AppendBook appends a book's state: its market, id counters and every
+// resting order in matching priority (side by side, best first, FIFO).
+func AppendBook(b []byte, bk *book.Book) []byte {
+	order, deal := bk.Seqs()
+	b = binary.AppendUvarint(b, uint64(bk.Config().Market))
+	b = binary.AppendUvarint(b, order)
+	b = binary.AppendUvarint(b, deal)
+	n := 0
+	bk.EachOrder(func(*messages.Order) { n++ })
+	b = binary.AppendUvarint(b, uint64(n))
+	bk.EachOrder(func(o *messages.Order) { b = codec.AppendOrder(b, o) })
+	return b
+}
+
+// AppendLedger appends a ledger's state: its non-zero accounts by user, then
+// its idempotency keys oldest first.
+func AppendLedger(b []byte, l *ledger.Ledger) []byte {
+	l.EachSorted(func(user uint32, bal []messages.Balance) {
+		b = binary.AppendUvarint(b, uint64(user))
+		for i := range bal {
+			b = codec.AppendU256(b, &bal[i].Available)
+			b = codec.AppendU256(b, &bal[i].Frozen)
+		}
+	})
+	b = append(b, 0xff) // end of accounts
+	l.EachKey(func(user uint32, asset messages.AssetID, business string, id uint64, time int64) {
+		b = binary.AppendUvarint(b, uint64(user))
+		b = binary.AppendUvarint(b, uint64(asset))
+		b = binary.AppendUvarint(b, uint64(len(business)))
+		b = append(b, business...)
+		b = binary.AppendUvarint(b, id)
+		b = binary.AppendVarint(b, time)
+	})
+	return b
+}
+
+// Hash is the state hash of a whole exchange: SHA-256 over the books in
+// market order, then the ledgers in shard order.
+func Hash(books [][]byte, ledgers [][]byte) string {
+	h := sha256.New()
+	for _, part := range append(append([][]byte{}, books...), ledgers...) {
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write(part)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
