@@ -125,12 +125,13 @@ func (e *Engine) Do(c *Cmd) Result {
 			return r
 		}
 		change := fixed.Rescale(&u, a.Show(), a.PrecSave)
-		n := len(e.Events)
-		r.Err = e.Update(&messages.BalanceUpdate{
+		ev, uerr := e.Update(&messages.BalanceUpdate{
 			User: c.User, Asset: c.Asset, Business: c.Business, BusinessID: c.BusinessID,
 			Change: change, Negative: neg, Detail: []byte("{}"), Time: c.Time,
 		})
-		r.Events = e.Events[n:]
+		if r.Err = uerr; ev != nil {
+			r.Events = []messages.Event{ev}
+		}
 	case OpPutLimit:
 		cmd := &messages.PutLimit{User: c.User, Market: c.Market, Side: c.Side, Source: "test", Time: c.Time}
 		if cmd.Amount, r.Err = parseUnits(c.Amount, bc.StockPrec); r.Err != nil {

@@ -16,10 +16,11 @@ import (
 // compares the answers (errors, order fields, trades, depth, listings) and
 // every balance of users 0..users and of the fee account, and checks the
 // engine's invariants. The error names the step and the command.
-func Diff(cfg *config.Config, shards, users int, src Source, steps int) (int, error) {
+func Diff(cfg *config.Config, shards, users int, src Source, steps int, extreme bool) (int, error) {
 	eng := NewEngine(cfg, shards, true)
 	ref := NewRef(cfg)
 	gen := NewGen(cfg, src, ref, users)
+	gen.Extreme = extreme
 	for i := range steps {
 		c := gen.Next()
 		if c == nil {
@@ -174,13 +175,21 @@ func compareTrade(cfg *config.Config, t *messages.Trade, w *RefDeal) error {
 	return nil
 }
 
+// same reports whether u units at prec equal d.
+func same(u *uint256.Int, prec int, d decimal.Decimal) bool {
+	if d.IsZero() || u.IsZero() {
+		return d.IsZero() && u.IsZero()
+	}
+	return dU(u, prec).Equal(d)
+}
+
 func compareBalances(cfg *config.Config, eng *Engine, ref *Ref, users int) error {
 	check := func(u uint32) error {
 		for a := range cfg.Assets {
 			id := messages.AssetID(a)
 			g, w := eng.Balance(u, id), ref.Balance(u, id)
 			p := cfg.Assets[a].PrecSave
-			if !dU(&g.Available, p).Equal(w.Available) || !dU(&g.Frozen, p).Equal(w.Frozen) {
+			if !same(&g.Available, p, w.Available) || !same(&g.Frozen, p, w.Frozen) {
 				return fmt.Errorf("user %d %s: available %s frozen %s; reference %s %s", u, cfg.Assets[a].Name,
 					dU(&g.Available, p), dU(&g.Frozen, p), w.Available, w.Frozen)
 			}

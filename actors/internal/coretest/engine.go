@@ -1,19 +1,8 @@
-// Package coretest is the shared test harness of Bourse's pure cores (order
-// book, ledger): the engine glue the actors perform, invariant checks, a
-// plain shopspring/decimal reference implementation of matching, and a
-// random command generator. It is imported by tests only.
-//
-// Engine wires the cores the way the market and balance actors do: the
-// user's shard checks the arguments and reserves the funds, the market's
-// book decides and applies the command, and every shard applies the events
-// for the users it owns; on a book error the shard takes the reservation
-// back. Alongside, a shadow book and ledger apply the same events in Replay
-// mode, as journal replay would, and must decide the next command exactly as
-// the live cores do.
 package coretest
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"reflect"
 	"slices"
@@ -33,7 +22,7 @@ type Engine struct {
 	Shards []*ledger.Ledger // user U in Shards[U % len]
 	// Net is Σ deposits − Σ withdrawals per asset, in prec_save units.
 	Net []*big.Int
-	// Events is every event applied, in journal order.
+	// Events is every event applied, in journal order (kept with Replay on).
 	Events []messages.Event
 	// Replay enables the shadow cores (state after replaying Events).
 	Replay bool
@@ -99,10 +88,10 @@ func (e *Engine) Balance(user uint32, asset messages.AssetID) messages.Balance {
 
 // Update runs a balance.update (Change at the asset's prec_save) on the
 // user's shard.
-func (e *Engine) Update(cmd *messages.BalanceUpdate) *messages.Error {
+func (e *Engine) Update(cmd *messages.BalanceUpdate) (*messages.BalanceUpdated, *messages.Error) {
 	ev, err := e.Shard(cmd.User).DecideUpdate(cmd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	e.apply([]messages.Event{ev})
 	n := e.Net[ev.Asset]
@@ -111,7 +100,7 @@ func (e *Engine) Update(cmd *messages.BalanceUpdate) *messages.Error {
 	} else {
 		n.Add(n, ev.Change.ToBig())
 	}
-	return nil
+	return ev, nil
 }
 
 // PutLimit runs a limit order as shard and market would: arguments (1) and
@@ -204,7 +193,9 @@ func (e *Engine) apply(events []messages.Event) {
 			e.shadowLedger.Apply(ev, ledger.Replay)
 		}
 	}
-	e.Events = append(e.Events, events...)
+	if e.Replay {
+		e.Events = append(e.Events, events...)
+	}
 }
 
 // Reservation is what a resting order keeps frozen: an ask its Left stock,
@@ -320,7 +311,7 @@ func (e *Engine) checkReplay() error {
 		var live, replayed []messages.Order
 		b.EachOrder(func(o *messages.Order) { live = append(live, *o) })
 		e.shadowBooks[m].EachOrder(func(o *messages.Order) { replayed = append(replayed, *o) })
-		if !reflect.DeepEqual(live, replayed) {
+		if !slices.Equal(live, replayed) {
 			return fmt.Errorf("market %d: replayed book differs:\nlive   %+v\nreplay %+v", m, live, replayed)
 		}
 	}
@@ -355,14 +346,18 @@ func checkListings(b *book.Book) error {
 	b.EachOrder(func(o *messages.Order) { all = append(all, *o) })
 	var asks, bids []messages.Order
 	var askAmt, bidAmt int64
+	var over bool // the book's int64 totals must not wrap
 	for _, o := range all {
 		if o.Side == messages.Ask {
 			asks = append(asks, o)
-			askAmt += o.Left
+			askAmt, over = addInt64(askAmt, o.Left, over)
 		} else {
 			bids = append(bids, o)
-			bidAmt += o.Left
+			bidAmt, over = addInt64(bidAmt, o.Left, over)
 		}
+	}
+	if over {
+		return fmt.Errorf("Σ left of a side overflows int64")
 	}
 	s := b.Summary()
 	if s.AskCount != len(asks) || s.BidCount != len(bids) || s.AskAmount != askAmt || s.BidAmount != bidAmt {
@@ -383,7 +378,7 @@ func checkListings(b *book.Book) error {
 			}
 		}
 		total, list := b.Orders(side.s, 0, len(side.orders)+1)
-		if total != len(side.orders) || !reflect.DeepEqual(list, side.orders) && len(list)+len(side.orders) > 0 {
+		if total != len(side.orders) || !slices.Equal(list, side.orders) {
 			return fmt.Errorf("Orders(%d) = %d %v; EachOrder has %v", side.s, total, list, side.orders)
 		}
 	}
@@ -394,22 +389,30 @@ func checkListings(b *book.Book) error {
 	for u, list := range byUser {
 		slices.SortFunc(list, func(a, b messages.Order) int { return -cmpU64(a.ID, b.ID) })
 		total, got := b.Pending(u, 0, len(list)+1)
-		if total != len(list) || !reflect.DeepEqual(got, list) {
+		if total != len(list) || !slices.Equal(got, list) {
 			return fmt.Errorf("Pending(%d) = %d %v; want %v", u, total, got, list)
 		}
 	}
 	da, db := b.Depth(len(all)+1, 0)
 	var sa, sb int64
 	for _, l := range da {
-		sa += l.Amount
+		sa, over = addInt64(sa, l.Amount, over)
 	}
 	for _, l := range db {
-		sb += l.Amount
+		sb, over = addInt64(sb, l.Amount, over)
 	}
-	if sa != askAmt || sb != bidAmt {
-		return fmt.Errorf("depth sums %d/%d; orders %d/%d", sa, sb, askAmt, bidAmt)
+	if over || sa != askAmt || sb != bidAmt {
+		return fmt.Errorf("depth sums %d/%d (overflow %v); orders %d/%d", sa, sb, over, askAmt, bidAmt)
 	}
 	return nil
+}
+
+// addInt64 adds non-negative values, noting overflow.
+func addInt64(a, b int64, over bool) (int64, bool) {
+	if b < 0 || a > math.MaxInt64-b {
+		return a + b, true
+	}
+	return a + b, over
 }
 
 func cmpU64(a, b uint64) int {

@@ -2,6 +2,7 @@ package coretest
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 
@@ -75,14 +76,17 @@ func (s *ByteSource) Done() bool { return s.dry }
 // extra decimals to truncate), cancels (some of missing orders or by the
 // wrong user) and queries.
 type Gen struct {
-	cfg    *config.Config
-	src    Source
-	ref    *Ref
-	Users  int // traders are users 1..Users
-	time   int64
-	bizID  uint64
-	keys   []refKey
-	center []int64 // per market, price units
+	cfg   *config.Config
+	src   Source
+	ref   *Ref
+	Users int // traders are users 1..Users
+	// Extreme makes a few deposits, amounts and prices huge (up to the
+	// int64 limits of the book), to exercise overflow guards.
+	Extreme bool
+	time    int64
+	bizID   uint64
+	keys    []refKey
+	center  []int64 // per market, price units
 }
 
 // NewGen returns a generator over cfg; ref is consulted for resting orders
@@ -199,7 +203,10 @@ func (g *Gen) update(c *Cmd) {
 	a := g.cfg.Assets[c.Asset]
 	g.bizID++
 	c.BusinessID = g.bizID
-	if g.pct(70) {
+	if g.Extreme && g.pct(10) {
+		c.Business = "deposit"
+		c.Change = decimal.New(int64(1+g.n(1<<16)), int32(g.n(20))).String()
+	} else if g.pct(70) {
 		c.Business = "deposit"
 		c.Change = g.dec(int64(g.n(50))*pow10(a.Show())+int64(g.n(int(min(pow10(a.Show()), 1<<30)))), a.Show())
 	} else {
@@ -223,13 +230,22 @@ func (g *Gen) price(c *Cmd, m *config.Market) string {
 		g.center[mi] = max(g.center[mi], 50)
 	}
 	p := g.center[mi] + step*int64(g.n(21)-10)
+	if g.Extreme && g.pct(3) {
+		p = g.huge()
+	}
 	if g.pct(1) {
 		p = 0 // code 1
 	}
 	return g.dec(max(p, 0), m.MoneyPrec)
 }
 
+// huge is a value near the int64 limit.
+func (g *Gen) huge() int64 { return math.MaxInt64>>g.n(8) - int64(g.n(1<<16)) }
+
 func (g *Gen) amount(m *config.Market) int64 {
+	if g.Extreme && g.pct(5) {
+		return g.huge()
+	}
 	base := pow10(m.StockPrec)
 	switch g.n(10) {
 	case 0: // around min_amount, sometimes zero (code 1)
@@ -262,6 +278,9 @@ func (g *Gen) putMarket(c *Cmd, m *config.Market) {
 		v := int64(g.n(int(min(3*g.center[c.Market]*4, 1<<30))))
 		if g.pct(15) {
 			v = int64(g.n(int(min(g.center[c.Market], 1<<30))) / 100)
+		}
+		if g.Extreme && g.pct(10) {
+			v = g.huge()
 		}
 		c.Amount = g.dec(v, m.MoneyPrec)
 	}
@@ -311,6 +330,9 @@ func (g *Gen) query(c *Cmd, m *config.Market) {
 			c.Interval = g.dec(int64(1+g.n(10)), m.MoneyPrec)
 		default:
 			c.Interval = g.dec(int64(1+g.n(int(pow10(min(m.MoneyPrec, 4))))), m.MoneyPrec)
+		}
+		if g.Extreme && g.pct(20) {
+			c.Interval = g.dec(g.huge(), m.MoneyPrec)
 		}
 	case 1:
 		c.Op = OpBook

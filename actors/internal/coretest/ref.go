@@ -2,6 +2,7 @@ package coretest
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/bourse-exchange/bourse/actors/market/book"
@@ -253,6 +254,28 @@ func (r *Ref) putLimit(m *refMarket, c *Cmd) RefResult {
 	if amount.LessThan(decimal.New(cm.MinUnits, -int32(cm.StockPrec))) {
 		return RefResult{Err: messages.ErrAmountTooSmall}
 	}
+	// Bourse's limit (DESIGN §2): a remainder that would rest must keep its
+	// side's Σ left within int64 units, else code 1.
+	own, opp := m.asks, m.bids
+	if c.Side == messages.Bid {
+		own, opp = m.bids, m.asks
+	}
+	left := amount
+	for _, mk := range opp {
+		if c.Side == messages.Ask && price.GreaterThan(mk.Price) || c.Side == messages.Bid && price.LessThan(mk.Price) {
+			break
+		}
+		left = left.Sub(decimal.Min(left, mk.Left))
+	}
+	if left.IsPositive() {
+		total := left
+		for _, o := range own {
+			total = total.Add(o.Left)
+		}
+		if total.Shift(int32(cm.StockPrec)).GreaterThan(decimal.NewFromInt(math.MaxInt64)) {
+			return RefResult{Err: messages.ErrInvalidArgument}
+		}
+	}
 	m.seq++
 	o := &RefOrder{
 		ID: r.id(m, m.seq), Market: cm.ID, Type: messages.Limit, Side: c.Side, User: c.User,
@@ -471,6 +494,10 @@ func (r *Ref) depth(m *refMarket, c *Cmd) RefResult {
 					q = q.Add(decimal.New(1, 0))
 				}
 				p = q.Mul(iv)
+				// Bourse's limit: an ask bucket beyond int64 units is clamped.
+				if maxPrice := decimal.New(math.MaxInt64, -int32(m.m.MoneyPrec)); p.GreaterThan(maxPrice) {
+					p = maxPrice
+				}
 			}
 			if n := len(out); n > 0 && out[n-1].Price.Equal(p) {
 				out[n-1].Amount = out[n-1].Amount.Add(o.Left)

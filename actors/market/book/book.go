@@ -2,6 +2,7 @@ package book
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
@@ -159,7 +160,9 @@ func crosses(s messages.Side, price, makerPrice int64) bool {
 }
 
 // PutLimit decides a limit order: the events it causes, or an error with the
-// book unchanged. It does not mutate the book.
+// book unchanged. It does not mutate the book. Codes: 1 for bad arguments or
+// a remainder that would push its side's total past int64; 11 below
+// min_amount.
 func (b *Book) PutLimit(cmd *messages.PutLimit) ([]messages.Event, *messages.Error) {
 	c := &b.cfg
 	if cmd.Market != c.Market {
@@ -182,6 +185,11 @@ func (b *Book) PutLimit(cmd *messages.PutLimit) ([]messages.Event, *messages.Err
 	events := []messages.Event{&messages.OrderPlaced{Order: t, FrozenAsset: asset}}
 	events, left, _ := b.match(events, &t, cmd.Time)
 	if left > 0 {
+		// Level and side totals (depth, market.summary) are int64: a
+		// remainder that would overflow them is refused (DESIGN §2).
+		if left > math.MaxInt64-b.sideOf(cmd.Side).total {
+			return nil, messages.ErrInvalidArgument
+		}
 		events = append(events, &messages.OrderRested{Market: c.Market, OrderID: t.ID, Time: cmd.Time})
 	} else {
 		events = append(events, b.finished(&t, cmd.Time, false, t.Frozen))
@@ -283,8 +291,10 @@ func maxQty(money *uint256.Int, price int64, c *Config) int64 {
 	var m uint256.Int
 	m.Div(money, fixed.Pow10(c.MoneySave-c.StockPrec-c.MoneyPrec))
 	m.Div(&m, uint256.NewInt(uint64(price)))
-	if !m.IsUint64() || m.Uint64() > 1<<62 {
-		return 1 << 62
+	// Saturate at MaxInt64, not lower: the caller caps the result at the
+	// maker's left, which may be any int64.
+	if !m.IsUint64() || m.Uint64() > math.MaxInt64 {
+		return math.MaxInt64
 	}
 	return int64(m.Uint64())
 }

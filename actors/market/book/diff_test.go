@@ -43,13 +43,15 @@ func TestDifferential(t *testing.T) {
 		steps = *diffSteps
 	}
 	configs := []struct {
-		name   string
-		cfg    *config.Config
-		shards int
-		users  int
+		name    string
+		cfg     *config.Config
+		shards  int
+		users   int
+		extreme bool
 	}{
-		{"default", coretest.DefaultConfig(), 4, 5},
-		{"custom", coretest.MustConfig(customConfig), 3, 4},
+		{"default", coretest.DefaultConfig(), 4, 5, false},
+		{"custom", coretest.MustConfig(customConfig), 3, 4, false},
+		{"extreme", coretest.DefaultConfig(), 2, 3, true},
 	}
 	seeds := []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 	if *diffSeed != 0 {
@@ -60,7 +62,7 @@ func TestDifferential(t *testing.T) {
 		for _, seed := range seeds {
 			t.Run(fmt.Sprintf("%s/seed=%d", c.name, seed), func(t *testing.T) {
 				t.Parallel()
-				n, err := coretest.Diff(c.cfg, c.shards, c.users, coretest.NewRandSource(seed), steps)
+				n, err := coretest.Diff(c.cfg, c.shards, c.users, coretest.NewRandSource(seed), steps, c.extreme)
 				total.Add(int64(n))
 				if err != nil {
 					t.Fatalf("seed %d (rerun: go test -run 'TestDifferential/%s/seed=%d$' ./actors/market/book): %v", seed, c.name, seed, err)
