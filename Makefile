@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/bourse
 FUZZTIME ?= 10s
 
-.PHONY: run build test race lint bench fuzz clean
+.PHONY: run build test lint bench fuzz soak verify clean
 
 ## run: build and start the exchange on the embedded default config (HTTP on 127.0.0.1:8080)
 run: build
@@ -26,11 +26,20 @@ lint:
 bench:
 	$(GO) test -run XXX -bench . -benchmem ./actors/... ./benchmarks/...
 
+## soak: 100 rounds of kill -9 under load (BOURSE_KILL_ARGS adds server flags)
+soak:
+	BOURSE_KILL_ROUNDS=100 $(GO) test -count=1 -run TestKill9 -v -timeout 30m ./cmd/bourse
+
+## verify: recover ./data offline and check the invariants (stop the node first)
+verify: build
+	./$(BIN) verify -data-dir ./data
+
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./actors/fixed
 	$(GO) test -run XXX -fuzz FuzzBookCommands -fuzztime $(FUZZTIME) ./actors/market/book
 	$(GO) test -run XXX -fuzz FuzzDecodeRequest -fuzztime $(FUZZTIME) ./edges/httprpc
+	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./persistence/codec
 
 clean:
 	rm -rf bin

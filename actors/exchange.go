@@ -32,3 +32,9 @@ type Journal interface {
 	Append(events []messages.Event, replyTo *actor.PID, reply messages.Reply)
 	Failed() bool
 }
+
+// StateReporter is implemented by an Exchange that can report where its
+// journal stands and the hash of its state (the server.state method).
+type StateReporter interface {
+	State(ctx context.Context) (lsn uint64, hash string, err error)
+}

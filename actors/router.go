@@ -15,6 +15,9 @@ import (
 // reads the immutable Directory and config, and each Do waits on a future of
 // its own.
 type Router struct {
+	// LastLSN, when set, reports the journal's last committed LSN.
+	LastLSN func() uint64
+
 	cfg     *config.Config
 	system  *actor.ActorSystem
 	dir     *Directory
@@ -174,4 +177,15 @@ func (r *Router) StateHash(ctx context.Context) (string, error) {
 		parts[i] = s.Data
 	}
 	return snapshot.Hash(parts[:len(r.dir.Markets)], parts[len(r.dir.Markets):]), nil
+}
+
+// State implements StateReporter: the journal's last committed LSN (read
+// first) and the state hash.
+func (r *Router) State(ctx context.Context) (uint64, string, error) {
+	var lsn uint64
+	if r.LastLSN != nil {
+		lsn = r.LastLSN()
+	}
+	h, err := r.StateHash(ctx)
+	return lsn, h, err
 }

@@ -108,6 +108,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		}
 	}
 	n.Router = actors.NewRouter(cfg, system, dir, cfg.HTTP.Timeout)
+	n.Router.LastLSN = jw.LastLSN
 	log.Info("exchange started", "markets", len(cfg.Markets), "assets", len(cfg.Assets), "balance_shards", cfg.BalanceShards)
 	return n, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -22,17 +23,37 @@ type server struct {
 	cmd *exec.Cmd
 }
 
-// startBinary builds cmd/bourse, starts it on a free loopback port and waits
-// for it to log its listen address.
+// binary is the bourse binary built once for this package's tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "bourse-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "bourse")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// startBinary starts the bourse binary on a free loopback port with its
+// data in a new temporary directory and waits for it to log its address.
 func startBinary(t *testing.T, args ...string) *server {
 	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "bourse")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	args = append([]string{"-http-addr", "127.0.0.1:0", "-data-dir", filepath.Join(dir, "data")}, args...)
-	cmd := exec.Command(bin, args...)
+	return startIn(t, filepath.Join(t.TempDir(), "data"), args...)
+}
+
+// startIn starts the binary on dataDir; the test's cleanup stops it with
+// SIGTERM if it still runs.
+func startIn(t *testing.T, dataDir string, args ...string) *server {
+	t.Helper()
+	args = append([]string{"-http-addr", "127.0.0.1:0", "-data-dir", dataDir}, args...)
+	cmd := exec.Command(binary, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -41,6 +62,9 @@ func startBinary(t *testing.T, args ...string) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if cmd.ProcessState != nil {
+			return
+		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
@@ -43,6 +44,7 @@ var methods = map[string]method{
 	"order.pending_detail": (*call).orderPendingDetail,
 	"market.list":          (*call).marketList,
 	"market.summary":       (*call).marketSummary,
+	"server.state":         (*call).serverState,
 }
 
 var (
@@ -638,5 +640,27 @@ func (c *call) marketSummary() error {
 		b = append(b, '}')
 	}
 	c.out = append(b, ']')
+	return nil
+}
+
+// server.state [] (Bourse's own): {"lsn": N, "hash": "<sha256 hex>"}, the
+// journal's last committed LSN and the state hash. Exact on a quiescent node.
+func (c *call) serverState() error {
+	if len(c.params) != 0 {
+		return errArg
+	}
+	sr, ok := c.s.ex.(actors.StateReporter)
+	if !ok {
+		return errInternal
+	}
+	lsn, hash, err := sr.State(c.ctx)
+	if err != nil {
+		return timeoutError{err}
+	}
+	c.out = append(c.out, `{"lsn":`...)
+	c.out = strconv.AppendUint(c.out, lsn, 10)
+	c.out = append(c.out, `,"hash":"`...)
+	c.out = append(c.out, hash...)
+	c.out = append(c.out, `"}`...)
 	return nil
 }
