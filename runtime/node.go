@@ -83,7 +83,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	books := make([]book.Config, len(cfg.Markets))
 	marketChildren := make([]child, len(cfg.Markets))
 	for i, m := range cfg.Markets {
-		books[i] = book.ConfigOf(m)
+		books[i] = m.BookConfig()
 		marketChildren[i] = child{m.Name, market.Props(state.Books[i], jw, dir, cfg.FeeUserID, opts.MarketProps...)}
 	}
 	shardChildren := make([]child, cfg.BalanceShards)

@@ -31,7 +31,7 @@ func NewState(cfg *config.Config) *State {
 		Withdrawals: make([]uint256.Int, len(cfg.Assets)),
 	}
 	for _, m := range cfg.Markets {
-		s.Books = append(s.Books, book.New(book.ConfigOf(m)))
+		s.Books = append(s.Books, book.New(m.BookConfig()))
 	}
 	for i := 0; i < cfg.BalanceShards; i++ {
 		s.Ledgers = append(s.Ledgers, ledger.New(ledger.Config{

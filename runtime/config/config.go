@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
 	"go.yaml.in/yaml/v3"
 )
@@ -250,3 +251,18 @@ func (c *Config) Asset(name string) *Asset { return c.assetByName[name] }
 
 // Market returns the market named name, or nil.
 func (c *Config) Market(name string) *Market { return c.marketByName[name] }
+
+// BookConfig is the market's configuration as its order book needs it.
+func (m *Market) BookConfig() book.Config {
+	return book.Config{
+		Market:    m.ID,
+		Stock:     m.StockAsset.ID,
+		Money:     m.MoneyAsset.ID,
+		StockPrec: m.StockPrec,
+		MoneyPrec: m.MoneyPrec,
+		FeePrec:   m.Fee,
+		StockSave: m.StockAsset.PrecSave,
+		MoneySave: m.MoneyAsset.PrecSave,
+		MinAmount: m.MinUnits,
+	}
+}

@@ -3,7 +3,6 @@ package coretest
 import (
 	"fmt"
 
-	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
@@ -88,7 +87,7 @@ func compare(cfg *config.Config, c *Cmd, got *Result, want *RefResult) error {
 			}
 		}
 	case OpDepth:
-		mc := book.ConfigOf(cfg.Markets[c.Market])
+		mc := cfg.Markets[c.Market].BookConfig()
 		for _, s := range []struct {
 			name string
 			got  []messages.DepthLevel
@@ -113,7 +112,7 @@ func compare(cfg *config.Config, c *Cmd, got *Result, want *RefResult) error {
 			}
 		}
 	case OpSummary:
-		mc := book.ConfigOf(cfg.Markets[c.Market])
+		mc := cfg.Markets[c.Market].BookConfig()
 		s := got.Summary
 		if s.AskCount != want.AskCount || s.BidCount != want.BidCount ||
 			!dI(s.AskAmount, mc.StockPrec).Equal(want.AskAmount) || !dI(s.BidAmount, mc.StockPrec).Equal(want.BidAmount) {
@@ -124,7 +123,7 @@ func compare(cfg *config.Config, c *Cmd, got *Result, want *RefResult) error {
 }
 
 func compareOrder(cfg *config.Config, g *messages.Order, w *RefOrder) error {
-	c := book.ConfigOf(cfg.Markets[g.Market])
+	c := cfg.Markets[g.Market].BookConfig()
 	amountPrec := c.StockPrec
 	marketBuy := g.Type == messages.Market && g.Side == messages.Bid
 	if marketBuy {
@@ -164,7 +163,7 @@ func compareOrder(cfg *config.Config, g *messages.Order, w *RefOrder) error {
 }
 
 func compareTrade(cfg *config.Config, t *messages.Trade, w *RefDeal) error {
-	c := book.ConfigOf(cfg.Markets[t.Market])
+	c := cfg.Markets[t.Market].BookConfig()
 	if t.DealID != w.ID || t.TakerSide != w.TakerSide || t.AskOrder != w.AskOrder || t.BidOrder != w.BidOrder ||
 		t.AskUser != w.AskUser || t.BidUser != w.BidUser ||
 		!dI(t.Price, c.MoneyPrec).Equal(w.Price) || !dI(t.Amount, c.StockPrec).Equal(w.Amount) ||

@@ -56,10 +56,10 @@ func NewEngine(cfg *config.Config, shards int, replay bool) *Engine {
 	e := &Engine{Cfg: cfg, Replay: replay}
 	window := cfg.IdempotencyWindow.Microseconds()
 	for _, m := range cfg.Markets {
-		e.Books = append(e.Books, book.New(book.ConfigOf(m)))
+		e.Books = append(e.Books, book.New(m.BookConfig()))
 		e.dirty = append(e.dirty, true)
 		if replay {
-			e.shadowBooks = append(e.shadowBooks, book.New(book.ConfigOf(m)))
+			e.shadowBooks = append(e.shadowBooks, book.New(m.BookConfig()))
 		}
 	}
 	for i := range shards {

@@ -37,7 +37,7 @@ func (e *Engine) bookCfg(m messages.MarketID) *book.Config { return e.Books[m].C
 
 // FormatOrder renders an order in the units of its market.
 func FormatOrder(cfg *config.Config, o *messages.Order) string {
-	c := book.ConfigOf(cfg.Markets[o.Market])
+	c := cfg.Markets[o.Market].BookConfig()
 	var b strings.Builder
 	fmt.Fprintf(&b, "#%d %s %s user=%d", Seq(o.ID), typeName(o.Type), SideName(o.Side), o.User)
 	if o.Type == messages.Limit {
@@ -86,7 +86,7 @@ func FormatEvent(cfg *config.Config, ev messages.Event) string {
 		return fmt.Sprintf("placed #%d %s %s user=%d frozen=%s %s", Seq(e.Order.ID), typeName(e.Order.Type),
 			SideName(e.Order.Side), e.Order.User, amt(&e.Order.Frozen, e.FrozenAsset), cfg.Assets[e.FrozenAsset].Name)
 	case *messages.Trade:
-		c := book.ConfigOf(cfg.Markets[e.Market])
+		c := cfg.Markets[e.Market].BookConfig()
 		return fmt.Sprintf("trade deal#%d %s %s@%s ask=#%d/u%d bid=#%d/u%d deal=%s ask_fee=%s bid_fee=%s bid_frozen=%s",
 			Seq(e.DealID), SideName(e.TakerSide), fixed.FormatInt(e.Amount, c.StockPrec), fixed.FormatInt(e.Price, c.MoneyPrec),
 			Seq(e.AskOrder), e.AskUser, Seq(e.BidOrder), e.BidUser,

@@ -37,7 +37,7 @@ func TestAppendixA(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := cfg.Market("BTCUSDT")
-	bc := book.ConfigOf(m)
+	bc := m.BookConfig()
 	b := book.New(bc)
 	l := ledger.New(ledger.Config{Assets: len(cfg.Assets), FeeUser: 0, WindowMicros: 1e12, Shards: 1})
 	btc, usdt := cfg.Asset("BTC").ID, cfg.Asset("USDT").ID

@@ -90,7 +90,7 @@ func newBench(b *testing.B, kind string) *bench {
 	bn := &bench{}
 	switch kind {
 	case "book":
-		bn.core = bareBook{book.New(book.ConfigOf(cfg.Markets[0]))}
+		bn.core = bareBook{book.New(cfg.Markets[0].BookConfig())}
 	case "engine":
 		e := coretest.NewEngine(cfg, 1, false)
 		big := uint256.NewInt(1)

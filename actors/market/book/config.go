@@ -1,12 +1,10 @@
 package book
 
-import (
-	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/runtime/config"
-)
+import "github.com/bourse-exchange/bourse/messages"
 
 // Config is what the book needs to know of its market: precisions and
-// assets, copied out of the validated configuration.
+// assets, copied out of the validated configuration
+// (runtime/config.Market.BookConfig).
 type Config struct {
 	Market    messages.MarketID
 	Stock     messages.AssetID
@@ -17,21 +15,6 @@ type Config struct {
 	StockSave int // prec_save of the stock asset
 	MoneySave int // prec_save of the money asset
 	MinAmount int64
-}
-
-// ConfigOf derives a book Config from a validated market.
-func ConfigOf(m *config.Market) Config {
-	return Config{
-		Market:    m.ID,
-		Stock:     m.StockAsset.ID,
-		Money:     m.MoneyAsset.ID,
-		StockPrec: m.StockPrec,
-		MoneyPrec: m.MoneyPrec,
-		FeePrec:   m.Fee,
-		StockSave: m.StockAsset.PrecSave,
-		MoneySave: m.MoneyAsset.PrecSave,
-		MinAmount: m.MinUnits,
-	}
 }
 
 // IDShift is how many low bits of an order or deal id hold the market.

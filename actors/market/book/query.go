@@ -47,6 +47,7 @@ func (b *Book) Execute(cmd messages.Command) ([]messages.Event, messages.Order, 
 // Orders lists one side in matching priority (best price first, then oldest
 // first), skipping offset and returning at most limit, plus the side's total.
 func (b *Book) Orders(s messages.Side, offset, limit int) (int, []messages.Order) {
+	offset, limit = max(offset, 0), max(limit, 0)
 	sd := b.sideOf(s)
 	out := make([]messages.Order, 0, min(limit, sd.count))
 	i := 0
@@ -68,6 +69,7 @@ func (b *Book) Orders(s messages.Side, offset, limit int) (int, []messages.Order
 
 // Pending lists a user's resting orders, newest first.
 func (b *Book) Pending(user uint32, offset, limit int) (int, []messages.Order) {
+	offset, limit = max(offset, 0), max(limit, 0)
 	list := b.byUser[user]
 	out := make([]messages.Order, 0, min(limit, len(list)))
 	for i := len(list) - 1 - offset; i >= 0 && len(out) < limit; i-- {
@@ -94,6 +96,7 @@ func (b *Book) Depth(limit int, interval int64) (asks, bids []messages.DepthLeve
 }
 
 func depth(s *side, limit int, interval int64) []messages.DepthLevel {
+	limit = max(limit, 0)
 	out := make([]messages.DepthLevel, 0, min(limit, len(s.levels)))
 	for li := len(s.levels) - 1; li >= 0; li-- {
 		l := s.levels[li]
