@@ -47,3 +47,7 @@ func (d *Directory) Market(id messages.MarketID) *actor.PID {
 	}
 	return d.Markets[id]
 }
+
+// MaxShards bounds the number of balance shards (reservation ids embed the
+// shard index below it).
+const MaxShards = 4096

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/bourse-exchange/bourse/actors/balance/ledger"
+	"github.com/bourse-exchange/bourse/actors/market/book"
 
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
@@ -26,12 +28,29 @@ type Exchange interface {
 }
 
 // Journal is what market and shard actors need of the journal writer
-// (actors/journal.Journal): append the events of a step, and have the reply
-// released once they are durable.
+// (actors/journal.Journal): append the events of a step as one record and
+// have the reply released once it is durable; wait for everything appended
+// so far to be committed (before rebuilding from the journal).
 type Journal interface {
-	Append(events []messages.Event, replyTo *actor.PID, reply messages.Reply)
+	Append(events []messages.Event, replyTo *actor.PID, reply messages.Reply) (lsn uint64)
+	Barrier() (upto uint64)
 	Failed() bool
 }
+
+// Durable rebuilds one actor's core from durable state — the journal's
+// records up to and including LSN upto — after that actor failed.
+type Durable interface {
+	Book(market messages.MarketID, upto uint64) (*book.Book, error)
+	// Ledger also calls placed for every OrderPlaced it replays.
+	Ledger(shard int, upto uint64, placed func(lsn uint64, p *messages.OrderPlaced)) (*ledger.Ledger, error)
+}
+
+// Faults, when set (tests only), is asked at fault points while an actor
+// handles a command; true makes the actor panic there, as a bug would.
+// Points: "decide" (before anything changed) and, in markets, "apply" (the
+// book has changed but nothing is journaled or sent yet: the rebuilt actor
+// must forget that change).
+type Faults func(actor, point string, msg messages.Command) bool
 
 // StateReporter is implemented by an Exchange that can report where its
 // journal stands and the hash of its state (the server.state method).

@@ -54,6 +54,9 @@ type PutLimit struct {
 	MakerFee int64
 	Source   string
 	Time     int64
+	// Reservation is set by the shard before it forwards the order: its id
+	// for the funds it reserved (live only, see OrderPlaced).
+	Reservation uint64
 }
 
 // PutMarket places a market order: Amount is stock at stock_prec for an ask,
@@ -67,6 +70,8 @@ type PutMarket struct {
 	TakerFee int64
 	Source   string
 	Time     int64
+	// Reservation: as in PutLimit.
+	Reservation uint64
 }
 
 // Cancel cancels a resting order; sent to the market, answered with

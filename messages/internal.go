@@ -5,19 +5,24 @@ import (
 	"github.com/holiman/uint256"
 )
 
-// Settle carries the events of one order command from the market actor to a
-// balance shard that owns at least one user they touch. The shard applies
-// the parts that concern its own users. Events are shared, read-only.
+// Settle carries the events of one order command — the journal record at
+// LSN — from the market actor to a balance shard that owns at least one user
+// they touch. The shard applies the parts that concern its own users, and
+// forgets its in-flight Reservation (0: none of this shard's). Events are
+// shared, read-only.
 type Settle struct {
-	Events []Event
+	LSN         uint64
+	Reservation uint64
+	Events      []Event
 }
 
 // Unreserve returns a reservation to available when the market rejected the
 // order it was made for (no event: nothing happened).
 type Unreserve struct {
-	User   uint32
-	Asset  AssetID
-	Amount uint256.Int
+	Reservation uint64
+	User        uint32
+	Asset       AssetID
+	Amount      uint256.Int
 }
 
 // StateQuery asks a market or shard actor for the deterministic encoding of

@@ -42,6 +42,8 @@ type Options struct {
 	DataDir string
 	// Journal tunes the journal writer (durability mode, batch size).
 	Journal journal.Options
+	// Faults injects panics into actors (tests only; see actors.Faults).
+	Faults actors.Faults
 }
 
 // Start recovers the state from the journal in opts.DataDir, then builds
@@ -80,15 +82,24 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	}
 	dir := actors.NewDirectory(system, names, cfg.BalanceShards)
 
+	var rebuild actors.Durable
+	if opts.DataDir != "" {
+		jdir := JournalDir(opts.DataDir)
+		rebuild = &durable{cfg: cfg, read: func(after, upto uint64, fn func(pj.Record) error) error {
+			return pj.ReadFiles(jdir, after, upto, fn)
+		}}
+	}
 	books := make([]book.Config, len(cfg.Markets))
+	menv := &market.Env{Journal: jw, Durable: rebuild, Dir: dir, FeeUser: cfg.FeeUserID, Faults: opts.Faults}
 	marketChildren := make([]child, len(cfg.Markets))
 	for i, m := range cfg.Markets {
 		books[i] = m.BookConfig()
-		marketChildren[i] = child{m.Name, market.Props(state.Books[i], jw, dir, cfg.FeeUserID, opts.MarketProps...)}
+		marketChildren[i] = child{m.Name, market.Props(state.Books[i], menv, opts.MarketProps...)}
 	}
+	senv := &balance.Env{Journal: jw, Durable: rebuild, Markets: books, Dir: dir, Faults: opts.Faults, StartLSN: state.LastLSN}
 	shardChildren := make([]child, cfg.BalanceShards)
 	for i := range shardChildren {
-		shardChildren[i] = child{actors.ShardName(i), balance.Props(state.Ledgers[i], jw, books, dir, opts.ShardProps...)}
+		shardChildren[i] = child{actors.ShardName(i), balance.Props(state.Ledgers[i], i, senv, opts.ShardProps...)}
 	}
 	n := &Node{Config: cfg, System: system, Journal: jw, Recovered: state.Recovery, log: log}
 	for _, sup := range []struct {

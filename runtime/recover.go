@@ -34,10 +34,7 @@ func NewState(cfg *config.Config) *State {
 		s.Books = append(s.Books, book.New(m.BookConfig()))
 	}
 	for i := 0; i < cfg.BalanceShards; i++ {
-		s.Ledgers = append(s.Ledgers, ledger.New(ledger.Config{
-			Assets: len(cfg.Assets), FeeUser: cfg.FeeUserID,
-			WindowMicros: cfg.IdempotencyWindow.Microseconds(), Shard: i, Shards: cfg.BalanceShards,
-		}))
+		s.Ledgers = append(s.Ledgers, newLedger(cfg, i))
 	}
 	return s
 }
@@ -56,9 +53,7 @@ func (s *State) Apply(r pj.Record) error {
 }
 
 func (s *State) apply(lsn uint64, ev messages.Event) error {
-	var market = -1
-	switch e := ev.(type) {
-	case *messages.BalanceUpdated:
+	if e, ok := ev.(*messages.BalanceUpdated); ok {
 		if int(e.Asset) >= len(s.Deposits) {
 			return fmt.Errorf("LSN %d: asset %d is not configured", lsn, e.Asset)
 		}
@@ -67,15 +62,8 @@ func (s *State) apply(lsn uint64, ev messages.Event) error {
 		} else {
 			s.Deposits[e.Asset].Add(&s.Deposits[e.Asset], &e.Change)
 		}
-	case *messages.OrderPlaced:
-		market = int(e.Order.Market)
-	case *messages.Trade:
-		market = int(e.Market)
-	case *messages.OrderRested:
-		market = int(e.Market)
-	case *messages.OrderFinished:
-		market = int(e.Market)
 	}
+	market := marketOf(ev)
 	if market >= len(s.Books) {
 		return fmt.Errorf("LSN %d: market %d is not configured", lsn, market)
 	}

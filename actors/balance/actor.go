@@ -5,75 +5,105 @@
 package balance
 
 import (
+	"fmt"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/snapshot"
+	"github.com/holiman/uint256"
 )
 
-// Actor wraps a *ledger.Ledger. The ledger lives outside the actor instance
-// so a supervised restart keeps it (until the journal exists).
-type Actor struct {
-	ledger  *ledger.Ledger
-	journal actors.Journal
-	markets []book.Config
-	dir     *actors.Directory
+// Env is what a shard actor needs besides its ledger.
+type Env struct {
+	Journal actors.Journal
+	Durable actors.Durable // nil: a failed actor keeps its in-memory ledger
+	Markets []book.Config
+	Dir     *actors.Directory
+	Faults  actors.Faults
+	// StartLSN is the journal's last LSN when the process started: records
+	// after it are the only ones that can hold this process's reservations.
+	StartLSN uint64
 }
 
-// Props returns the props of a shard actor owning l.
-func Props(l *ledger.Ledger, j actors.Journal, markets []book.Config, dir *actors.Directory, opts ...actor.PropsOption) *actor.Props {
+// reservation is funds frozen for an order on its way to its market.
+type reservation struct {
+	user   uint32
+	asset  messages.AssetID
+	amount uint256.Int
+}
+
+// holder keeps the shard's state across restarts of the actor instance.
+type holder struct {
+	ledger   *ledger.Ledger
+	inflight map[uint64]reservation // by reservation id
+	seq      uint64
+	rebuilt  uint64 // Settles at or below this LSN are already in the ledger
+	started  int
+}
+
+// Actor is one shard actor incarnation.
+type Actor struct {
+	*holder
+	env   *Env
+	index int
+	name  string
+}
+
+// Props returns the props of shard index, owning l.
+func Props(l *ledger.Ledger, index int, env *Env, opts ...actor.PropsOption) *actor.Props {
+	h := &holder{ledger: l, inflight: make(map[uint64]reservation)}
+	name := fmt.Sprintf("shard-%d", index)
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &Actor{ledger: l, journal: j, markets: markets, dir: dir}
+		return &Actor{holder: h, env: env, index: index, name: name}
 	}, opts...)
 }
 
 // Receive implements actor.Actor.
 func (a *Actor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.started++
+		if a.started > 1 {
+			a.rebuild(ctx)
+		}
 	case *messages.Settle:
+		delete(a.inflight, m.Reservation)
+		if m.LSN != 0 && m.LSN <= a.rebuilt {
+			return // the rebuilt ledger already holds this record
+		}
 		for _, ev := range m.Events {
 			a.ledger.Apply(ev, ledger.Live)
 		}
 	case *messages.Unreserve:
-		a.ledger.Unreserve(m.User, m.Asset, &m.Amount)
+		if _, ok := a.inflight[m.Reservation]; ok {
+			delete(a.inflight, m.Reservation)
+			a.ledger.Unreserve(m.User, m.Asset, &m.Amount)
+		}
 	case *messages.PutLimit:
-		defer recoverReply(ctx, m.ReplyTo)
+		defer a.recoverReply(ctx, m.ReplyTo)
 		a.putLimit(ctx, m)
 	case *messages.PutMarket:
-		defer recoverReply(ctx, m.ReplyTo)
+		defer a.recoverReply(ctx, m.ReplyTo)
 		a.putMarket(ctx, m)
 	case *messages.BalanceUpdate:
-		defer recoverReply(ctx, m.ReplyTo)
-		if a.journal.Failed() {
+		defer a.recoverReply(ctx, m.ReplyTo)
+		if a.env.Journal.Failed() {
 			ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
 			return
 		}
+		a.fault("decide", m)
 		ev, err := a.ledger.DecideUpdate(m)
 		if err != nil {
 			ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: err})
 			return
 		}
-		a.journal.Append([]messages.Event{ev}, m.ReplyTo, &messages.StatusReply{})
+		a.env.Journal.Append([]messages.Event{ev}, m.ReplyTo, &messages.StatusReply{})
 		a.ledger.Apply(ev, ledger.Live)
 	case *messages.BalanceQuery:
-		assets := m.Assets
-		if len(assets) == 0 {
-			assets = make([]messages.AssetID, a.ledger.Config().Assets)
-			for i := range assets {
-				assets[i] = messages.AssetID(i)
-			}
-		}
-		r := &messages.BalanceQueryReply{Assets: assets, Balances: make([]messages.Balance, len(assets))}
-		for i, as := range assets {
-			if int(as) >= a.ledger.Config().Assets {
-				ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrInvalidArgument})
-				return
-			}
-			r.Balances[i] = a.ledger.Balance(m.User, as)
-		}
-		ctx.Send(m.ReplyTo, r)
+		a.query(ctx, m)
 	case *messages.StateQuery:
 		ctx.Send(m.ReplyTo, &messages.StateReply{Data: snapshot.AppendLedger(nil, a.ledger)})
 	case *messages.AssetSummary:
@@ -81,19 +111,84 @@ func (a *Actor) Receive(ctx actor.Context) {
 	}
 }
 
+func (a *Actor) query(ctx actor.Context, m *messages.BalanceQuery) {
+	n := a.ledger.Config().Assets
+	assets := m.Assets
+	if len(assets) == 0 {
+		assets = make([]messages.AssetID, n)
+		for i := range assets {
+			assets[i] = messages.AssetID(i)
+		}
+	}
+	r := &messages.BalanceQueryReply{Assets: assets, Balances: make([]messages.Balance, len(assets))}
+	for i, as := range assets {
+		if int(as) >= n {
+			ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrInvalidArgument})
+			return
+		}
+		r.Balances[i] = a.ledger.Balance(m.User, as)
+	}
+	ctx.Send(m.ReplyTo, r)
+}
+
+// rebuild replaces the ledger with one rebuilt from the journal, after
+// waiting for every record appended so far to be committed, then freezes
+// again the reservations still in flight (those whose OrderPlaced is not in
+// the journal yet). Settles for records it replayed are then skipped.
+func (a *Actor) rebuild(ctx actor.Context) {
+	if a.env.Durable == nil {
+		return
+	}
+	upto := a.env.Journal.Barrier()
+	landed := map[uint64]bool{}
+	l, err := a.env.Durable.Ledger(a.index, upto, func(lsn uint64, p *messages.OrderPlaced) {
+		if lsn > a.env.StartLSN && p.Reservation != 0 {
+			landed[p.Reservation] = true
+		}
+	})
+	if err != nil {
+		ctx.Logger().Error("shard rebuild failed", "shard", a.index, "err", err)
+		panic(err)
+	}
+	for id, r := range a.inflight {
+		if landed[id] {
+			delete(a.inflight, id)
+			continue
+		}
+		if err := l.Reserve(r.user, r.asset, &r.amount); err != nil {
+			panic(fmt.Sprintf("shard %d rebuild: in-flight reservation %d no longer fits: %v", a.index, id, err))
+		}
+	}
+	a.ledger, a.rebuilt = l, upto
+	ctx.Logger().Warn("shard rebuilt from the journal after a failure", "shard", a.index, "lsn", upto, "in_flight", len(a.inflight))
+}
+
+// reserve freezes funds for an order and returns the reservation's id,
+// unique across shards (id = seq × MaxShards + shard).
+func (a *Actor) reserve(user uint32, asset messages.AssetID, amount *uint256.Int) (uint64, *messages.Error) {
+	if err := a.ledger.Reserve(user, asset, amount); err != nil {
+		return 0, err
+	}
+	a.seq++
+	id := a.seq*actors.MaxShards + uint64(a.index)
+	a.inflight[id] = reservation{user, asset, *amount}
+	return id, nil
+}
+
 // putLimit runs the shard's checks in viabtc's order — arguments (1),
 // balance (10), min_amount (11) — reserves the funds and forwards the order
 // to its market, which replies.
 func (a *Actor) putLimit(ctx actor.Context, m *messages.PutLimit) {
-	if int(m.Market) >= len(a.markets) {
+	if int(m.Market) >= len(a.env.Markets) {
 		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrInvalidArgument})
 		return
 	}
-	c := &a.markets[m.Market]
-	if a.journal.Failed() {
+	c := &a.env.Markets[m.Market]
+	if a.env.Journal.Failed() {
 		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
 		return
 	}
+	a.fault("decide", m)
 	if err := c.CheckLimit(m); err != nil {
 		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: err})
 		return
@@ -107,38 +202,52 @@ func (a *Actor) putLimit(ctx actor.Context, m *messages.PutLimit) {
 		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: err})
 		return
 	}
-	if err := a.ledger.Reserve(m.User, asset, &res); err != nil {
+	id, err := a.reserve(m.User, asset, &res)
+	if err != nil {
 		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: err})
 		return
 	}
-	ctx.Send(a.dir.Markets[m.Market], m)
+	m.Reservation = id
+	ctx.Send(a.env.Dir.Markets[m.Market], m)
 }
 
 // putMarket checks arguments (1) and balance (10), reserves and forwards;
 // the market checks the book (12) and min_amount (11).
 func (a *Actor) putMarket(ctx actor.Context, m *messages.PutMarket) {
-	if int(m.Market) >= len(a.markets) {
+	if int(m.Market) >= len(a.env.Markets) {
 		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrInvalidArgument})
 		return
 	}
-	c := &a.markets[m.Market]
-	if a.journal.Failed() {
+	c := &a.env.Markets[m.Market]
+	if a.env.Journal.Failed() {
 		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
 		return
 	}
+	a.fault("decide", m)
 	if err := c.CheckMarket(m); err != nil {
 		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: err})
 		return
 	}
 	asset, res := c.Reservation(messages.Market, m.Side, m.Amount, 0)
-	if err := a.ledger.Reserve(m.User, asset, &res); err != nil {
+	id, err := a.reserve(m.User, asset, &res)
+	if err != nil {
 		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: err})
 		return
 	}
-	ctx.Send(a.dir.Markets[m.Market], m)
+	m.Reservation = id
+	ctx.Send(a.env.Dir.Markets[m.Market], m)
 }
 
-func recoverReply(ctx actor.Context, replyTo *actor.PID) {
+func (a *Actor) fault(point string, cmd messages.Command) {
+	if f := a.env.Faults; f != nil && f(a.name, point, cmd) {
+		panic("bourse: injected fault")
+	}
+}
+
+// recoverReply answers a command whose handling panicked with code 2 (its
+// state is rebuilt by the restart), then lets the panic reach the
+// supervisor.
+func (a *Actor) recoverReply(ctx actor.Context, replyTo *actor.PID) {
 	if r := recover(); r != nil {
 		ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrInternal})
 		panic(r)

@@ -80,9 +80,11 @@ type Options struct {
 }
 
 type entry struct {
+	lsn     uint64 // 0: no events
 	events  []messages.Event
 	replyTo *actor.PID
 	reply   messages.Reply
+	done    chan struct{} // Barrier: closed once committed
 }
 
 // Journal is the writer. Append is safe for concurrent use.
@@ -91,6 +93,8 @@ type Journal struct {
 	backend Backend
 	root    *actor.RootContext
 	ch      chan entry
+	mu      sync.Mutex // orders LSN assignment with the send to ch
+	next    uint64     // last LSN assigned; guarded by mu
 	failed  atomic.Bool
 	lsn     atomic.Uint64 // last durable (Sync) or written (Batch/Async) LSN
 	wg      sync.WaitGroup
@@ -118,6 +122,7 @@ func Start(backend Backend, root *actor.RootContext, opts Options) *Journal {
 	}
 	j := &Journal{opts: opts, backend: backend, root: root, ch: make(chan entry, opts.Queue)}
 	j.lsn.Store(backend.LastLSN())
+	j.next = backend.LastLSN()
 	j.wg.Add(1)
 	go j.run()
 	return j
@@ -130,15 +135,39 @@ func (j *Journal) Failed() bool { return j.failed.Load() }
 // LastLSN is the LSN of the last record committed by the writer.
 func (j *Journal) LastLSN() uint64 { return j.lsn.Load() }
 
-// Append journals events and, once they are durable (per the mode), sends
-// reply to replyTo. events may be empty (the reply then waits for the
-// records before it, which keeps replies in order). replyTo may be nil.
-func (j *Journal) Append(events []messages.Event, replyTo *actor.PID, reply messages.Reply) {
+// Append journals events as one record and, once it is durable (per the
+// mode), sends reply to replyTo. It returns the record's LSN (0 when events
+// is empty: the reply then waits for the records before it, which keeps
+// replies in order). replyTo may be nil. LSNs follow the order of Append
+// calls.
+func (j *Journal) Append(events []messages.Event, replyTo *actor.PID, reply messages.Reply) uint64 {
 	if j.opts.Mode == Async && replyTo != nil {
 		j.root.Send(replyTo, reply)
 		replyTo = nil
 	}
-	j.ch <- entry{events: events, replyTo: replyTo, reply: reply}
+	e := entry{events: events, replyTo: replyTo, reply: reply}
+	j.mu.Lock()
+	if len(events) > 0 {
+		j.next++
+		e.lsn = j.next
+	}
+	j.ch <- e
+	j.mu.Unlock()
+	return e.lsn
+}
+
+// Barrier waits until every record appended before the call is committed
+// and returns the last LSN assigned before it. An actor rebuilding its state
+// from the journal calls it first, so the journal holds everything that
+// actor ever appended.
+func (j *Journal) Barrier() uint64 {
+	e := entry{done: make(chan struct{})}
+	j.mu.Lock()
+	upto := j.next
+	j.ch <- e
+	j.mu.Unlock()
+	<-e.done
+	return upto
 }
 
 // Close writes and syncs everything appended so far, then closes the
@@ -204,11 +233,10 @@ func (j *Journal) collect(e entry) {
 }
 
 func (j *Journal) add(e entry) {
-	if len(e.events) > 0 {
-		lsn := j.backend.LastLSN() + uint64(len(j.records)) + 1
-		j.records = append(j.records, pj.Record{LSN: lsn, Events: e.events})
+	if e.lsn != 0 {
+		j.records = append(j.records, pj.Record{LSN: e.lsn, Events: e.events})
 	}
-	if e.replyTo != nil {
+	if e.replyTo != nil || e.done != nil {
 		j.pending = append(j.pending, e)
 	}
 }
@@ -238,7 +266,7 @@ func (j *Journal) commit() bool {
 	}
 	j.lsn.Store(j.backend.LastLSN())
 	for _, e := range j.pending {
-		j.root.Send(e.replyTo, e.reply)
+		j.release(e)
 	}
 	return len(j.records) > 0
 }
@@ -263,6 +291,18 @@ func (j *Journal) fail(err error) {
 
 func (j *Journal) refuse() {
 	for _, e := range j.pending {
+		if e.done != nil {
+			close(e.done)
+			continue
+		}
 		j.root.Send(e.replyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
 	}
+}
+
+func (j *Journal) release(e entry) {
+	if e.done != nil {
+		close(e.done)
+		return
+	}
+	j.root.Send(e.replyTo, e.reply)
 }

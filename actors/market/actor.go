@@ -1,9 +1,12 @@
 // Package market is the market actor: it owns one market's order book
-// (package book), matches the orders its balance shards forward, settles the
-// outcome with the shards of every user involved and answers book queries.
+// (package book), matches the orders its balance shards forward, journals
+// the outcome, settles it with the shards of every user involved and answers
+// book queries.
 package market
 
 import (
+	"fmt"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/market/book"
@@ -11,21 +14,37 @@ import (
 	"github.com/bourse-exchange/bourse/persistence/snapshot"
 )
 
-// Actor wraps a *book.Book. The book lives outside the actor instance so a
-// supervised restart keeps it (until the journal exists, state is kept in
-// memory only; see README).
-type Actor struct {
+// Env is what a market actor needs besides its book.
+type Env struct {
+	Journal actors.Journal
+	Durable actors.Durable // nil: a failed actor keeps its in-memory book
+	Dir     *actors.Directory
+	FeeUser uint32
+	Faults  actors.Faults
+}
+
+// holder keeps the book across restarts of the actor instance: protoactor
+// makes a new instance on restart, and the new one replaces the book with
+// one rebuilt from the journal before it takes any message.
+type holder struct {
 	book    *book.Book
-	journal actors.Journal
-	dir     *actors.Directory
-	feeUser uint32
-	shards  []bool // scratch: which shards a settlement goes to
+	started int
+}
+
+// Actor is one market actor incarnation.
+type Actor struct {
+	*holder
+	env    *Env
+	name   string
+	shards []bool // scratch: which shards a settlement goes to
 }
 
 // Props returns the props of a market actor owning b.
-func Props(b *book.Book, j actors.Journal, dir *actors.Directory, feeUser uint32, opts ...actor.PropsOption) *actor.Props {
+func Props(b *book.Book, env *Env, opts ...actor.PropsOption) *actor.Props {
+	h := &holder{book: b}
+	name := fmt.Sprintf("market-%d", b.Config().Market)
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &Actor{book: b, journal: j, dir: dir, feeUser: feeUser, shards: make([]bool, len(dir.Shards))}
+		return &Actor{holder: h, env: env, name: name, shards: make([]bool, len(env.Dir.Shards))}
 	}, opts...)
 }
 
@@ -33,33 +52,26 @@ func Props(b *book.Book, j actors.Journal, dir *actors.Directory, feeUser uint32
 //
 // Order commands (PutLimit, PutMarket) arrive from the user's shard with the
 // funds already reserved. Accepted: the events are appended to the journal
-// with the reply, which the journal releases once they are durable; then
-// they go to every involved shard (Settle). Rejected: the reservation goes
-// back to the shard (Unreserve), then the error reply (nothing changed, so
-// nothing to journal). Messages to shards are sent before the reply can be,
-// so a client that reads its balance after the reply sees the outcome.
-// While the journal is failed, write commands get code 3.
+// as one record with the reply, which the journal releases once the record
+// is durable; then they go to every involved shard (Settle). Rejected: the
+// reservation goes back to the shard (Unreserve), then the error reply
+// (nothing changed, so nothing to journal). Messages to shards are sent
+// before the reply can be, so a client that reads its balance after the
+// reply sees the outcome. While the journal is failed, write commands get
+// code 3. A command whose handling panics is answered with code 2.
 func (a *Actor) Receive(ctx actor.Context) {
 	switch cmd := ctx.Message().(type) {
+	case *actor.Started:
+		a.started++
+		if a.started > 1 {
+			a.rebuild(ctx)
+		}
 	case *messages.PutLimit:
-		defer a.recoverOrder(ctx, cmd.ReplyTo, cmd.User, messages.Limit, cmd.Side, cmd.Amount, cmd.Price)
-		a.execute(ctx, cmd, cmd.ReplyTo, cmd.User, messages.Limit, cmd.Side, cmd.Amount, cmd.Price)
+		a.order(ctx, cmd, cmd.ReplyTo, cmd.User, cmd.Reservation, messages.Limit, cmd.Side, cmd.Amount, cmd.Price)
 	case *messages.PutMarket:
-		defer a.recoverOrder(ctx, cmd.ReplyTo, cmd.User, messages.Market, cmd.Side, cmd.Amount, 0)
-		a.execute(ctx, cmd, cmd.ReplyTo, cmd.User, messages.Market, cmd.Side, cmd.Amount, 0)
+		a.order(ctx, cmd, cmd.ReplyTo, cmd.User, cmd.Reservation, messages.Market, cmd.Side, cmd.Amount, 0)
 	case *messages.Cancel:
-		defer recoverReply(ctx, cmd.ReplyTo)
-		if a.journal.Failed() {
-			ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
-			return
-		}
-		events, o, err := a.book.Execute(cmd)
-		if err != nil {
-			ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: err})
-			return
-		}
-		a.journal.Append(events, cmd.ReplyTo, &messages.OrderReply{Order: o})
-		a.settle(ctx, events)
+		a.cancel(ctx, cmd)
 	case *messages.OrderBook:
 		if cmd.Side != messages.Ask && cmd.Side != messages.Bid {
 			ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: messages.ErrInvalidArgument})
@@ -83,31 +95,101 @@ func (a *Actor) Receive(ctx actor.Context) {
 	}
 }
 
-func (a *Actor) execute(ctx actor.Context, cmd messages.Command, replyTo *actor.PID, user uint32,
+// rebuild replaces the book with one rebuilt from the journal, after
+// waiting for every record appended so far to be committed.
+func (a *Actor) rebuild(ctx actor.Context) {
+	if a.env.Durable == nil {
+		return
+	}
+	id := a.book.Config().Market
+	upto := a.env.Journal.Barrier()
+	b, err := a.env.Durable.Book(id, upto)
+	if err != nil {
+		ctx.Logger().Error("market rebuild failed", "market", id, "err", err)
+		panic(err)
+	}
+	a.book = b
+	ctx.Logger().Warn("market rebuilt from the journal after a failure", "market", id, "lsn", upto)
+}
+
+// step tracks how far an order command got, for the panic handler.
+type step struct {
+	accepted bool
+	settled  bool
+	lsn      uint64
+	events   []messages.Event
+}
+
+func (a *Actor) order(ctx actor.Context, cmd messages.Command, replyTo *actor.PID, user uint32, reservation uint64,
 	typ messages.OrderType, side messages.Side, amount, price int64) {
-	if a.journal.Failed() {
-		a.unreserve(ctx, user, typ, side, amount, price)
+	var st step
+	defer func() {
+		if r := recover(); r != nil {
+			// Not accepted: nothing changed; give the funds back. Accepted:
+			// the outcome is journaled; make sure the shards get it.
+			if !st.accepted {
+				a.unreserve(ctx, reservation, user, typ, side, amount, price)
+			} else if !st.settled {
+				a.settle(ctx, st.lsn, reservation, st.events)
+			}
+			ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrInternal})
+			panic(r)
+		}
+	}()
+	if a.env.Journal.Failed() {
+		a.unreserve(ctx, reservation, user, typ, side, amount, price)
 		ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
 		return
 	}
+	a.fault("decide", cmd)
 	events, o, err := a.book.Execute(cmd)
 	if err != nil {
-		a.unreserve(ctx, user, typ, side, amount, price)
+		a.unreserve(ctx, reservation, user, typ, side, amount, price)
 		ctx.Send(replyTo, &messages.ErrorReply{Err: err})
 		return
 	}
-	a.journal.Append(events, replyTo, &messages.OrderReply{Order: o})
-	a.settle(ctx, events)
+	a.fault("apply", cmd)
+	st.accepted, st.events = true, events
+	st.lsn = a.env.Journal.Append(events, replyTo, &messages.OrderReply{Order: o})
+	a.settle(ctx, st.lsn, reservation, events)
+	st.settled = true
 }
 
-func (a *Actor) unreserve(ctx actor.Context, user uint32, typ messages.OrderType, side messages.Side, amount, price int64) {
+func (a *Actor) cancel(ctx actor.Context, cmd *messages.Cancel) {
+	defer func() {
+		if r := recover(); r != nil {
+			ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: messages.ErrInternal})
+			panic(r)
+		}
+	}()
+	if a.env.Journal.Failed() {
+		ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
+		return
+	}
+	a.fault("decide", cmd)
+	events, o, err := a.book.Execute(cmd)
+	if err != nil {
+		ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: err})
+		return
+	}
+	lsn := a.env.Journal.Append(events, cmd.ReplyTo, &messages.OrderReply{Order: o})
+	a.settle(ctx, lsn, 0, events)
+}
+
+func (a *Actor) fault(point string, cmd messages.Command) {
+	if f := a.env.Faults; f != nil && f(a.name, point, cmd) {
+		panic("bourse: injected fault")
+	}
+}
+
+func (a *Actor) unreserve(ctx actor.Context, reservation uint64, user uint32, typ messages.OrderType, side messages.Side, amount, price int64) {
 	asset, res := a.book.Config().Reservation(typ, side, amount, price)
-	ctx.Send(a.dir.Shard(user), &messages.Unreserve{User: user, Asset: asset, Amount: res})
+	ctx.Send(a.env.Dir.Shard(user), &messages.Unreserve{Reservation: reservation, User: user, Asset: asset, Amount: res})
 }
 
 // settle sends one Settle, sharing the events, to each shard owning a user
 // the events touch.
-func (a *Actor) settle(ctx actor.Context, events []messages.Event) {
+func (a *Actor) settle(ctx actor.Context, lsn, reservation uint64, events []messages.Event) {
 	n := len(a.shards)
 	mark := func(u uint32) { a.shards[int(u%uint32(n))] = true }
 	for _, ev := range events {
@@ -117,35 +199,16 @@ func (a *Actor) settle(ctx actor.Context, events []messages.Event) {
 		case *messages.Trade:
 			mark(e.AskUser)
 			mark(e.BidUser)
-			mark(a.feeUser)
+			mark(a.env.FeeUser)
 		case *messages.OrderFinished:
 			mark(e.User)
 		}
 	}
-	msg := &messages.Settle{Events: events}
+	msg := &messages.Settle{LSN: lsn, Reservation: reservation, Events: events}
 	for i, on := range a.shards {
 		if on {
-			ctx.Send(a.dir.Shards[i], msg)
+			ctx.Send(a.env.Dir.Shards[i], msg)
 			a.shards[i] = false
 		}
-	}
-}
-
-// recoverOrder answers an order command whose handling panicked with code 2
-// and returns its reservation if the book had not accepted it, then lets the
-// panic reach the supervisor.
-func (a *Actor) recoverOrder(ctx actor.Context, replyTo *actor.PID, user uint32,
-	typ messages.OrderType, side messages.Side, amount, price int64) {
-	if r := recover(); r != nil {
-		a.unreserve(ctx, user, typ, side, amount, price)
-		ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrInternal})
-		panic(r)
-	}
-}
-
-func recoverReply(ctx actor.Context, replyTo *actor.PID) {
-	if r := recover(); r != nil {
-		ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrInternal})
-		panic(r)
 	}
 }

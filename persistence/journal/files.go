@@ -233,3 +233,45 @@ func (j *Files) Close() error {
 	j.f = nil
 	return err
 }
+
+// ReadFiles reads the records of the journal in dir with after < LSN ≤ upto,
+// in order, while a writer may be appending: it stops at upto, before any
+// record still being written. A damaged record before upto is an error.
+func ReadFiles(dir string, after, upto uint64, fn func(Record) error) error {
+	segs, err := segments(dir)
+	if err != nil {
+		return err
+	}
+	for i, seg := range segs {
+		if i+1 < len(segs) && segs[i+1].first <= after+1 {
+			continue // every record of this segment is ≤ after
+		}
+		if seg.first > upto {
+			break
+		}
+		data, err := os.ReadFile(filepath.Join(dir, seg.name))
+		if err != nil {
+			return err
+		}
+		for off := 0; off < len(data); {
+			r, n, rerr := readRecord(data[off:])
+			if n == 0 {
+				return fmt.Errorf("%w: segment %s offset %d: %v", ErrCorrupt, seg.name, off, rerr)
+			}
+			off += n
+			if r.LSN <= after {
+				continue
+			}
+			if r.LSN > upto {
+				return nil
+			}
+			if err := fn(r); err != nil {
+				return err
+			}
+			if r.LSN == upto {
+				return nil
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,64 @@
+package runtime
+
+import (
+	"github.com/bourse-exchange/bourse/actors/balance/ledger"
+	"github.com/bourse-exchange/bourse/actors/market/book"
+	"github.com/bourse-exchange/bourse/messages"
+	pj "github.com/bourse-exchange/bourse/persistence/journal"
+	"github.com/bourse-exchange/bourse/runtime/config"
+)
+
+// durable rebuilds one actor's core from the journal (actors.Durable).
+type durable struct {
+	cfg  *config.Config
+	read func(after, upto uint64, fn func(pj.Record) error) error
+}
+
+func (d *durable) Book(market messages.MarketID, upto uint64) (*book.Book, error) {
+	b := book.New(d.cfg.Markets[market].BookConfig())
+	err := d.read(0, upto, func(r pj.Record) error {
+		for _, ev := range r.Events {
+			if marketOf(ev) == int(market) {
+				b.Apply(ev)
+			}
+		}
+		return nil
+	})
+	return b, err
+}
+
+func (d *durable) Ledger(shard int, upto uint64, placed func(uint64, *messages.OrderPlaced)) (*ledger.Ledger, error) {
+	l := newLedger(d.cfg, shard)
+	err := d.read(0, upto, func(r pj.Record) error {
+		for _, ev := range r.Events {
+			l.Apply(ev, ledger.Replay)
+			if p, ok := ev.(*messages.OrderPlaced); ok {
+				placed(r.LSN, p)
+			}
+		}
+		return nil
+	})
+	return l, err
+}
+
+func newLedger(cfg *config.Config, shard int) *ledger.Ledger {
+	return ledger.New(ledger.Config{
+		Assets: len(cfg.Assets), FeeUser: cfg.FeeUserID,
+		WindowMicros: cfg.IdempotencyWindow.Microseconds(), Shard: shard, Shards: cfg.BalanceShards,
+	})
+}
+
+// marketOf returns the market an order event belongs to, or -1.
+func marketOf(ev messages.Event) int {
+	switch e := ev.(type) {
+	case *messages.OrderPlaced:
+		return int(e.Order.Market)
+	case *messages.Trade:
+		return int(e.Market)
+	case *messages.OrderRested:
+		return int(e.Market)
+	case *messages.OrderFinished:
+		return int(e.Market)
+	}
+	return -1
+}
