@@ -40,14 +40,19 @@ type Options struct {
 	// DataDir holds the journal. Empty: nothing is stored (journal.Discard),
 	// for benchmarks and tests only.
 	DataDir string
+	// JournalDSN, if set, keeps the journal in a MySQL table instead of
+	// under DataDir: a go-sql-driver DSN, optionally prefixed with
+	// mysql://, with an optional table= parameter (pj.ParseMySQLDSN).
+	JournalDSN string
 	// Journal tunes the journal writer (durability mode, batch size).
 	Journal journal.Options
 	// Faults injects panics into actors (tests only; see actors.Faults).
 	Faults actors.Faults
 }
 
-// Start recovers the state from the journal in opts.DataDir, then builds
-// and starts a node for cfg that journals every change there.
+// Start recovers the state from the journal (opts.JournalDSN, else
+// opts.DataDir), then builds and starts a node for cfg that journals every
+// change there.
 func Start(cfg *config.Config, opts Options) (*Node, error) {
 	log := opts.Logger
 	if log == nil {
@@ -55,17 +60,19 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	}
 	state := NewState(cfg)
 	var backend journal.Backend = &pj.Discard{}
-	if opts.DataDir != "" {
+	var rebuild actors.Durable
+	if opts.DataDir != "" || opts.JournalDSN != "" {
 		t0 := time.Now()
-		s, files, err := Recover(cfg, opts.DataDir)
+		s, b, err := Recover(cfg, opts.DataDir, opts.JournalDSN)
 		if err != nil {
 			return nil, err
 		}
-		state, backend = s, files
+		state, backend = s, b
+		rebuild = &durable{cfg: cfg, read: b.Read}
 		if r := s.Recovery; r.TornBytes > 0 {
 			log.Warn("journal had a torn tail: cut", "bytes", r.TornBytes, "where", r.TornReason)
 		}
-		log.Info("recovered from journal", "dir", JournalDir(opts.DataDir), "segments", s.Recovery.Segments,
+		log.Info("recovered from journal", "journal", JournalName(opts.DataDir, opts.JournalDSN), "segments", s.Recovery.Segments,
 			"records", s.Recovery.Records, "last_lsn", s.LastLSN, "took", time.Since(t0).Round(time.Millisecond))
 	}
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
@@ -82,13 +89,6 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	}
 	dir := actors.NewDirectory(system, names, cfg.BalanceShards)
 
-	var rebuild actors.Durable
-	if opts.DataDir != "" {
-		jdir := JournalDir(opts.DataDir)
-		rebuild = &durable{cfg: cfg, read: func(after, upto uint64, fn func(pj.Record) error) error {
-			return pj.ReadFiles(jdir, after, upto, fn)
-		}}
-	}
 	books := make([]book.Config, len(cfg.Markets))
 	menv := &market.Env{Journal: jw, Durable: rebuild, Dir: dir, FeeUser: cfg.FeeUserID, Faults: opts.Faults}
 	marketChildren := make([]child, len(cfg.Markets))

@@ -119,7 +119,7 @@ func TestPanicRecovery(t *testing.T) {
 	if err := n.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	s, files, err := runtime.Recover(cfg, dir)
+	s, files, err := runtime.Recover(cfg, dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
+	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
@@ -92,11 +93,38 @@ func (s *State) Hash() string {
 // JournalDir is where the embedded journal lives under a data directory.
 func JournalDir(dataDir string) string { return filepath.Join(dataDir, "journal") }
 
-// Recover rebuilds the state from the journal under dataDir and returns it
-// with the backend, ready to append after the last durable record.
-func Recover(cfg *config.Config, dataDir string) (*State, *pj.Files, error) {
+// JournalName names the journal Recover opens for dataDir and journalDSN,
+// for messages (a MySQL DSN's password is left out).
+func JournalName(dataDir, journalDSN string) string {
+	if journalDSN != "" {
+		return pj.MySQLName(journalDSN)
+	}
+	return JournalDir(dataDir)
+}
+
+// Backend is a recovered journal backend: what the writer needs, and Read
+// for actors that rebuild their state while the writer appends.
+type Backend interface {
+	journal.Backend
+	Read(after, upto uint64, fn func(pj.Record) error) error
+}
+
+// Recover rebuilds the state from the journal — the MySQL table at
+// journalDSN if it is set (see pj.ParseMySQLDSN), else the segment files
+// under dataDir — and returns it with the backend, ready to append after
+// the last durable record. Both backends replay through State.Apply.
+func Recover(cfg *config.Config, dataDir, journalDSN string) (*State, Backend, error) {
 	s := NewState(cfg)
-	backend, rec, err := pj.OpenFiles(JournalDir(dataDir), 0, 0, s.Apply)
+	var (
+		backend Backend
+		rec     pj.Recovery
+		err     error
+	)
+	if journalDSN != "" {
+		backend, rec, err = pj.OpenMySQL(journalDSN, 0, s.Apply)
+	} else {
+		backend, rec, err = pj.OpenFiles(JournalDir(dataDir), 0, 0, s.Apply)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("recover: %w", err)
 	}

@@ -10,15 +10,17 @@ import (
 	"testing"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
+	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
-func startAt(t *testing.T, cfg *config.Config, dir string, mode journal.Mode) *runtime.Node {
+// startAt starts a node on the journal under dir, or in MySQL at dsn if set.
+func startAt(t *testing.T, cfg *config.Config, dir, dsn string, mode journal.Mode) *runtime.Node {
 	t.Helper()
 	n, err := runtime.Start(cfg, runtime.Options{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir, JournalDSN: dsn,
 		Journal: journal.Options{Mode: mode},
 	})
 	if err != nil {
@@ -71,51 +73,70 @@ func workload(t *testing.T, n *runtime.Node, seed uint64, steps int) {
 }
 
 // TestReplayIsExact: live state hash = hash after restart = hash of an
-// offline recovery, and the invariants hold, for several seeds and for each
-// durability mode.
+// offline recovery, and the invariants hold, for several seeds, for each
+// durability mode and for each journal backend (segment files; MySQL, each
+// run in its own table, when BOURSE_TEST_MYSQL_DSN is set).
 func TestReplayIsExact(t *testing.T) {
 	cfg, err := config.Parse(config.Default)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, mode := range []journal.Mode{journal.Sync, journal.Batch, journal.Async} {
-		for seed := uint64(1); seed <= 3; seed++ {
-			t.Run(mode.String(), func(t *testing.T) {
-				dir := t.TempDir()
-				n := startAt(t, cfg, dir, mode)
-				workload(t, n, seed, 1500)
-				live, err := n.Router.StateHash(context.Background())
-				if err != nil {
-					t.Fatal(err)
+	for _, backend := range []string{"files", "mysql"} {
+		t.Run(backend, func(t *testing.T) {
+			var server string
+			if backend == "mysql" {
+				server = testenv.MySQLDSN(t)
+			}
+			for _, mode := range []journal.Mode{journal.Sync, journal.Batch, journal.Async} {
+				for seed := uint64(1); seed <= 3; seed++ {
+					t.Run(mode.String(), func(t *testing.T) {
+						var dsn string
+						if server != "" {
+							// MySQL commits wait on the server: run the
+							// nine side by side, each in its own table.
+							t.Parallel()
+							dsn = testenv.WithParam(server, "table", testenv.MySQLTable(t, server))
+						}
+						replayIsExact(t, cfg, t.TempDir(), dsn, mode, seed)
+					})
 				}
-				if err := n.Shutdown(context.Background()); err != nil {
-					t.Fatal(err)
-				}
-				s, files, err := runtime.Recover(cfg, dir)
-				if err != nil {
-					t.Fatal(err)
-				}
-				files.Close()
-				if got := s.Hash(); got != live {
-					t.Fatalf("seed %d: offline recovery hash %s != live %s", seed, got, live)
-				}
-				if bad := s.Check(cfg); len(bad) > 0 {
-					t.Fatalf("seed %d: invariants: %v", seed, bad)
-				}
-				n = startAt(t, cfg, dir, mode)
-				again, err := n.Router.StateHash(context.Background())
-				if err != nil {
-					t.Fatal(err)
-				}
-				if again != live {
-					t.Fatalf("seed %d: restarted node hash %s != live %s", seed, again, live)
-				}
-				// Work continues after a restart, with fresh ids.
-				workload(t, n, seed+100, 200)
-				n.Shutdown(context.Background())
-			})
-		}
+			}
+		})
 	}
+}
+
+func replayIsExact(t *testing.T, cfg *config.Config, dir, dsn string, mode journal.Mode, seed uint64) {
+	n := startAt(t, cfg, dir, dsn, mode)
+	workload(t, n, seed, 1500)
+	live, err := n.Router.StateHash(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s, backend, err := runtime.Recover(cfg, dir, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend.Close()
+	if got := s.Hash(); got != live {
+		t.Fatalf("seed %d: offline recovery hash %s != live %s", seed, got, live)
+	}
+	if bad := s.Check(cfg); len(bad) > 0 {
+		t.Fatalf("seed %d: invariants: %v", seed, bad)
+	}
+	n = startAt(t, cfg, dir, dsn, mode)
+	again, err := n.Router.StateHash(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != live {
+		t.Fatalf("seed %d: restarted node hash %s != live %s", seed, again, live)
+	}
+	// Work continues after a restart, with fresh ids.
+	workload(t, n, seed+100, 200)
+	n.Shutdown(context.Background())
 }
 
 // TestTornTail cuts the journal mid-record: recovery keeps the durable
@@ -123,7 +144,7 @@ func TestReplayIsExact(t *testing.T) {
 func TestTornTail(t *testing.T) {
 	cfg, _ := config.Parse(config.Default)
 	dir := t.TempDir()
-	n := startAt(t, cfg, dir, journal.Sync)
+	n := startAt(t, cfg, dir, "", journal.Sync)
 	workload(t, n, 9, 300)
 	n.Shutdown(context.Background())
 	segs, _ := filepath.Glob(filepath.Join(runtime.JournalDir(dir), "*.seg"))
@@ -132,7 +153,7 @@ func TestTornTail(t *testing.T) {
 	}
 	last := segs[len(segs)-1]
 	fi, _ := os.Stat(last)
-	full, _, err := runtime.Recover(cfg, dir)
+	full, _, err := runtime.Recover(cfg, dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +162,7 @@ func TestTornTail(t *testing.T) {
 		if err := os.Truncate(last, fi.Size()-cut); err != nil {
 			t.Fatal(err)
 		}
-		s, files, err := runtime.Recover(cfg, dir)
+		s, files, err := runtime.Recover(cfg, dir, "")
 		if err != nil {
 			t.Fatalf("cut %d: %v", cut, err)
 		}
@@ -161,7 +182,7 @@ func TestTornTail(t *testing.T) {
 	data, _ := os.ReadFile(last)
 	data[len(data)-2] ^= 0xff
 	os.WriteFile(last, data, 0o644)
-	s, files, err := runtime.Recover(cfg, dir)
+	s, files, err := runtime.Recover(cfg, dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +190,7 @@ func TestTornTail(t *testing.T) {
 	if s.Recovery.TornBytes == 0 {
 		t.Fatal("corrupt tail record not reported")
 	}
-	n = startAt(t, cfg, dir, journal.Sync)
+	n = startAt(t, cfg, dir, "", journal.Sync)
 	workload(t, n, 10, 100)
 	n.Shutdown(context.Background())
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/shopspring/decimal"
 )
 
@@ -148,8 +149,9 @@ func (l *killLoad) worker(url string, seed uint64, stop <-chan struct{}) {
 // acknowledged balance update is present (re-sending it answers "repeat
 // update"), that order ids are never handed out again, and that every asset
 // is conserved with frozen funds equal to the resting orders' reservations.
-// BOURSE_KILL_ROUNDS sets the number of rounds (default 10; `make soak`
-// runs 100).
+// It runs on each journal backend: segment files, and MySQL (its own
+// table) when BOURSE_TEST_MYSQL_DSN is set. BOURSE_KILL_ROUNDS sets the
+// number of rounds per backend (default 10; `make soak` runs 100).
 func TestKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills real processes")
@@ -158,10 +160,17 @@ func TestKill9(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("BOURSE_KILL_ROUNDS")); err == nil && v > 0 {
 		rounds = v
 	}
+	t.Run("files", func(t *testing.T) { kill9(t, rounds, nil) })
+	t.Run("mysql", func(t *testing.T) { kill9(t, rounds, []string{"-journal", testenv.MySQLJournal(t)}) })
+}
+
+// kill9 runs the rounds of TestKill9 with journal as extra server (and
+// verify) arguments.
+func kill9(t *testing.T, rounds int, journal []string) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	load := &killLoad{maxID: map[string]int64{}, orders: map[string][]int64{}}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	extra := strings.Fields(os.Getenv("BOURSE_KILL_ARGS")) // e.g. "-durability async" to see the test fail
+	extra := append(journal, strings.Fields(os.Getenv("BOURSE_KILL_ARGS"))...) // e.g. "-durability async" to see the test fail
 	for round := 0; round < rounds; round++ {
 		s := startIn(t, dataDir, extra...)
 		if round > 0 {
@@ -201,7 +210,7 @@ func TestKill9(t *testing.T) {
 	json.Unmarshal(res, &st)
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	s.cmd.Wait()
-	out, err := exec.Command(binary, "verify", "-data-dir", dataDir).CombinedOutput()
+	out, err := exec.Command(binary, append([]string{"verify", "-data-dir", dataDir}, journal...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("bourse verify: %v\n%s", err, out)
 	}

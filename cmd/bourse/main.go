@@ -1,17 +1,26 @@
 // Command bourse runs a Bourse exchange node.
 //
-//	bourse [-config FILE] [-data-dir DIR] [-durability sync|batch|async]
+//	bourse [-config FILE] [-data-dir DIR] [-journal DSN] [-durability sync|batch|async]
 //	       [-http-addr ADDR] [-ws-addr ADDR] [-http-token TOKEN]
-//	bourse verify [-config FILE] -data-dir DIR
+//	bourse verify [-config FILE] [-data-dir DIR] [-journal DSN]
 //
 // Without -config it uses the embedded default configuration (see
 // runtime/config/bourse.yaml). It recovers its state from the journal in
 // -data-dir, serves the viabtc-compatible HTTP JSON-RPC API on -http-addr and
 // stops gracefully on SIGINT or SIGTERM.
 //
-// "bourse verify" recovers a data directory offline (the node must not be
-// running) and prints the last LSN, the state hash and the invariant checks;
-// it exits 1 if an invariant does not hold.
+// The journal is kept in segment files under -data-dir, or, with -journal
+// (or journal.dsn in the configuration), in a MySQL/MariaDB table: DSN is a
+// go-sql-driver/mysql DSN, optionally prefixed with mysql://, e.g.
+//
+//	-journal 'root@tcp(127.0.0.1:3306)/bourse?table=bourse_journal'
+//
+// (table= defaults to bourse_journal; the table is created if needed).
+// -journal "" forces segment files whatever the configuration says.
+//
+// "bourse verify" recovers the journal (-data-dir, or -journal) offline
+// (the node must not be running) and prints the last LSN, the state hash
+// and the invariant checks; it exits 1 if an invariant does not hold.
 package main
 
 import (
@@ -51,6 +60,7 @@ func run(args []string) error {
 	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "listen address of the HTTP JSON-RPC API (internal: keep it private)")
 	wsAddr := fs.String("ws-addr", "127.0.0.1:8090", "listen address of the websocket API (not served yet)")
 	httpToken := fs.String("http-token", os.Getenv("BOURSE_HTTP_TOKEN"), "if set, HTTP requests need 'Authorization: Bearer TOKEN' (default $BOURSE_HTTP_TOKEN)")
+	journalDSN := journalFlag(fs)
 	durability := fs.String("durability", "sync", "when a write is acknowledged: sync (after fsync), batch (after write; fsync every 10ms), async (at once)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -74,11 +84,12 @@ func run(args []string) error {
 	if *dataDir == "" {
 		return errors.New("-data-dir must not be empty")
 	}
-	node, err := runtime.Start(cfg, runtime.Options{Logger: log, DataDir: *dataDir, Journal: journal.Options{Mode: mode}})
+	dsn := journalDSN(cfg)
+	node, err := runtime.Start(cfg, runtime.Options{Logger: log, DataDir: *dataDir, JournalDSN: dsn, Journal: journal.Options{Mode: mode}})
 	if err != nil {
 		return err
 	}
-	log.Info("journal", "dir", runtime.JournalDir(*dataDir), "durability", mode.String(), "last_lsn", node.Journal.LastLSN())
+	log.Info("journal", "journal", runtime.JournalName(*dataDir, dsn), "durability", mode.String(), "last_lsn", node.Journal.LastLSN())
 
 	srv := httprpc.New(node.Router)
 	srv.BearerToken = *httpToken
@@ -120,6 +131,7 @@ func verify(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("bourse verify", flag.ContinueOnError)
 	configPath := fs.String("config", "", "configuration file (default: the embedded default configuration)")
 	dataDir := fs.String("data-dir", "./data", "data directory to verify")
+	journalDSN := journalFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -128,13 +140,20 @@ func verify(args []string, out io.Writer) error {
 		return err
 	}
 	t0 := time.Now()
-	s, files, err := runtime.Recover(cfg, *dataDir)
+	dsn := journalDSN(cfg)
+	s, backend, err := runtime.Recover(cfg, *dataDir, dsn)
 	if err != nil {
 		return err
 	}
-	files.Close()
+	if err := backend.Close(); err != nil {
+		return err
+	}
 	r := s.Recovery
-	fmt.Fprintf(out, "journal:   %s (%d segments, %d records)\n", runtime.JournalDir(*dataDir), r.Segments, r.Records)
+	if dsn != "" {
+		fmt.Fprintf(out, "journal:   %s (%d records)\n", runtime.JournalName(*dataDir, dsn), r.Records)
+	} else {
+		fmt.Fprintf(out, "journal:   %s (%d segments, %d records)\n", runtime.JournalDir(*dataDir), r.Segments, r.Records)
+	}
 	if r.TornBytes > 0 {
 		fmt.Fprintf(out, "torn tail: cut %d bytes (%s)\n", r.TornBytes, r.TornReason)
 	}
@@ -150,4 +169,19 @@ func verify(args []string, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "invariants: ok (conservation per asset; frozen = resting orders' reservations)")
 	return nil
+}
+
+// journalFlag defines -journal on fs. The returned function gives the DSN to
+// use once fs is parsed and the configuration loaded: the flag if it was
+// given (even empty: segment files), else the configuration's journal.dsn.
+func journalFlag(fs *flag.FlagSet) func(*config.Config) string {
+	dsn := fs.String("journal", "", "keep the journal in MySQL: go-sql-driver DSN, optionally mysql://-prefixed, e.g. 'root@tcp(127.0.0.1:3306)/bourse?table=bourse_journal' (default: journal.dsn of the configuration, else segment files under -data-dir)")
+	return func(cfg *config.Config) string {
+		set := false
+		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "journal" })
+		if set {
+			return *dsn
+		}
+		return cfg.Journal.DSN
+	}
 }

@@ -15,4 +15,10 @@
 // segment is a torn tail (the process died mid-write): Open reports it and
 // cuts the segment there. The same damage anywhere else is corruption and
 // Open refuses to continue.
+//
+// The MySQL backend (OpenMySQL) keeps the same record body — version, LSN,
+// events — as a table row (lsn, version, body = the events, crc), one
+// transaction of multi-row INSERTs per commit. Rows cannot be torn, so any
+// damage there is corruption. Both backends share the body codec
+// (appendBody, decodeBody) and its CRC-32C.
 package journal

@@ -275,3 +275,12 @@ func ReadFiles(dir string, after, upto uint64, fn func(Record) error) error {
 	}
 	return nil
 }
+
+// Read is ReadFiles on this journal's directory; it is safe to call while
+// the writer appends.
+func (j *Files) Read(after, upto uint64, fn func(Record) error) error {
+	return ReadFiles(j.dir, after, upto, fn)
+}
+
+// String names the journal: its directory.
+func (j *Files) String() string { return j.dir }

@@ -28,10 +28,28 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // ErrCorrupt reports a damaged record that is not a torn tail.
 var ErrCorrupt = errors.New("journal: corrupt record")
 
-// appendRecord frames one record onto b.
+// appendRecord frames one record onto b: header, then the body.
 func appendRecord(b []byte, r Record) []byte {
 	start := len(b)
 	b = append(b, make([]byte, headerSize)...)
+	b = appendBody(b, r)
+	body := b[start+headerSize:]
+	binary.LittleEndian.PutUint32(b[start:], uint32(len(body)))
+	binary.LittleEndian.PutUint32(b[start+4:], bodyCRC(body))
+	return b
+}
+
+// bodyPrefix is the version byte and the LSN that start a record's body;
+// the events follow.
+const bodyPrefix = 1 + 8
+
+// appendBody appends a record's body to b: version, LSN, event count and
+// the events, each a 3-byte uvarint length and its codec bytes. Both
+// backends store this body and check it by its CRC-32C (bodyCRC): Files
+// frames it with a length, MySQL keeps the events (the body after
+// bodyPrefix) in a column beside the LSN and version and rebuilds the body
+// to check and decode it.
+func appendBody(b []byte, r Record) []byte {
 	b = append(b, codec.Version)
 	b = binary.LittleEndian.AppendUint64(b, r.LSN)
 	b = binary.AppendUvarint(b, uint64(len(r.Events)))
@@ -41,11 +59,11 @@ func appendRecord(b []byte, r Record) []byte {
 		b = codec.Append(b, ev)
 		b = putLen3(b, at)
 	}
-	body := b[start+headerSize:]
-	binary.LittleEndian.PutUint32(b[start:], uint32(len(body)))
-	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(body, castagnoli))
 	return b
 }
+
+// bodyCRC is the checksum stored with a body.
+func bodyCRC(body []byte) uint32 { return crc32.Checksum(body, castagnoli) }
 
 // readRecord decodes the record at the start of b. It returns the record and
 // its framed size; n == 0 means b holds no complete, valid record (torn or
@@ -62,36 +80,48 @@ func readRecord(b []byte) (r Record, n int, err error) {
 		return r, 0, fmt.Errorf("short record (%d of %d bytes)", len(b)-headerSize, size)
 	}
 	body := b[headerSize : headerSize+size]
-	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(b[4:]) {
+	if bodyCRC(body) != binary.LittleEndian.Uint32(b[4:]) {
 		return r, 0, errors.New("checksum mismatch")
 	}
+	if r, err = decodeBody(body); err != nil {
+		return r, 0, err
+	}
+	return r, headerSize + size, nil
+}
+
+// decodeBody decodes a body written by appendBody whose checksum has been
+// verified.
+func decodeBody(body []byte) (r Record, err error) {
+	if len(body) < bodyPrefix {
+		return r, fmt.Errorf("short body (%d bytes)", len(body))
+	}
 	if body[0] != codec.Version {
-		return r, 0, fmt.Errorf("unknown version %d", body[0])
+		return r, fmt.Errorf("unknown version %d", body[0])
 	}
 	r.LSN = binary.LittleEndian.Uint64(body[1:])
-	rest := body[9:]
+	rest := body[bodyPrefix:]
 	count, k := binary.Uvarint(rest)
 	if k <= 0 || count > uint64(len(rest)) {
-		return r, 0, errors.New("bad event count")
+		return r, errors.New("bad event count")
 	}
 	rest = rest[k:]
 	r.Events = make([]messages.Event, 0, count)
 	for i := uint64(0); i < count; i++ {
 		n, k := binary.Uvarint(rest)
 		if k <= 0 || n > uint64(len(rest)-k) {
-			return r, 0, errors.New("bad event length")
+			return r, errors.New("bad event length")
 		}
 		ev, err := codec.Decode(rest[k : k+int(n)])
 		if err != nil {
-			return r, 0, err
+			return r, err
 		}
 		r.Events = append(r.Events, ev)
 		rest = rest[k+int(n):]
 	}
 	if len(rest) != 0 {
-		return r, 0, errors.New("trailing bytes")
+		return r, errors.New("trailing bytes")
 	}
-	return r, headerSize + size, nil
+	return r, nil
 }
 
 // putLen3 writes the length of b[at+3:] as a 3-byte (padded) uvarint at

@@ -66,6 +66,13 @@ type HTTP struct {
 	Timeout      time.Duration `yaml:"timeout"`
 }
 
+// Journal chooses the journal backend (cmd/bourse; -journal overrides it).
+type Journal struct {
+	// DSN of a MySQL/MariaDB journal table (persistence/journal
+	// ParseMySQLDSN); empty: segment files under the data directory.
+	DSN string `yaml:"dsn"`
+}
+
 // Config is the whole configuration. After Load it is read-only.
 type Config struct {
 	FeeUserID         uint32        `yaml:"fee_user_id"`
@@ -74,6 +81,7 @@ type Config struct {
 	Assets            []*Asset      `yaml:"assets"`
 	Markets           []*Market     `yaml:"markets"`
 	HTTP              HTTP          `yaml:"http"`
+	Journal           Journal       `yaml:"journal"`
 
 	assetByName  map[string]*Asset
 	marketByName map[string]*Market

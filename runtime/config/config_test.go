@@ -75,3 +75,14 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("defaults: fee %d min %d shards %d show %d", m.Fee, m.MinUnits, c.BalanceShards, c.Assets[0].Show())
 	}
 }
+
+func TestJournalDSN(t *testing.T) {
+	c, err := Parse(Default)
+	if err != nil || c.Journal.DSN != "" {
+		t.Fatalf("default journal.dsn = %q, %v; want none", c.Journal.DSN, err)
+	}
+	doc := append([]byte("journal:\n  dsn: \"root@tcp(127.0.0.1:3306)/bourse?table=j\"\n"), Default...)
+	if c, err = Parse(doc); err != nil || c.Journal.DSN != "root@tcp(127.0.0.1:3306)/bourse?table=j" {
+		t.Fatalf("journal.dsn = %q, %v", c.Journal.DSN, err)
+	}
+}

@@ -1,0 +1,198 @@
+// Package testenv gives tests the external services they need — MySQL,
+// Redis — from environment variables:
+//
+//	BOURSE_TEST_MYSQL_DSN    go-sql-driver DSN, e.g. root@tcp(127.0.0.1:3306)/test
+//	BOURSE_TEST_REDIS_ADDR   host:port, e.g. 127.0.0.1:6379
+//	BOURSE_REQUIRE_SERVICES  1: a missing or unreachable service fails the
+//	                         test instead of skipping it (CI sets it)
+//
+// A test that needs a service calls MySQLDSN(t) or RedisAddr(t) first.
+package testenv
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// Environment variables read by this package.
+const (
+	MySQLVar   = "BOURSE_TEST_MYSQL_DSN"
+	RedisVar   = "BOURSE_TEST_REDIS_ADDR"
+	RequireVar = "BOURSE_REQUIRE_SERVICES"
+)
+
+// Required reports whether BOURSE_REQUIRE_SERVICES=1.
+func Required() bool { return os.Getenv(RequireVar) == "1" }
+
+// unavailable skips the test, or fails it when services are required.
+func unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if Required() {
+		t.Fatalf("%s (%s=1)", msg, RequireVar)
+	}
+	t.Skip(msg)
+}
+
+// probe caches each service's reachability for the test binary.
+var probes sync.Map // key → *probe
+
+type probe struct {
+	once sync.Once
+	err  error
+}
+
+func check(key string, fn func() error) error {
+	p, _ := probes.LoadOrStore(key, &probe{})
+	pr := p.(*probe)
+	pr.once.Do(func() { pr.err = fn() })
+	return pr.err
+}
+
+// MySQLDSN returns $BOURSE_TEST_MYSQL_DSN once the server answers a ping.
+func MySQLDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(MySQLVar)
+	if dsn == "" {
+		unavailable(t, "%s is not set (e.g. %s='root@tcp(127.0.0.1:3306)/test')", MySQLVar, MySQLVar)
+	}
+	err := check("mysql "+dsn, func() error {
+		db, err := openMySQL(dsn)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return db.PingContext(ctx)
+	})
+	if err != nil {
+		unavailable(t, "MySQL at %s=%s is unreachable: %v", MySQLVar, redact(dsn), err)
+	}
+	return dsn
+}
+
+func openMySQL(dsn string) (*sql.DB, error) {
+	cfg, err := mysql.ParseDSN(strings.TrimPrefix(dsn, "mysql://"))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	delete(cfg.Params, "table")
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(conn), nil
+}
+
+var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
+
+// redact hides a DSN's password.
+func redact(dsn string) string {
+	cfg, err := mysql.ParseDSN(strings.TrimPrefix(dsn, "mysql://"))
+	if err != nil {
+		return "(unparsable DSN)"
+	}
+	if cfg.Passwd != "" {
+		cfg.Passwd = "***"
+	}
+	return cfg.FormatDSN()
+}
+
+// MySQLTable returns a table name unique to this run of the test (at most
+// 64 characters) and drops that table in the database of dsn when the test
+// ends.
+func MySQLTable(t testing.TB, dsn string) string {
+	t.Helper()
+	table := uniqueTable(t.Name())
+	t.Cleanup(func() {
+		db, err := openMySQL(dsn)
+		if err != nil {
+			t.Errorf("drop table %s: %v", table, err)
+			return
+		}
+		defer db.Close()
+		if _, err := db.Exec("DROP TABLE IF EXISTS `" + table + "`"); err != nil {
+			t.Errorf("drop table %s: %v", table, err)
+		}
+	})
+	return table
+}
+
+// uniqueTable makes a table name from a test name and 8 random hex digits.
+func uniqueTable(test string) string {
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	name := strings.ToLower(nonWord.ReplaceAllString(test, "_"))
+	if len(name) > 40 {
+		name = name[len(name)-40:]
+	}
+	return "t_" + strings.Trim(name, "_") + "_" + hex.EncodeToString(rnd[:])
+}
+
+// MySQLJournal returns the test DSN with a table= parameter naming a fresh
+// table (MySQLTable): the form persistence/journal.OpenMySQL and
+// runtime.Options.JournalDSN take.
+func MySQLJournal(t testing.TB) string {
+	t.Helper()
+	dsn := MySQLDSN(t)
+	return WithParam(dsn, "table", MySQLTable(t, dsn))
+}
+
+// WithParam appends key=value to a DSN's parameters.
+func WithParam(dsn, key, value string) string {
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + key + "=" + value
+}
+
+// RedisAddr returns $BOURSE_TEST_REDIS_ADDR once the server answers PING.
+func RedisAddr(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv(RedisVar)
+	if addr == "" {
+		unavailable(t, "%s is not set (e.g. %s=127.0.0.1:6379)", RedisVar, RedisVar)
+	}
+	err := check("redis "+addr, func() error {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write([]byte("PING\r\n")); err != nil {
+			return err
+		}
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			return err
+		}
+		// A server that requires AUTH answers -NOAUTH: it is up.
+		if !strings.HasPrefix(line, "+PONG") && !strings.HasPrefix(line, "-NOAUTH") {
+			return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
+		}
+		return nil
+	})
+	if err != nil {
+		unavailable(t, "Redis at %s=%s is unreachable: %v", RedisVar, addr, err)
+	}
+	return addr
+}
