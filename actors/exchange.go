@@ -28,11 +28,13 @@ type Exchange interface {
 }
 
 // Journal is what market and shard actors need of the journal writer
-// (actors/journal.Journal): append the events of a step as one record and
-// have the reply released once it is durable; wait for everything appended
-// so far to be committed (before rebuilding from the journal).
+// (actors/journal.Journal): append the events of a step as one record; have
+// a reply released once what was appended before it is durable; wait for
+// everything appended so far to be committed (before rebuilding from the
+// journal).
 type Journal interface {
-	Append(events []messages.Event, replyTo *actor.PID, reply messages.Reply) (lsn uint64)
+	Append(events []messages.Event) (lsn uint64)
+	Reply(replyTo *actor.PID, reply messages.Reply)
 	Barrier() (upto uint64)
 	Failed() bool
 }
@@ -41,8 +43,7 @@ type Journal interface {
 // records up to and including LSN upto — after that actor failed.
 type Durable interface {
 	Book(market messages.MarketID, upto uint64) (*book.Book, error)
-	// Ledger also calls placed for every OrderPlaced it replays.
-	Ledger(shard int, upto uint64, placed func(lsn uint64, p *messages.OrderPlaced)) (*ledger.Ledger, error)
+	Ledger(shard int, upto uint64) (*ledger.Ledger, error)
 }
 
 // Faults, when set (tests only), is asked at fault points while an actor

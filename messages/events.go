@@ -38,15 +38,9 @@ type BalanceUpdated struct {
 // reservation: Order.Frozen units of FrozenAsset (stock for an ask, money
 // for a bid) moved from available to frozen. Live, the shard made that move
 // when it reserved the funds; on replay this event makes it.
-//
-// Reservation is the id the user's shard gave that reservation: a shard
-// that rebuilds its ledger after a failure uses it to tell the reservations
-// that reached the journal from those still in flight. It has no meaning
-// across process restarts and no effect on state.
 type OrderPlaced struct {
 	Order       Order
 	FrozenAsset AssetID
-	Reservation uint64
 }
 
 // Trade records one fill between a resting maker and the incoming taker.

@@ -5,18 +5,40 @@ import (
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
+	"github.com/bourse-exchange/bourse/persistence/snapshot"
 	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
-// durable rebuilds one actor's core from the journal (actors.Durable).
+// durable rebuilds one actor's core from the newest snapshot (if dataDir
+// has one) and the journal after it (actors.Durable).
 type durable struct {
-	cfg  *config.Config
-	read func(after, upto uint64, fn func(pj.Record) error) error
+	cfg     *config.Config
+	dataDir string
+	read    func(after, upto uint64, fn func(pj.Record) error) error
+}
+
+func (d *durable) snapshot() (*snapshot.File, error) {
+	if d.dataDir == "" {
+		return nil, nil
+	}
+	f, _, err := snapshot.Latest(SnapshotDir(d.dataDir), Fingerprint(d.cfg))
+	return f, err
 }
 
 func (d *durable) Book(market messages.MarketID, upto uint64) (*book.Book, error) {
+	f, err := d.snapshot()
+	if err != nil {
+		return nil, err
+	}
 	b := book.New(d.cfg.Markets[market].BookConfig())
-	err := d.read(0, upto, func(r pj.Record) error {
+	var after uint64
+	if f != nil && f.LSN <= upto {
+		if b, err = bookFromFile(d.cfg, f, int(market)); err != nil {
+			return nil, err
+		}
+		after = f.LSN
+	}
+	err = d.read(after, upto, func(r pj.Record) error {
 		for _, ev := range r.Events {
 			if marketOf(ev) == int(market) {
 				b.Apply(ev)
@@ -27,14 +49,22 @@ func (d *durable) Book(market messages.MarketID, upto uint64) (*book.Book, error
 	return b, err
 }
 
-func (d *durable) Ledger(shard int, upto uint64, placed func(uint64, *messages.OrderPlaced)) (*ledger.Ledger, error) {
+func (d *durable) Ledger(shard int, upto uint64) (*ledger.Ledger, error) {
+	f, err := d.snapshot()
+	if err != nil {
+		return nil, err
+	}
 	l := newLedger(d.cfg, shard)
-	err := d.read(0, upto, func(r pj.Record) error {
+	var after uint64
+	if f != nil && f.LSN <= upto {
+		if err := snapshot.LoadLedger(f.Ledgers[shard], l); err != nil {
+			return nil, err
+		}
+		after = f.LSN
+	}
+	err = d.read(after, upto, func(r pj.Record) error {
 		for _, ev := range r.Events {
 			l.Apply(ev, ledger.Replay)
-			if p, ok := ev.(*messages.OrderPlaced); ok {
-				placed(r.LSN, p)
-			}
 		}
 		return nil
 	})

@@ -23,6 +23,8 @@ type Node struct {
 	System  *actor.ActorSystem
 	Router  *actors.Router
 	Journal *journal.Journal
+	// Snapshots is the snapshot follower (nil without a data directory).
+	Snapshots *Snapshotter
 	// Recovered is what start-up found in the journal.
 	Recovered pj.Recovery
 	log       *slog.Logger
@@ -68,7 +70,13 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 			return nil, err
 		}
 		state, backend = s, b
-		rebuild = &durable{cfg: cfg, read: b.Read}
+		rebuild = &durable{cfg: cfg, dataDir: opts.DataDir, read: b.Read}
+		for _, why := range s.SkippedSnapshots {
+			log.Warn("snapshot not usable: skipped", "why", why)
+		}
+		if s.Snapshot > 0 {
+			log.Info("restored snapshot", "lsn", s.Snapshot, "dir", SnapshotDir(opts.DataDir))
+		}
 		if r := s.Recovery; r.TornBytes > 0 {
 			log.Warn("journal had a torn tail: cut", "bytes", r.TornBytes, "where", r.TornReason)
 		}
@@ -81,6 +89,18 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	jopts := opts.Journal
 	if jopts.Log == nil {
 		jopts.Log = log
+	}
+	var snaps *Snapshotter
+	if opts.DataDir != "" {
+		jdir := ""
+		if opts.JournalDSN == "" {
+			jdir = JournalDir(opts.DataDir)
+		}
+		var err error
+		if snaps, err = NewSnapshotter(cfg, state, opts.DataDir, jdir, log); err != nil {
+			return nil, err
+		}
+		jopts.Follow = snaps.Follow
 	}
 	jw := journal.Start(backend, system.Root, jopts)
 	names := make([]string, len(cfg.Markets))
@@ -96,12 +116,12 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		books[i] = m.BookConfig()
 		marketChildren[i] = child{m.Name, market.Props(state.Books[i], menv, opts.MarketProps...)}
 	}
-	senv := &balance.Env{Journal: jw, Durable: rebuild, Markets: books, Dir: dir, Faults: opts.Faults, StartLSN: state.LastLSN}
+	senv := &balance.Env{Journal: jw, Durable: rebuild, Markets: books, Dir: dir, Faults: opts.Faults}
 	shardChildren := make([]child, cfg.BalanceShards)
 	for i := range shardChildren {
 		shardChildren[i] = child{actors.ShardName(i), balance.Props(state.Ledgers[i], i, senv, opts.ShardProps...)}
 	}
-	n := &Node{Config: cfg, System: system, Journal: jw, Recovered: state.Recovery, log: log}
+	n := &Node{Config: cfg, System: system, Journal: jw, Snapshots: snaps, Recovered: state.Recovery, log: log}
 	for _, sup := range []struct {
 		name     string
 		children []child
@@ -134,6 +154,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 	}
 	err := n.Journal.Close()
+	if n.Snapshots != nil {
+		n.Snapshots.Close()
+	}
 	n.System.Shutdown()
 	return err
 }

@@ -23,6 +23,10 @@ type State struct {
 	Deposits, Withdrawals []uint256.Int
 	LastLSN               uint64
 	Recovery              pj.Recovery
+	// Snapshot is the LSN of the snapshot recovery started from (0: none);
+	// SkippedSnapshots lists newer ones that were not usable, and why.
+	Snapshot         uint64
+	SkippedSnapshots []string
 }
 
 // NewState returns the empty state of cfg.
@@ -44,6 +48,9 @@ func NewState(cfg *config.Config) *State {
 // event naming a market or asset the configuration does not have is an
 // error: the configuration no longer matches the journal.
 func (s *State) Apply(r pj.Record) error {
+	if r.LSN != s.LastLSN+1 {
+		return fmt.Errorf("journal gap: record %d follows %d (a segment or snapshot is missing)", r.LSN, s.LastLSN)
+	}
 	for _, ev := range r.Events {
 		if err := s.apply(r.LSN, ev); err != nil {
 			return err
@@ -109,26 +116,51 @@ type Backend interface {
 	Read(after, upto uint64, fn func(pj.Record) error) error
 }
 
-// Recover rebuilds the state from the journal — the MySQL table at
-// journalDSN if it is set (see pj.ParseMySQLDSN), else the segment files
-// under dataDir — and returns it with the backend, ready to append after
-// the last durable record. Both backends replay through State.Apply.
+// Recover rebuilds the state: the newest valid snapshot under dataDir (if
+// any), then the journal after it — the MySQL table at journalDSN if it is
+// set (see pj.ParseMySQLDSN), else the segment files under dataDir. It
+// returns the state with the backend, ready to append after the last
+// durable record. Both backends replay through State.Apply.
 func Recover(cfg *config.Config, dataDir, journalDSN string) (*State, Backend, error) {
-	s := NewState(cfg)
+	s, err := loadSnapshot(cfg, dataDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("recover: %w", err)
+	}
 	var (
 		backend Backend
 		rec     pj.Recovery
-		err     error
 	)
 	if journalDSN != "" {
-		backend, rec, err = pj.OpenMySQL(journalDSN, 0, s.Apply)
+		backend, rec, err = pj.OpenMySQL(journalDSN, s.LastLSN, s.Apply)
 	} else {
-		backend, rec, err = pj.OpenFiles(JournalDir(dataDir), 0, 0, s.Apply)
+		backend, rec, err = pj.OpenFiles(JournalDir(dataDir), 0, s.LastLSN, s.Apply)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("recover: %w", err)
 	}
 	s.Recovery = rec
-	s.LastLSN = rec.LastLSN
 	return s, backend, nil
+}
+
+// loadSnapshot restores the newest valid snapshot under dataDir, or returns
+// the empty state when there is none.
+func loadSnapshot(cfg *config.Config, dataDir string) (*State, error) {
+	if dataDir == "" {
+		return NewState(cfg), nil
+	}
+	f, skipped, err := snapshot.Latest(SnapshotDir(dataDir), Fingerprint(cfg))
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		s := NewState(cfg)
+		s.SkippedSnapshots = skipped
+		return s, nil
+	}
+	s, err := StateFromFile(cfg, f)
+	if err != nil {
+		return nil, err
+	}
+	s.Snapshot, s.SkippedSnapshots = f.LSN, skipped
+	return s, nil
 }

@@ -23,16 +23,17 @@ type Env struct {
 	Markets []book.Config
 	Dir     *actors.Directory
 	Faults  actors.Faults
-	// StartLSN is the journal's last LSN when the process started: records
-	// after it are the only ones that can hold this process's reservations.
-	StartLSN uint64
 }
 
 // reservation is funds frozen for an order on its way to its market.
+// rebuilt marks a reservation frozen again by a rebuild at LSN rebuilt: if
+// its order's OrderPlaced was among the replayed records, the rebuilt ledger
+// froze it too, and the Settle that brings that record releases the extra.
 type reservation struct {
-	user   uint32
-	asset  messages.AssetID
-	amount uint256.Int
+	user    uint32
+	asset   messages.AssetID
+	amount  uint256.Int
+	rebuilt bool
 }
 
 // holder keeps the shard's state across restarts of the actor instance.
@@ -70,9 +71,15 @@ func (a *Actor) Receive(ctx actor.Context) {
 			a.rebuild(ctx)
 		}
 	case *messages.Settle:
-		delete(a.inflight, m.Reservation)
+		r, ok := a.inflight[m.Reservation]
+		delete(a.inflight, m.Reservation) // first: a panic below must not re-reserve it
 		if m.LSN != 0 && m.LSN <= a.rebuilt {
-			return // the rebuilt ledger already holds this record
+			// The rebuilt ledger already holds this record, OrderPlaced's
+			// freeze included: drop the rebuild's second freeze.
+			if ok && r.rebuilt {
+				a.ledger.Unreserve(r.user, r.asset, &r.amount)
+			}
+			return
 		}
 		for _, ev := range m.Events {
 			a.ledger.Apply(ev, ledger.Live)
@@ -100,8 +107,9 @@ func (a *Actor) Receive(ctx actor.Context) {
 			ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: err})
 			return
 		}
-		a.env.Journal.Append([]messages.Event{ev}, m.ReplyTo, &messages.StatusReply{})
+		a.env.Journal.Append([]messages.Event{ev})
 		a.ledger.Apply(ev, ledger.Live)
+		a.env.Journal.Reply(m.ReplyTo, &messages.StatusReply{})
 	case *messages.BalanceQuery:
 		a.query(ctx, m)
 	case *messages.StateQuery:
@@ -133,31 +141,25 @@ func (a *Actor) query(ctx actor.Context, m *messages.BalanceQuery) {
 
 // rebuild replaces the ledger with one rebuilt from the journal, after
 // waiting for every record appended so far to be committed, then freezes
-// again the reservations still in flight (those whose OrderPlaced is not in
-// the journal yet). Settles for records it replayed are then skipped.
+// again every reservation still in flight. Settles for records it replayed
+// are then skipped — and release that second freeze where the replayed
+// OrderPlaced already made it (see reservation).
 func (a *Actor) rebuild(ctx actor.Context) {
 	if a.env.Durable == nil {
 		return
 	}
 	upto := a.env.Journal.Barrier()
-	landed := map[uint64]bool{}
-	l, err := a.env.Durable.Ledger(a.index, upto, func(lsn uint64, p *messages.OrderPlaced) {
-		if lsn > a.env.StartLSN && p.Reservation != 0 {
-			landed[p.Reservation] = true
-		}
-	})
+	l, err := a.env.Durable.Ledger(a.index, upto)
 	if err != nil {
 		ctx.Logger().Error("shard rebuild failed", "shard", a.index, "err", err)
 		panic(err)
 	}
 	for id, r := range a.inflight {
-		if landed[id] {
-			delete(a.inflight, id)
-			continue
-		}
 		if err := l.Reserve(r.user, r.asset, &r.amount); err != nil {
 			panic(fmt.Sprintf("shard %d rebuild: in-flight reservation %d no longer fits: %v", a.index, id, err))
 		}
+		r.rebuilt = true
+		a.inflight[id] = r
 	}
 	a.ledger, a.rebuilt = l, upto
 	ctx.Logger().Warn("shard rebuilt from the journal after a failure", "shard", a.index, "lsn", upto, "in_flight", len(a.inflight))
@@ -171,7 +173,7 @@ func (a *Actor) reserve(user uint32, asset messages.AssetID, amount *uint256.Int
 	}
 	a.seq++
 	id := a.seq*actors.MaxShards + uint64(a.index)
-	a.inflight[id] = reservation{user, asset, *amount}
+	a.inflight[id] = reservation{user: user, asset: asset, amount: *amount}
 	return id, nil
 }
 

@@ -77,6 +77,10 @@ type Options struct {
 	// (default 65536).
 	Queue int
 	Log   *slog.Logger
+	// Follow, if set, receives every record once it is durable (fsynced),
+	// in LSN order, on the writer's goroutine: it must only hand the records
+	// on (the slice is reused after it returns; the events are immutable).
+	Follow func([]pj.Record)
 }
 
 type entry struct {
@@ -101,8 +105,9 @@ type Journal struct {
 	closeMu sync.Mutex
 	closed  bool
 
-	records []pj.Record
-	pending []entry
+	records  []pj.Record
+	pending  []entry
+	unsynced []pj.Record // written, not yet fsynced: published at the next sync
 }
 
 // Start starts a writer appending to backend after its last LSN. Replies are
@@ -135,25 +140,30 @@ func (j *Journal) Failed() bool { return j.failed.Load() }
 // LastLSN is the LSN of the last record committed by the writer.
 func (j *Journal) LastLSN() uint64 { return j.lsn.Load() }
 
-// Append journals events as one record and, once it is durable (per the
-// mode), sends reply to replyTo. It returns the record's LSN (0 when events
-// is empty: the reply then waits for the records before it, which keeps
-// replies in order). replyTo may be nil. LSNs follow the order of Append
-// calls.
-func (j *Journal) Append(events []messages.Event, replyTo *actor.PID, reply messages.Reply) uint64 {
-	if j.opts.Mode == Async && replyTo != nil {
-		j.root.Send(replyTo, reply)
-		replyTo = nil
+// Append journals events as one record and returns its LSN. LSNs follow
+// the order of Append calls.
+func (j *Journal) Append(events []messages.Event) uint64 {
+	if len(events) == 0 {
+		return 0
 	}
-	e := entry{events: events, replyTo: replyTo, reply: reply}
 	j.mu.Lock()
-	if len(events) > 0 {
-		j.next++
-		e.lsn = j.next
-	}
+	j.next++
+	e := entry{lsn: j.next, events: events}
 	j.ch <- e
 	j.mu.Unlock()
 	return e.lsn
+}
+
+// Reply sends reply to replyTo once every record appended before the call
+// is durable (per the mode; in Async mode at once). An actor calls it after
+// it has sent everything else its step causes, so a client that receives the
+// reply and asks again sees the outcome.
+func (j *Journal) Reply(replyTo *actor.PID, reply messages.Reply) {
+	if j.opts.Mode == Async {
+		j.root.Send(replyTo, reply)
+		return
+	}
+	j.ch <- entry{replyTo: replyTo, reply: reply}
 }
 
 // Barrier waits until every record appended before the call is committed
@@ -258,11 +268,15 @@ func (j *Journal) commit() bool {
 		j.fail(err)
 		return false
 	}
+	if j.opts.Follow != nil {
+		j.unsynced = append(j.unsynced, j.records...)
+	}
 	if j.opts.Mode == Sync {
 		if err := j.backend.Sync(); err != nil {
 			j.fail(err)
 			return false
 		}
+		j.publish()
 	}
 	j.lsn.Store(j.backend.LastLSN())
 	for _, e := range j.pending {
@@ -277,6 +291,17 @@ func (j *Journal) sync() {
 	}
 	if err := j.backend.Sync(); err != nil {
 		j.fail(err)
+		return
+	}
+	j.publish()
+}
+
+// publish hands the records made durable by the last sync to the follower.
+func (j *Journal) publish() {
+	if j.opts.Follow != nil && len(j.unsynced) > 0 {
+		j.opts.Follow(j.unsynced)
+		clear(j.unsynced)
+		j.unsynced = j.unsynced[:0]
 	}
 }
 

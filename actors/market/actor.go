@@ -52,11 +52,11 @@ func Props(b *book.Book, env *Env, opts ...actor.PropsOption) *actor.Props {
 //
 // Order commands (PutLimit, PutMarket) arrive from the user's shard with the
 // funds already reserved. Accepted: the events are appended to the journal
-// as one record with the reply, which the journal releases once the record
-// is durable; then they go to every involved shard (Settle). Rejected: the
-// reservation goes back to the shard (Unreserve), then the error reply
-// (nothing changed, so nothing to journal). Messages to shards are sent
-// before the reply can be, so a client that reads its balance after the
+// as one record, then sent to every involved shard (Settle), then the reply
+// is handed to the journal, which releases it once the record is durable.
+// Rejected: the reservation goes back to the shard (Unreserve), then the
+// error reply (nothing changed, so nothing to journal). Messages to shards
+// are sent before the reply, so a client that reads its balance after the
 // reply sees the outcome. While the journal is failed, write commands get
 // code 3. A command whose handling panics is answered with code 2.
 func (a *Actor) Receive(ctx actor.Context) {
@@ -150,9 +150,10 @@ func (a *Actor) order(ctx actor.Context, cmd messages.Command, replyTo *actor.PI
 	}
 	a.fault("apply", cmd)
 	st.accepted, st.events = true, events
-	st.lsn = a.env.Journal.Append(events, replyTo, &messages.OrderReply{Order: o})
+	st.lsn = a.env.Journal.Append(events)
 	a.settle(ctx, st.lsn, reservation, events)
 	st.settled = true
+	a.env.Journal.Reply(replyTo, &messages.OrderReply{Order: o})
 }
 
 func (a *Actor) cancel(ctx actor.Context, cmd *messages.Cancel) {
@@ -172,8 +173,9 @@ func (a *Actor) cancel(ctx actor.Context, cmd *messages.Cancel) {
 		ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: err})
 		return
 	}
-	lsn := a.env.Journal.Append(events, cmd.ReplyTo, &messages.OrderReply{Order: o})
+	lsn := a.env.Journal.Append(events)
 	a.settle(ctx, lsn, 0, events)
+	a.env.Journal.Reply(cmd.ReplyTo, &messages.OrderReply{Order: o})
 }
 
 func (a *Actor) fault(point string, cmd messages.Command) {

@@ -157,6 +157,12 @@ func verify(args []string, out io.Writer) error {
 	if r.TornBytes > 0 {
 		fmt.Fprintf(out, "torn tail: cut %d bytes (%s)\n", r.TornBytes, r.TornReason)
 	}
+	for _, why := range s.SkippedSnapshots {
+		fmt.Fprintf(out, "skipped:   %s\n", why)
+	}
+	if s.Snapshot > 0 {
+		fmt.Fprintf(out, "snapshot:  %s (lsn %d)\n", runtime.SnapshotDir(*dataDir), s.Snapshot)
+	}
 	fmt.Fprintf(out, "lsn:       %d\n", s.LastLSN)
 	fmt.Fprintf(out, "hash:      %s\n", s.Hash())
 	fmt.Fprintf(out, "recovered: in %s\n", time.Since(t0).Round(time.Millisecond))

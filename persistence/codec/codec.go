@@ -49,7 +49,6 @@ func Append(b []byte, ev messages.Event) []byte {
 	case *messages.OrderPlaced:
 		b = AppendOrder(b, &e.Order)
 		b = binary.AppendUvarint(b, uint64(e.FrozenAsset))
-		b = binary.AppendUvarint(b, e.Reservation)
 	case *messages.Trade:
 		b = binary.AppendUvarint(b, uint64(e.Market))
 		b = binary.AppendUvarint(b, e.DealID)
@@ -253,7 +252,6 @@ func (r *reader) event() messages.Event {
 		e := &messages.OrderPlaced{}
 		r.order(&e.Order)
 		e.FrozenAsset = messages.AssetID(r.u16())
-		e.Reservation = r.u64()
 		return e
 	case messages.TypeTrade:
 		e := &messages.Trade{}

@@ -23,8 +23,9 @@ type Files struct {
 	buf         []byte
 }
 
-// DefaultSegmentSize is when Files starts a new segment.
-const DefaultSegmentSize = 64 << 20
+// SegmentSize is when Files starts a new segment, unless OpenFiles is given
+// a size. Tests lower it to exercise segment rolling and removal.
+var SegmentSize int64 = 64 << 20
 
 const segExt = ".seg"
 
@@ -45,7 +46,7 @@ type Recovery struct {
 func OpenFiles(dir string, segmentSize int64, after uint64, replay func(Record) error) (*Files, Recovery, error) {
 	var rec Recovery
 	if segmentSize <= 0 {
-		segmentSize = DefaultSegmentSize
+		segmentSize = SegmentSize
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, rec, err
@@ -284,3 +285,27 @@ func (j *Files) Read(after, upto uint64, fn func(Record) error) error {
 
 // String names the journal: its directory.
 func (j *Files) String() string { return j.dir }
+
+// RemoveCovered deletes the segments in dir all of whose records have
+// LSN ≤ lsn (a snapshot covers them). The newest segment is always kept.
+// It returns how many segments it removed.
+func RemoveCovered(dir string, lsn uint64) (int, error) {
+	segs, err := segments(dir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := 0; i+1 < len(segs); i++ {
+		if segs[i+1].first > lsn+1 {
+			break
+		}
+		if err := os.Remove(filepath.Join(dir, segs[i].name)); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if n > 0 {
+		return n, syncDir(dir)
+	}
+	return 0, nil
+}

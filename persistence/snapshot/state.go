@@ -28,9 +28,13 @@ func AppendBook(b []byte, bk *book.Book) []byte {
 	return b
 }
 
-// AppendLedger appends a ledger's state: its non-zero accounts by user, then
-// its idempotency keys oldest first.
+// AppendLedger appends a ledger's state: the count and list of its non-zero
+// accounts by user, then the count and list of its idempotency keys oldest
+// first.
 func AppendLedger(b []byte, l *ledger.Ledger) []byte {
+	n := 0
+	l.EachSorted(func(uint32, []messages.Balance) { n++ })
+	b = binary.AppendUvarint(b, uint64(n))
 	l.EachSorted(func(user uint32, bal []messages.Balance) {
 		b = binary.AppendUvarint(b, uint64(user))
 		for i := range bal {
@@ -38,7 +42,9 @@ func AppendLedger(b []byte, l *ledger.Ledger) []byte {
 			b = codec.AppendU256(b, &bal[i].Frozen)
 		}
 	})
-	b = append(b, 0xff) // end of accounts
+	n = 0
+	l.EachKey(func(uint32, messages.AssetID, string, uint64, int64) { n++ })
+	b = binary.AppendUvarint(b, uint64(n))
 	l.EachKey(func(user uint32, asset messages.AssetID, business string, id uint64, time int64) {
 		b = binary.AppendUvarint(b, uint64(user))
 		b = binary.AppendUvarint(b, uint64(asset))

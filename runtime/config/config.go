@@ -60,6 +60,12 @@ type Market struct {
 	MinUnits   int64  `yaml:"-"` // min_amount at stock_prec
 }
 
+// Snapshot configures the snapshot follower.
+type Snapshot struct {
+	Interval time.Duration `yaml:"interval"`
+	Keep     int           `yaml:"keep"`
+}
+
 // HTTP configures the JSON-RPC edge.
 type HTTP struct {
 	MaxBodyBytes int64         `yaml:"max_body_bytes"`
@@ -81,6 +87,7 @@ type Config struct {
 	Assets            []*Asset      `yaml:"assets"`
 	Markets           []*Market     `yaml:"markets"`
 	HTTP              HTTP          `yaml:"http"`
+	Snapshot          Snapshot      `yaml:"snapshot"`
 	Journal           Journal       `yaml:"journal"`
 
 	assetByName  map[string]*Asset
@@ -125,6 +132,7 @@ func Parse(b []byte) (*Config, error) {
 		BalanceShards:     4,
 		IdempotencyWindow: 7 * 24 * time.Hour,
 		HTTP:              HTTP{MaxBodyBytes: 64 << 10, Timeout: 5 * time.Second},
+		Snapshot:          Snapshot{Interval: 10 * time.Minute, Keep: 2},
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -153,6 +161,12 @@ func (c *Config) validate() error {
 	}
 	if c.HTTP.Timeout <= 0 {
 		return fieldErr("http.timeout", "must be positive, got %s", c.HTTP.Timeout)
+	}
+	if c.Snapshot.Interval < time.Second {
+		return fieldErr("snapshot.interval", "must be at least 1s, got %s", c.Snapshot.Interval)
+	}
+	if c.Snapshot.Keep < 1 {
+		return fieldErr("snapshot.keep", "must be at least 1, got %d", c.Snapshot.Keep)
 	}
 	if len(c.Assets) == 0 {
 		return fieldErr("assets", "at least one asset is required")

@@ -294,3 +294,17 @@ func (l *Ledger) EachKey(f func(user uint32, asset messages.AssetID, business st
 		}
 	}
 }
+
+// Restore sets a user's balances as a snapshot recorded them.
+func (l *Ledger) Restore(user uint32, balances []messages.Balance) {
+	a := l.account(user)
+	copy(a, balances)
+}
+
+// RestoreKey remembers an idempotency key as a snapshot recorded it; keys
+// must come oldest first (EachKey's order).
+func (l *Ledger) RestoreKey(user uint32, asset messages.AssetID, business string, id uint64, time int64) {
+	k := key{user, asset, business, id}
+	l.keys[k] = time
+	l.expiry = append(l.expiry, keyAt{k, time})
+}

@@ -182,7 +182,7 @@ func (b *Book) PutLimit(cmd *messages.PutLimit) ([]messages.Event, *messages.Err
 	}
 	asset, frozen := c.Reservation(messages.Limit, cmd.Side, cmd.Amount, cmd.Price)
 	t.Frozen = frozen
-	events := []messages.Event{&messages.OrderPlaced{Order: t, FrozenAsset: asset, Reservation: cmd.Reservation}}
+	events := []messages.Event{&messages.OrderPlaced{Order: t, FrozenAsset: asset}}
 	events, left, _ := b.match(events, &t, cmd.Time)
 	if left > 0 {
 		// Level and side totals (depth, market.summary) are int64: a
@@ -232,7 +232,7 @@ func (b *Book) PutMarket(cmd *messages.PutMarket) ([]messages.Event, *messages.E
 	}
 	asset, frozen := c.Reservation(messages.Market, cmd.Side, cmd.Amount, 0)
 	t.Frozen = frozen
-	events := []messages.Event{&messages.OrderPlaced{Order: t, FrozenAsset: asset, Reservation: cmd.Reservation}}
+	events := []messages.Event{&messages.OrderPlaced{Order: t, FrozenAsset: asset}}
 	events, _, _ = b.match(events, &t, cmd.Time)
 	events = append(events, b.finished(&t, cmd.Time, false, t.Frozen))
 	return events, nil

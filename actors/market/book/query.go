@@ -2,6 +2,7 @@ package book
 
 import (
 	"math"
+	"sort"
 
 	"github.com/bourse-exchange/bourse/messages"
 )
@@ -162,3 +163,21 @@ func (b *Book) EachOrder(f func(*messages.Order)) {
 // Seqs returns the book's id counters: the last order and deal sequence
 // numbers handed out (ids are seq<<IDShift | market).
 func (b *Book) Seqs() (order, deal uint64) { return b.lastID, b.lastDID }
+
+// Restore puts a resting order back into an empty or partly restored book,
+// as a snapshot recorded it; orders of one price level must come oldest
+// first (EachOrder's order). SetSeqs restores the id counters.
+func (b *Book) Restore(o messages.Order) {
+	r := &order{Order: o}
+	b.orders[o.ID] = r
+	list := b.byUser[o.User]
+	i := sort.Search(len(list), func(i int) bool { return list[i].ID >= o.ID })
+	list = append(list, nil)
+	copy(list[i+1:], list[i:])
+	list[i] = r
+	b.byUser[o.User] = list
+	b.sideOf(o.Side).insert(r)
+}
+
+// SetSeqs restores the id counters (see Seqs).
+func (b *Book) SetSeqs(order, deal uint64) { b.lastID, b.lastDID = order, deal }

@@ -1,0 +1,122 @@
+package snapshot
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/bourse-exchange/bourse/actors/balance/ledger"
+	"github.com/bourse-exchange/bourse/actors/market/book"
+	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/codec"
+	"github.com/holiman/uint256"
+)
+
+// ErrCorrupt reports state bytes that do not decode.
+var ErrCorrupt = errors.New("snapshot: corrupt state")
+
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = ErrCorrupt
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = ErrCorrupt
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) bytes(n uint64) []byte {
+	if r.err != nil || n > uint64(len(r.b)) {
+		r.err = ErrCorrupt
+		return nil
+	}
+	out := r.b[:n]
+	r.b = r.b[n:]
+	return out
+}
+
+func (r *reader) u256() (u uint256.Int) {
+	n := r.bytes(1)
+	if r.err != nil || n[0] > 32 {
+		r.err = ErrCorrupt
+		return u
+	}
+	u.SetBytes(r.bytes(uint64(n[0])))
+	return u
+}
+
+// LoadBook restores into an empty book the state AppendBook wrote.
+func LoadBook(data []byte, b *book.Book) error {
+	r := &reader{b: data}
+	if m := r.uvarint(); r.err == nil && m != uint64(b.Config().Market) {
+		return fmt.Errorf("%w: book of market %d, want %d", ErrCorrupt, m, b.Config().Market)
+	}
+	orderSeq, dealSeq := r.uvarint(), r.uvarint()
+	n := r.uvarint()
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		var o messages.Order
+		rest, err := codec.DecodeOrder(r.b, &o)
+		if err != nil {
+			return fmt.Errorf("%w: order %d: %v", ErrCorrupt, i, err)
+		}
+		r.b = rest
+		b.Restore(o)
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.err = ErrCorrupt
+	}
+	b.SetSeqs(orderSeq, dealSeq)
+	return r.err
+}
+
+// LoadLedger restores into an empty ledger the state AppendLedger wrote.
+func LoadLedger(data []byte, l *ledger.Ledger) error {
+	r := &reader{b: data}
+	assets := l.Config().Assets
+	n := r.uvarint()
+	bal := make([]messages.Balance, assets)
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		user := r.uvarint()
+		for a := range bal {
+			bal[a].Available = r.u256()
+			bal[a].Frozen = r.u256()
+		}
+		if r.err == nil && user <= 1<<32-1 {
+			l.Restore(uint32(user), bal)
+		}
+	}
+	n = r.uvarint()
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		user, asset := r.uvarint(), r.uvarint()
+		business := string(r.bytes(r.uvarint()))
+		id, at := r.uvarint(), r.varint()
+		if r.err == nil {
+			l.RestoreKey(uint32(user), messages.AssetID(asset), business, id, at)
+		}
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.err = ErrCorrupt
+	}
+	return r.err
+}

@@ -1,0 +1,212 @@
+package snapshot
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/bourse-exchange/bourse/persistence/codec"
+	"github.com/holiman/uint256"
+)
+
+// File is one snapshot: the whole exchange's state as of journal LSN. Books
+// and Ledgers hold AppendBook / AppendLedger bytes in market and shard
+// order. Fingerprint identifies the configuration layout the state belongs
+// to; Deposits and Withdrawals are the per-asset sums of every balance update
+// up to LSN (for the conservation check).
+type File struct {
+	LSN                   uint64
+	Fingerprint           [32]byte
+	Deposits, Withdrawals []uint256.Int
+	Books, Ledgers        [][]byte
+}
+
+var magic = []byte("BOURSNP1")
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Encode serialises f: magic, body, CRC-32C of the body.
+func (f *File) Encode() []byte {
+	b := append([]byte(nil), magic...)
+	b = binary.AppendUvarint(b, f.LSN)
+	b = append(b, f.Fingerprint[:]...)
+	b = binary.AppendUvarint(b, uint64(len(f.Deposits)))
+	for i := range f.Deposits {
+		b = codec.AppendU256(b, &f.Deposits[i])
+		b = codec.AppendU256(b, &f.Withdrawals[i])
+	}
+	for _, parts := range [][][]byte{f.Books, f.Ledgers} {
+		b = binary.AppendUvarint(b, uint64(len(parts)))
+		for _, p := range parts {
+			b = binary.AppendUvarint(b, uint64(len(p)))
+			b = append(b, p...)
+		}
+	}
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b[len(magic):], castagnoli))
+}
+
+// Decode parses and checks an encoded snapshot.
+func Decode(data []byte) (*File, error) {
+	if len(data) < len(magic)+4 || !bytes.Equal(data[:len(magic)], magic) {
+		return nil, fmt.Errorf("%w: bad magic", ErrCorrupt)
+	}
+	body := data[len(magic) : len(data)-4]
+	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
+		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
+	}
+	r := &reader{b: body}
+	f := &File{LSN: r.uvarint()}
+	copy(f.Fingerprint[:], r.bytes(32))
+	n := r.uvarint()
+	if n > 1<<16 {
+		return nil, ErrCorrupt
+	}
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		f.Deposits = append(f.Deposits, r.u256())
+		f.Withdrawals = append(f.Withdrawals, r.u256())
+	}
+	for _, parts := range []*[][]byte{&f.Books, &f.Ledgers} {
+		n := r.uvarint()
+		for i := uint64(0); i < n && r.err == nil; i++ {
+			*parts = append(*parts, r.bytes(r.uvarint()))
+		}
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.err = ErrCorrupt
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return f, nil
+}
+
+const ext = ".snap"
+
+// Name is the file name of the snapshot at lsn.
+func Name(lsn uint64) string { return fmt.Sprintf("%020d%s", lsn, ext) }
+
+// Write stores f in dir atomically: temporary file, fsync, rename, fsync of
+// the directory; then reads it back and checks it decodes to the same bytes
+// before returning (a snapshot becomes a restore point only once verified).
+func Write(dir string, f *File) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	data := f.Encode()
+	final := filepath.Join(dir, Name(f.LSN))
+	tmp, err := os.CreateTemp(dir, "tmp-*")
+	if err != nil {
+		return "", err
+	}
+	_, werr := tmp.Write(data)
+	if werr == nil {
+		werr = tmp.Sync()
+	}
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("snapshot: write: %w", werr)
+	}
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("snapshot: rename: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return "", err
+	}
+	back, err := os.ReadFile(final)
+	if err != nil {
+		return "", err
+	}
+	if !bytes.Equal(back, data) {
+		os.Remove(final)
+		return "", fmt.Errorf("snapshot: %s does not read back as written", final)
+	}
+	return final, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// List returns the LSNs of the snapshots in dir, newest first.
+func List(dir string) ([]uint64, error) {
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var lsns []uint64
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ext) {
+			continue
+		}
+		if v, err := strconv.ParseUint(strings.TrimSuffix(e.Name(), ext), 10, 64); err == nil {
+			lsns = append(lsns, v)
+		}
+	}
+	sort.Slice(lsns, func(i, j int) bool { return lsns[i] > lsns[j] })
+	return lsns, nil
+}
+
+// Latest returns the newest snapshot in dir that decodes and has the given
+// fingerprint, or nil if there is none; skipped lists the newer ones that
+// did not, with the reason.
+func Latest(dir string, fingerprint [32]byte) (f *File, skipped []string, err error) {
+	lsns, err := List(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, lsn := range lsns {
+		path := filepath.Join(dir, Name(lsn))
+		data, err := os.ReadFile(path)
+		if err != nil {
+			skipped = append(skipped, fmt.Sprintf("%s: %v", path, err))
+			continue
+		}
+		f, err := Decode(data)
+		if err != nil {
+			skipped = append(skipped, fmt.Sprintf("%s: %v", path, err))
+			continue
+		}
+		if f.Fingerprint != fingerprint {
+			skipped = append(skipped, fmt.Sprintf("%s: made with another configuration", path))
+			continue
+		}
+		return f, skipped, nil
+	}
+	return nil, skipped, nil
+}
+
+// Prune removes all but the newest keep snapshots and returns the LSN of the
+// oldest one kept (0 if none).
+func Prune(dir string, keep int) (uint64, error) {
+	lsns, err := List(dir)
+	if err != nil || len(lsns) == 0 {
+		return 0, err
+	}
+	if keep < 1 {
+		keep = 1
+	}
+	for _, lsn := range lsns[min(keep, len(lsns)):] {
+		if err := os.Remove(filepath.Join(dir, Name(lsn))); err != nil {
+			return 0, err
+		}
+	}
+	return lsns[min(keep, len(lsns))-1], nil
+}

@@ -1,0 +1,230 @@
+package runtime
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bourse-exchange/bourse/actors/market/book"
+	pj "github.com/bourse-exchange/bourse/persistence/journal"
+	"github.com/bourse-exchange/bourse/persistence/snapshot"
+	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/holiman/uint256"
+)
+
+// SnapshotDir is where snapshots live under a data directory.
+func SnapshotDir(dataDir string) string { return filepath.Join(dataDir, "snapshots") }
+
+// Fingerprint identifies the parts of a configuration that a snapshot's
+// state depends on: assets and markets (names, order, precisions), the fee
+// account and the shard count. A snapshot made under another fingerprint is
+// not used.
+func Fingerprint(cfg *config.Config) [32]byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "fee=%d shards=%d\n", cfg.FeeUserID, cfg.BalanceShards)
+	for _, a := range cfg.Assets {
+		fmt.Fprintf(h, "asset %s %d\n", a.Name, a.PrecSave)
+	}
+	for _, m := range cfg.Markets {
+		fmt.Fprintf(h, "market %s %s %s %d %d %d\n", m.Name, m.Stock, m.Money, m.StockPrec, m.MoneyPrec, m.Fee)
+	}
+	var fp [32]byte
+	copy(fp[:], h.Sum(nil))
+	return fp
+}
+
+// File captures the state as a snapshot.
+func (s *State) File(cfg *config.Config) *snapshot.File {
+	f := &snapshot.File{
+		LSN: s.LastLSN, Fingerprint: Fingerprint(cfg),
+		Deposits:    append([]uint256.Int(nil), s.Deposits...),
+		Withdrawals: append([]uint256.Int(nil), s.Withdrawals...),
+	}
+	for _, b := range s.Books {
+		f.Books = append(f.Books, snapshot.AppendBook(nil, b))
+	}
+	for _, l := range s.Ledgers {
+		f.Ledgers = append(f.Ledgers, snapshot.AppendLedger(nil, l))
+	}
+	return f
+}
+
+// StateFromFile restores the state a snapshot holds.
+func StateFromFile(cfg *config.Config, f *snapshot.File) (*State, error) {
+	s := NewState(cfg)
+	if f.Fingerprint != Fingerprint(cfg) || len(f.Books) != len(s.Books) || len(f.Ledgers) != len(s.Ledgers) ||
+		len(f.Deposits) != len(s.Deposits) {
+		return nil, fmt.Errorf("snapshot at LSN %d: made with another configuration", f.LSN)
+	}
+	for i, b := range s.Books {
+		if err := snapshot.LoadBook(f.Books[i], b); err != nil {
+			return nil, fmt.Errorf("snapshot at LSN %d: market %d: %w", f.LSN, i, err)
+		}
+	}
+	for i, l := range s.Ledgers {
+		if err := snapshot.LoadLedger(f.Ledgers[i], l); err != nil {
+			return nil, fmt.Errorf("snapshot at LSN %d: shard %d: %w", f.LSN, i, err)
+		}
+	}
+	copy(s.Deposits, f.Deposits)
+	copy(s.Withdrawals, f.Withdrawals)
+	s.LastLSN = f.LSN
+	return s, nil
+}
+
+// bookFromFile restores one market's book from a snapshot.
+func bookFromFile(cfg *config.Config, f *snapshot.File, market int) (*book.Book, error) {
+	b := book.New(cfg.Markets[market].BookConfig())
+	return b, snapshot.LoadBook(f.Books[market], b)
+}
+
+// Snapshotter is the snapshot follower: it applies every durable journal
+// record to a shadow copy of the whole state — the live actors never pause —
+// and every Interval writes that copy as a snapshot, keeps the newest Keep,
+// and removes the journal segments the oldest kept one covers.
+type Snapshotter struct {
+	cfg        *config.Config
+	dir        string
+	journalDir string // "" for a journal that is not segment files
+	keep       int
+	interval   time.Duration
+	log        *slog.Logger
+
+	mu     sync.Mutex
+	queue  []pj.Record // guarded by mu
+	wake   chan struct{}
+	now    chan chan error
+	stop   chan struct{}
+	done   chan struct{}
+	shadow *State
+	last   uint64 // LSN of the last snapshot written
+}
+
+// NewSnapshotter starts a snapshot follower from a copy of state.
+func NewSnapshotter(cfg *config.Config, state *State, dataDir, journalDir string, log *slog.Logger) (*Snapshotter, error) {
+	shadow, err := StateFromFile(cfg, state.File(cfg))
+	if err != nil {
+		return nil, err
+	}
+	s := &Snapshotter{
+		cfg: cfg, dir: SnapshotDir(dataDir), journalDir: journalDir,
+		keep: cfg.Snapshot.Keep, interval: cfg.Snapshot.Interval, log: log,
+		wake: make(chan struct{}, 1), now: make(chan chan error), stop: make(chan struct{}), done: make(chan struct{}),
+		shadow: shadow, last: state.LastLSN,
+	}
+	go s.run()
+	return s, nil
+}
+
+// Follow receives durable records from the journal writer (journal.Options
+// .Follow). It never blocks on the snapshotter's work.
+func (s *Snapshotter) Follow(records []pj.Record) {
+	s.mu.Lock()
+	s.queue = append(s.queue, records...)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Lag is how many durable records the shadow has not applied yet.
+func (s *Snapshotter) Lag() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue)
+}
+
+// Now applies everything received so far and writes a snapshot at once.
+func (s *Snapshotter) Now() error {
+	reply := make(chan error, 1)
+	select {
+	case s.now <- reply:
+		return <-reply
+	case <-s.done:
+		return fmt.Errorf("snapshotter stopped")
+	}
+}
+
+// Close stops the follower (without a final snapshot).
+func (s *Snapshotter) Close() {
+	close(s.stop)
+	<-s.done
+}
+
+func (s *Snapshotter) run() {
+	defer close(s.done)
+	tick := time.NewTicker(s.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.wake:
+			if err := s.drain(); err != nil {
+				s.log.Error("snapshot follower stopped", "err", err)
+				return
+			}
+		case <-tick.C:
+			if err := s.drain(); err != nil {
+				s.log.Error("snapshot follower stopped", "err", err)
+				return
+			}
+			if s.shadow.LastLSN > s.last {
+				if err := s.write(); err != nil {
+					s.log.Error("snapshot failed", "err", err)
+				}
+			}
+		case reply := <-s.now:
+			err := s.drain()
+			if err == nil {
+				err = s.write()
+			}
+			reply <- err
+		}
+	}
+}
+
+func (s *Snapshotter) drain() error {
+	s.mu.Lock()
+	batch := s.queue
+	s.queue = nil
+	s.mu.Unlock()
+	for _, r := range batch {
+		if err := s.shadow.Apply(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write stores the shadow as a snapshot, verifies it restores to the same
+// state hash, prunes old snapshots and the segments they covered.
+func (s *Snapshotter) write() error {
+	t0 := time.Now()
+	f := s.shadow.File(s.cfg)
+	path, err := snapshot.Write(s.dir, f)
+	if err != nil {
+		return err
+	}
+	back, err := StateFromFile(s.cfg, f)
+	if err != nil || back.Hash() != s.shadow.Hash() {
+		return fmt.Errorf("snapshot %s does not restore to the state it was made from (%v)", path, err)
+	}
+	s.last = f.LSN
+	oldest, err := snapshot.Prune(s.dir, s.keep)
+	if err != nil {
+		return err
+	}
+	removed := 0
+	if s.journalDir != "" && oldest > 0 {
+		if removed, err = pj.RemoveCovered(s.journalDir, oldest); err != nil {
+			return err
+		}
+	}
+	s.log.Info("snapshot written", "path", path, "lsn", f.LSN, "took", time.Since(t0).Round(time.Millisecond), "segments_removed", removed)
+	return nil
+}
