@@ -35,7 +35,7 @@ type Exchange interface {
 type Journal interface {
 	Append(events []messages.Event) (lsn uint64)
 	Reply(replyTo *actor.PID, reply messages.Reply)
-	Barrier() (upto uint64)
+	Barrier() (upto uint64, err error)
 	Failed() bool
 }
 

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"sync"
+
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
@@ -15,6 +17,7 @@ type durable struct {
 	cfg     *config.Config
 	dataDir string
 	read    func(after, upto uint64, fn func(pj.Record) error) error
+	store   *sync.RWMutex // held while reading: no snapshot or segment is removed meanwhile
 }
 
 func (d *durable) snapshot() (*snapshot.File, error) {
@@ -26,6 +29,8 @@ func (d *durable) snapshot() (*snapshot.File, error) {
 }
 
 func (d *durable) Book(market messages.MarketID, upto uint64) (*book.Book, error) {
+	d.store.RLock()
+	defer d.store.RUnlock()
 	f, err := d.snapshot()
 	if err != nil {
 		return nil, err
@@ -50,6 +55,8 @@ func (d *durable) Book(market messages.MarketID, upto uint64) (*book.Book, error
 }
 
 func (d *durable) Ledger(shard int, upto uint64) (*ledger.Ledger, error) {
+	d.store.RLock()
+	defer d.store.RUnlock()
 	f, err := d.snapshot()
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -63,6 +64,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	state := NewState(cfg)
 	var backend journal.Backend = &pj.Discard{}
 	var rebuild actors.Durable
+	var store sync.RWMutex // snapshots and segments: rebuilds read, pruning writes
 	if opts.DataDir != "" || opts.JournalDSN != "" {
 		t0 := time.Now()
 		s, b, err := Recover(cfg, opts.DataDir, opts.JournalDSN)
@@ -70,7 +72,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 			return nil, err
 		}
 		state, backend = s, b
-		rebuild = &durable{cfg: cfg, dataDir: opts.DataDir, read: b.Read}
+		rebuild = &durable{cfg: cfg, dataDir: opts.DataDir, read: b.Read, store: &store}
 		for _, why := range s.SkippedSnapshots {
 			log.Warn("snapshot not usable: skipped", "why", why)
 		}
@@ -97,7 +99,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 			jdir = JournalDir(opts.DataDir)
 		}
 		var err error
-		if snaps, err = NewSnapshotter(cfg, state, opts.DataDir, jdir, log); err != nil {
+		if snaps, err = NewSnapshotter(cfg, state, opts.DataDir, jdir, &store, log); err != nil {
 			return nil, err
 		}
 		jopts.Follow = snaps.Follow

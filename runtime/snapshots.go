@@ -93,8 +93,14 @@ type Snapshotter struct {
 	interval   time.Duration
 	log        *slog.Logger
 
+	// store is held for reading by actor rebuilds while they read a
+	// snapshot and the journal after it, and for writing while old
+	// snapshots and segments are removed.
+	store *sync.RWMutex
+
 	mu     sync.Mutex
 	queue  []pj.Record // guarded by mu
+	broken bool        // guarded by mu: the shadow could not apply a record
 	wake   chan struct{}
 	now    chan chan error
 	stop   chan struct{}
@@ -104,14 +110,14 @@ type Snapshotter struct {
 }
 
 // NewSnapshotter starts a snapshot follower from a copy of state.
-func NewSnapshotter(cfg *config.Config, state *State, dataDir, journalDir string, log *slog.Logger) (*Snapshotter, error) {
+func NewSnapshotter(cfg *config.Config, state *State, dataDir, journalDir string, store *sync.RWMutex, log *slog.Logger) (*Snapshotter, error) {
 	shadow, err := StateFromFile(cfg, state.File(cfg))
 	if err != nil {
 		return nil, err
 	}
 	s := &Snapshotter{
 		cfg: cfg, dir: SnapshotDir(dataDir), journalDir: journalDir,
-		keep: cfg.Snapshot.Keep, interval: cfg.Snapshot.Interval, log: log,
+		keep: cfg.Snapshot.Keep, interval: cfg.Snapshot.Interval, log: log, store: store,
 		wake: make(chan struct{}, 1), now: make(chan chan error), stop: make(chan struct{}), done: make(chan struct{}),
 		shadow: shadow, last: state.LastLSN,
 	}
@@ -123,6 +129,10 @@ func NewSnapshotter(cfg *config.Config, state *State, dataDir, journalDir string
 // .Follow). It never blocks on the snapshotter's work.
 func (s *Snapshotter) Follow(records []pj.Record) {
 	s.mu.Lock()
+	if s.broken {
+		s.mu.Unlock()
+		return
+	}
 	s.queue = append(s.queue, records...)
 	s.mu.Unlock()
 	select {
@@ -165,12 +175,12 @@ func (s *Snapshotter) run() {
 			return
 		case <-s.wake:
 			if err := s.drain(); err != nil {
-				s.log.Error("snapshot follower stopped", "err", err)
+				s.stopBroken(err)
 				return
 			}
 		case <-tick.C:
 			if err := s.drain(); err != nil {
-				s.log.Error("snapshot follower stopped", "err", err)
+				s.stopBroken(err)
 				return
 			}
 			if s.shadow.LastLSN > s.last {
@@ -186,6 +196,16 @@ func (s *Snapshotter) run() {
 			reply <- err
 		}
 	}
+}
+
+// stopBroken stops the follower for good after the shadow failed to apply a
+// record: no more snapshots until restart (start-up replays the journal,
+// which is kept since no snapshot covers it).
+func (s *Snapshotter) stopBroken(err error) {
+	s.mu.Lock()
+	s.broken, s.queue = true, nil
+	s.mu.Unlock()
+	s.log.Error("snapshot follower stopped: no snapshots until restart", "err", err)
 }
 
 func (s *Snapshotter) drain() error {
@@ -206,15 +226,17 @@ func (s *Snapshotter) drain() error {
 func (s *Snapshotter) write() error {
 	t0 := time.Now()
 	f := s.shadow.File(s.cfg)
+	back, err := StateFromFile(s.cfg, f)
+	if err != nil || back.Hash() != s.shadow.Hash() {
+		return fmt.Errorf("snapshot at LSN %d does not restore to the state it was made from (%v): not written", f.LSN, err)
+	}
 	path, err := snapshot.Write(s.dir, f)
 	if err != nil {
 		return err
 	}
-	back, err := StateFromFile(s.cfg, f)
-	if err != nil || back.Hash() != s.shadow.Hash() {
-		return fmt.Errorf("snapshot %s does not restore to the state it was made from (%v)", path, err)
-	}
 	s.last = f.LSN
+	s.store.Lock()
+	defer s.store.Unlock()
 	oldest, err := snapshot.Prune(s.dir, s.keep)
 	if err != nil {
 		return err

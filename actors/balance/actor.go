@@ -26,20 +26,27 @@ type Env struct {
 }
 
 // reservation is funds frozen for an order on its way to its market.
-// rebuilt marks a reservation frozen again by a rebuild at LSN rebuilt: if
-// its order's OrderPlaced was among the replayed records, the rebuilt ledger
-// froze it too, and the Settle that brings that record releases the extra.
+//
+// A rebuild replaces the ledger with the journal's state, in which no
+// reservation in flight exists: their orders' OrderPlaced is either in the
+// replayed records (and froze the funds there) or still to come. Such a
+// reservation is marked lost, and its user is blocked — write commands get
+// code 3 — until the market's answer for it arrives: a Settle at or below
+// the rebuilt LSN (already in the ledger), a later Settle (whose OrderPlaced
+// then freezes the funds, as on replay) or an Unreserve (nothing to give
+// back). While blocked, nothing can spend the funds the order needs.
 type reservation struct {
-	user    uint32
-	asset   messages.AssetID
-	amount  uint256.Int
-	rebuilt bool
+	user   uint32
+	asset  messages.AssetID
+	amount uint256.Int
+	lost   bool
 }
 
 // holder keeps the shard's state across restarts of the actor instance.
 type holder struct {
 	ledger   *ledger.Ledger
 	inflight map[uint64]reservation // by reservation id
+	blocked  map[uint32]int         // users with lost reservations: how many
 	seq      uint64
 	rebuilt  uint64 // Settles at or below this LSN are already in the ledger
 	started  int
@@ -55,7 +62,7 @@ type Actor struct {
 
 // Props returns the props of shard index, owning l.
 func Props(l *ledger.Ledger, index int, env *Env, opts ...actor.PropsOption) *actor.Props {
-	h := &holder{ledger: l, inflight: make(map[uint64]reservation)}
+	h := &holder{ledger: l, inflight: make(map[uint64]reservation), blocked: make(map[uint32]int)}
 	name := fmt.Sprintf("shard-%d", index)
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &Actor{holder: h, env: env, index: index, name: name}
@@ -72,22 +79,23 @@ func (a *Actor) Receive(ctx actor.Context) {
 		}
 	case *messages.Settle:
 		r, ok := a.inflight[m.Reservation]
-		delete(a.inflight, m.Reservation) // first: a panic below must not re-reserve it
+		a.forget(m.Reservation, r, ok) // first: a panic below must not leave it in flight
 		if m.LSN != 0 && m.LSN <= a.rebuilt {
-			// The rebuilt ledger already holds this record, OrderPlaced's
-			// freeze included: drop the rebuild's second freeze.
-			if ok && r.rebuilt {
-				a.ledger.Unreserve(r.user, r.asset, &r.amount)
-			}
-			return
+			return // the rebuilt ledger already holds this record
 		}
 		for _, ev := range m.Events {
-			a.ledger.Apply(ev, ledger.Live)
+			mode := ledger.Live
+			if _, placed := ev.(*messages.OrderPlaced); placed && ok && r.lost {
+				mode = ledger.Replay // the reservation was lost in a rebuild: freeze now
+			}
+			a.ledger.Apply(ev, mode)
 		}
 	case *messages.Unreserve:
-		if _, ok := a.inflight[m.Reservation]; ok {
-			delete(a.inflight, m.Reservation)
-			a.ledger.Unreserve(m.User, m.Asset, &m.Amount)
+		if r, ok := a.inflight[m.Reservation]; ok {
+			a.forget(m.Reservation, r, ok)
+			if !r.lost {
+				a.ledger.Unreserve(m.User, m.Asset, &m.Amount)
+			}
 		}
 	case *messages.PutLimit:
 		defer a.recoverReply(ctx, m.ReplyTo)
@@ -97,14 +105,14 @@ func (a *Actor) Receive(ctx actor.Context) {
 		a.putMarket(ctx, m)
 	case *messages.BalanceUpdate:
 		defer a.recoverReply(ctx, m.ReplyTo)
-		if a.env.Journal.Failed() {
+		if a.env.Journal.Failed() || a.blocked[m.User] > 0 {
 			ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
 			return
 		}
 		a.fault("decide", m)
 		ev, err := a.ledger.DecideUpdate(m)
 		if err != nil {
-			ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: err})
+			a.reject(m.ReplyTo, err)
 			return
 		}
 		a.env.Journal.Append([]messages.Event{ev})
@@ -140,29 +148,55 @@ func (a *Actor) query(ctx actor.Context, m *messages.BalanceQuery) {
 }
 
 // rebuild replaces the ledger with one rebuilt from the journal, after
-// waiting for every record appended so far to be committed, then freezes
-// again every reservation still in flight. Settles for records it replayed
-// are then skipped — and release that second freeze where the replayed
-// OrderPlaced already made it (see reservation).
+// waiting for every record appended so far to be committed, and marks every
+// reservation still in flight lost (see reservation). Settles for records it
+// replayed are then skipped.
 func (a *Actor) rebuild(ctx actor.Context) {
 	if a.env.Durable == nil {
 		return
 	}
-	upto := a.env.Journal.Barrier()
+	upto, err := a.env.Journal.Barrier()
+	if err != nil {
+		// The journal cannot write: every write is refused until restart,
+		// which recovers the durable state. Keep serving reads.
+		ctx.Logger().Error("shard not rebuilt: journal failed", "shard", a.index, "err", err)
+		return
+	}
 	l, err := a.env.Durable.Ledger(a.index, upto)
 	if err != nil {
 		ctx.Logger().Error("shard rebuild failed", "shard", a.index, "err", err)
 		panic(err)
 	}
 	for id, r := range a.inflight {
-		if err := l.Reserve(r.user, r.asset, &r.amount); err != nil {
-			panic(fmt.Sprintf("shard %d rebuild: in-flight reservation %d no longer fits: %v", a.index, id, err))
+		if !r.lost {
+			r.lost = true
+			a.inflight[id] = r
+			a.blocked[r.user]++
 		}
-		r.rebuilt = true
-		a.inflight[id] = r
 	}
 	a.ledger, a.rebuilt = l, upto
 	ctx.Logger().Warn("shard rebuilt from the journal after a failure", "shard", a.index, "lsn", upto, "in_flight", len(a.inflight))
+}
+
+// forget drops an in-flight reservation and unblocks its user once the
+// last lost one is answered.
+func (a *Actor) forget(id uint64, r reservation, ok bool) {
+	if !ok {
+		return
+	}
+	delete(a.inflight, id)
+	if r.lost {
+		if a.blocked[r.user]--; a.blocked[r.user] <= 0 {
+			delete(a.blocked, r.user)
+		}
+	}
+}
+
+// reject answers a write command with a catalogue error through the
+// journal, so the answer (e.g. "repeat update") is released only once the
+// state it describes is durable.
+func (a *Actor) reject(replyTo *actor.PID, err *messages.Error) {
+	a.env.Journal.Reply(replyTo, &messages.ErrorReply{Err: err})
 }
 
 // reserve freezes funds for an order and returns the reservation's id,
@@ -186,27 +220,27 @@ func (a *Actor) putLimit(ctx actor.Context, m *messages.PutLimit) {
 		return
 	}
 	c := &a.env.Markets[m.Market]
-	if a.env.Journal.Failed() {
+	if a.env.Journal.Failed() || a.blocked[m.User] > 0 {
 		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
 		return
 	}
 	a.fault("decide", m)
 	if err := c.CheckLimit(m); err != nil {
-		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: err})
+		a.reject(m.ReplyTo, err)
 		return
 	}
 	asset, res := c.Reservation(messages.Limit, m.Side, m.Amount, m.Price)
 	if b := a.ledger.Balance(m.User, asset); b.Available.Lt(&res) {
-		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrBalanceNotEnough})
+		a.reject(m.ReplyTo, messages.ErrBalanceNotEnough)
 		return
 	}
 	if err := c.CheckMinAmount(m.Amount); err != nil {
-		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: err})
+		a.reject(m.ReplyTo, err)
 		return
 	}
 	id, err := a.reserve(m.User, asset, &res)
 	if err != nil {
-		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: err})
+		a.reject(m.ReplyTo, err)
 		return
 	}
 	m.Reservation = id
@@ -221,19 +255,19 @@ func (a *Actor) putMarket(ctx actor.Context, m *messages.PutMarket) {
 		return
 	}
 	c := &a.env.Markets[m.Market]
-	if a.env.Journal.Failed() {
+	if a.env.Journal.Failed() || a.blocked[m.User] > 0 {
 		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
 		return
 	}
 	a.fault("decide", m)
 	if err := c.CheckMarket(m); err != nil {
-		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: err})
+		a.reject(m.ReplyTo, err)
 		return
 	}
 	asset, res := c.Reservation(messages.Market, m.Side, m.Amount, 0)
 	id, err := a.reserve(m.User, asset, &res)
 	if err != nil {
-		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: err})
+		a.reject(m.ReplyTo, err)
 		return
 	}
 	m.Reservation = id

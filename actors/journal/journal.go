@@ -15,6 +15,7 @@
 package journal
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -99,11 +100,10 @@ type Journal struct {
 	ch      chan entry
 	mu      sync.Mutex // orders LSN assignment with the send to ch
 	next    uint64     // last LSN assigned; guarded by mu
+	closed  bool       // guarded by mu
 	failed  atomic.Bool
 	lsn     atomic.Uint64 // last durable (Sync) or written (Batch/Async) LSN
 	wg      sync.WaitGroup
-	closeMu sync.Mutex
-	closed  bool
 
 	records  []pj.Record
 	pending  []entry
@@ -147,6 +147,11 @@ func (j *Journal) Append(events []messages.Event) uint64 {
 		return 0
 	}
 	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		j.failed.Store(true)
+		return 0
+	}
 	j.next++
 	e := entry{lsn: j.next, events: events}
 	j.ch <- e
@@ -163,32 +168,52 @@ func (j *Journal) Reply(replyTo *actor.PID, reply messages.Reply) {
 		j.root.Send(replyTo, reply)
 		return
 	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		j.root.Send(replyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
+		return
+	}
 	j.ch <- entry{replyTo: replyTo, reply: reply}
 }
 
 // Barrier waits until every record appended before the call is committed
 // and returns the last LSN assigned before it. An actor rebuilding its state
 // from the journal calls it first, so the journal holds everything that
-// actor ever appended.
-func (j *Journal) Barrier() uint64 {
+// actor ever appended. It fails if the journal has failed or is closed:
+// then some of those records may never be written.
+func (j *Journal) Barrier() (uint64, error) {
 	e := entry{done: make(chan struct{})}
 	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return 0, ErrClosed
+	}
 	upto := j.next
 	j.ch <- e
 	j.mu.Unlock()
 	<-e.done
-	return upto
+	if j.failed.Load() {
+		return 0, ErrFailed
+	}
+	return upto, nil
 }
+
+// Errors of Barrier.
+var (
+	ErrClosed = errors.New("journal: closed")
+	ErrFailed = errors.New("journal: failed to write; restart to recover")
+)
 
 // Close writes and syncs everything appended so far, then closes the
 // backend. No Append may follow.
 func (j *Journal) Close() error {
-	j.closeMu.Lock()
+	j.mu.Lock()
 	if !j.closed {
 		j.closed = true
 		close(j.ch)
 	}
-	j.closeMu.Unlock()
+	j.mu.Unlock()
 	j.wg.Wait()
 	return j.backend.Close()
 }

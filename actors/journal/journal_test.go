@@ -108,7 +108,7 @@ func TestOrderAndDurability(t *testing.T) {
 		t.Fatalf("written %d records, %d syncs", len(b.written), b.syncs)
 	}
 	b.mu.Unlock()
-	if upto := j.Barrier(); upto != 50 || j.LastLSN() != 50 {
+	if upto, err := j.Barrier(); err != nil || upto != 50 || j.LastLSN() != 50 {
 		t.Fatalf("Barrier = %d, LastLSN = %d; want 50", upto, j.LastLSN())
 	}
 	fmu.Lock()
@@ -161,4 +161,39 @@ func TestAsyncRepliesAtOnce(t *testing.T) {
 	if b.syncs == 0 || len(b.written) != 1 {
 		t.Fatalf("after Close: %d written, %d syncs", len(b.written), b.syncs)
 	}
+}
+
+// slowSync holds every Sync until released.
+type slowSync struct {
+	fakeBackend
+	release chan struct{}
+}
+
+func (s *slowSync) Sync() error {
+	<-s.release
+	return s.fakeBackend.Sync()
+}
+
+// TestReplyWaitsForEarlierRecords: a reply with no record of its own (an
+// error such as "repeat update") is not released before the records
+// appended before it are durable.
+func TestReplyWaitsForEarlierRecords(t *testing.T) {
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}))
+	pid, ch := replies(t, system)
+	b := &slowSync{release: make(chan struct{})}
+	j := Start(b, system.Root, Options{Mode: Sync})
+	j.Append(event(1))
+	j.Reply(pid, &messages.ErrorReply{Err: messages.ErrRepeatUpdate})
+	select {
+	case r := <-ch:
+		t.Fatalf("reply %#v released before the record before it was fsynced", r)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(b.release)
+	if e, ok := next(t, ch).(*messages.ErrorReply); !ok || e.Err != messages.ErrRepeatUpdate {
+		t.Fatalf("reply = %#v", e)
+	}
+	j.Close()
 }

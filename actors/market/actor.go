@@ -102,7 +102,11 @@ func (a *Actor) rebuild(ctx actor.Context) {
 		return
 	}
 	id := a.book.Config().Market
-	upto := a.env.Journal.Barrier()
+	upto, err := a.env.Journal.Barrier()
+	if err != nil {
+		ctx.Logger().Error("market not rebuilt: journal failed", "market", id, "err", err)
+		return
+	}
 	b, err := a.env.Durable.Book(id, upto)
 	if err != nil {
 		ctx.Logger().Error("market rebuild failed", "market", id, "err", err)
@@ -145,12 +149,12 @@ func (a *Actor) order(ctx actor.Context, cmd messages.Command, replyTo *actor.PI
 	events, o, err := a.book.Execute(cmd)
 	if err != nil {
 		a.unreserve(ctx, reservation, user, typ, side, amount, price)
-		ctx.Send(replyTo, &messages.ErrorReply{Err: err})
+		a.env.Journal.Reply(replyTo, &messages.ErrorReply{Err: err})
 		return
 	}
 	a.fault("apply", cmd)
-	st.accepted, st.events = true, events
 	st.lsn = a.env.Journal.Append(events)
+	st.accepted, st.events = true, events
 	a.settle(ctx, st.lsn, reservation, events)
 	st.settled = true
 	a.env.Journal.Reply(replyTo, &messages.OrderReply{Order: o})
@@ -170,7 +174,7 @@ func (a *Actor) cancel(ctx actor.Context, cmd *messages.Cancel) {
 	a.fault("decide", cmd)
 	events, o, err := a.book.Execute(cmd)
 	if err != nil {
-		ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: err})
+		a.env.Journal.Reply(cmd.ReplyTo, &messages.ErrorReply{Err: err})
 		return
 	}
 	lsn := a.env.Journal.Append(events)

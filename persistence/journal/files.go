@@ -67,7 +67,7 @@ func OpenFiles(dir string, segmentSize int64, after uint64, replay func(Record) 
 		for off < len(data) {
 			r, n, rerr := readRecord(data[off:])
 			if n == 0 {
-				if !last {
+				if !last || validAfter(data[off+1:], j.lastLSN) {
 					return nil, rec, fmt.Errorf("%w: segment %s offset %d: %v", ErrCorrupt, seg.name, off, rerr)
 				}
 				rec.TornBytes = int64(len(data) - off)
@@ -113,6 +113,18 @@ func OpenFiles(dir string, segmentSize int64, after uint64, replay func(Record) 
 		j.lastLSN = after
 	}
 	return j, rec, nil
+}
+
+// validAfter reports whether b holds, at any offset, a valid record with an
+// LSN above last: then a bad record before it is damage in the middle of the
+// journal, not a torn tail, and cutting there would drop durable records.
+func validAfter(b []byte, last uint64) bool {
+	for i := 0; i+headerSize < len(b); i++ {
+		if r, n, _ := readRecord(b[i:]); n > 0 && r.LSN > last {
+			return true
+		}
+	}
+	return false
 }
 
 type segment struct {
@@ -237,8 +249,27 @@ func (j *Files) Close() error {
 
 // ReadFiles reads the records of the journal in dir with after < LSN ≤ upto,
 // in order, while a writer may be appending: it stops at upto, before any
-// record still being written. A damaged record before upto is an error.
+// record still being written. A damaged record before upto is an error, and
+// so is a gap: the records must run from after+1 to upto exactly.
 func ReadFiles(dir string, after, upto uint64, fn func(Record) error) error {
+	if upto <= after {
+		return nil
+	}
+	next := after + 1
+	err := readFiles(dir, after, upto, func(r Record) error {
+		if r.LSN != next {
+			return fmt.Errorf("%w: record %d where %d was expected", ErrCorrupt, r.LSN, next)
+		}
+		next++
+		return fn(r)
+	})
+	if err == nil && next != upto+1 {
+		err = fmt.Errorf("%w: records %d..%d are missing", ErrCorrupt, next, upto)
+	}
+	return err
+}
+
+func readFiles(dir string, after, upto uint64, fn func(Record) error) error {
 	segs, err := segments(dir)
 	if err != nil {
 		return err

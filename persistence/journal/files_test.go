@@ -1,0 +1,68 @@
+package journal
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/bourse-exchange/bourse/messages"
+)
+
+func rec(lsn uint64) Record {
+	return Record{LSN: lsn, Events: []messages.Event{&messages.OrderRested{OrderID: lsn}}}
+}
+
+func writeN(t *testing.T, dir string, size int64, n int) {
+	t.Helper()
+	j, _, err := OpenFiles(dir, size, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= n; i++ {
+		if err := j.Write([]Record{rec(uint64(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReadFilesRefusesGaps(t *testing.T) {
+	dir := t.TempDir()
+	writeN(t, dir, 64, 9) // a few records per segment
+	var got []uint64
+	if err := ReadFiles(dir, 2, 7, func(r Record) error { got = append(got, r.LSN); return nil }); err != nil || len(got) != 5 || got[0] != 3 || got[4] != 7 {
+		t.Fatalf("ReadFiles(2, 7) = %v, %v; want 3..7", got, err)
+	}
+	if err := ReadFiles(dir, 0, 12, func(Record) error { return nil }); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("reading past the end = %v; want ErrCorrupt", err)
+	}
+	if n, err := RemoveCovered(dir, 5); err != nil || n == 0 {
+		t.Fatalf("RemoveCovered(5) = %d, %v", n, err)
+	}
+	if err := ReadFiles(dir, 0, 9, func(Record) error { return nil }); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("reading removed records = %v; want ErrCorrupt", err)
+	}
+	if err := ReadFiles(dir, 5, 9, func(Record) error { return nil }); err != nil {
+		t.Fatalf("reading after the removed records: %v", err)
+	}
+}
+
+// TestMidSegmentDamageRefused: a bad record followed by intact ones is not
+// a torn tail; cutting there would drop durable records, so Open refuses.
+func TestMidSegmentDamageRefused(t *testing.T) {
+	dir := t.TempDir()
+	writeN(t, dir, 1<<20, 5)
+	seg := filepath.Join(dir, "00000000000000000001.seg")
+	data, _ := os.ReadFile(seg)
+	data[30] ^= 0xff // inside record 2
+	os.WriteFile(seg, data, 0o644)
+	if _, _, err := OpenFiles(dir, 0, 0, nil); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("OpenFiles over mid-segment damage = %v; want ErrCorrupt", err)
+	}
+	if after, _ := os.ReadFile(seg); len(after) != len(data) {
+		t.Fatalf("the segment was cut from %d to %d bytes", len(data), len(after))
+	}
+}
