@@ -26,6 +26,9 @@ type Node struct {
 	Journal *journal.Journal
 	// Snapshots is the snapshot follower (nil without a data directory).
 	Snapshots *Snapshotter
+	// Feed hands durable records to journal followers (nil without a
+	// journal).
+	Feed *Feed
 	// Recovered is what start-up found in the journal.
 	Recovered pj.Recovery
 	log       *slog.Logger
@@ -92,6 +95,12 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	if jopts.Log == nil {
 		jopts.Log = log
 	}
+	var feed *Feed
+	var retain func() (uint64, bool)
+	if rebuild != nil {
+		feed = NewFeed(state.LastLSN, 0, rebuild.(*durable).read)
+		retain = feed.MinCursor
+	}
 	var snaps *Snapshotter
 	if opts.DataDir != "" {
 		jdir := ""
@@ -99,10 +108,19 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 			jdir = JournalDir(opts.DataDir)
 		}
 		var err error
-		if snaps, err = NewSnapshotter(cfg, state, opts.DataDir, jdir, &store, log); err != nil {
+		if snaps, err = NewSnapshotter(cfg, state, opts.DataDir, jdir, &store, retain, log); err != nil {
 			return nil, err
 		}
-		jopts.Follow = snaps.Follow
+	}
+	if snaps != nil || feed != nil {
+		jopts.Follow = func(records []pj.Record) {
+			if feed != nil {
+				feed.Publish(records)
+			}
+			if snaps != nil {
+				snaps.Follow(records)
+			}
+		}
 	}
 	jw := journal.Start(backend, system.Root, jopts)
 	names := make([]string, len(cfg.Markets))
@@ -123,7 +141,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	for i := range shardChildren {
 		shardChildren[i] = child{actors.ShardName(i), balance.Props(state.Ledgers[i], i, senv, opts.ShardProps...)}
 	}
-	n := &Node{Config: cfg, System: system, Journal: jw, Snapshots: snaps, Recovered: state.Recovery, log: log}
+	n := &Node{Config: cfg, System: system, Journal: jw, Snapshots: snaps, Feed: feed, Recovered: state.Recovery, log: log}
 	for _, sup := range []struct {
 		name     string
 		children []child

@@ -93,6 +93,11 @@ type Snapshotter struct {
 	interval   time.Duration
 	log        *slog.Logger
 
+	// retain, if set, reports the smallest cursor of the journal's other
+	// followers: segments after it are kept, unless it lags the oldest kept
+	// snapshot by more than cfg.Snapshot.MaxFollowerLag records.
+	retain func() (uint64, bool)
+
 	// store is held for reading by actor rebuilds while they read a
 	// snapshot and the journal after it, and for writing while old
 	// snapshots and segments are removed.
@@ -110,14 +115,15 @@ type Snapshotter struct {
 }
 
 // NewSnapshotter starts a snapshot follower from a copy of state.
-func NewSnapshotter(cfg *config.Config, state *State, dataDir, journalDir string, store *sync.RWMutex, log *slog.Logger) (*Snapshotter, error) {
+func NewSnapshotter(cfg *config.Config, state *State, dataDir, journalDir string, store *sync.RWMutex,
+	retain func() (uint64, bool), log *slog.Logger) (*Snapshotter, error) {
 	shadow, err := StateFromFile(cfg, state.File(cfg))
 	if err != nil {
 		return nil, err
 	}
 	s := &Snapshotter{
 		cfg: cfg, dir: SnapshotDir(dataDir), journalDir: journalDir,
-		keep: cfg.Snapshot.Keep, interval: cfg.Snapshot.Interval, log: log, store: store,
+		keep: cfg.Snapshot.Keep, interval: cfg.Snapshot.Interval, log: log, store: store, retain: retain,
 		wake: make(chan struct{}, 1), now: make(chan chan error), stop: make(chan struct{}), done: make(chan struct{}),
 		shadow: shadow, last: state.LastLSN,
 	}
@@ -240,6 +246,16 @@ func (s *Snapshotter) write() error {
 	oldest, err := snapshot.Prune(s.dir, s.keep)
 	if err != nil {
 		return err
+	}
+	if s.retain != nil {
+		if c, ok := s.retain(); ok && c < oldest {
+			if oldest-c > s.cfg.Snapshot.MaxFollowerLag {
+				s.log.Error("a journal follower lags too far: removing the journal it still needs; rebuild that follower",
+					"cursor", c, "snapshot", oldest, "max_follower_lag", s.cfg.Snapshot.MaxFollowerLag)
+			} else {
+				oldest = c
+			}
+		}
 	}
 	removed := 0
 	if s.journalDir != "" && oldest > 0 {

@@ -62,8 +62,9 @@ type Market struct {
 
 // Snapshot configures the snapshot follower.
 type Snapshot struct {
-	Interval time.Duration `yaml:"interval"`
-	Keep     int           `yaml:"keep"`
+	Interval       time.Duration `yaml:"interval"`
+	Keep           int           `yaml:"keep"`
+	MaxFollowerLag uint64        `yaml:"max_follower_lag"`
 }
 
 // HTTP configures the JSON-RPC edge.
@@ -132,7 +133,7 @@ func Parse(b []byte) (*Config, error) {
 		BalanceShards:     4,
 		IdempotencyWindow: 7 * 24 * time.Hour,
 		HTTP:              HTTP{MaxBodyBytes: 64 << 10, Timeout: 5 * time.Second},
-		Snapshot:          Snapshot{Interval: 10 * time.Minute, Keep: 2},
+		Snapshot:          Snapshot{Interval: 10 * time.Minute, Keep: 2, MaxFollowerLag: 10_000_000},
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
