@@ -20,7 +20,7 @@ type Feed struct {
 	capacity int
 
 	mu      sync.Mutex
-	ring    []pj.Record // the newest records, LSN ascending; guarded by mu
+	ring    []pj.Record // the newest capacity..2×capacity records, LSN ascending; guarded by mu
 	durable uint64      // last durable LSN published; guarded by mu
 	wake    chan struct{}
 
@@ -43,9 +43,12 @@ func (f *Feed) Publish(records []pj.Record) {
 	}
 	f.mu.Lock()
 	f.ring = append(f.ring, records...)
-	if over := len(f.ring) - f.capacity; over > 0 {
-		clear(f.ring[:over])
-		f.ring = append(f.ring[:0], f.ring[over:]...)
+	// Keep at least capacity records; compact only when twice that many
+	// accumulated, so a publish costs O(records), not O(capacity).
+	if over := len(f.ring) - f.capacity; over > f.capacity {
+		n := copy(f.ring, f.ring[over:])
+		clear(f.ring[n:])
+		f.ring = f.ring[:n]
 	}
 	f.durable = records[len(records)-1].LSN
 	close(f.wake)
