@@ -211,20 +211,31 @@ func (a *Actor) reserve(user uint32, asset messages.AssetID, amount *uint256.Int
 	return id, nil
 }
 
+// admit runs the checks every order command passes first — a known market
+// (code 1), a journal that writes and a user not blocked by a rebuild
+// (code 3) — and returns the market's book configuration, or nil after
+// answering.
+func (a *Actor) admit(ctx actor.Context, cmd messages.Command, replyTo *actor.PID, user uint32, market messages.MarketID) *book.Config {
+	if int(market) >= len(a.env.Markets) {
+		ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrInvalidArgument})
+		return nil
+	}
+	if a.env.Journal.Failed() || a.blocked[user] > 0 {
+		ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
+		return nil
+	}
+	a.fault("decide", cmd)
+	return &a.env.Markets[market]
+}
+
 // putLimit runs the shard's checks in viabtc's order — arguments (1),
 // balance (10), min_amount (11) — reserves the funds and forwards the order
 // to its market, which replies.
 func (a *Actor) putLimit(ctx actor.Context, m *messages.PutLimit) {
-	if int(m.Market) >= len(a.env.Markets) {
-		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrInvalidArgument})
+	c := a.admit(ctx, m, m.ReplyTo, m.User, m.Market)
+	if c == nil {
 		return
 	}
-	c := &a.env.Markets[m.Market]
-	if a.env.Journal.Failed() || a.blocked[m.User] > 0 {
-		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
-		return
-	}
-	a.fault("decide", m)
 	if err := c.CheckLimit(m); err != nil {
 		a.reject(m.ReplyTo, err)
 		return
@@ -250,16 +261,10 @@ func (a *Actor) putLimit(ctx actor.Context, m *messages.PutLimit) {
 // putMarket checks arguments (1) and balance (10), reserves and forwards;
 // the market checks the book (12) and min_amount (11).
 func (a *Actor) putMarket(ctx actor.Context, m *messages.PutMarket) {
-	if int(m.Market) >= len(a.env.Markets) {
-		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrInvalidArgument})
+	c := a.admit(ctx, m, m.ReplyTo, m.User, m.Market)
+	if c == nil {
 		return
 	}
-	c := &a.env.Markets[m.Market]
-	if a.env.Journal.Failed() || a.blocked[m.User] > 0 {
-		ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
-		return
-	}
-	a.fault("decide", m)
 	if err := c.CheckMarket(m); err != nil {
 		a.reject(m.ReplyTo, err)
 		return
