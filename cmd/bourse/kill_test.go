@@ -32,14 +32,14 @@ type update struct {
 
 // killLoad is the record of everything a kill test sent.
 type killLoad struct {
-	mu      sync.Mutex
+	mu        sync.Mutex
 	updates   []*update // sent since the last check
 	confirmed []*update // known applied
 	applied   map[string]decimal.Decimal
-	maxID   map[string]int64 // per market: the largest acknowledged order id
-	orders  map[string][]int64
-	nextBiz uint64
-	acks    int
+	maxID     map[string]int64 // per market: the largest acknowledged order id
+	orders    map[string][]int64
+	nextBiz   uint64
+	acks      int
 }
 
 var killMarkets = []struct {
