@@ -8,7 +8,6 @@ import (
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/snapshot"
 	"github.com/bourse-exchange/bourse/runtime/config"
-	"github.com/holiman/uint256"
 )
 
 // Router is the Exchange of a running actor system. It owns no state: it
@@ -144,14 +143,12 @@ func (r *Router) assetSummary(ctx context.Context, c *messages.AssetSummary) (me
 			s, p := &sum.Rows[i], &part.Rows[i]
 			s.AvailableCount += p.AvailableCount
 			s.FrozenCount += p.FrozenCount
-			add(&s.Available, &p.Available)
-			add(&s.Frozen, &p.Frozen)
+			s.Available.Add(&s.Available, &p.Available)
+			s.Frozen.Add(&s.Frozen, &p.Frozen)
 		}
 	}
 	return sum, nil
 }
-
-func add(x, y *uint256.Int) { x.Add(x, y) }
 
 // StateHash asks every market and shard for its state and returns the state
 // hash (persistence/snapshot.Hash). Under load the actors answer at slightly

@@ -137,17 +137,6 @@ func (b *Book) Summary() messages.MarketSummaryReply {
 	}
 }
 
-// BestPrices returns the best ask and bid prices (0 when a side is empty).
-func (b *Book) BestPrices() (ask, bid int64) {
-	if l := b.asks.best(); l != nil {
-		ask = l.price
-	}
-	if l := b.bids.best(); l != nil {
-		bid = l.price
-	}
-	return ask, bid
-}
-
 // EachOrder calls f for every resting order (side, then priority order);
 // tests use it to check that frozen balances equal reservations.
 func (b *Book) EachOrder(f func(*messages.Order)) {
