@@ -16,6 +16,9 @@ import (
 type Router struct {
 	// LastLSN, when set, reports the journal's last committed LSN.
 	LastLSN func() uint64
+	// History answers messages.HistoryCommand and MarketData answers
+	// messages.MarketDataCommand; without them those commands get code 3.
+	History, MarketData Querier
 
 	cfg     *config.Config
 	system  *actor.ActorSystem
@@ -37,8 +40,13 @@ func (r *Router) Directory() *Directory { return r.dir }
 
 // Do implements Exchange.
 func (r *Router) Do(ctx context.Context, cmd messages.Command) (messages.Reply, error) {
-	if c, ok := cmd.(*messages.AssetSummary); ok {
+	switch c := cmd.(type) {
+	case *messages.AssetSummary:
 		return r.assetSummary(ctx, c)
+	case messages.HistoryCommand:
+		return query(ctx, r.History, c)
+	case messages.MarketDataCommand:
+		return query(ctx, r.MarketData, c)
 	}
 	fut := actor.NewFuture(r.system, r.wait(ctx))
 	target := r.route(cmd, fut.PID())
@@ -47,6 +55,27 @@ func (r *Router) Do(ctx context.Context, cmd messages.Command) (messages.Reply, 
 	}
 	r.system.Root.Send(target, cmd)
 	return result(fut)
+}
+
+// Querier answers read-only commands from a follower's store (history,
+// market data). Query is safe for concurrent use; it returns a reply (maybe
+// an *messages.ErrorReply) or, when ctx ends first, an error.
+type Querier interface {
+	Query(ctx context.Context, cmd messages.Command) (messages.Reply, error)
+}
+
+func query(ctx context.Context, q Querier, cmd messages.Command) (messages.Reply, error) {
+	if q == nil {
+		return &messages.ErrorReply{Err: messages.ErrUnavailable}, nil
+	}
+	rep, err := q.Query(ctx, cmd)
+	if err != nil && ctx.Err() != nil {
+		return nil, messages.ErrServiceTimeout
+	}
+	if err != nil {
+		return &messages.ErrorReply{Err: messages.ErrInternal}, nil
+	}
+	return rep, nil
 }
 
 func (r *Router) wait(ctx context.Context) time.Duration {

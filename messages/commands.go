@@ -136,3 +136,17 @@ func (*OrderDepth) command()         {}
 func (*OrderPending) command()       {}
 func (*OrderPendingDetail) command() {}
 func (*MarketSummary) command()      {}
+
+// HistoryCommand is a Command answered by the history store (the readhistory
+// methods, persistence/history) rather than by a market or shard actor.
+type HistoryCommand interface {
+	Command
+	historyCommand()
+}
+
+// MarketDataCommand is a Command answered by the market data follower (the
+// marketprice methods, persistence/marketdata).
+type MarketDataCommand interface {
+	Command
+	marketDataCommand()
+}

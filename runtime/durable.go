@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
@@ -9,6 +10,8 @@ import (
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/persistence/snapshot"
 	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/bourse-exchange/bourse/runtime/derive"
+	"github.com/holiman/uint256"
 )
 
 // durable rebuilds one actor's core from the newest snapshot (if dataDir
@@ -76,6 +79,75 @@ func (d *durable) Ledger(shard int, upto uint64) (*ledger.Ledger, error) {
 		return nil
 	})
 	return l, err
+}
+
+// Deriver builds a follower's Deriver at LSN at: the state of the newest
+// snapshot at or before it, the journal up to it. When the journal no longer
+// holds the records after at (removed after a snapshot), it starts from the
+// oldest snapshot after at instead; the follower skips what lies between.
+func (d *durable) Deriver(at uint64) (*derive.Deriver, error) {
+	d.store.RLock()
+	defer d.store.RUnlock()
+	s, err := d.stateAt(at)
+	if err != nil && d.dataDir != "" {
+		f, ferr := snapshot.OldestAfter(SnapshotDir(d.dataDir), Fingerprint(d.cfg), at)
+		if ferr != nil || f == nil {
+			return nil, err
+		}
+		if s, err = StateFromFile(d.cfg, f); err != nil {
+			return nil, err
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Deriver(d.cfg), nil
+}
+
+func (d *durable) stateAt(at uint64) (*State, error) {
+	s := NewState(d.cfg)
+	if d.dataDir != "" {
+		f, _, err := snapshot.LatestUpTo(SnapshotDir(d.dataDir), Fingerprint(d.cfg), at)
+		if err != nil {
+			return nil, err
+		}
+		if f != nil {
+			if s, err = StateFromFile(d.cfg, f); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if s.LastLSN == at {
+		return s, nil
+	}
+	if err := d.read(s.LastLSN, at, s.Apply); err != nil {
+		return nil, err
+	}
+	if s.LastLSN != at {
+		return nil, fmt.Errorf("journal ends at LSN %d, before %d", s.LastLSN, at)
+	}
+	return s, nil
+}
+
+// Deriver returns a Deriver positioned at the state: its open orders and
+// balance totals.
+func (s *State) Deriver(cfg *config.Config) *derive.Deriver {
+	d := derive.New(cfg, s.LastLSN)
+	for _, b := range s.Books {
+		b.EachOrder(func(o *messages.Order) { d.AddOrder(*o) })
+	}
+	for _, l := range s.Ledgers {
+		l.Each(func(user uint32, balances []messages.Balance) {
+			for a := range balances {
+				var t uint256.Int
+				t.Add(&balances[a].Available, &balances[a].Frozen)
+				if !t.IsZero() {
+					d.SetTotal(user, messages.AssetID(a), t)
+				}
+			}
+		})
+	}
+	return d
 }
 
 func newLedger(cfg *config.Config, shard int) *ledger.Ledger {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
+	"github.com/bourse-exchange/bourse/runtime/derive"
 )
 
 // Feed hands durable journal records to followers (history, market data,
@@ -25,15 +26,22 @@ type Feed struct {
 	wake    chan struct{}
 
 	followers sync.Map // name → *FollowerRun
+
+	// at builds a Deriver positioned at an LSN (or, when the journal no
+	// longer holds what follows that LSN, at the oldest point it can).
+	at func(lsn uint64) (*derive.Deriver, error)
 }
 
 // NewFeed returns a feed whose journal holds everything up to durable, read
-// through read, keeping the newest capacity records in memory.
-func NewFeed(durable uint64, capacity int, read func(after, upto uint64, fn func(pj.Record) error) error) *Feed {
+// through read, keeping the newest capacity records in memory. at builds a
+// follower's Deriver at its cursor (see Node; tests of the feed alone may
+// pass one that starts from nothing).
+func NewFeed(durable uint64, capacity int, read func(after, upto uint64, fn func(pj.Record) error) error,
+	at func(lsn uint64) (*derive.Deriver, error)) *Feed {
 	if capacity <= 0 {
 		capacity = 1 << 16
 	}
-	return &Feed{read: read, capacity: capacity, durable: durable, wake: make(chan struct{})}
+	return &Feed{read: read, capacity: capacity, durable: durable, wake: make(chan struct{}), at: at}
 }
 
 // Publish receives durable records in LSN order (journal.Options.Follow).
@@ -95,17 +103,18 @@ func (f *Feed) Next(ctx context.Context, after uint64, max int) ([]pj.Record, er
 	}
 }
 
-// Follower is a sink fed from the durable journal in LSN order. It stores
-// its cursor — the LSN of the last record it holds — atomically with what it
-// writes, so after a crash it resumes exactly where it stopped: nothing is
-// written twice, nothing is skipped.
+// Follower is a sink fed from the durable journal in LSN order, as derived
+// records (runtime/derive). It stores its cursor — the LSN of the last
+// record it holds — atomically with what it writes, so after a crash it
+// resumes exactly where it stopped: nothing is written twice, nothing is
+// skipped.
 type Follower interface {
 	Name() string
 	// Cursor returns the stored cursor (0: nothing yet).
 	Cursor(ctx context.Context) (uint64, error)
 	// Apply writes the effects of records (which follow the cursor without
 	// a gap) together with the new cursor, atomically.
-	Apply(ctx context.Context, records []pj.Record) error
+	Apply(ctx context.Context, records []derive.Record) error
 }
 
 // FollowerRun is one follower being fed; its lag is exposed for metrics.
@@ -159,43 +168,121 @@ func (f *Feed) Follow(ctx context.Context, fl Follower, batch int, log *slog.Log
 	f.followers.Store(fl.Name(), run)
 	go func() {
 		defer f.followers.Delete(fl.Name())
-		backoff := 100 * time.Millisecond
-		fail := func(what string, err error) bool {
-			run.errors.Add(1)
-			log.Error("follower "+what+" failed: retrying", "follower", fl.Name(), "err", err, "in", backoff)
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-				return false
-			}
-			backoff = min(2*backoff, 5*time.Second)
-			return true
-		}
-		for ctx.Err() == nil {
-			cursor, err := fl.Cursor(ctx)
-			if err != nil {
-				if !fail("cursor", err) {
-					return
-				}
-				continue
-			}
-			run.cursor.Store(cursor)
-			for ctx.Err() == nil {
-				records, err := f.Next(ctx, cursor, batch)
-				if err == nil {
-					err = fl.Apply(ctx, records)
-				}
-				if err != nil {
-					if ctx.Err() == nil && !fail("apply", err) {
-						return
-					}
-					break // re-read the stored cursor
-				}
-				cursor = records[len(records)-1].LSN
-				run.cursor.Store(cursor)
-				backoff = 100 * time.Millisecond
-			}
-		}
+		(&follow{feed: f, fl: fl, run: run, batch: batch, log: log, backoff: minBackoff}).loop(ctx)
 	}()
 	return run
+}
+
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
+// follow is one follower's loop: derive the records after its cursor, hand
+// them to the sink, repeat.
+type follow struct {
+	feed    *Feed
+	fl      Follower
+	run     *FollowerRun
+	batch   int
+	log     *slog.Logger
+	backoff time.Duration
+	d       *derive.Deriver
+	pending []derive.Record // derived but not confirmed stored
+}
+
+func (w *follow) loop(ctx context.Context) {
+	for ctx.Err() == nil {
+		cursor, err := w.fl.Cursor(ctx)
+		if err != nil {
+			if !w.fail(ctx, "cursor", err) {
+				return
+			}
+			continue
+		}
+		w.run.cursor.Store(cursor)
+		if err := w.position(cursor); err != nil {
+			if !w.fail(ctx, "rebuild", err) {
+				return
+			}
+			continue
+		}
+		for ctx.Err() == nil {
+			if len(w.pending) == 0 {
+				records, err := w.feed.Next(ctx, w.d.LSN(), w.batch)
+				if err != nil {
+					if ctx.Err() == nil {
+						w.fail(ctx, "read", err)
+					}
+					break
+				}
+				if err := w.derive(records); err != nil {
+					w.d = nil // rebuild from the stored cursor
+					w.fail(ctx, "derive", err)
+					break
+				}
+			}
+			if err := w.fl.Apply(ctx, w.pending); err != nil {
+				if ctx.Err() == nil && !w.fail(ctx, "apply", err) {
+					return
+				}
+				break // re-read the stored cursor
+			}
+			w.run.cursor.Store(w.pending[len(w.pending)-1].LSN)
+			w.pending = w.pending[:0]
+			w.backoff = minBackoff
+		}
+	}
+}
+
+// position makes the deriver and the pending batch follow cursor: keep
+// them if the sink stored either nothing or all of the pending batch,
+// rebuild otherwise.
+func (w *follow) position(cursor uint64) error {
+	if w.d != nil {
+		switch {
+		case len(w.pending) > 0 && cursor == w.pending[0].LSN-1:
+			return nil // retry the batch
+		case cursor == w.d.LSN():
+			w.pending = w.pending[:0] // the batch was stored after all
+			return nil
+		}
+	}
+	w.pending = w.pending[:0]
+	d, err := w.feed.at(cursor)
+	if err != nil {
+		return err
+	}
+	if d.LSN() > cursor {
+		w.log.Error("journal follower: the journal no longer holds the records after its cursor; skipping to the oldest state kept",
+			"follower", w.fl.Name(), "cursor", cursor, "resumes_after", d.LSN())
+	}
+	w.d = d
+	return nil
+}
+
+func (w *follow) derive(records []pj.Record) error {
+	for _, r := range records {
+		dr, err := w.d.Derive(r)
+		if err != nil {
+			w.pending = w.pending[:0]
+			return err
+		}
+		w.pending = append(w.pending, dr)
+	}
+	return nil
+}
+
+// fail logs err, waits the backoff (doubling it) and reports whether to go
+// on (false: ctx ended).
+func (w *follow) fail(ctx context.Context, what string, err error) bool {
+	w.run.errors.Add(1)
+	w.log.Error("journal follower "+what+" failed: retrying", "follower", w.fl.Name(), "err", err, "in", w.backoff)
+	select {
+	case <-time.After(w.backoff):
+	case <-ctx.Done():
+		return false
+	}
+	w.backoff = min(2*w.backoff, maxBackoff)
+	return true
 }

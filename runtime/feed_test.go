@@ -13,6 +13,7 @@ import (
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/bourse-exchange/bourse/runtime/derive"
 )
 
 // flaky is a follower whose sink fails every third Apply (without storing
@@ -32,7 +33,7 @@ func (f *flaky) Cursor(context.Context) (uint64, error) {
 	return f.cursor, nil
 }
 
-func (f *flaky) Apply(_ context.Context, rs []pj.Record) error {
+func (f *flaky) Apply(_ context.Context, rs []derive.Record) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -115,7 +116,7 @@ func TestFeedRing(t *testing.T) {
 		}
 		return nil
 	}
-	f := runtime.NewFeed(0, 4, read)
+	f := runtime.NewFeed(0, 4, read, nil)
 	for lsn := uint64(1); lsn <= 50; lsn++ {
 		r := pj.Record{LSN: lsn}
 		journal = append(journal, r)

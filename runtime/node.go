@@ -98,7 +98,8 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	var feed *Feed
 	var retain func() (uint64, bool)
 	if rebuild != nil {
-		feed = NewFeed(state.LastLSN, 0, rebuild.(*durable).read)
+		dur := rebuild.(*durable)
+		feed = NewFeed(state.LastLSN, 0, dur.read, dur.Deriver)
 		retain = feed.MinCursor
 	}
 	var snaps *Snapshotter

@@ -243,19 +243,26 @@ func (s *Snapshotter) write() error {
 	s.last = f.LSN
 	s.store.Lock()
 	defer s.store.Unlock()
-	oldest, err := snapshot.Prune(s.dir, s.keep)
+	// A follower's cursor holds the newest snapshot at or before it (to
+	// rebuild its state from) and the journal after that snapshot, unless
+	// it lags the newest snapshot by more than max_follower_lag records.
+	var hold uint64
+	if s.retain != nil {
+		if c, ok := s.retain(); ok && c < f.LSN {
+			if f.LSN-c > s.cfg.Snapshot.MaxFollowerLag {
+				s.log.Error("a journal follower lags too far: removing the journal it still needs; it will skip to the oldest snapshot kept",
+					"cursor", c, "snapshot", f.LSN, "max_follower_lag", s.cfg.Snapshot.MaxFollowerLag)
+			} else {
+				hold = max(c, 1)
+			}
+		}
+	}
+	oldest, err := snapshot.Prune(s.dir, s.keep, hold)
 	if err != nil {
 		return err
 	}
-	if s.retain != nil {
-		if c, ok := s.retain(); ok && c < oldest {
-			if oldest-c > s.cfg.Snapshot.MaxFollowerLag {
-				s.log.Error("a journal follower lags too far: removing the journal it still needs; rebuild that follower",
-					"cursor", c, "snapshot", oldest, "max_follower_lag", s.cfg.Snapshot.MaxFollowerLag)
-			} else {
-				oldest = c
-			}
-		}
+	if hold > 0 && hold < oldest {
+		oldest = 0 // no snapshot at or before the cursor: keep the whole journal
 	}
 	removed := 0
 	if s.journalDir != "" && oldest > 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -168,24 +169,22 @@ func List(dir string) ([]uint64, error) {
 // fingerprint, or nil if there is none; skipped lists the newer ones that
 // did not, with the reason.
 func Latest(dir string, fingerprint [32]byte) (f *File, skipped []string, err error) {
+	return LatestUpTo(dir, fingerprint, math.MaxUint64)
+}
+
+// LatestUpTo is Latest among the snapshots at LSN upto or before.
+func LatestUpTo(dir string, fingerprint [32]byte, upto uint64) (f *File, skipped []string, err error) {
 	lsns, err := List(dir)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, lsn := range lsns {
-		path := filepath.Join(dir, Name(lsn))
-		data, err := os.ReadFile(path)
-		if err != nil {
-			skipped = append(skipped, fmt.Sprintf("%s: %v", path, err))
+		if lsn > upto {
 			continue
 		}
-		f, err := Decode(data)
+		f, err := load(dir, lsn, fingerprint)
 		if err != nil {
-			skipped = append(skipped, fmt.Sprintf("%s: %v", path, err))
-			continue
-		}
-		if f.Fingerprint != fingerprint {
-			skipped = append(skipped, fmt.Sprintf("%s: made with another configuration", path))
+			skipped = append(skipped, err.Error())
 			continue
 		}
 		return f, skipped, nil
@@ -193,9 +192,45 @@ func Latest(dir string, fingerprint [32]byte) (f *File, skipped []string, err er
 	return nil, skipped, nil
 }
 
-// Prune removes all but the newest keep snapshots and returns the LSN of the
-// oldest one kept (0 if none).
-func Prune(dir string, keep int) (uint64, error) {
+// OldestAfter returns the oldest usable snapshot in dir after LSN after, or
+// nil if there is none.
+func OldestAfter(dir string, fingerprint [32]byte, after uint64) (*File, error) {
+	lsns, err := List(dir)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(lsns) - 1; i >= 0; i-- {
+		if lsns[i] <= after {
+			continue
+		}
+		if f, err := load(dir, lsns[i], fingerprint); err == nil {
+			return f, nil
+		}
+	}
+	return nil, nil
+}
+
+func load(dir string, lsn uint64, fingerprint [32]byte) (*File, error) {
+	path := filepath.Join(dir, Name(lsn))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	f, err := Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if f.Fingerprint != fingerprint {
+		return nil, fmt.Errorf("%s: made with another configuration", path)
+	}
+	return f, nil
+}
+
+// Prune removes all but the newest keep snapshots — and, if hold > 0, the
+// newest one at LSN hold or before, which a journal follower at cursor hold
+// needs to rebuild its state — and returns the LSN of the oldest one kept
+// (0 if none).
+func Prune(dir string, keep int, hold uint64) (uint64, error) {
 	lsns, err := List(dir)
 	if err != nil || len(lsns) == 0 {
 		return 0, err
@@ -203,10 +238,17 @@ func Prune(dir string, keep int) (uint64, error) {
 	if keep < 1 {
 		keep = 1
 	}
-	for _, lsn := range lsns[min(keep, len(lsns)):] {
+	kept := lsns[:min(keep, len(lsns))]
+	held := false
+	for _, lsn := range lsns[len(kept):] {
+		if hold > 0 && !held && lsn <= hold && kept[len(kept)-1] > hold {
+			held = true
+			kept = append(kept[:len(kept):len(kept)], lsn)
+			continue
+		}
 		if err := os.Remove(filepath.Join(dir, Name(lsn))); err != nil {
 			return 0, err
 		}
 	}
-	return lsns[min(keep, len(lsns))-1], nil
+	return kept[len(kept)-1], nil
 }

@@ -61,12 +61,32 @@ func TestWriteLatestPrune(t *testing.T) {
 	if f, _, _ := Latest(dir, [32]byte{9}); f != nil {
 		t.Fatalf("Latest with another fingerprint = LSN %d; want none", f.LSN)
 	}
-	oldest, err := Prune(dir, 2)
+	if f, _, _ := LatestUpTo(dir, fp, 19); f == nil || f.LSN != 10 {
+		t.Fatalf("LatestUpTo(19) = %v; want LSN 10", f)
+	}
+	if f, _ := OldestAfter(dir, fp, 10); f == nil || f.LSN != 20 {
+		t.Fatalf("OldestAfter(10) = %v; want LSN 20", f)
+	}
+	for _, lsn := range []uint64{40, 50} {
+		if _, err := Write(dir, sample(lsn)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A follower at cursor 25 holds snapshot 20 (the newest at or before
+	// its cursor) beyond the two newest.
+	oldest, err := Prune(dir, 2, 25)
 	if err != nil || oldest != 20 {
-		t.Fatalf("Prune = %d, %v; want 20", oldest, err)
+		t.Fatalf("Prune(hold 25) = %d, %v; want 20", oldest, err)
+	}
+	if lsns, _ := List(dir); !reflect.DeepEqual(lsns, []uint64{50, 40, 20}) {
+		t.Fatalf("after Prune(hold 25): %v", lsns)
+	}
+	oldest, err = Prune(dir, 2, 0)
+	if err != nil || oldest != 40 {
+		t.Fatalf("Prune = %d, %v; want 40", oldest, err)
 	}
 	lsns, _ := List(dir)
-	if !reflect.DeepEqual(lsns, []uint64{30, 20}) {
+	if !reflect.DeepEqual(lsns, []uint64{50, 40}) {
 		t.Fatalf("after Prune: %v", lsns)
 	}
 	leftovers, _ := filepath.Glob(filepath.Join(dir, "tmp-*"))

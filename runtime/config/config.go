@@ -80,6 +80,62 @@ type Journal struct {
 	DSN string `yaml:"dsn"`
 }
 
+// History configures the history store (order, deal and balance history,
+// persistence/history).
+type History struct {
+	// DSN of a MySQL/MariaDB database (go-sql-driver/mysql DSN, optionally
+	// prefixed with mysql://); empty: SQLite at <data-dir>/history.db.
+	DSN string `yaml:"dsn"`
+}
+
+// MarketData configures k-lines, last prices, recent deals and status
+// (persistence/marketdata).
+type MarketData struct {
+	// Redis address (host:port or a redis:// URL) holding market data;
+	// empty: in memory only, rebuilt from the journal at start.
+	Redis string `yaml:"redis"`
+	// Timezone of day, week and month buckets (PROTOCOL D10): an IANA
+	// name, default UTC.
+	Timezone string `yaml:"timezone"`
+	// How long 1 s, 1 min and 1 h k-lines are kept (viabtc sec_max,
+	// min_max, hour_max); day buckets are kept forever.
+	SecMax  time.Duration `yaml:"sec_max"`
+	MinMax  time.Duration `yaml:"min_max"`
+	HourMax time.Duration `yaml:"hour_max"`
+	// Deals is how many recent deals are kept per market.
+	Deals int `yaml:"deals"`
+
+	Location *time.Location `yaml:"-"`
+}
+
+// Kafka configures the event publisher (persistence/events).
+type Kafka struct {
+	// Brokers to publish to; empty: the in-process event bus only.
+	Brokers []string `yaml:"brokers"`
+	Topics  Topics   `yaml:"topics"`
+	// Compression: none, gzip, snappy, lz4 or zstd.
+	Compression string `yaml:"compression"`
+}
+
+// Topics names the three Kafka topics (PROTOCOL §6).
+type Topics struct {
+	Balances string `yaml:"balances"`
+	Orders   string `yaml:"orders"`
+	Deals    string `yaml:"deals"`
+}
+
+// Alert configures the alert sink (viabtc's alertcenter).
+type Alert struct {
+	// Redis address that error-level log records are pushed to; empty:
+	// alerts only go to the log.
+	Redis string `yaml:"redis"`
+	// Key of the Redis list (RPUSH).
+	Key string `yaml:"key"`
+	// Host names this node in each alert ("<host>: <message>"); default
+	// the machine's host name.
+	Host string `yaml:"host"`
+}
+
 // Config is the whole configuration. After Load it is read-only.
 type Config struct {
 	FeeUserID         uint32        `yaml:"fee_user_id"`
@@ -90,6 +146,10 @@ type Config struct {
 	HTTP              HTTP          `yaml:"http"`
 	Snapshot          Snapshot      `yaml:"snapshot"`
 	Journal           Journal       `yaml:"journal"`
+	History           History       `yaml:"history"`
+	MarketData        MarketData    `yaml:"marketdata"`
+	Kafka             Kafka         `yaml:"kafka"`
+	Alert             Alert         `yaml:"alert"`
 
 	assetByName  map[string]*Asset
 	marketByName map[string]*Market
@@ -134,6 +194,15 @@ func Parse(b []byte) (*Config, error) {
 		IdempotencyWindow: 7 * 24 * time.Hour,
 		HTTP:              HTTP{MaxBodyBytes: 64 << 10, Timeout: 5 * time.Second},
 		Snapshot:          Snapshot{Interval: 10 * time.Minute, Keep: 2, MaxFollowerLag: 10_000_000},
+		MarketData: MarketData{
+			Timezone: "UTC", SecMax: 7 * 24 * time.Hour, MinMax: 365 * 24 * time.Hour,
+			HourMax: 10 * 365 * 24 * time.Hour, Deals: 10000,
+		},
+		Kafka: Kafka{
+			Topics:      Topics{Balances: "balances", Orders: "orders", Deals: "deals"},
+			Compression: "none",
+		},
+		Alert: Alert{Key: "alert:message"},
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -168,6 +237,9 @@ func (c *Config) validate() error {
 	}
 	if c.Snapshot.Keep < 1 {
 		return fieldErr("snapshot.keep", "must be at least 1, got %d", c.Snapshot.Keep)
+	}
+	if err := c.validateFollowers(); err != nil {
+		return err
 	}
 	if len(c.Assets) == 0 {
 		return fieldErr("assets", "at least one asset is required")
@@ -288,4 +360,37 @@ func (m *Market) BookConfig() book.Config {
 		MoneySave: m.MoneyAsset.PrecSave,
 		MinAmount: m.MinUnits,
 	}
+}
+
+func (c *Config) validateFollowers() error {
+	md := &c.MarketData
+	loc, err := time.LoadLocation(md.Timezone)
+	if err != nil || md.Timezone == "" {
+		return fieldErr("marketdata.timezone", "unknown time zone %q", md.Timezone)
+	}
+	md.Location = loc
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"sec_max", md.SecMax}, {"min_max", md.MinMax}, {"hour_max", md.HourMax}} {
+		if d.v < time.Hour {
+			return fieldErr("marketdata."+d.name, "must be at least 1h, got %s", d.v)
+		}
+	}
+	if md.Deals < 1 || md.Deals > 1_000_000 {
+		return fieldErr("marketdata.deals", "must be between 1 and 1000000, got %d", md.Deals)
+	}
+	t := c.Kafka.Topics
+	if t.Balances == "" || t.Orders == "" || t.Deals == "" {
+		return fieldErr("kafka.topics", "balances, orders and deals must all be named")
+	}
+	switch c.Kafka.Compression {
+	case "none", "gzip", "snappy", "lz4", "zstd":
+	default:
+		return fieldErr("kafka.compression", "must be none, gzip, snappy, lz4 or zstd, got %q", c.Kafka.Compression)
+	}
+	if c.Alert.Key == "" {
+		return fieldErr("alert.key", "must not be empty")
+	}
+	return nil
 }

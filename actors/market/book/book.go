@@ -271,10 +271,10 @@ func (b *Book) match(events []messages.Event, t *messages.Order, now int64) ([]m
 			events = append(events, tr)
 			if m.Left == qty {
 				mo := m.Order
-				applyFill(c, &mo, tr, now)
+				applyFill(&mo, tr, now)
 				events = append(events, b.finished(&mo, now, false, mo.Frozen))
 			}
-			applyFill(c, t, tr, now)
+			applyFill(t, tr, now)
 			if !marketBuy && t.Left == 0 {
 				return events, 0, true
 			}
@@ -327,8 +327,12 @@ func (b *Book) trade(t, m *messages.Order, price, qty int64, dealSeq uint64, now
 	return tr
 }
 
+// Fill updates order o, one side of trade tr, for that fill as the book
+// does: followers use it to track orders from the journal.
+func Fill(o *messages.Order, tr *messages.Trade) { applyFill(o, tr, tr.Time) }
+
 // applyFill updates order o (one side of tr) for the fill.
-func applyFill(c *Config, o *messages.Order, tr *messages.Trade, now int64) {
+func applyFill(o *messages.Order, tr *messages.Trade, now int64) {
 	if !(o.Type == messages.Market && o.Side == messages.Bid) {
 		o.Left -= tr.Amount
 	}
@@ -412,8 +416,8 @@ func (b *Book) Apply(ev messages.Event) {
 			panic(fmt.Sprintf("book: trade %d without its orders", e.DealID))
 		}
 		b.sideOf(m.Side).filled(m, e.Amount)
-		applyFill(&b.cfg, &m.Order, e, e.Time)
-		applyFill(&b.cfg, &t.Order, e, e.Time)
+		applyFill(&m.Order, e, e.Time)
+		applyFill(&t.Order, e, e.Time)
 	case *messages.OrderRested:
 		if e.Market != b.cfg.Market {
 			return
