@@ -58,3 +58,19 @@ type Faults func(actor, point string, msg messages.Command) bool
 type StateReporter interface {
 	State(ctx context.Context) (lsn uint64, hash string, err error)
 }
+
+// FollowerStatus is where one journal follower (history, market data,
+// events) stands: the LSN of the last record its sink holds, how many
+// durable records it has not stored yet, and its failed attempts so far.
+type FollowerStatus struct {
+	Name   string
+	Cursor uint64
+	Lag    uint64
+	Errors int64
+}
+
+// FollowerReporter is implemented by an Exchange that runs journal
+// followers (the server.state method lists them).
+type FollowerReporter interface {
+	Followers() []FollowerStatus
+}

@@ -19,6 +19,8 @@ type Router struct {
 	// History answers messages.HistoryCommand and MarketData answers
 	// messages.MarketDataCommand; without them those commands get code 3.
 	History, MarketData Querier
+	// FollowerStatus, when set, reports the journal followers.
+	FollowerStatus func() []FollowerStatus
 
 	cfg     *config.Config
 	system  *actor.ActorSystem
@@ -214,4 +216,12 @@ func (r *Router) State(ctx context.Context) (uint64, string, error) {
 	}
 	h, err := r.StateHash(ctx)
 	return lsn, h, err
+}
+
+// Followers implements FollowerReporter (none without FollowerStatus).
+func (r *Router) Followers() []FollowerStatus {
+	if r.FollowerStatus == nil {
+		return nil
+	}
+	return r.FollowerStatus()
 }

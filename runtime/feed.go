@@ -3,10 +3,12 @@ package runtime
 import (
 	"context"
 	"log/slog"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/bourse-exchange/bourse/actors"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime/derive"
 )
@@ -141,6 +143,24 @@ func (f *Feed) Lag(name string) (uint64, bool) {
 		return 0, true
 	}
 	return d - c, true
+}
+
+// Followers lists the running followers by name.
+func (f *Feed) Followers() []actors.FollowerStatus {
+	durable := f.Durable()
+	var out []actors.FollowerStatus
+	f.followers.Range(func(k, v any) bool {
+		run := v.(*FollowerRun)
+		c := run.Cursor()
+		st := actors.FollowerStatus{Name: k.(string), Cursor: c, Errors: run.Errors()}
+		if durable > c {
+			st.Lag = durable - c
+		}
+		out = append(out, st)
+		return true
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // MinCursor is the smallest cursor among running followers (the journal

@@ -161,6 +161,9 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	}
 	n.Router = actors.NewRouter(cfg, system, dir, cfg.HTTP.Timeout)
 	n.Router.LastLSN = jw.LastLSN
+	if feed != nil {
+		n.Router.FollowerStatus = feed.Followers
+	}
 	log.Info("exchange started", "markets", len(cfg.Markets), "assets", len(cfg.Assets), "balance_shards", cfg.BalanceShards)
 	return n, nil
 }

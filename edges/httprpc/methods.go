@@ -643,8 +643,10 @@ func (c *call) marketSummary() error {
 	return nil
 }
 
-// server.state [] (Bourse's own): {"lsn": N, "hash": "<sha256 hex>"}, the
-// journal's last committed LSN and the state hash. Exact on a quiescent node.
+// server.state [] (Bourse's own): {"lsn": N, "hash": "<sha256 hex>",
+// "followers": {name: {"cursor", "lag", "errors"}}}: the journal's last
+// committed LSN, the state hash (exact on a quiescent node) and, on a node
+// running journal followers, where each stands.
 func (c *call) serverState() error {
 	if len(c.params) != 0 {
 		return errArg
@@ -661,6 +663,24 @@ func (c *call) serverState() error {
 	c.out = strconv.AppendUint(c.out, lsn, 10)
 	c.out = append(c.out, `,"hash":"`...)
 	c.out = append(c.out, hash...)
-	c.out = append(c.out, `"}`...)
+	c.out = append(c.out, '"')
+	if fr, ok := c.s.ex.(actors.FollowerReporter); ok {
+		c.out = append(c.out, `,"followers":{`...)
+		for i, f := range fr.Followers() {
+			if i > 0 {
+				c.out = append(c.out, ',')
+			}
+			c.out = appendString(c.out, f.Name)
+			c.out = append(c.out, `:{"cursor":`...)
+			c.out = strconv.AppendUint(c.out, f.Cursor, 10)
+			c.out = append(c.out, `,"lag":`...)
+			c.out = strconv.AppendUint(c.out, f.Lag, 10)
+			c.out = append(c.out, `,"errors":`...)
+			c.out = strconv.AppendInt(c.out, f.Errors, 10)
+			c.out = append(c.out, '}')
+		}
+		c.out = append(c.out, '}')
+	}
+	c.out = append(c.out, '}')
 	return nil
 }

@@ -1,4 +1,5 @@
 package deps
+
 import (
 	_ "github.com/IBM/sarama"
 	_ "github.com/redis/go-redis/v9"
