@@ -41,6 +41,9 @@ import (
 	"github.com/bourse-exchange/bourse/edges/httprpc"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 func main() {
@@ -91,8 +94,11 @@ func run(args []string) error {
 	}
 	log.Info("journal", "journal", runtime.JournalName(*dataDir, dsn), "durability", mode.String(), "last_lsn", node.Journal.LastLSN())
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(node.Metrics(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := httprpc.New(node.Router)
 	srv.BearerToken = *httpToken
+	srv.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	ln, err := net.Listen("tcp", *httpAddr)
 	if err != nil {
 		node.Shutdown(context.Background())

@@ -1,0 +1,43 @@
+package runtime
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics is a Prometheus collector of the node's journal and followers:
+//
+//	bourse_journal_last_lsn            last LSN appended
+//	bourse_journal_durable_lsn         last LSN durable (published to followers)
+//	bourse_follower_cursor{follower}   last LSN the follower's sink holds
+//	bourse_follower_lag{follower}      durable records it has not stored yet
+//	bourse_follower_errors_total{follower} failed attempts (each retried)
+func (n *Node) Metrics() prometheus.Collector { return nodeMetrics{n} }
+
+type nodeMetrics struct{ n *Node }
+
+var (
+	descLastLSN  = prometheus.NewDesc("bourse_journal_last_lsn", "Last LSN appended to the journal.", nil, nil)
+	descDurable  = prometheus.NewDesc("bourse_journal_durable_lsn", "Last durable LSN handed to journal followers.", nil, nil)
+	descCursor   = prometheus.NewDesc("bourse_follower_cursor", "Last LSN the follower's sink holds.", []string{"follower"}, nil)
+	descLag      = prometheus.NewDesc("bourse_follower_lag", "Durable journal records the follower has not stored yet.", []string{"follower"}, nil)
+	descFollErrs = prometheus.NewDesc("bourse_follower_errors_total", "Failed follower attempts (each retried with backoff).", []string{"follower"}, nil)
+)
+
+func (m nodeMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descLastLSN, descDurable, descCursor, descLag, descFollErrs} {
+		ch <- d
+	}
+}
+
+func (m nodeMetrics) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descLastLSN, prometheus.GaugeValue, float64(m.n.Journal.LastLSN()))
+	if m.n.Feed == nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(descDurable, prometheus.GaugeValue, float64(m.n.Feed.Durable()))
+	for _, f := range m.n.Feed.Followers() {
+		ch <- prometheus.MustNewConstMetric(descCursor, prometheus.GaugeValue, float64(f.Cursor), f.Name)
+		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(f.Lag), f.Name)
+		ch <- prometheus.MustNewConstMetric(descFollErrs, prometheus.CounterValue, float64(f.Errors), f.Name)
+	}
+}
