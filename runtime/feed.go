@@ -121,6 +121,7 @@ type Follower interface {
 
 // FollowerRun is one follower being fed; its lag is exposed for metrics.
 type FollowerRun struct {
+	done   chan struct{} // closed when the follower's loop has returned
 	name   string
 	cursor atomic.Uint64
 	errors atomic.Int64
@@ -143,6 +144,14 @@ func (f *Feed) Lag(name string) (uint64, bool) {
 		return 0, true
 	}
 	return d - c, true
+}
+
+// Wait returns once the named follower's loop has stopped (at once if no
+// follower of that name runs).
+func (f *Feed) Wait(name string) {
+	if v, ok := f.followers.Load(name); ok {
+		<-v.(*FollowerRun).done
+	}
 }
 
 // Followers lists the running followers by name.
@@ -184,9 +193,10 @@ func (f *Feed) MinCursor() (uint64, bool) {
 // failing sink is retried from its stored cursor with exponential backoff
 // (100 ms up to 5 s); matching never waits for it.
 func (f *Feed) Follow(ctx context.Context, fl Follower, batch int, log *slog.Logger) *FollowerRun {
-	run := &FollowerRun{name: fl.Name()}
+	run := &FollowerRun{name: fl.Name(), done: make(chan struct{})}
 	f.followers.Store(fl.Name(), run)
 	go func() {
+		defer close(run.done)
 		defer f.followers.Delete(fl.Name())
 		(&follow{feed: f, fl: fl, run: run, batch: batch, log: log, backoff: minBackoff}).loop(ctx)
 	}()

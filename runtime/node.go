@@ -32,6 +32,11 @@ type Node struct {
 	// Recovered is what start-up found in the journal.
 	Recovered pj.Recovery
 	log       *slog.Logger
+
+	followMu   sync.Mutex
+	followCtx  context.Context // guarded by followMu
+	followStop func()          // guarded by followMu
+	followers  []Follower      // guarded by followMu
 }
 
 // Options tune a node beyond its configuration file.
@@ -178,6 +183,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 	}
 	err := n.Journal.Close()
+	if ferr := n.stopFollowers(ctx); err == nil {
+		err = ferr
+	}
 	if n.Snapshots != nil {
 		n.Snapshots.Close()
 	}
