@@ -1,0 +1,204 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bourse-exchange/bourse/actors/journal"
+	"github.com/bourse-exchange/bourse/messages"
+	pj "github.com/bourse-exchange/bourse/persistence/journal"
+	"github.com/bourse-exchange/bourse/persistence/snapshot"
+	"github.com/bourse-exchange/bourse/runtime"
+	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/bourse-exchange/bourse/runtime/derive"
+	"github.com/holiman/uint256"
+)
+
+// recorder is a follower that keeps the derived records it stored and can
+// be switched off (its sink "down").
+type recorder struct {
+	mu      sync.Mutex
+	cursor  uint64
+	records []derive.Record
+	down    bool
+}
+
+func (r *recorder) Name() string { return "recorder" }
+
+func (r *recorder) Cursor(context.Context) (uint64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down {
+		return 0, errors.New("sink down")
+	}
+	return r.cursor, nil
+}
+
+func (r *recorder) Apply(_ context.Context, rs []derive.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down {
+		return errors.New("sink down")
+	}
+	if rs[0].LSN != r.cursor+1 && r.cursor != 0 {
+		// A follower told to skip (its journal is gone) starts later.
+		r.records = append(r.records, derive.Record{LSN: 0})
+	}
+	r.records = append(r.records, rs...)
+	r.cursor = rs[len(rs)-1].LSN
+	return nil
+}
+
+func (r *recorder) set(down bool) {
+	r.mu.Lock()
+	r.down = down
+	r.mu.Unlock()
+}
+
+func (r *recorder) at() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cursor
+}
+
+func waitCursor(t *testing.T, r *recorder, lsn uint64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for r.at() < lsn {
+		if time.Now().After(deadline) {
+			t.Fatalf("follower at %d; want %d", r.at(), lsn)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestFollowerAcrossSnapshots: while a follower's sink is down, snapshots
+// are written and old segments removed, but the newest snapshot at or
+// before the follower's cursor and the journal after it are kept; the
+// follower, restarted, rebuilds its state there and stores every record
+// once: the balance changes it derived sum, per account and asset, to the
+// ledgers' totals. A follower lagging by more than max_follower_lag loses
+// that hold and skips to the oldest snapshot kept.
+func TestFollowerAcrossSnapshots(t *testing.T) {
+	old := pj.SegmentSize
+	pj.SegmentSize = 8 << 10
+	t.Cleanup(func() { pj.SegmentSize = old })
+	for _, tc := range []struct {
+		name   string
+		maxLag uint64
+	}{{"held", 10_000_000}, {"lagging too far", 50}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse(config.Default)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Snapshot.MaxFollowerLag = tc.maxLag
+			dir := t.TempDir()
+			n := startAt(t, cfg, dir, "", journal.Sync)
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			rec := &recorder{}
+			ctx, cancel := context.WithCancel(context.Background())
+			n.Feed.Follow(ctx, rec, 64, log)
+			workload(t, n, 51, 400)
+			waitCursor(t, rec, n.Journal.LastLSN())
+			stalled := rec.at()
+			if err := n.Snapshots.Now(); err != nil { // a snapshot at the cursor
+				t.Fatal(err)
+			}
+			rec.set(true)
+			for i := 0; i < 3; i++ {
+				workload(t, n, uint64(52+i), 400)
+				if err := n.Snapshots.Now(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			lsns, _ := snapshot.List(runtime.SnapshotDir(dir))
+			held := false
+			for _, l := range lsns {
+				held = held || l <= stalled
+			}
+			if want := tc.maxLag > 1000; held != want {
+				t.Fatalf("snapshots %v with the follower at %d: one at or before it kept = %v; want %v", lsns, stalled, held, want)
+			}
+			cancel()
+			n.Feed.Wait(rec.Name())
+			rec.set(false)
+			n.Feed.Follow(context.Background(), rec, 64, log)
+			workload(t, n, 60, 200)
+			last := n.Journal.LastLSN()
+			waitCursor(t, rec, last)
+			if err := n.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			skipped := false
+			var prev uint64
+			for _, r := range rec.records {
+				if r.LSN == 0 {
+					skipped, prev = true, 0
+					continue
+				}
+				if prev != 0 && r.LSN != prev+1 {
+					t.Fatalf("record %d stored after %d", r.LSN, prev)
+				}
+				prev = r.LSN
+			}
+			if skipped != (tc.maxLag <= 1000) {
+				t.Fatalf("follower skipped records = %v with max_follower_lag %d", skipped, tc.maxLag)
+			}
+			if skipped {
+				return
+			}
+			state, b, err := runtime.Recover(cfg, dir, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Close()
+			type key struct {
+				user  uint32
+				asset messages.AssetID
+			}
+			sum := map[key]*uint256.Int{}
+			for _, r := range rec.records {
+				for _, c := range r.Balances {
+					k := key{c.User, c.Asset}
+					if sum[k] == nil {
+						sum[k] = new(uint256.Int)
+					}
+					if c.Negative {
+						sum[k].Sub(sum[k], &c.Change)
+					} else {
+						sum[k].Add(sum[k], &c.Change)
+					}
+				}
+			}
+			checked := 0
+			for _, l := range state.Ledgers {
+				l.Each(func(user uint32, bs []messages.Balance) {
+					for a := range bs {
+						var total uint256.Int
+						total.Add(&bs[a].Available, &bs[a].Frozen)
+						got := sum[key{user, messages.AssetID(a)}]
+						if got == nil {
+							got = new(uint256.Int)
+						}
+						if *got != total {
+							t.Errorf("user %d asset %d: stored changes sum to %s; ledger total %s", user, a, got.Dec(), total.Dec())
+						}
+						checked++
+					}
+				})
+			}
+			if checked == 0 {
+				t.Fatal("no balances to check")
+			}
+		})
+	}
+}
