@@ -89,6 +89,17 @@ func (d *durable) Deriver(at uint64) (*derive.Deriver, error) {
 	d.store.RLock()
 	defer d.store.RUnlock()
 	s, err := d.stateAt(at)
+	if err == nil && d.read(at, at+1, func(pj.Record) error { return nil }) != nil {
+		// The journal does not go on after at: either at is its end, or
+		// what follows was removed (then a newer snapshot exists).
+		err = fmt.Errorf("the journal does not hold record %d", at+1)
+		if d.dataDir == "" {
+			return s.Deriver(d.cfg), nil
+		}
+		if f, ferr := snapshot.OldestAfter(SnapshotDir(d.dataDir), Fingerprint(d.cfg), at); ferr != nil || f == nil {
+			return s.Deriver(d.cfg), nil
+		}
+	}
 	if err != nil && d.dataDir != "" {
 		f, ferr := snapshot.OldestAfter(SnapshotDir(d.dataDir), Fingerprint(d.cfg), at)
 		if ferr != nil || f == nil {

@@ -202,3 +202,40 @@ func TestFollowerAcrossSnapshots(t *testing.T) {
 		})
 	}
 }
+
+// TestFollowerStartsAfterRemovedJournal: a new follower (cursor 0) on a
+// node whose journal before its snapshot was removed starts from that
+// snapshot and stores every record after it.
+func TestFollowerStartsAfterRemovedJournal(t *testing.T) {
+	old := pj.SegmentSize
+	pj.SegmentSize = 8 << 10
+	t.Cleanup(func() { pj.SegmentSize = old })
+	cfg, err := config.Parse(config.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	n := startAt(t, cfg, dir, "", journal.Sync)
+	workload(t, n, 71, 600)
+	if err := n.Snapshots.Now(); err != nil {
+		t.Fatal(err)
+	}
+	snap := n.Journal.LastLSN()
+	if err := pj.ReadFiles(runtime.JournalDir(dir), 0, 1, func(pj.Record) error { return nil }); err == nil {
+		t.Fatal("record 1 is still in the journal: the test needs it removed")
+	}
+	rec := &recorder{}
+	n.Follow(rec, 64)
+	workload(t, n, 72, 300)
+	last := n.Journal.LastLSN()
+	waitCursor(t, rec, last)
+	n.Shutdown(context.Background())
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if first := rec.records[0].LSN; first != snap+1 {
+		t.Fatalf("first record stored: %d; want %d (the one after the snapshot)", first, snap+1)
+	}
+	if got := uint64(len(rec.records)); got != last-snap {
+		t.Fatalf("%d records stored; want %d", got, last-snap)
+	}
+}
