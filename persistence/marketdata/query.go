@@ -40,7 +40,7 @@ func (m *Model) Query(cmd messages.Command) messages.Reply {
 		if mk == nil || c.Period <= 0 || c.Period > m.secMax {
 			return errArg
 		}
-		w, _ := mk.window(c.Now-c.Period, c.Now)
+		w, _ := m.window(mk, c.Now-c.Period, c.Now)
 		return &messages.MarketStatusReply{
 			Period: c.Period, Last: mk.last,
 			Open: w.Open, Close: w.Close, High: w.High, Low: w.Low, Volume: w.Volume, Deal: w.Deal,
@@ -81,16 +81,18 @@ func (m *Model) recent(mk *market, limit int, lastID uint64) []messages.MarketDe
 
 // window merges the 1 s buckets from start up to the next whole minute and
 // then the minute buckets up to now (exclusive), as viabtc's market.status
-// does. found is false (and w zero) when no bucket lies there.
-func (mk *market) window(start, now int64) (w messages.Candle, found bool) {
+// does, leaving out buckets past their retention at now (so that the
+// answer does not depend on when Trim ran). found is false (and w zero)
+// when no bucket lies there.
+func (m *Model) window(mk *market, start, now int64) (w messages.Candle, found bool) {
 	startMin := floorTo(start, 60) + 60
 	s := mk.series[Sec]
-	for j := s.search(start); j < len(s) && s[j].Time < startMin; j++ {
+	for j := s.search(max(start, m.cutoff(Sec, now))); j < len(s) && s[j].Time < startMin; j++ {
 		merge(&w, &s[j], !found)
 		found = true
 	}
 	s = mk.series[Min]
-	for j := s.search(startMin); j < len(s) && s[j].Time < now; j++ {
+	for j := s.search(max(startMin, m.cutoff(Min, now))); j < len(s) && s[j].Time < now; j++ {
 		merge(&w, &s[j], !found)
 		found = true
 	}
@@ -111,7 +113,7 @@ func (m *Model) today(mk *market, now int64) *messages.MarketStatusTodayReply {
 		p := days[j-1].Close
 		r.Open, r.Last, r.High, r.Low = p, p, p, p
 	}
-	w, _ := mk.window(now-day, now)
+	w, _ := m.window(mk, now-day, now)
 	r.Volume, r.Deal = w.Volume, w.Deal
 	return r
 }
