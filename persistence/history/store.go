@@ -1,0 +1,287 @@
+package history
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
+	_ "modernc.org/sqlite" // driver "sqlite"
+)
+
+// Options configure a Store. Exactly one of DSN and Path is set.
+type Options struct {
+	// DSN of a MySQL/MariaDB database: a go-sql-driver/mysql DSN
+	// ("user:password@tcp(host:3306)/database?param=value"), optionally
+	// prefixed with "mysql://". The dial timeout defaults to 10s.
+	DSN string
+	// Path of an SQLite database file, created if missing (its directory
+	// must exist). The node uses <data-dir>/history.db.
+	Path string
+	// Config names the markets and assets and gives their precisions;
+	// required.
+	Config *config.Config
+	// Prefix starts every table name: up to 32 of A-Z a-z 0-9 _, default
+	// "" (tests use a unique prefix per run).
+	Prefix string
+	// Name is the follower's name (runtime.Follower) and the key of its
+	// cursor row; default "history".
+	Name string
+	// Workers bounds the queries running at once (and the read
+	// connections); default 10, viabtc's worker_num.
+	Workers int
+	// MaxPending bounds the queries running or waiting; one more is
+	// answered code 3 at once. Default 10 × Workers, as viabtc.
+	MaxPending int
+	// RowsPerInsert bounds the rows of one INSERT statement; default 500.
+	RowsPerInsert int
+	// AllowSkips lets Apply store a batch that starts after a gap — the
+	// runtime skips records the journal no longer holds when a follower
+	// fell behind by more than snapshot.max_follower_lag — and note the
+	// gap in history_skips. Default false: such a batch fails like any
+	// other that does not follow the cursor, and the follower stalls until
+	// an operator decides (e.g. sets this, or rebuilds the store).
+	AllowSkips bool
+	// Logger receives failed queries; nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults of Options.
+const (
+	DefaultName          = "history"
+	DefaultWorkers       = 10
+	DefaultRowsPerInsert = 500
+)
+
+// Errors.
+var (
+	// ErrNotNext: Apply was given records that do not follow the stored
+	// cursor. Nothing was written.
+	ErrNotNext = errors.New("history: records do not follow the stored cursor")
+	// ErrClosed: the Store was closed.
+	ErrClosed = errors.New("history: store closed")
+)
+
+// Store is the history store. It implements runtime.Follower (Apply must
+// not be called concurrently with itself; the runtime never does) and
+// actors.Querier (Query is safe for concurrent use, also with Apply).
+type Store struct {
+	cfg   *config.Config
+	name  string
+	d     *dialect
+	t     tables
+	where string // for messages: backend and location, no password
+	log   *slog.Logger
+
+	w *sqlx.DB // Apply's connection
+	r *sqlx.DB // queries' connections
+
+	allowSkips bool
+	rows       int
+	inserts    inserts // INSERT texts for rows rows, shorter ones are prefixes
+
+	sem        chan struct{} // a slot per running query
+	pending    atomic.Int64  // queries running or waiting
+	maxPending int64
+	closed     atomic.Bool
+
+	applyMu sync.Mutex
+	args    []any // Apply's argument buffer; guarded by applyMu
+
+	// fault, when set (tests), is called at named points of Apply; an
+	// error it returns is Apply's.
+	fault func(point string) error
+}
+
+var prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_]{0,32}$`)
+
+// Open connects to the history database, creates or migrates its schema to
+// SchemaVersion, and returns the Store. ctx bounds the connection and the
+// migration.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Config == nil {
+		return nil, errors.New("history: Options.Config is required")
+	}
+	if (opts.DSN == "") == (opts.Path == "") {
+		return nil, errors.New("history: set exactly one of Options.DSN (MySQL) and Options.Path (SQLite)")
+	}
+	if !prefixPattern.MatchString(opts.Prefix) {
+		return nil, fmt.Errorf("history: table prefix %q: want up to 32 of A-Z a-z 0-9 _", opts.Prefix)
+	}
+	if opts.Name == "" {
+		opts.Name = DefaultName
+	}
+	if len(opts.Name) > 64 {
+		return nil, fmt.Errorf("history: follower name %q is longer than 64 bytes", opts.Name)
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = DefaultWorkers
+	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = 10 * opts.Workers
+	}
+	if opts.MaxPending < opts.Workers {
+		opts.MaxPending = opts.Workers
+	}
+	if opts.RowsPerInsert <= 0 {
+		opts.RowsPerInsert = DefaultRowsPerInsert
+	}
+	if opts.RowsPerInsert > 2000 {
+		opts.RowsPerInsert = 2000 // 16 columns × 2000 stays below SQLite's 32766 variables
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Store{
+		cfg: opts.Config, name: opts.Name, t: tableNames(opts.Prefix), log: opts.Logger,
+		allowSkips: opts.AllowSkips, rows: opts.RowsPerInsert,
+		sem: make(chan struct{}, opts.Workers), maxPending: int64(opts.MaxPending),
+	}
+	var err error
+	if opts.DSN != "" {
+		err = s.openMySQL(opts.DSN, opts.Workers)
+	} else {
+		err = s.openSQLite(opts.Path, opts.Workers)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, s.w, s.d, s.t, s.name); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("history: %s: %w", s.where, err)
+	}
+	s.inserts = newInserts(s.t, s.rows)
+	return s, nil
+}
+
+func (s *Store) openMySQL(dsn string, workers int) error {
+	cfg, err := mysql.ParseDSN(strings.TrimPrefix(dsn, "mysql://"))
+	if err != nil {
+		return fmt.Errorf("history: mysql DSN: %w", err)
+	}
+	if cfg.DBName == "" {
+		return errors.New("history: mysql DSN names no database (…/DATABASE)")
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	s.d = mysqlDialect
+	s.where = fmt.Sprintf("mysql %s@%s/%s", cfg.User, cfg.Addr, cfg.DBName)
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return fmt.Errorf("history: %s: %w", s.where, err)
+	}
+	s.w = sqlx.NewDb(sql.OpenDB(conn), "mysql")
+	s.w.SetMaxOpenConns(1)
+	s.w.SetConnMaxIdleTime(time.Minute)
+	s.r = sqlx.NewDb(sql.OpenDB(conn), "mysql")
+	s.r.SetMaxOpenConns(workers)
+	s.r.SetMaxIdleConns(workers)
+	s.r.SetConnMaxIdleTime(time.Minute)
+	return nil
+}
+
+func (s *Store) openSQLite(path string, workers int) error {
+	if strings.ContainsAny(path, "?#") {
+		return fmt.Errorf("history: sqlite path %q must not contain ? or #", path)
+	}
+	s.d = sqliteDialect
+	s.where = "sqlite " + path
+	// The writer takes the write lock when its transaction begins
+	// (immediate), so it never fails to upgrade a read lock. Readers
+	// never write.
+	w, err := sqlx.Open("sqlite", path+"?_busy_timeout=10000&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate")
+	if err != nil {
+		return fmt.Errorf("history: %s: %w", s.where, err)
+	}
+	w.SetMaxOpenConns(1)
+	if err := w.Ping(); err != nil { // creates the file and switches it to WAL before readers open it
+		w.Close()
+		return fmt.Errorf("history: %s: %w", s.where, err)
+	}
+	r, err := sqlx.Open("sqlite", path+"?_busy_timeout=10000&_query_only=1")
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("history: %s: %w", s.where, err)
+	}
+	r.SetMaxOpenConns(workers)
+	r.SetMaxIdleConns(workers)
+	s.w, s.r = w, r
+	return nil
+}
+
+// String names the store's database (never a password).
+func (s *Store) String() string { return s.where }
+
+// Name implements runtime.Follower.
+func (s *Store) Name() string { return s.name }
+
+// Cursor implements runtime.Follower: the LSN of the last journal record
+// stored (0: none).
+func (s *Store) Cursor(ctx context.Context) (uint64, error) {
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	var c u64
+	if err := s.w.QueryRowxContext(ctx, "SELECT `lsn` FROM "+q(s.t.cursor)+" WHERE `name` = ?", s.name).Scan(&c); err != nil {
+		return 0, fmt.Errorf("history: %s: read cursor: %w", s.where, err)
+	}
+	return uint64(c), nil
+}
+
+// Close closes the database connections; later calls fail with ErrClosed.
+// It waits for a running Apply.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	return s.closeDBs()
+}
+
+func (s *Store) closeDBs() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+var _ io.Closer = (*Store)(nil)
+
+// u64 scans an unsigned 64-bit column from either backend: SQLite returns
+// the int64 bit pattern stored (dialect.id), MySQL an unsigned integer or
+// its text.
+type u64 uint64
+
+func (v *u64) Scan(src any) error {
+	switch x := src.(type) {
+	case int64:
+		*v = u64(x)
+	case uint64:
+		*v = u64(x)
+	case []byte:
+		n, err := strconv.ParseUint(string(x), 10, 64)
+		if err != nil {
+			return fmt.Errorf("history: integer column %q: %w", x, err)
+		}
+		*v = u64(n)
+	case string:
+		n, err := strconv.ParseUint(x, 10, 64)
+		if err != nil {
+			return fmt.Errorf("history: integer column %q: %w", x, err)
+		}
+		*v = u64(n)
+	default:
+		return fmt.Errorf("history: integer column of type %T", src)
+	}
+	return nil
+}
