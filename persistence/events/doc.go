@@ -36,7 +36,7 @@
 // "acked": the cursor confirmed before its batch was sent. On a cold start
 // the cursor is the largest acked header among the partitions' last
 // messages, so a crash never loses a message; it may re-send the messages
-// of at most the batches after that cursor, byte-identical, with the same
+// of the batches after that cursor: copies with the same key, value and
 // (lsn, seq). A consumer drops a message whose (lsn, seq) is not above the
 // last one it took from the same partition.
 //

@@ -29,20 +29,25 @@ type PublisherOptions struct {
 	// Version is the Kafka protocol version spoken; default V2_1_0_0
 	// (headers and idempotence need 0.11, zstd 2.1). At least V0_11_0_0.
 	Version sarama.KafkaVersion
-	// ClientID names the producer to the brokers; default "bourse".
+	// ClientID names the publisher to the brokers; default "bourse".
 	ClientID string
-	// Retries is how often a message is retried before its send fails
-	// (sarama Producer.Retry.Max); default 1000, which with the backoff
-	// below rides out about 16 minutes of broker unavailability inside
-	// one send.
+	// Retries is how often a partition's record batch is sent again after
+	// a retriable error (leader moved, timeout, connection lost) before
+	// the batch fails; default 10. A failed batch is sent again whole by
+	// the journal follower, with backoff, with a new producer id.
 	Retries int
 	// RetryBackoff caps the exponential backoff between retries (from
-	// 100 ms); default 1 s.
+	// 50 ms); default 1 s.
 	RetryBackoff time.Duration
+	// MaxBatchBytes bounds one partition's record batch (about: keys,
+	// values and headers); default 512 KiB, below the brokers' default
+	// message.max.bytes. A partition's share of a larger batch is sent as
+	// several record batches, one after the other.
+	MaxBatchBytes int
 	// ReadTimeout bounds reading one partition's last message on a cold
 	// start; default 10 s.
 	ReadTimeout time.Duration
-	// CloseTimeout bounds how long Close waits for a send still in flight;
+	// CloseTimeout bounds how long Close waits for a send in flight;
 	// default 10 s.
 	CloseTimeout time.Duration
 	// StallWarning: a send still unconfirmed after this long is logged at
@@ -50,38 +55,42 @@ type PublisherOptions struct {
 	StallWarning time.Duration
 	// Logger receives the publisher's records; nil: slog.Default().
 	Logger *slog.Logger
-	// Sarama, if set, may adjust the sarama configuration last (tests,
-	// TLS/SASL). The idempotence settings must be kept.
+	// Sarama, if set, may adjust the sarama client configuration last
+	// (TLS, SASL, timeouts).
 	Sarama func(*sarama.Config)
 }
 
 // Publisher publishes the durable journal's events to Kafka (PROTOCOL §6):
-// a journal follower (Name "events") on an idempotent sarama producer.
+// a journal follower (Name "events") with an idempotent producer built on
+// sarama's client (producer id and epoch, sequence numbers, acks=all).
 //
 // Topics and keys: the balances topic carries balance.update changes keyed
 // by user id, the orders and deals topics carry order events and trades
-// keyed by market name; so a user's balance messages, and a market's order
-// and deal messages, each stay in one partition, in journal order.
+// keyed by market name (sarama's hash partitioner, FNV-1a); so a user's
+// balance messages, and a market's order and deal messages, each stay in
+// one partition, in journal order.
+//
+// Sending: Apply sends its batch as one record batch per partition (split
+// only beyond MaxBatchBytes, the parts then sent one after the other) and
+// returns nil only when every partition acknowledged with acks=all. Kafka
+// appends a record batch whole or not at all, and a retried batch keeps
+// its sequence number so the broker drops a copy it already appended. So
+// when a send fails — broker down, publisher stopped or killed — each
+// partition holds a prefix of its messages of the batch, never a gap.
 //
 // Cursor: every message carries headers "lsn", "seq" and "acked"; acked is
 // the cursor the publisher had confirmed — every message of every record up
-// to it acknowledged by the brokers (acks=all) — when it sent the message's
-// batch. Apply sends a batch with SyncProducer.SendMessages and succeeds
-// only when every message of it is acknowledged; the confirmed cursor is
-// then kept in memory. On a cold start Cursor reads the last message of
-// every partition of the three topics and returns the largest acked header:
-// any message carrying acked = A proves records ≤ A were all delivered, so
-// nothing after the returned cursor is skipped. Records after it may have
-// been delivered in part before the crash: they are sent again, as exact
-// copies (same key, value and headers). Consumers drop a message whose
-// (lsn, seq) is not above the last one they took from its partition.
-//
-// Within a partition first deliveries follow (lsn, seq) order: a crash or a
-// failed send leaves a prefix of each partition's messages of the batch, and
-// the batch is sent again whole. The one exception needs a message to fail
-// after Retries retries while a later message of the same partition in the
-// same batch still gets through; the publisher sees it in the send's
-// results, logs it at error level and counts it (Stats.Reordered).
+// to it acknowledged — when it sent the message's batch. While it runs the
+// publisher keeps its confirmed cursor in memory. On a cold start Cursor
+// reads the last message of every partition of the three topics and returns
+// the largest acked header: a message carrying acked = A proves that
+// records ≤ A were all delivered, so nothing after the returned cursor is
+// skipped. Records after it may have been delivered, in part, before the
+// restart: they are sent again, as copies (the same key, value, lsn and
+// seq; acked may differ). In each partition the first copies come in
+// (lsn, seq) order, so a consumer drops a message whose (lsn, seq) is not
+// above the last one it took from that partition, and sees every message
+// once, in order.
 //
 // Cursor, Apply and Close are safe for concurrent use (they serialise).
 type Publisher struct {
@@ -90,30 +99,45 @@ type Publisher struct {
 	brokers []string
 	conf    *sarama.Config
 	opts    PublisherOptions
+	reqVer  int16 // Produce request version
 	log     *slog.Logger
 
 	mu        sync.Mutex
-	client    sarama.Client       // guarded by mu; nil: not connected
-	producer  sarama.SyncProducer // guarded by mu
-	known     bool                // confirmed is valid; guarded by mu
-	confirmed uint64              // guarded by mu
-	inflight  *send               // a send Apply stopped waiting for; guarded by mu
-	closed    bool                // guarded by mu
+	client    sarama.Client // guarded by mu; nil: not connected
+	sess      *session      // guarded by mu; nil: none yet, or dropped after a failure
+	known     bool          // confirmed is valid; guarded by mu
+	confirmed uint64        // guarded by mu
+	inflight  *send         // a send Apply stopped waiting for; guarded by mu
+	closed    bool          // guarded by mu
 
-	cursor    atomic.Uint64 // confirmed, for Stats
-	messages  atomic.Uint64
-	batches   atomic.Uint64
-	failures  atomic.Uint64
-	reordered atomic.Uint64
+	cursor   atomic.Uint64 // confirmed, for Stats
+	messages atomic.Uint64
+	batches  atomic.Uint64
+	failures atomic.Uint64
+	retries  atomic.Uint64
 }
 
-// send is one batch handed to the producer.
+// session is one idempotent producer id: the next sequence number per
+// partition. Owned by the send in flight, else guarded by Publisher.mu.
+type session struct {
+	id    int64
+	epoch int16
+	seq   map[topicPart]int32
+}
+
+type topicPart struct {
+	topic string
+	part  int32
+}
+
+// send is one batch being sent.
 type send struct {
-	done  chan struct{}
-	msgs  []*sarama.ProducerMessage
-	last  uint64 // the batch's last LSN
-	start time.Time
-	err   error // set before done is closed
+	done   chan struct{}
+	cancel func() // stops retrying
+	n      int    // messages
+	last   uint64 // the batch's last LSN
+	start  time.Time
+	err    error // set before done is closed
 }
 
 // NewPublisher returns a publisher to cfg.Kafka's brokers and topics with
@@ -135,10 +159,13 @@ func NewPublisher(cfg *config.Config, opts PublisherOptions) (*Publisher, error)
 		opts.ClientID = "bourse"
 	}
 	if opts.Retries <= 0 {
-		opts.Retries = 1000
+		opts.Retries = 10
 	}
 	if opts.RetryBackoff <= 0 {
 		opts.RetryBackoff = time.Second
+	}
+	if opts.MaxBatchBytes <= 0 {
+		opts.MaxBatchBytes = 512 << 10
 	}
 	if opts.ReadTimeout <= 0 {
 		opts.ReadTimeout = 10 * time.Second
@@ -156,22 +183,10 @@ func NewPublisher(cfg *config.Config, opts PublisherOptions) (*Publisher, error)
 	c := sarama.NewConfig()
 	c.ClientID = opts.ClientID
 	c.Version = opts.Version
-	c.Net.MaxOpenRequests = 1
 	c.Net.DialTimeout = 10 * time.Second
 	c.Producer.Idempotent = true
 	c.Producer.RequiredAcks = sarama.WaitForAll
-	c.Producer.Return.Successes = true
-	c.Producer.Return.Errors = true
-	c.Producer.Retry.Max = opts.Retries
-	maxBackoff := opts.RetryBackoff
-	c.Producer.Retry.BackoffFunc = func(retries, _ int) time.Duration {
-		d := 100 * time.Millisecond
-		for i := 0; i < retries && d < maxBackoff; i++ {
-			d *= 2
-		}
-		return min(d, maxBackoff)
-	}
-	c.Producer.Partitioner = sarama.NewHashPartitioner
+	c.Net.MaxOpenRequests = 1
 	switch k.Compression {
 	case "", "none":
 		c.Producer.Compression = sarama.CompressionNone
@@ -186,7 +201,10 @@ func NewPublisher(cfg *config.Config, opts PublisherOptions) (*Publisher, error)
 	default:
 		return nil, fmt.Errorf("events: unknown compression %q", k.Compression)
 	}
+	// The client consumes only to read each partition's last message on
+	// a cold start: do not let a fetch wait for more.
 	c.Consumer.Return.Errors = true
+	c.Consumer.MaxWaitTime = 20 * time.Millisecond
 	if opts.Sarama != nil {
 		opts.Sarama(c)
 	}
@@ -195,6 +213,16 @@ func NewPublisher(cfg *config.Config, opts PublisherOptions) (*Publisher, error)
 	}
 	p := &Publisher{
 		enc: NewEncoder(cfg), brokers: append([]string(nil), k.Brokers...), conf: c, opts: opts, log: log,
+	}
+	switch v := c.Version; {
+	case v.IsAtLeast(sarama.V2_1_0_0):
+		p.reqVer = 7
+	case v.IsAtLeast(sarama.V2_0_0_0):
+		p.reqVer = 6
+	case v.IsAtLeast(sarama.V1_0_0_0):
+		p.reqVer = 5
+	default:
+		p.reqVer = 3
 	}
 	p.topics[Balances], p.topics[Orders], p.topics[Deals] = k.Topics.Balances, k.Topics.Orders, k.Topics.Deals
 	return p, nil
@@ -238,8 +266,8 @@ var errClosed = errors.New("events: publisher closed")
 
 // Apply implements runtime.Follower: it sends every message of records and
 // returns nil once the brokers acknowledged them all. If ctx ends first it
-// returns ctx's error and the send goes on; the next Cursor or Apply waits
-// for it, so two sends never overlap.
+// returns ctx's error; the send stops retrying and the next Cursor, Apply
+// or Close waits for it, so two sends never overlap.
 func (p *Publisher) Apply(ctx context.Context, records []derive.Record) error {
 	if len(records) == 0 {
 		return nil
@@ -268,26 +296,24 @@ func (p *Publisher) Apply(ctx context.Context, records []derive.Record) error {
 		p.setConfirmedLocked(last)
 		return nil
 	}
-	pms := make([]*sarama.ProducerMessage, len(msgs))
-	hdrs := make([]sarama.RecordHeader, 3*len(msgs))
-	for i := range msgs {
-		m := &msgs[i]
-		h := hdrs[3*i : 3*i+3 : 3*i+3]
-		h[0] = sarama.RecordHeader{Key: []byte(HeaderLSN), Value: strconv.AppendUint(nil, m.LSN, 10)}
-		h[1] = sarama.RecordHeader{Key: []byte(HeaderSeq), Value: strconv.AppendUint(nil, uint64(m.Seq), 10)}
-		h[2] = sarama.RecordHeader{Key: []byte(HeaderAcked), Value: acked}
-		pms[i] = &sarama.ProducerMessage{
-			Topic: p.topics[m.Topic], Key: sarama.StringEncoder(m.Key), Value: sarama.ByteEncoder(m.Value), Headers: h,
-		}
-	}
 	if err := p.connectLocked(); err != nil {
 		return err
 	}
-	s := &send{done: make(chan struct{}), msgs: pms, last: last, start: time.Now()}
-	producer := p.producer
+	if p.sess == nil {
+		sess, err := p.newSession()
+		if err != nil {
+			p.disconnectLocked()
+			return err
+		}
+		p.sess = sess
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	s := &send{done: make(chan struct{}), cancel: cancel, n: len(msgs), last: last, start: time.Now()}
+	client, sess := p.client, p.sess
 	go func() {
 		defer close(s.done)
-		s.err = producer.SendMessages(pms)
+		defer cancel()
+		s.err = p.produce(sctx, client, sess, msgs, acked)
 	}()
 	p.inflight = s
 	return p.settleLocked(ctx)
@@ -295,9 +321,9 @@ func (p *Publisher) Apply(ctx context.Context, records []derive.Record) error {
 
 // settleLocked waits for the send in flight and folds its outcome in: on
 // success the confirmed cursor moves to the batch's end; on failure the
-// producer is dropped (the next Apply reconnects with a new producer id)
-// and the batch's outcome is checked for reordering. It returns ctx's error
-// if ctx ends first (the send stays in flight), else the send's.
+// session and the connection are dropped (the next Apply starts a new
+// producer id). It returns ctx's error if ctx ends first (the send stays in
+// flight), else the send's.
 func (p *Publisher) settleLocked(ctx context.Context) error {
 	s := p.inflight
 	tick := time.NewTicker(p.opts.StallWarning)
@@ -309,21 +335,21 @@ func (p *Publisher) settleLocked(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
-			p.log.Warn("events: Kafka has not acknowledged a batch yet", "messages", len(s.msgs), "last_lsn", s.last,
+			p.log.Warn("events: Kafka has not acknowledged a batch yet", "messages", s.n, "last_lsn", s.last,
 				"waiting", time.Since(s.start).Round(time.Second))
 		}
 	}
 	p.inflight = nil
 	p.batches.Add(1)
 	if s.err == nil {
-		p.messages.Add(uint64(len(s.msgs)))
+		p.messages.Add(uint64(s.n))
 		p.setConfirmedLocked(s.last)
 		return nil
 	}
 	p.failures.Add(1)
-	p.checkOrder(s)
+	p.sess = nil
 	p.disconnectLocked()
-	return fmt.Errorf("events: send of %d messages up to LSN %d: %w", len(s.msgs), s.last, s.err)
+	return fmt.Errorf("events: send of %d messages up to LSN %d: %w", s.n, s.last, s.err)
 }
 
 func (p *Publisher) setConfirmedLocked(lsn uint64) {
@@ -331,92 +357,241 @@ func (p *Publisher) setConfirmedLocked(lsn uint64) {
 	p.cursor.Store(lsn)
 }
 
-// checkOrder reports a failed batch in which a message was delivered after
-// an earlier message of the same partition failed: consumers then see the
-// earlier one only when the batch is sent again.
-func (p *Publisher) checkOrder(s *send) {
-	var perrs sarama.ProducerErrors
-	if !errors.As(s.err, &perrs) {
-		return
-	}
-	failed := make(map[*sarama.ProducerMessage]bool, len(perrs))
-	for _, e := range perrs {
-		failed[e.Msg] = true
-	}
-	type part struct {
-		topic string
-		p     int32
-	}
-	gap := make(map[part]uint64) // partition → LSN of its first failed message
-	for _, m := range s.msgs {
-		k := part{m.Topic, m.Partition}
-		if failed[m] {
-			if _, ok := gap[k]; !ok {
-				gap[k] = lsnOf(m)
-			}
-			continue
-		}
-		if first, ok := gap[k]; ok {
-			p.reordered.Add(1)
-			p.log.Error("events: a message was delivered after an earlier message of its partition failed; consumers see them out of order",
-				"topic", m.Topic, "partition", m.Partition, "failed_lsn", first, "delivered_lsn", lsnOf(m))
-			delete(gap, k)
-		}
-	}
-}
-
-func lsnOf(m *sarama.ProducerMessage) uint64 {
-	for _, h := range m.Headers {
-		if string(h.Key) == HeaderLSN {
-			v, _ := strconv.ParseUint(string(h.Value), 10, 64)
-			return v
-		}
-	}
-	return 0
-}
-
 func (p *Publisher) connectLocked() error {
-	if p.producer != nil {
+	if p.client != nil {
 		return nil
 	}
-	if p.client == nil {
-		c, err := sarama.NewClient(p.brokers, p.conf)
-		if err != nil {
-			return fmt.Errorf("events: connect to %v: %w", p.brokers, err)
-		}
-		p.client = c
-	}
-	prod, err := sarama.NewSyncProducerFromClient(p.client)
+	c, err := sarama.NewClient(p.brokers, p.conf)
 	if err != nil {
-		p.disconnectLocked()
-		return fmt.Errorf("events: producer: %w", err)
+		return fmt.Errorf("events: connect to %v: %w", p.brokers, err)
 	}
-	p.producer = prod
+	p.client = c
 	return nil
 }
 
 func (p *Publisher) disconnectLocked() {
-	if p.producer != nil {
-		if err := p.producer.Close(); err != nil {
-			p.log.Warn("events: closing the producer", "err", err)
-		}
-		p.producer = nil
-	}
 	if p.client != nil {
 		p.client.Close()
 		p.client = nil
 	}
 }
 
+// newSession asks the brokers for a producer id.
+func (p *Publisher) newSession() (*session, error) {
+	r, err := p.client.InitProducerID()
+	if err == nil && r.Err != sarama.ErrNoError {
+		err = r.Err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("events: producer id: %w", err)
+	}
+	return &session{id: r.ProducerID, epoch: r.ProducerEpoch, seq: make(map[topicPart]int32)}, nil
+}
+
+// chunk is one record batch for one partition.
+type chunk struct {
+	tp      topicPart
+	records []*sarama.Record
+}
+
+// produce sends msgs: per partition, its messages in order as record
+// batches of at most MaxBatchBytes; the i-th batches of all partitions go
+// out together (one request per leader), the next ones only after all of
+// them were acknowledged. A partition's batch that meets a retriable error
+// is sent again with the same sequence number, up to Retries times.
+func (p *Publisher) produce(ctx context.Context, client sarama.Client, sess *session, msgs []Message, acked []byte) error {
+	idsOf := make(map[string][]int32, numTopics)
+	var order []topicPart
+	parts := make(map[topicPart][]chunk)
+	sizes := make(map[topicPart]int)
+	ackedHdr := &sarama.RecordHeader{Key: []byte(HeaderAcked), Value: acked}
+	for i := range msgs {
+		m := &msgs[i]
+		topic := p.topics[m.Topic]
+		ids, ok := idsOf[topic]
+		if !ok {
+			var err error
+			if ids, err = client.Partitions(topic); err != nil {
+				return fmt.Errorf("partitions of %s: %w", topic, err)
+			}
+			if len(ids) == 0 {
+				return fmt.Errorf("topic %s has no partitions", topic)
+			}
+			idsOf[topic] = ids
+		}
+		idx, err := sarama.NewHashPartitioner(topic).Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(m.Key)}, int32(len(ids)))
+		if err != nil {
+			return err
+		}
+		tp := topicPart{topic, ids[idx]}
+		rec := &sarama.Record{Key: []byte(m.Key), Value: m.Value, Headers: []*sarama.RecordHeader{
+			{Key: []byte(HeaderLSN), Value: strconv.AppendUint(nil, m.LSN, 10)},
+			{Key: []byte(HeaderSeq), Value: strconv.AppendUint(nil, uint64(m.Seq), 10)},
+			ackedHdr,
+		}}
+		size := len(m.Key) + len(m.Value) + 64
+		cs := parts[tp]
+		if cs == nil {
+			order = append(order, tp)
+		}
+		if len(cs) == 0 || sizes[tp]+size > p.opts.MaxBatchBytes && len(cs[len(cs)-1].records) > 0 {
+			cs = append(cs, chunk{tp: tp})
+			sizes[tp] = 0
+		}
+		cs[len(cs)-1].records = append(cs[len(cs)-1].records, rec)
+		sizes[tp] += size
+		parts[tp] = cs
+	}
+	for round := 0; ; round++ {
+		var pending []chunk
+		for _, tp := range order {
+			if cs := parts[tp]; round < len(cs) {
+				pending = append(pending, cs[round])
+			}
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		if err := p.produceRound(ctx, client, sess, pending); err != nil {
+			return err
+		}
+	}
+}
+
+// produceRound sends one record batch per chunk (distinct partitions) until
+// all are acknowledged, retrying retriable failures.
+func (p *Publisher) produceRound(ctx context.Context, client sarama.Client, sess *session, pending []chunk) error {
+	now := time.Now().Truncate(time.Millisecond)
+	for attempt := 0; ; attempt++ {
+		byBroker := make(map[*sarama.Broker][]chunk)
+		var retry []chunk
+		var lastErr error
+		for _, c := range pending {
+			b, err := client.Leader(c.tp.topic, c.tp.part)
+			if err != nil {
+				retry, lastErr = append(retry, c), fmt.Errorf("leader of %s/%d: %w", c.tp.topic, c.tp.part, err)
+				continue
+			}
+			byBroker[b] = append(byBroker[b], c)
+		}
+		type outcome struct {
+			acked []chunk
+			retry []chunk
+			err   error // the last retriable error
+			fatal error
+		}
+		results := make(chan outcome, len(byBroker))
+		for b, cs := range byBroker {
+			go func() {
+				req := &sarama.ProduceRequest{RequiredAcks: sarama.WaitForAll, Timeout: int32(p.conf.Producer.Timeout / time.Millisecond), Version: p.reqVer}
+				for _, c := range cs {
+					req.AddBatch(c.tp.topic, c.tp.part, &sarama.RecordBatch{
+						Version: 2, Codec: p.conf.Producer.Compression, CompressionLevel: p.conf.Producer.CompressionLevel,
+						FirstTimestamp: now, MaxTimestamp: now, LastOffsetDelta: int32(len(c.records) - 1),
+						ProducerID: sess.id, ProducerEpoch: sess.epoch, FirstSequence: sess.seq[c.tp],
+						Records: offsetDeltas(c.records),
+					})
+				}
+				resp, err := b.Produce(req)
+				if err != nil {
+					// The connection is in doubt: reopen it. The
+					// broker drops a batch it already appended when
+					// it comes again with the same sequence.
+					b.Close()
+					results <- outcome{retry: cs, err: fmt.Errorf("produce to broker %d: %w", b.ID(), err)}
+					return
+				}
+				var o outcome
+				for _, c := range cs {
+					blk := resp.GetBlock(c.tp.topic, c.tp.part)
+					switch {
+					case blk == nil:
+						o.retry, o.err = append(o.retry, c), fmt.Errorf("%s/%d: %w", c.tp.topic, c.tp.part, sarama.ErrIncompleteResponse)
+					case blk.Err == sarama.ErrNoError, blk.Err == sarama.ErrDuplicateSequenceNumber:
+						o.acked = append(o.acked, c)
+					case retriable(blk.Err):
+						o.retry, o.err = append(o.retry, c), fmt.Errorf("%s/%d: %w", c.tp.topic, c.tp.part, blk.Err)
+					default:
+						o.fatal = fmt.Errorf("%s/%d: %w", c.tp.topic, c.tp.part, blk.Err)
+					}
+				}
+				results <- o
+			}()
+		}
+		var fatal error
+		for range byBroker {
+			o := <-results
+			for _, c := range o.acked {
+				sess.seq[c.tp] += int32(len(c.records))
+			}
+			retry = append(retry, o.retry...)
+			if o.err != nil {
+				lastErr = o.err
+			}
+			if o.fatal != nil {
+				fatal = o.fatal
+			}
+		}
+		switch {
+		case fatal != nil:
+			return fatal
+		case len(retry) == 0:
+			return nil
+		case attempt >= p.opts.Retries:
+			return fmt.Errorf("after %d retries: %w", attempt, lastErr)
+		}
+		p.retries.Add(1)
+		pending = retry
+		d := 50 * time.Millisecond << min(attempt, 10)
+		select {
+		case <-time.After(min(d, p.opts.RetryBackoff)):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		topics := make([]string, 0, len(pending))
+		for _, c := range pending {
+			topics = append(topics, c.tp.topic)
+		}
+		if err := client.RefreshMetadata(topics...); err != nil {
+			lastErr = err
+		}
+	}
+}
+
+// retriable reports whether a partition's produce error can go away by
+// itself (sarama's own producer retries the same ones).
+func retriable(err sarama.KError) bool {
+	switch err {
+	case sarama.ErrInvalidMessage, sarama.ErrUnknownTopicOrPartition, sarama.ErrLeaderNotAvailable,
+		sarama.ErrNotLeaderForPartition, sarama.ErrRequestTimedOut, sarama.ErrNotEnoughReplicas,
+		sarama.ErrNotEnoughReplicasAfterAppend, sarama.ErrKafkaStorageError:
+		return true
+	}
+	return false
+}
+
+func offsetDeltas(rs []*sarama.Record) []*sarama.Record {
+	for i, r := range rs {
+		r.OffsetDelta = int64(i)
+	}
+	return rs
+}
+
 // readAckedLocked returns the largest acked header among the last messages
-// of the topics' partitions.
+// of the topics' partitions, read concurrently.
 func (p *Publisher) readAckedLocked(ctx context.Context) (uint64, error) {
 	consumer, err := sarama.NewConsumerFromClient(p.client)
 	if err != nil {
 		return 0, fmt.Errorf("events: consumer: %w", err)
 	}
 	defer consumer.Close()
-	var acked uint64
+	type result struct {
+		acked uint64
+		ok    bool
+		err   error
+	}
+	results := make(chan result)
+	n := 0
 	for _, topic := range p.topics {
 		parts, err := p.client.Partitions(topic)
 		if errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
@@ -426,16 +601,25 @@ func (p *Publisher) readAckedLocked(ctx context.Context) (uint64, error) {
 			return 0, fmt.Errorf("events: partitions of %s: %w", topic, err)
 		}
 		for _, part := range parts {
-			a, ok, err := p.lastAcked(ctx, consumer, topic, part)
-			if err != nil {
-				return 0, err
-			}
-			if ok {
-				acked = max(acked, a)
-			}
+			n++
+			go func() {
+				a, ok, err := p.lastAcked(ctx, consumer, topic, part)
+				results <- result{a, ok, err}
+			}()
 		}
 	}
-	return acked, nil
+	var acked uint64
+	var first error
+	for ; n > 0; n-- {
+		r := <-results
+		if r.err != nil && first == nil {
+			first = r.err
+		}
+		if r.ok {
+			acked = max(acked, r.acked)
+		}
+	}
+	return acked, first
 }
 
 // lastAcked reads the acked header of the last message of one partition;
@@ -488,8 +672,7 @@ func (p *Publisher) lastAcked(ctx context.Context, consumer sarama.Consumer, top
 }
 
 // Close waits (up to PublisherOptions.CloseTimeout) for a send in flight,
-// then closes the producer and the connection. A send still unconfirmed
-// then is left to finish on its own and Close reports it. It implements
+// then closes the connection (which ends such a send). It implements
 // io.Closer; the publisher is unusable afterwards.
 func (p *Publisher) Close() error {
 	p.mu.Lock()
@@ -503,11 +686,12 @@ func (p *Publisher) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), p.opts.CloseTimeout)
 		err = p.settleLocked(ctx)
 		cancel()
-		if p.inflight != nil {
-			// Closing the producer under a running SendMessages is
-			// not safe: leave both to finish.
-			p.producer, p.client = nil, nil
-			return fmt.Errorf("events: close: a send of %d messages up to LSN %d is still unacknowledged", len(p.inflight.msgs), p.inflight.last)
+		if s := p.inflight; s != nil {
+			s.cancel()
+			p.disconnectLocked()
+			<-s.done
+			p.inflight = nil
+			err = fmt.Errorf("events: close: a send of %d messages up to LSN %d was not acknowledged within %s", s.n, s.last, p.opts.CloseTimeout)
 		}
 	}
 	p.disconnectLocked()
@@ -518,17 +702,17 @@ var _ io.Closer = (*Publisher)(nil)
 
 // PublisherStats counts the publisher's work since NewPublisher.
 type PublisherStats struct {
-	Messages  uint64 // messages acknowledged
-	Batches   uint64 // sends completed (acknowledged or failed)
-	Failures  uint64 // failed sends (each sent again)
-	Reordered uint64 // messages delivered after an earlier one of their partition failed
-	Cursor    uint64 // confirmed cursor (0 until known)
+	Messages uint64 // messages acknowledged
+	Batches  uint64 // sends completed (acknowledged or failed)
+	Failures uint64 // failed sends (each sent again by the follower)
+	Retries  uint64 // partition batches sent again within a send
+	Cursor   uint64 // confirmed cursor (0 until known)
 }
 
 // Stats returns the publisher's counters.
 func (p *Publisher) Stats() PublisherStats {
 	return PublisherStats{
 		Messages: p.messages.Load(), Batches: p.batches.Load(), Failures: p.failures.Load(),
-		Reordered: p.reordered.Load(), Cursor: p.cursor.Load(),
+		Retries: p.retries.Load(), Cursor: p.cursor.Load(),
 	}
 }
