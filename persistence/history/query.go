@@ -91,29 +91,18 @@ func (s *Store) run(ctx context.Context, cmd messages.Command) (messages.Reply, 
 	case *messages.FinishedOrderDetail:
 		return s.finishedOrderDetail(ctx, c)
 	case *messages.OrderDeals:
-		return s.deals(ctx, "`order_id` = ?", []any{s.d.id(c.OrderID)}, c.Offset, c.Limit)
+		text, args := s.orderDealsSQL(c)
+		return s.deals(ctx, text, args, c.Limit)
 	case *messages.UserDeals:
-		return s.deals(ctx, "`user_id` = ? AND `market` = ?", []any{c.User, c.Market}, c.Offset, c.Limit)
+		text, args := s.userDealsSQL(c)
+		return s.deals(ctx, text, args, c.Limit)
 	}
 	return nil, fmt.Errorf("history: %T is not a history command", cmd)
 }
 
 func (s *Store) balanceHistory(ctx context.Context, c *messages.BalanceHistory) (messages.Reply, error) {
-	var b strings.Builder
-	b.WriteString("SELECT `time`, `asset`, `business`, `change`, `balance`, `detail` FROM " + q(s.t.balances) + " WHERE `user_id` = ?")
-	args := []any{c.User}
-	if c.Asset != "" {
-		b.WriteString(" AND `asset` = ?")
-		args = append(args, c.Asset)
-	}
-	if c.Business != "" {
-		b.WriteString(" AND `business` = ?")
-		args = append(args, c.Business)
-	}
-	args = timeFilter(&b, args, "`time`", c.Start, c.End)
-	b.WriteString(" ORDER BY `id` DESC LIMIT ? OFFSET ?")
-	args = append(args, c.Limit, c.Offset)
-	rows, err := s.r.QueryContext(ctx, b.String(), args...)
+	text, args := s.balanceSQL(c)
+	rows, err := s.r.QueryContext(ctx, text, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +116,56 @@ func (s *Store) balanceHistory(ctx context.Context, c *messages.BalanceHistory) 
 		rep.Records = append(rep.Records, r)
 	}
 	return rep, rows.Err()
+}
+
+// The queries' texts and arguments. Every query is served by an index
+// whose order is the result's (TestQueryPlans).
+
+func (s *Store) balanceSQL(c *messages.BalanceHistory) (string, []any) {
+	var b strings.Builder
+	b.WriteString("SELECT `time`, `asset`, `business`, `change`, `balance`, `detail` FROM " + q(s.t.balances) + " WHERE `user_id` = ?")
+	args := []any{c.User}
+	if c.Asset != "" {
+		b.WriteString(" AND `asset` = ?")
+		args = append(args, c.Asset)
+	}
+	if c.Business != "" {
+		b.WriteString(" AND `business` = ?")
+		args = append(args, c.Business)
+	}
+	args = timeFilter(&b, args, "`time`", c.Start, c.End)
+	b.WriteString(" ORDER BY `id` DESC LIMIT ? OFFSET ?")
+	return b.String(), append(args, c.Limit, c.Offset)
+}
+
+func (s *Store) finishedOrdersSQL(c *messages.FinishedOrders) (string, []any) {
+	var b strings.Builder
+	b.WriteString(orderSelect + q(s.t.orders) + " WHERE `user_id` = ? AND `market` = ?")
+	args := []any{c.User, c.Market}
+	if c.Side != 0 {
+		b.WriteString(" AND `side` = ?")
+		args = append(args, uint8(c.Side))
+	}
+	args = timeFilter(&b, args, "`create_time`", c.Start, c.End)
+	b.WriteString(" ORDER BY `id` DESC LIMIT ? OFFSET ?")
+	return b.String(), append(args, c.Limit, c.Offset)
+}
+
+func (s *Store) finishedOrderDetailSQL(c *messages.FinishedOrderDetail) (string, []any) {
+	return orderSelect + q(s.t.orders) + " WHERE `id` = ?", []any{s.d.id(c.OrderID)}
+}
+
+const dealSelect = "SELECT `time`, `user_id`, `deal_id`, `order_id`, `deal_order_id`, `market`, `side`, `role`, " +
+	"`price`, `amount`, `deal`, `fee`, `deal_fee` FROM "
+
+func (s *Store) orderDealsSQL(c *messages.OrderDeals) (string, []any) {
+	return dealSelect + q(s.t.deals) + " WHERE `order_id` = ? ORDER BY `id` DESC LIMIT ? OFFSET ?",
+		[]any{s.d.id(c.OrderID), c.Limit, c.Offset}
+}
+
+func (s *Store) userDealsSQL(c *messages.UserDeals) (string, []any) {
+	return dealSelect + q(s.t.deals) + " WHERE `user_id` = ? AND `market` = ? ORDER BY `id` DESC LIMIT ? OFFSET ?",
+		[]any{c.User, c.Market, c.Limit, c.Offset}
 }
 
 // timeFilter adds start ≤ col < end (seconds; 0 = unbounded).
@@ -164,17 +203,8 @@ func scanOrder(sc scanner) (messages.FinishedOrder, error) {
 }
 
 func (s *Store) finishedOrders(ctx context.Context, c *messages.FinishedOrders) (messages.Reply, error) {
-	var b strings.Builder
-	b.WriteString(orderSelect + q(s.t.orders) + " WHERE `user_id` = ? AND `market` = ?")
-	args := []any{c.User, c.Market}
-	if c.Side != 0 {
-		b.WriteString(" AND `side` = ?")
-		args = append(args, uint8(c.Side))
-	}
-	args = timeFilter(&b, args, "`create_time`", c.Start, c.End)
-	b.WriteString(" ORDER BY `id` DESC LIMIT ? OFFSET ?")
-	args = append(args, c.Limit, c.Offset)
-	rows, err := s.r.QueryContext(ctx, b.String(), args...)
+	text, args := s.finishedOrdersSQL(c)
+	rows, err := s.r.QueryContext(ctx, text, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +221,8 @@ func (s *Store) finishedOrders(ctx context.Context, c *messages.FinishedOrders) 
 }
 
 func (s *Store) finishedOrderDetail(ctx context.Context, c *messages.FinishedOrderDetail) (messages.Reply, error) {
-	o, err := scanOrder(s.r.QueryRowContext(ctx, orderSelect+q(s.t.orders)+" WHERE `id` = ?", s.d.id(c.OrderID)))
+	text, args := s.finishedOrderDetailSQL(c)
+	o, err := scanOrder(s.r.QueryRowContext(ctx, text, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return &messages.FinishedOrderDetailReply{}, nil
 	}
@@ -201,10 +232,8 @@ func (s *Store) finishedOrderDetail(ctx context.Context, c *messages.FinishedOrd
 	return &messages.FinishedOrderDetailReply{Order: &o}, nil
 }
 
-func (s *Store) deals(ctx context.Context, where string, args []any, offset, limit int) (messages.Reply, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT `time`, `user_id`, `deal_id`, `order_id`, `deal_order_id`, `market`, `side`, `role`, "+
-		"`price`, `amount`, `deal`, `fee`, `deal_fee` FROM "+q(s.t.deals)+" WHERE "+where+" ORDER BY `id` DESC LIMIT ? OFFSET ?",
-		append(args, limit, offset)...)
+func (s *Store) deals(ctx context.Context, text string, args []any, limit int) (messages.Reply, error) {
+	rows, err := s.r.QueryContext(ctx, text, args...)
 	if err != nil {
 		return nil, err
 	}
