@@ -1,0 +1,274 @@
+package httprpc
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/bourse-exchange/bourse/messages"
+)
+
+// The marketprice methods (PROTOCOL §3.19–3.23), answered by the market
+// data follower. The edge checks each param's JSON type and the ranges
+// that need no clock (market known, limit, period, start, end and interval
+// positive); the follower clamps end to the command's Now, checks start ≤
+// end and the interval rules of §7.3, and answers code 1 otherwise.
+
+func init() {
+	methods["market.last"] = (*call).marketLast
+	methods["market.deals"] = (*call).marketDeals
+	methods["market.kline"] = (*call).marketKline
+	methods["market.status"] = (*call).marketStatus
+	methods["market.status_today"] = (*call).marketStatusToday
+}
+
+// MaxDealsLimit is market.deals' largest limit (viabtc's MARKET_DEALS_MAX).
+const MaxDealsLimit = 10000
+
+// argInt64 parses a JSON integer that fits in int64 (negative allowed).
+func argInt64(raw []byte) (int64, bool) {
+	if !isInteger(raw) {
+		return 0, false
+	}
+	return parseInt64(raw)
+}
+
+// argPositiveInt parses a JSON integer from 1 to max.
+func argPositiveInt(raw []byte, max int64) (int64, bool) {
+	v, ok := argInt64(raw)
+	if !ok || v < 1 || v > max {
+		return 0, false
+	}
+	return v, true
+}
+
+func nowSeconds() int64 { return time.Now().Unix() }
+
+// market.last [market] (§3.19): the last price as a raw string, all
+// money_prec decimals kept ("8000.00"); "0" if never traded.
+func (c *call) marketLast() error {
+	p := c.params
+	if len(p) != 1 {
+		return errArg
+	}
+	m, ok := argMarket(c.cfg, p[0])
+	if !ok {
+		return errArg
+	}
+	rep, err := c.do(&messages.MarketLast{Market: m.ID})
+	if err != nil {
+		return err
+	}
+	r, ok := rep.(*messages.MarketLastReply)
+	if !ok || r == nil || r.Price < 0 {
+		return errInternal
+	}
+	c.out = appendRawDec(c.out, r.Price, m.MoneyPrec)
+	return nil
+}
+
+// appendRawDec appends v units of 10^-scale as a JSON string with exactly
+// scale decimals (PROTOCOL D2 "raw"), "0" for zero. v ≥ 0.
+func appendRawDec(b []byte, v int64, scale int) []byte {
+	if v == 0 {
+		return append(b, `"0"`...)
+	}
+	var buf [20]byte
+	d := strconv.AppendInt(buf[:0], v, 10)
+	b = append(b, '"')
+	if scale <= 0 {
+		b = append(b, d...)
+		return append(b, '"')
+	}
+	if len(d) > scale {
+		b = append(b, d[:len(d)-scale]...)
+		d = d[len(d)-scale:]
+	} else {
+		b = append(b, '0')
+	}
+	b = append(b, '.')
+	for i := len(d); i < scale; i++ {
+		b = append(b, '0')
+	}
+	b = append(b, d...)
+	return append(b, '"')
+}
+
+// market.deals [market, limit, last_id] (§3.20): up to limit (1..10000)
+// deals newer than last_id, newest first. A negative last_id reads as
+// viabtc's unsigned cast of it.
+func (c *call) marketDeals() error {
+	p := c.params
+	if len(p) != 3 {
+		return errArg
+	}
+	m, ok := argMarket(c.cfg, p[0])
+	if !ok {
+		return errArg
+	}
+	limit, ok := argPositiveInt(p[1], MaxDealsLimit)
+	if !ok {
+		return errArg
+	}
+	lastID, ok := argInt64(p[2])
+	if !ok {
+		return errArg
+	}
+	rep, err := c.do(&messages.MarketDeals{Market: m.ID, Limit: int(limit), LastID: uint64(lastID)})
+	if err != nil {
+		return err
+	}
+	r, ok := rep.(*messages.MarketDealsReply)
+	if !ok || r == nil {
+		return errInternal
+	}
+	b := append(c.out, '[')
+	for i := range r.Deals {
+		d := &r.Deals[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = strconv.AppendUint(b, d.ID, 10)
+		b = append(b, `,"time":`...)
+		b = appendTime(b, d.Time)
+		b = append(b, `,"price":`...)
+		b = appendInt64Dec(b, d.Price, m.MoneyPrec)
+		b = append(b, `,"amount":`...)
+		b = appendInt64Dec(b, d.Amount, m.StockPrec)
+		if d.Side == messages.Ask {
+			b = append(b, `,"type":"sell"}`...)
+		} else {
+			b = append(b, `,"type":"buy"}`...)
+		}
+	}
+	c.out = append(b, ']')
+	return nil
+}
+
+// market.kline [market, start, end, interval] (§3.21, §7.3): candles
+// [time, open, close, high, low, volume, deal, market], oldest first.
+func (c *call) marketKline() error {
+	p := c.params
+	if len(p) != 4 {
+		return errArg
+	}
+	m, ok := argMarket(c.cfg, p[0])
+	if !ok {
+		return errArg
+	}
+	start, ok := argInt64(p[1])
+	if !ok || start <= 0 {
+		return errArg
+	}
+	end, ok := argInt64(p[2])
+	if !ok || end <= 0 {
+		return errArg
+	}
+	interval, ok := argInt64(p[3])
+	if !ok || interval <= 0 {
+		return errArg
+	}
+	rep, err := c.do(&messages.MarketKline{Market: m.ID, Start: start, End: end, Interval: interval, Now: nowSeconds()})
+	if err != nil {
+		return err
+	}
+	r, ok := rep.(*messages.MarketKlineReply)
+	if !ok || r == nil {
+		return errInternal
+	}
+	b := append(c.out, '[')
+	for i := range r.Candles {
+		k := &r.Candles[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, k.Time, 10)
+		for _, v := range [4]int64{k.Open, k.Close, k.High, k.Low} {
+			b = append(b, ',')
+			b = appendInt64Dec(b, v, m.MoneyPrec)
+		}
+		b = append(b, ',')
+		b = appendU256Dec(b, &k.Volume, m.StockPrec)
+		b = append(b, ',')
+		b = appendU256Dec(b, &k.Deal, m.MoneyAsset.PrecSave)
+		b = append(b, ',')
+		b = appendString(b, m.Name)
+		b = append(b, ']')
+	}
+	c.out = append(b, ']')
+	return nil
+}
+
+// market.status [market, period] (§3.22, §7.4): period 1..sec_max seconds.
+func (c *call) marketStatus() error {
+	p := c.params
+	if len(p) != 2 {
+		return errArg
+	}
+	m, ok := argMarket(c.cfg, p[0])
+	if !ok {
+		return errArg
+	}
+	period, ok := argPositiveInt(p[1], int64(c.cfg.MarketData.SecMax/time.Second))
+	if !ok {
+		return errArg
+	}
+	rep, err := c.do(&messages.MarketStatus{Market: m.ID, Period: period, Now: nowSeconds()})
+	if err != nil {
+		return err
+	}
+	r, ok := rep.(*messages.MarketStatusReply)
+	if !ok || r == nil {
+		return errInternal
+	}
+	b := append(c.out, `{"period":`...)
+	b = strconv.AppendInt(b, r.Period, 10)
+	for _, f := range [...]struct {
+		key string
+		v   int64
+	}{{`,"last":`, r.Last}, {`,"open":`, r.Open}, {`,"close":`, r.Close}, {`,"high":`, r.High}, {`,"low":`, r.Low}} {
+		b = append(b, f.key...)
+		b = appendInt64Dec(b, f.v, m.MoneyPrec)
+	}
+	b = append(b, `,"volume":`...)
+	b = appendU256Dec(b, &r.Volume, m.StockPrec)
+	b = append(b, `,"deal":`...)
+	b = appendU256Dec(b, &r.Deal, m.MoneyAsset.PrecSave)
+	c.out = append(b, '}')
+	return nil
+}
+
+// market.status_today [market] (§3.23, §7.4).
+func (c *call) marketStatusToday() error {
+	p := c.params
+	if len(p) != 1 {
+		return errArg
+	}
+	m, ok := argMarket(c.cfg, p[0])
+	if !ok {
+		return errArg
+	}
+	rep, err := c.do(&messages.MarketStatusToday{Market: m.ID, Now: nowSeconds()})
+	if err != nil {
+		return err
+	}
+	r, ok := rep.(*messages.MarketStatusTodayReply)
+	if !ok || r == nil {
+		return errInternal
+	}
+	b := c.out
+	for _, f := range [...]struct {
+		key string
+		v   int64
+	}{{`{"open":`, r.Open}, {`,"last":`, r.Last}, {`,"high":`, r.High}, {`,"low":`, r.Low}} {
+		b = append(b, f.key...)
+		b = appendInt64Dec(b, f.v, m.MoneyPrec)
+	}
+	b = append(b, `,"volume":`...)
+	b = appendU256Dec(b, &r.Volume, m.StockPrec)
+	b = append(b, `,"deal":`...)
+	b = appendU256Dec(b, &r.Deal, m.MoneyAsset.PrecSave)
+	c.out = append(b, '}')
+	return nil
+}
