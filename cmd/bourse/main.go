@@ -34,6 +34,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -64,6 +65,9 @@ func run(args []string) error {
 	wsAddr := fs.String("ws-addr", "127.0.0.1:8090", "listen address of the websocket API (not served yet)")
 	httpToken := fs.String("http-token", os.Getenv("BOURSE_HTTP_TOKEN"), "if set, HTTP requests need 'Authorization: Bearer TOKEN' (default $BOURSE_HTTP_TOKEN)")
 	journalDSN := journalFlag(fs)
+	historyDSN := fs.String("history", "", "keep order/deal/balance history in MySQL: go-sql-driver DSN (default: history.dsn of the configuration, else SQLite at DATA-DIR/history.db)")
+	redisAddr := fs.String("redis", "", "keep market data in Redis at host:port or redis:// URL (default: marketdata.redis of the configuration, else in memory)")
+	kafkaBrokers := fs.String("kafka", "", "publish events to these Kafka brokers, comma-separated (default: kafka.brokers of the configuration, else the in-process bus only)")
 	durability := fs.String("durability", "sync", "when a write is acknowledged: sync (after fsync), batch (after write; fsync every 10ms), async (at once)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -87,12 +91,28 @@ func run(args []string) error {
 	if *dataDir == "" {
 		return errors.New("-data-dir must not be empty")
 	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "history":
+			cfg.History.DSN = *historyDSN
+		case "redis":
+			cfg.MarketData.Redis = *redisAddr
+		case "kafka":
+			cfg.Kafka.Brokers = splitList(*kafkaBrokers)
+		}
+	})
 	dsn := journalDSN(cfg)
 	node, err := runtime.Start(cfg, runtime.Options{Logger: log, DataDir: *dataDir, JournalDSN: dsn, Journal: journal.Options{Mode: mode}})
 	if err != nil {
 		return err
 	}
 	log.Info("journal", "journal", runtime.JournalName(*dataDir, dsn), "durability", mode.String(), "last_lsn", node.Journal.LastLSN())
+	if _, err := node.StartServices(context.Background(), *dataDir); err != nil {
+		node.Shutdown(context.Background())
+		return err
+	}
+	log.Info("followers", "history", historyName(cfg, *dataDir), "marketdata", orDefault(cfg.MarketData.Redis, "memory"),
+		"kafka", orDefault(strings.Join(cfg.Kafka.Brokers, ","), "none (in-process bus only)"))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(node.Metrics(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -196,4 +216,29 @@ func journalFlag(fs *flag.FlagSet) func(*config.Config) string {
 		}
 		return cfg.Journal.DSN
 	}
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func historyName(cfg *config.Config, dataDir string) string {
+	if cfg.History.DSN != "" {
+		return "mysql"
+	}
+	return runtime.HistoryPath(dataDir)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
