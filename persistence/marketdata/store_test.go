@@ -201,7 +201,7 @@ func TestMemoryStorePeriodicCheckpoint(t *testing.T) {
 
 // redisPrefix returns a key prefix unique to the test and deletes its keys
 // when the test ends.
-func redisPrefix(t *testing.T) (string, *redis.Client) {
+func redisPrefix(t testing.TB) (string, *redis.Client) {
 	t.Helper()
 	addr := testenv.RedisAddr(t)
 	var rnd [6]byte
