@@ -47,7 +47,7 @@ func benchApply(b *testing.B, store string, batch int) {
 	}
 	// Deals stay within a day of "now" (the wall clock), so retention
 	// keeps them all.
-	us := time.Now().Add(-24*time.Hour).UnixMicro()
+	us := time.Now().Add(-24 * time.Hour).UnixMicro()
 	recs := make([]derive.Record, batch)
 	trades := make([]messages.Trade, batch)
 	lsn := uint64(0)
