@@ -17,26 +17,29 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// backend is one database a test runs against: SQLite in a temporary
+// Backend is one database a test runs against: SQLite in a temporary
 // directory, or the test MySQL server with tables under a prefix unique to
-// the test (dropped when it ends).
-type backend struct {
-	name   string
-	path   string // SQLite
-	dsn    string // MySQL
-	prefix string
+// the test (dropped when it ends). Exported for the external tests.
+type Backend struct {
+	Name   string
+	Path   string // SQLite
+	DSN    string // MySQL
+	Prefix string
 }
 
+// Table is the name of one of the store's tables ("balance_history", …).
+func (b Backend) Table(name string) string { return b.Prefix + name }
+
 // options returns Options for the backend with cfg.
-func (b backend) options(cfg *config.Config) Options {
+func (b Backend) Options(cfg *config.Config) Options {
 	return Options{
-		DSN: b.dsn, Path: b.path, Prefix: b.prefix, Config: cfg,
+		DSN: b.DSN, Path: b.Path, Prefix: b.Prefix, Config: cfg,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }
 
 // open opens a Store on the backend and closes it when the test ends.
-func (b backend) open(t testing.TB, opts Options) *Store {
+func (b Backend) Open(t testing.TB, opts Options) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), opts)
 	if err != nil {
@@ -48,15 +51,15 @@ func (b backend) open(t testing.TB, opts Options) *Store {
 
 // raw opens a plain connection to the backend's database (for checks and
 // sabotage behind the Store's back).
-func (b backend) raw(t testing.TB) *sql.DB {
+func (b Backend) Raw(t testing.TB) *sql.DB {
 	t.Helper()
 	var db *sql.DB
 	var err error
-	if b.path != "" {
-		db, err = sql.Open("sqlite", b.path+"?_busy_timeout=10000")
+	if b.Path != "" {
+		db, err = sql.Open("sqlite", b.Path+"?_busy_timeout=10000")
 	} else {
 		var cfg *mysql.Config
-		if cfg, err = mysql.ParseDSN(strings.TrimPrefix(b.dsn, "mysql://")); err == nil {
+		if cfg, err = mysql.ParseDSN(strings.TrimPrefix(b.DSN, "mysql://")); err == nil {
 			var conn driver.Connector
 			if conn, err = mysql.NewConnector(cfg); err == nil {
 				db = sql.OpenDB(conn)
@@ -71,7 +74,7 @@ func (b backend) raw(t testing.TB) *sql.DB {
 }
 
 // count returns the number of rows of a table of the backend's store.
-func (b backend) count(t testing.TB, db *sql.DB, table string) int {
+func (b Backend) Count(t testing.TB, db *sql.DB, table string) int {
 	t.Helper()
 	var n int
 	if err := db.QueryRow("SELECT COUNT(*) FROM " + q(table)).Scan(&n); err != nil {
@@ -87,15 +90,15 @@ func uniquePrefix() string {
 	return "h" + hex.EncodeToString(rnd[:]) + "_"
 }
 
-// mysqlBackend returns a MySQL backend (skipping the test without the
+// MySQLBackend returns a MySQL backend (skipping the test without the
 // service) whose tables are dropped when the test ends.
-func mysqlBackend(t testing.TB) backend {
+func MySQLBackend(t testing.TB) Backend {
 	t.Helper()
 	dsn := testenv.MySQLDSN(t)
-	b := backend{name: "mysql", dsn: dsn, prefix: uniquePrefix()}
+	b := Backend{Name: "mysql", DSN: dsn, Prefix: uniquePrefix()}
 	t.Cleanup(func() {
-		db := b.raw(t)
-		tt := tableNames(b.prefix)
+		db := b.Raw(t)
+		tt := tableNames(b.Prefix)
 		for _, table := range []string{tt.schema, tt.cursor, tt.skips, tt.orders, tt.deals, tt.balances} {
 			if _, err := db.Exec("DROP TABLE IF EXISTS " + q(table)); err != nil {
 				t.Errorf("drop %s: %v", table, err)
@@ -105,14 +108,14 @@ func mysqlBackend(t testing.TB) backend {
 	return b
 }
 
-// sqliteBackend returns an SQLite backend in a temporary directory.
-func sqliteBackend(t testing.TB) backend {
-	return backend{name: "sqlite", path: filepath.Join(t.TempDir(), "history.db")}
+// SQLiteBackend returns an SQLite backend in a temporary directory.
+func SQLiteBackend(t testing.TB) Backend {
+	return Backend{Name: "sqlite", Path: filepath.Join(t.TempDir(), "history.db")}
 }
 
-// eachBackend runs fn on SQLite and on MySQL (skipped without
+// EachBackend runs fn on SQLite and on MySQL (skipped without
 // BOURSE_TEST_MYSQL_DSN), each in a fresh database.
-func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, sqliteBackend(t)) })
-	t.Run("mysql", func(t *testing.T) { fn(t, mysqlBackend(t)) })
+func EachBackend(t *testing.T, fn func(t *testing.T, b Backend)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, SQLiteBackend(t)) })
+	t.Run("mysql", func(t *testing.T) { fn(t, MySQLBackend(t)) })
 }

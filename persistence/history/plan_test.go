@@ -14,12 +14,12 @@ import (
 // lookup whose order is the result's — no table scan, no sort (PROTOCOL
 // D15) — according to the database's own EXPLAIN.
 func TestQueryPlans(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		s := b.open(t, b.options(loadConfig(t)))
+	EachBackend(t, func(t *testing.T, b Backend) {
+		s := b.Open(t, b.Options(loadConfig(t)))
 		if err := s.Apply(context.Background(), session()); err != nil {
 			t.Fatal(err)
 		}
-		db := b.raw(t)
+		db := b.Raw(t)
 		type sqlFn func() (string, []any)
 		queries := map[string]sqlFn{
 			"balance user": func() (string, []any) { return s.balanceSQL(&messages.BalanceHistory{User: 1, Limit: 10}) },
@@ -46,7 +46,7 @@ func TestQueryPlans(t *testing.T) {
 		}
 		for name, fn := range queries {
 			text, args := fn()
-			if b.path != "" {
+			if b.Path != "" {
 				plan := explain(t, db, "EXPLAIN QUERY PLAN "+text, args, "detail")
 				if !strings.Contains(plan, "USING INDEX") && !strings.Contains(plan, "USING INTEGER PRIMARY KEY") ||
 					strings.Contains(plan, "SCAN") || strings.Contains(plan, "TEMP B-TREE") {

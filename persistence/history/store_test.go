@@ -141,8 +141,8 @@ func query(t *testing.T, s *Store, cmd messages.Command) messages.Reply {
 }
 
 func TestStoreSession(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		s := b.open(t, b.options(loadConfig(t)))
+	EachBackend(t, func(t *testing.T, b Backend) {
+		s := b.Open(t, b.Options(loadConfig(t)))
 		ctx := context.Background()
 		if c, err := s.Cursor(ctx); err != nil || c != 0 {
 			t.Fatalf("Cursor() = %d, %v; want 0", c, err)
@@ -212,10 +212,10 @@ func TestStoreSession(t *testing.T) {
 
 		// Rows: 4 finished orders, 2 deal rows, 6 balance changes, each
 		// with the LSN of its record.
-		db := b.raw(t)
-		tt := tableNames(b.prefix)
+		db := b.Raw(t)
+		tt := tableNames(b.Prefix)
 		for table, n := range map[string]int{tt.orders: 4, tt.deals: 2, tt.balances: 6} {
-			if got := b.count(t, db, table); got != n {
+			if got := b.Count(t, db, table); got != n {
 				t.Errorf("%s has %d rows; want %d", table, got, n)
 			}
 		}
@@ -238,14 +238,14 @@ func fmtBalances(rs []messages.BalanceRecord) string {
 // a gap, a repeat, a hole inside — fails with ErrNotNext and writes
 // nothing; with AllowSkips a gap (only) is stored and noted.
 func TestApplyFollowsCursor(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	EachBackend(t, func(t *testing.T, b Backend) {
 		cfg := loadConfig(t)
-		s := b.open(t, b.options(cfg))
+		s := b.Open(t, b.Options(cfg))
 		ctx := context.Background()
 		recs := session()
-		db := b.raw(t)
-		tt := tableNames(b.prefix)
-		rows := func() int { return b.count(t, db, tt.orders) + b.count(t, db, tt.deals) + b.count(t, db, tt.balances) }
+		db := b.Raw(t)
+		tt := tableNames(b.Prefix)
+		rows := func() int { return b.Count(t, db, tt.orders) + b.Count(t, db, tt.deals) + b.Count(t, db, tt.balances) }
 		for _, tc := range []struct {
 			name  string
 			batch []derive.Record
@@ -278,10 +278,10 @@ func TestApplyFollowsCursor(t *testing.T) {
 
 		// The same store allowing skips: a gap passes and is noted, a
 		// repeat still fails.
-		opts := b.options(cfg)
+		opts := b.Options(cfg)
 		opts.AllowSkips = true
 		s.Close()
-		s2 := b.open(t, opts)
+		s2 := b.Open(t, opts)
 		if err := s2.Apply(ctx, recs[3:5]); !errors.Is(err, ErrNotNext) {
 			t.Errorf("repeat with AllowSkips: Apply = %v; want ErrNotNext", err)
 		}
@@ -302,12 +302,12 @@ func TestApplyFollowsCursor(t *testing.T) {
 // one whose commit happened but whose caller saw an error leaves the whole
 // batch, and the cursor says so.
 func TestApplyAtomic(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		s := b.open(t, b.options(loadConfig(t)))
+	EachBackend(t, func(t *testing.T, b Backend) {
+		s := b.Open(t, b.Options(loadConfig(t)))
 		ctx := context.Background()
 		recs := session()
-		db := b.raw(t)
-		tt := tableNames(b.prefix)
+		db := b.Raw(t)
+		tt := tableNames(b.Prefix)
 		boom := errors.New("boom")
 		s.fault = func(point string) error {
 			if point == "commit" {
@@ -319,7 +319,7 @@ func TestApplyAtomic(t *testing.T) {
 			t.Fatalf("Apply = %v; want boom", err)
 		}
 		for _, table := range []string{tt.orders, tt.deals, tt.balances} {
-			if n := b.count(t, db, table); n != 0 {
+			if n := b.Count(t, db, table); n != 0 {
 				t.Errorf("%s has %d rows after a failed Apply", table, n)
 			}
 		}
@@ -338,7 +338,7 @@ func TestApplyAtomic(t *testing.T) {
 		if c, _ := s.Cursor(ctx); c != 8 {
 			t.Fatalf("cursor %d after a committed Apply; want 8", c)
 		}
-		if n := b.count(t, db, tt.balances); n != 6 {
+		if n := b.Count(t, db, tt.balances); n != 6 {
 			t.Errorf("%d balance rows; want 6", n)
 		}
 	})
@@ -348,20 +348,20 @@ func TestApplyAtomic(t *testing.T) {
 // keeps the rows and the cursor; a schema newer than the program is
 // refused.
 func TestReopen(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	EachBackend(t, func(t *testing.T, b Backend) {
 		cfg := loadConfig(t)
 		ctx := context.Background()
-		s := b.open(t, b.options(cfg))
+		s := b.Open(t, b.Options(cfg))
 		if err := s.Apply(ctx, session()[:5]); err != nil {
 			t.Fatal(err)
 		}
-		s2 := b.open(t, b.options(cfg)) // concurrently open: migration is a no-op
+		s2 := b.Open(t, b.Options(cfg)) // concurrently open: migration is a no-op
 		if c, err := s2.Cursor(ctx); err != nil || c != 5 {
 			t.Fatalf("second store: Cursor() = %d, %v; want 5", c, err)
 		}
 		s.Close()
 		s2.Close()
-		s3 := b.open(t, b.options(cfg))
+		s3 := b.Open(t, b.Options(cfg))
 		if c, err := s3.Cursor(ctx); err != nil || c != 5 {
 			t.Fatalf("reopened: Cursor() = %d, %v; want 5", c, err)
 		}
@@ -375,12 +375,12 @@ func TestReopen(t *testing.T) {
 		if err := s3.Apply(ctx, session()[:1]); !errors.Is(err, ErrClosed) {
 			t.Errorf("Apply after Close = %v; want ErrClosed", err)
 		}
-		db := b.raw(t)
-		tt := tableNames(b.prefix)
+		db := b.Raw(t)
+		tt := tableNames(b.Prefix)
 		if _, err := db.Exec("UPDATE "+q(tt.schema)+" SET `version` = ?", SchemaVersion+1); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Open(ctx, b.options(cfg)); err == nil || !strings.Contains(err.Error(), "newer") {
+		if _, err := Open(ctx, b.Options(cfg)); err == nil || !strings.Contains(err.Error(), "newer") {
 			t.Errorf("Open with a newer schema = %v; want refused", err)
 		}
 	})
@@ -411,8 +411,8 @@ func TestOpenOptions(t *testing.T) {
 // TestQueryChecks: every field out of range is code 1, without touching
 // the database.
 func TestQueryChecks(t *testing.T) {
-	s := sqliteBackend(t)
-	st := s.open(t, s.options(loadConfig(t)))
+	s := SQLiteBackend(t)
+	st := s.Open(t, s.Options(loadConfig(t)))
 	for _, cmd := range []messages.Command{
 		&messages.BalanceHistory{User: 0, Limit: 1},
 		&messages.BalanceHistory{User: 1, Limit: 0},
@@ -450,10 +450,10 @@ func TestQueryChecks(t *testing.T) {
 // next query is answered code 3 at once; a failing statement is code 2;
 // a query whose context ends is an error.
 func TestQueryBounded(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		opts := b.options(loadConfig(t))
+	EachBackend(t, func(t *testing.T, b Backend) {
+		opts := b.Options(loadConfig(t))
 		opts.Workers, opts.MaxPending = 2, 3
-		s := b.open(t, opts)
+		s := b.Open(t, opts)
 		ctx := context.Background()
 		if err := s.Apply(ctx, session()); err != nil {
 			t.Fatal(err)
@@ -502,8 +502,8 @@ func TestQueryBounded(t *testing.T) {
 			}
 		}
 
-		db := b.raw(t)
-		if _, err := db.Exec("DROP TABLE " + q(tableNames(b.prefix).deals)); err != nil {
+		db := b.Raw(t)
+		if _, err := db.Exec("DROP TABLE " + q(tableNames(b.Prefix).deals)); err != nil {
 			t.Fatal(err)
 		}
 		rep, err = s.Query(ctx, &messages.UserDeals{User: 1, Market: "BTCUSDT", Limit: 5})
