@@ -100,7 +100,10 @@ type Publisher struct {
 	conf    *sarama.Config
 	opts    PublisherOptions
 	reqVer  int16 // Produce request version
-	log     *slog.Logger
+	// partitioners per topic: sarama's hash partitioner (not safe for
+	// concurrent use: only the send in flight uses them).
+	partitioners [numTopics]sarama.Partitioner
+	log          *slog.Logger
 
 	mu        sync.Mutex
 	client    sarama.Client // guarded by mu; nil: not connected
@@ -225,6 +228,9 @@ func NewPublisher(cfg *config.Config, opts PublisherOptions) (*Publisher, error)
 		p.reqVer = 3
 	}
 	p.topics[Balances], p.topics[Orders], p.topics[Deals] = k.Topics.Balances, k.Topics.Orders, k.Topics.Deals
+	for i, topic := range p.topics {
+		p.partitioners[i] = sarama.NewHashPartitioner(topic)
+	}
 	return p, nil
 }
 
@@ -405,6 +411,7 @@ func (p *Publisher) produce(ctx context.Context, client sarama.Client, sess *ses
 	parts := make(map[topicPart][]chunk)
 	sizes := make(map[topicPart]int)
 	ackedHdr := &sarama.RecordHeader{Key: []byte(HeaderAcked), Value: acked}
+	var key sarama.ProducerMessage // what the partitioner reads
 	for i := range msgs {
 		m := &msgs[i]
 		topic := p.topics[m.Topic]
@@ -419,7 +426,8 @@ func (p *Publisher) produce(ctx context.Context, client sarama.Client, sess *ses
 			}
 			idsOf[topic] = ids
 		}
-		idx, err := sarama.NewHashPartitioner(topic).Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(m.Key)}, int32(len(ids)))
+		key.Key = sarama.StringEncoder(m.Key)
+		idx, err := p.partitioners[m.Topic].Partition(&key, int32(len(ids)))
 		if err != nil {
 			return err
 		}
