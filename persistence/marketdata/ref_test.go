@@ -20,6 +20,7 @@ type reference struct {
 	loc                     *time.Location
 	secMax, minMax, hourMax int64
 	markets                 [][]refDeal
+	cache                   map[[2]int][]keyed // byKey's
 }
 
 type refDeal struct {
@@ -42,6 +43,7 @@ func newReference(cfg *config.Config) *reference {
 // add records a journal Trade.
 func (r *reference) add(t *messages.Trade) {
 	m := r.cfg.Markets[t.Market]
+	r.cache = nil
 	ds := r.markets[t.Market]
 	r.markets[t.Market] = append(ds, refDeal{
 		idx: len(ds), id: t.DealID, us: t.Time, sell: t.TakerSide == messages.Ask,
@@ -69,6 +71,26 @@ func (r *reference) key(res byte, d *refDeal) int64 {
 	}
 	t := time.Unix(s, 0).In(r.loc)
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, r.loc).Unix()
+}
+
+// byKey lists a market's deals keyed by resolution res, in merge order
+// (computed once per market and resolution until the next add).
+func (r *reference) byKey(market int, res byte) []keyed {
+	if r.cache == nil {
+		r.cache = make(map[[2]int][]keyed)
+	}
+	ck := [2]int{market, int(res)}
+	if ks, ok := r.cache[ck]; ok {
+		return ks
+	}
+	var ks []keyed
+	for i := range r.markets[market] {
+		d := &r.markets[market][i]
+		ks = append(ks, keyed{r.key(res, d), d})
+	}
+	ks = sorted(ks)
+	r.cache[ck] = ks
+	return ks
 }
 
 // refCandle is a candle in decimals.
@@ -186,12 +208,7 @@ func (r *reference) kline(market int, start, end, iv, now int64) (out []refCandl
 	default:
 		return nil, false
 	}
-	var all []keyed
-	for i := range r.markets[market] {
-		d := &r.markets[market][i]
-		all = append(all, keyed{r.key(res, d), d})
-	}
-	all = sorted(all)
+	all := r.byKey(market, res)
 	between := func(lo, hi int64) []keyed {
 		if hi <= lo {
 			return nil

@@ -157,12 +157,12 @@ func compareAll(t *testing.T, cfg *config.Config, ref *reference, q func(message
 
 		intervals := []int64{1, 5, 15, 60, 300, 900, 3600, 7200, 14400, 86400, 172800, 259200, 604800, 2592000, 7, 90, 5400, 90000, 1209600}
 		for _, iv := range intervals {
-			// Spans of at most ~2000 candles, around random times.
+			// Spans of at most ~500 candles, around random times.
 			for k := 0; k < 3; k++ {
 				s := first - 86400 + rng.Int64N(max(1, now-first+2*86400))
-				e := s + rng.Int64N(2000*iv)
+				e := s + rng.Int64N(500*iv)
 				if k == 0 {
-					s, e = max(1, now-2000*iv), now+iv
+					s, e = max(1, now-500*iv), now+iv
 				}
 				want, ok := ref.kline(mi, s, e, iv, now)
 				rep := q(&messages.MarketKline{Market: id, Start: s, End: e, Interval: iv, Now: now})
