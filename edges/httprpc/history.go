@@ -1,0 +1,356 @@
+package httprpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/bourse-exchange/bourse/messages"
+)
+
+// The readhistory methods (PROTOCOL §3.14–3.18, §8), answered by the
+// history store. Their params follow viabtc's readhistory, which reads
+// every number with jansson's json_integer_value: a param that is not a
+// JSON integer (a string, a real, true, null…) counts as 0 — so it is
+// refused only where 0 is (user_id, order_id, limit). Where viabtc would
+// wrap an integer out of its C type (a negative offset, a user_id above
+// 2^32), Bourse answers code 1. Markets, assets and business names are
+// matched exactly against the stored history, not against configuration,
+// so history outlives a market removed from it; an unknown name finds
+// nothing.
+
+func init() {
+	methods["balance.history"] = (*call).balanceHistory
+	methods["order.finished"] = (*call).orderFinished
+	methods["order.deals"] = (*call).orderDeals
+	methods["order.finished_detail"] = (*call).orderFinishedDetail
+	methods["market.user_deals"] = (*call).marketUserDeals
+}
+
+// argLenient reads a readhistory number: a JSON integer in 0..max, or 0
+// for a param that is not a JSON integer. ok is false for an integer out
+// of range.
+func argLenient(raw []byte, max uint64) (uint64, bool) {
+	if !isInteger(raw) {
+		return 0, true
+	}
+	return argUint(raw, max)
+}
+
+// historyArgs holds the params the readhistory methods share.
+type historyArgs struct {
+	user       uint32
+	start, end int64
+	offset     int
+	limit      int
+}
+
+// argHistoryUser reads a user_id: 1..2^32-1.
+func argHistoryUser(raw []byte) (uint32, bool) {
+	v, ok := argLenient(raw, math.MaxUint32)
+	return uint32(v), ok && v != 0
+}
+
+// argTimes reads start_time and end_time (Unix seconds, 0 = unbounded);
+// start > end with end ≠ 0 is invalid.
+func argTimes(rawStart, rawEnd []byte) (start, end int64, ok bool) {
+	s, ok1 := argLenient(rawStart, math.MaxInt64)
+	e, ok2 := argLenient(rawEnd, math.MaxInt64)
+	if !ok1 || !ok2 || e != 0 && s > e {
+		return 0, 0, false
+	}
+	return int64(s), int64(e), true
+}
+
+// argPage reads offset and limit (1..messages.HistoryMaxLimit).
+func argPage(rawOffset, rawLimit []byte) (offset, limit int, ok bool) {
+	o, ok1 := argLenient(rawOffset, math.MaxInt64)
+	l, ok2 := argLenient(rawLimit, messages.HistoryMaxLimit)
+	if !ok1 || !ok2 || l == 0 {
+		return 0, 0, false
+	}
+	return int(o), int(l), true
+}
+
+// balance.history [user_id, asset, business, start_time, end_time,
+// offset, limit] (§3.14): asset and business "" mean any.
+func (c *call) balanceHistory() error {
+	p := c.params
+	if len(p) != 7 {
+		return errArg
+	}
+	var a historyArgs
+	var ok bool
+	if a.user, ok = argHistoryUser(p[0]); !ok {
+		return errArg
+	}
+	asset, ok := unquote(p[1])
+	if !ok {
+		return errArg
+	}
+	business, ok := unquote(p[2])
+	if !ok {
+		return errArg
+	}
+	if a.start, a.end, ok = argTimes(p[3], p[4]); !ok {
+		return errArg
+	}
+	if a.offset, a.limit, ok = argPage(p[5], p[6]); !ok {
+		return errArg
+	}
+	rep, err := c.do(&messages.BalanceHistory{User: a.user, Asset: asset, Business: business,
+		Start: a.start, End: a.end, Offset: a.offset, Limit: a.limit})
+	if err != nil {
+		return err
+	}
+	r, ok := rep.(*messages.BalanceHistoryReply)
+	if !ok || r == nil {
+		return errInternal
+	}
+	b := appendPage(c.out, a.offset, a.limit)
+	for i := range r.Records {
+		rec := &r.Records[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"time":`...)
+		b = appendTime(b, rec.Time)
+		b = append(b, `,"asset":`...)
+		b = appendString(b, rec.Asset)
+		b = append(b, `,"business":`...)
+		b = appendString(b, rec.Business)
+		b = append(b, `,"change":`...)
+		b = appendString(b, rec.Change)
+		b = append(b, `,"balance":`...)
+		b = appendString(b, rec.Balance)
+		b = append(b, `,"detail":`...)
+		b = appendDetail(b, rec.Detail)
+		b = append(b, '}')
+	}
+	c.out = append(b, "]}"...)
+	return nil
+}
+
+// appendPage starts a page result: {"offset":O,"limit":L,"records":[.
+func appendPage(b []byte, offset, limit int) []byte {
+	b = append(b, `{"offset":`...)
+	b = strconv.AppendInt(b, int64(offset), 10)
+	b = append(b, `,"limit":`...)
+	b = strconv.AppendInt(b, int64(limit), 10)
+	return append(b, `,"records":[`...)
+}
+
+// appendDetail appends a stored detail when it is a JSON object, else {}
+// (as viabtc's readhistory).
+func appendDetail(b []byte, detail []byte) []byte {
+	d := bytes.TrimSpace(detail)
+	if len(d) == 0 || d[0] != '{' || !utf8.Valid(d) || !json.Valid(d) {
+		return append(b, "{}"...)
+	}
+	return append(b, d...)
+}
+
+// order.finished [user_id, market, start_time, end_time, offset, limit,
+// side] (§3.15): side 0 (both), 1 or 2, optional; as in viabtc, params
+// after the seventh are ignored. Times filter the creation time.
+func (c *call) orderFinished() error {
+	p := c.params
+	if len(p) < 6 {
+		return errArg
+	}
+	var a historyArgs
+	var ok bool
+	if a.user, ok = argHistoryUser(p[0]); !ok {
+		return errArg
+	}
+	market, ok := unquote(p[1])
+	if !ok {
+		return errArg
+	}
+	if a.start, a.end, ok = argTimes(p[2], p[3]); !ok {
+		return errArg
+	}
+	if a.offset, a.limit, ok = argPage(p[4], p[5]); !ok {
+		return errArg
+	}
+	var side uint64
+	if len(p) >= 7 {
+		if side, ok = argLenient(p[6], uint64(messages.Bid)); !ok {
+			return errArg
+		}
+	}
+	rep, err := c.do(&messages.FinishedOrders{User: a.user, Market: market, Side: messages.Side(side),
+		Start: a.start, End: a.end, Offset: a.offset, Limit: a.limit})
+	if err != nil {
+		return err
+	}
+	r, ok := rep.(*messages.FinishedOrdersReply)
+	if !ok || r == nil {
+		return errInternal
+	}
+	b := appendPage(c.out, a.offset, a.limit)
+	for i := range r.Records {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendFinishedOrder(b, &r.Records[i])
+	}
+	c.out = append(b, "]}"...)
+	return nil
+}
+
+// appendFinishedOrder appends a finished order record (§3.15; no "left").
+func appendFinishedOrder(b []byte, o *messages.FinishedOrder) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendUint(b, o.ID, 10)
+	b = append(b, `,"ctime":`...)
+	b = appendTime(b, o.CTime)
+	b = append(b, `,"ftime":`...)
+	b = appendTime(b, o.FTime)
+	b = append(b, `,"user":`...)
+	b = strconv.AppendUint(b, uint64(o.User), 10)
+	b = append(b, `,"market":`...)
+	b = appendString(b, o.Market)
+	b = append(b, `,"source":`...)
+	b = appendString(b, o.Source)
+	b = append(b, `,"type":`...)
+	b = strconv.AppendUint(b, uint64(o.Type), 10)
+	b = append(b, `,"side":`...)
+	b = strconv.AppendUint(b, uint64(o.Side), 10)
+	b = append(b, `,"price":`...)
+	b = appendString(b, o.Price)
+	b = append(b, `,"amount":`...)
+	b = appendString(b, o.Amount)
+	b = append(b, `,"taker_fee":`...)
+	b = appendString(b, o.TakerFee)
+	b = append(b, `,"maker_fee":`...)
+	b = appendString(b, o.MakerFee)
+	b = append(b, `,"deal_stock":`...)
+	b = appendString(b, o.DealStock)
+	b = append(b, `,"deal_money":`...)
+	b = appendString(b, o.DealMoney)
+	b = append(b, `,"deal_fee":`...)
+	b = appendString(b, o.DealFee)
+	return append(b, '}')
+}
+
+// order.finished_detail [order_id] (§3.17): the finished order, or null.
+func (c *call) orderFinishedDetail() error {
+	p := c.params
+	if len(p) != 1 {
+		return errArg
+	}
+	id, ok := argLenient(p[0], math.MaxUint64)
+	if !ok || id == 0 {
+		return errArg
+	}
+	rep, err := c.do(&messages.FinishedOrderDetail{OrderID: id})
+	if err != nil {
+		return err
+	}
+	r, ok := rep.(*messages.FinishedOrderDetailReply)
+	if !ok || r == nil {
+		return errInternal
+	}
+	if r.Order == nil {
+		c.out = append(c.out, "null"...)
+		return nil
+	}
+	c.out = appendFinishedOrder(c.out, r.Order)
+	return nil
+}
+
+// order.deals [order_id, offset, limit] (§3.16): the order's side of each
+// of its deals.
+func (c *call) orderDeals() error {
+	p := c.params
+	if len(p) != 3 {
+		return errArg
+	}
+	id, ok := argLenient(p[0], math.MaxUint64)
+	if !ok || id == 0 {
+		return errArg
+	}
+	offset, limit, ok := argPage(p[1], p[2])
+	if !ok {
+		return errArg
+	}
+	rep, err := c.do(&messages.OrderDeals{OrderID: id, Offset: offset, Limit: limit})
+	if err != nil {
+		return err
+	}
+	return c.deals(rep, offset, limit, false)
+}
+
+// market.user_deals [user_id, market, offset, limit] (§3.18).
+func (c *call) marketUserDeals() error {
+	p := c.params
+	if len(p) != 4 {
+		return errArg
+	}
+	user, ok := argHistoryUser(p[0])
+	if !ok {
+		return errArg
+	}
+	market, ok := unquote(p[1])
+	if !ok {
+		return errArg
+	}
+	offset, limit, ok := argPage(p[2], p[3])
+	if !ok {
+		return errArg
+	}
+	rep, err := c.do(&messages.UserDeals{User: user, Market: market, Offset: offset, Limit: limit})
+	if err != nil {
+		return err
+	}
+	return c.deals(rep, offset, limit, true)
+}
+
+// deals appends a page of deal records: order.deals' {"time", "user",
+// "id", "role", "price", "amount", "deal", "fee", "deal_order_id"}, or with
+// user (market.user_deals) "side" after "id" and "market" at the end.
+func (c *call) deals(rep messages.Reply, offset, limit int, user bool) error {
+	r, ok := rep.(*messages.DealHistoryReply)
+	if !ok || r == nil {
+		return errInternal
+	}
+	b := appendPage(c.out, offset, limit)
+	for i := range r.Records {
+		d := &r.Records[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"time":`...)
+		b = appendTime(b, d.Time)
+		b = append(b, `,"user":`...)
+		b = strconv.AppendUint(b, uint64(d.User), 10)
+		b = append(b, `,"id":`...)
+		b = strconv.AppendUint(b, d.ID, 10)
+		if user {
+			b = append(b, `,"side":`...)
+			b = strconv.AppendUint(b, uint64(d.Side), 10)
+		}
+		b = append(b, `,"role":`...)
+		b = strconv.AppendUint(b, uint64(d.Role), 10)
+		b = append(b, `,"price":`...)
+		b = appendString(b, d.Price)
+		b = append(b, `,"amount":`...)
+		b = appendString(b, d.Amount)
+		b = append(b, `,"deal":`...)
+		b = appendString(b, d.Deal)
+		b = append(b, `,"fee":`...)
+		b = appendString(b, d.Fee)
+		b = append(b, `,"deal_order_id":`...)
+		b = strconv.AppendUint(b, d.DealOrderID, 10)
+		if user {
+			b = append(b, `,"market":`...)
+			b = appendString(b, d.Market)
+		}
+		b = append(b, '}')
+	}
+	c.out = append(b, "]}"...)
+	return nil
+}
