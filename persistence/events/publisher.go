@@ -490,16 +490,17 @@ func (p *Publisher) produceRound(ctx context.Context, client sarama.Client, sess
 		}
 		results := make(chan outcome, len(byBroker))
 		for b, cs := range byBroker {
+			// Built here: sess.seq changes only between attempts.
+			req := &sarama.ProduceRequest{RequiredAcks: sarama.WaitForAll, Timeout: int32(p.conf.Producer.Timeout / time.Millisecond), Version: p.reqVer}
+			for _, c := range cs {
+				req.AddBatch(c.tp.topic, c.tp.part, &sarama.RecordBatch{
+					Version: 2, Codec: p.conf.Producer.Compression, CompressionLevel: p.conf.Producer.CompressionLevel,
+					FirstTimestamp: now, MaxTimestamp: now, LastOffsetDelta: int32(len(c.records) - 1),
+					ProducerID: sess.id, ProducerEpoch: sess.epoch, FirstSequence: sess.seq[c.tp],
+					Records: offsetDeltas(c.records),
+				})
+			}
 			go func() {
-				req := &sarama.ProduceRequest{RequiredAcks: sarama.WaitForAll, Timeout: int32(p.conf.Producer.Timeout / time.Millisecond), Version: p.reqVer}
-				for _, c := range cs {
-					req.AddBatch(c.tp.topic, c.tp.part, &sarama.RecordBatch{
-						Version: 2, Codec: p.conf.Producer.Compression, CompressionLevel: p.conf.Producer.CompressionLevel,
-						FirstTimestamp: now, MaxTimestamp: now, LastOffsetDelta: int32(len(c.records) - 1),
-						ProducerID: sess.id, ProducerEpoch: sess.epoch, FirstSequence: sess.seq[c.tp],
-						Records: offsetDeltas(c.records),
-					})
-				}
 				resp, err := b.Produce(req)
 				if err != nil {
 					// The connection is in doubt: reopen it. The
