@@ -73,9 +73,9 @@ var (
 	ErrClosed = errors.New("history: store closed")
 )
 
-// Store is the history store. It implements runtime.Follower (Apply must
-// not be called concurrently with itself; the runtime never does) and
-// actors.Querier (Query is safe for concurrent use, also with Apply).
+// Store is the history store. It implements runtime.Follower (one writer:
+// Apply calls are serialised) and actors.Querier (Query is safe for
+// concurrent use, also with Apply), and io.Closer.
 type Store struct {
 	cfg   *config.Config
 	name  string
