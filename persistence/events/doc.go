@@ -30,15 +30,17 @@
 //
 // # Kafka
 //
-// The Publisher sends each batch of records with an idempotent producer
-// (acks=all, one request in flight, retries) and confirms the batch only
-// when every message is acknowledged. Each message also carries the header
-// "acked": the cursor confirmed before its batch was sent. On a cold start
-// the cursor is the largest acked header among the partitions' last
-// messages, so a crash never loses a message; it may re-send the messages
-// of the batches after that cursor: copies with the same key, value and
-// (lsn, seq). A consumer drops a message whose (lsn, seq) is not above the
-// last one it took from the same partition.
+// The Publisher sends each batch of records as one idempotent record batch
+// per partition (producer id, sequence numbers, acks=all) and confirms the
+// batch only when every partition acknowledged it. Kafka appends a record
+// batch whole or not at all, so a failed or interrupted send leaves each
+// partition with a prefix of its messages, never a gap. Each message also
+// carries the header "acked": the cursor confirmed before its batch was
+// sent. On a cold start the cursor is the largest acked header among the
+// partitions' last messages, so a crash never loses a message; it may
+// re-send the messages of the batches after that cursor: copies with the
+// same key, value and (lsn, seq). A consumer drops a message whose
+// (lsn, seq) is not above the last one it took from the same partition.
 //
 // # Bus
 //
