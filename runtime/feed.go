@@ -237,6 +237,9 @@ func (w *follow) loop(ctx context.Context) {
 			}
 			continue
 		}
+		if at := w.d.LSN(); at > cursor && len(w.pending) == 0 {
+			w.run.cursor.Store(at) // skipped: the records up to at will never come
+		}
 		for ctx.Err() == nil {
 			if len(w.pending) == 0 {
 				records, err := w.feed.Next(ctx, w.d.LSN(), w.batch)

@@ -52,8 +52,14 @@ func (n *Node) StartServices(ctx context.Context, dataDir string) (*Services, er
 		}
 		return nil, err
 	}
-	hopts := history.Options{Config: cfg, DSN: cfg.History.DSN}
+	// AllowSkips: when the journal no longer holds what follows the
+	// cursor (a follower lagging beyond snapshot.max_follower_lag), the
+	// feed skips ahead; the store records the skip instead of stalling.
+	hopts := history.Options{Config: cfg, DSN: cfg.History.DSN, AllowSkips: true, Logger: n.log}
 	if hopts.DSN == "" {
+		if err := os.MkdirAll(dataDir, 0o755); err != nil {
+			return fail(err)
+		}
 		hopts.Path = HistoryPath(dataDir)
 	}
 	var err error

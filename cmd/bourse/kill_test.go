@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/internal/testenv"
+	"github.com/redis/go-redis/v9"
 	"github.com/shopspring/decimal"
 )
 
@@ -162,17 +164,39 @@ func TestKill9(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("BOURSE_KILL_ROUNDS")); err == nil && v > 0 {
 		rounds = v
 	}
-	t.Run("files", func(t *testing.T) { kill9(t, rounds, nil) })
-	t.Run("mysql", func(t *testing.T) { kill9(t, rounds, []string{"-journal", testenv.MySQLJournal(t)}) })
+	t.Run("files", func(t *testing.T) { kill9(t, rounds, nil, killRedis(t, 11)) })
+	t.Run("mysql", func(t *testing.T) {
+		kill9(t, rounds, []string{"-journal", testenv.MySQLJournal(t)}, killRedis(t, 12))
+	})
+}
+
+// killRedis returns the arguments that keep market data in Redis database
+// db (emptied first) when BOURSE_TEST_REDIS_ADDR is set, else none (market
+// data then lives in memory with its checkpoint file).
+func killRedis(t *testing.T, db int) []string {
+	addr := os.Getenv(testenv.RedisVar)
+	if addr == "" {
+		return nil
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr, DB: db})
+	if err := c.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatalf("redis %s db %d: %v", addr, db, err)
+	}
+	t.Cleanup(func() {
+		c.FlushDB(context.Background())
+		c.Close()
+	})
+	return []string{"-redis", fmt.Sprintf("redis://%s/%d", addr, db)}
 }
 
 // kill9 runs the rounds of TestKill9 with journal as extra server (and
-// verify) arguments.
-func kill9(t *testing.T, rounds int, journal []string) {
+// verify) arguments and more as extra server arguments.
+func kill9(t *testing.T, rounds int, journal, more []string) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	load := &killLoad{maxID: map[string]int64{}, orders: map[string][]int64{}, applied: map[string]decimal.Decimal{}}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	extra := append(journal, strings.Fields(os.Getenv("BOURSE_KILL_ARGS"))...) // e.g. "-durability async" to see the test fail
+	kafka := startKafka(t)
+	extra := append(append(append(append([]string{}, journal...), more...), "-kafka", kafka), strings.Fields(os.Getenv("BOURSE_KILL_ARGS"))...) // e.g. "-durability async" to see the test fail
 	for round := 0; round < rounds; round++ {
 		s := startIn(t, dataDir, extra...)
 		if round > 0 {
@@ -201,6 +225,7 @@ func kill9(t *testing.T, rounds int, journal []string) {
 	// hash with an offline `bourse verify` of the same directory.
 	s := startIn(t, dataDir, extra...)
 	checkAfterRestart(t, s, load, rounds)
+	checkFollowers(t, s, load, kafka)
 	res, code, ok := rpc(http.DefaultClient, s.url, "server.state")
 	if !ok || code != 0 {
 		t.Fatalf("server.state: code %d ok %v", code, ok)

@@ -41,6 +41,7 @@ import (
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/edges/httprpc"
 	"github.com/bourse-exchange/bourse/runtime"
+	"github.com/bourse-exchange/bourse/runtime/alert"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -77,7 +78,8 @@ func run(args []string) error {
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	base := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	log := slog.New(base)
 	slog.SetDefault(log)
 
 	mode, err := journal.ParseMode(*durability)
@@ -87,6 +89,16 @@ func run(args []string) error {
 	cfg, err := config.LoadFile(*configPath)
 	if err != nil {
 		return err
+	}
+	if cfg.Alert.Redis != "" {
+		// Error-level records also go to the Redis alert list (alertcenter).
+		ah, err := alert.New(base, alert.FromConfig(cfg.Alert))
+		if err != nil {
+			return err
+		}
+		defer ah.Close()
+		log = slog.New(ah)
+		slog.SetDefault(log)
 	}
 	if *dataDir == "" {
 		return errors.New("-data-dir must not be empty")

@@ -196,3 +196,40 @@ func RedisAddr(t testing.TB) string {
 	}
 	return addr
 }
+
+// MySQLPrefix returns a table-name prefix unique to this run of the test
+// and drops every table of the database of dsn that starts with it when
+// the test ends.
+func MySQLPrefix(t testing.TB, dsn string) string {
+	t.Helper()
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	prefix := "p" + hex.EncodeToString(rnd[:]) + "_"
+	t.Cleanup(func() {
+		db, err := openMySQL(dsn)
+		if err != nil {
+			t.Errorf("drop tables %s*: %v", prefix, err)
+			return
+		}
+		defer db.Close()
+		rows, err := db.Query("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?", prefix+"%")
+		if err != nil {
+			t.Errorf("drop tables %s*: %v", prefix, err)
+			return
+		}
+		var tables []string
+		for rows.Next() {
+			var name string
+			if rows.Scan(&name) == nil {
+				tables = append(tables, name)
+			}
+		}
+		rows.Close()
+		for _, name := range tables {
+			if _, err := db.Exec("DROP TABLE IF EXISTS `" + name + "`"); err != nil {
+				t.Errorf("drop table %s: %v", name, err)
+			}
+		}
+	})
+	return prefix
+}
