@@ -150,6 +150,7 @@ type Config struct {
 	MarketData        MarketData    `yaml:"marketdata"`
 	Kafka             Kafka         `yaml:"kafka"`
 	Alert             Alert         `yaml:"alert"`
+	WebSocket         WebSocket     `yaml:"websocket"`
 
 	assetByName  map[string]*Asset
 	marketByName map[string]*Market
@@ -202,7 +203,8 @@ func Parse(b []byte) (*Config, error) {
 			Topics:      Topics{Balances: "balances", Orders: "orders", Deals: "deals"},
 			Compression: "none",
 		},
-		Alert: Alert{Key: "alert:message"},
+		Alert:     Alert{Key: "alert:message"},
+		WebSocket: defaultWebSocket(),
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -239,6 +241,9 @@ func (c *Config) validate() error {
 		return fieldErr("snapshot.keep", "must be at least 1, got %d", c.Snapshot.Keep)
 	}
 	if err := c.validateFollowers(); err != nil {
+		return err
+	}
+	if err := c.validateWebSocket(); err != nil {
 		return err
 	}
 	if len(c.Assets) == 0 {
