@@ -37,6 +37,8 @@ type Node struct {
 	followCtx  context.Context // guarded by followMu
 	followStop func()          // guarded by followMu
 	followers  []Follower      // guarded by followMu
+
+	jmetrics *journalMetrics
 }
 
 // Options tune a node beyond its configuration file.
@@ -100,6 +102,12 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	if jopts.Log == nil {
 		jopts.Log = log
 	}
+	jm := newJournalMetrics()
+	if next := jopts.OnCommit; next != nil {
+		jopts.OnCommit = func(records int, took time.Duration) { jm.observe(records, took); next(records, took) }
+	} else {
+		jopts.OnCommit = jm.observe
+	}
 	var feed *Feed
 	var retain func() (uint64, bool)
 	if rebuild != nil {
@@ -147,7 +155,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	for i := range shardChildren {
 		shardChildren[i] = child{actors.ShardName(i), balance.Props(state.Ledgers[i], i, senv, opts.ShardProps...)}
 	}
-	n := &Node{Config: cfg, System: system, Journal: jw, Snapshots: snaps, Feed: feed, Recovered: state.Recovery, log: log}
+	n := &Node{Config: cfg, System: system, Journal: jw, Snapshots: snaps, Feed: feed, Recovered: state.Recovery, log: log, jmetrics: jm}
 	for _, sup := range []struct {
 		name     string
 		children []child

@@ -82,6 +82,10 @@ type Options struct {
 	// in LSN order, on the writer's goroutine: it must only hand the records
 	// on (the slice is reused after it returns; the events are immutable).
 	Follow func([]pj.Record)
+	// OnCommit, if set, is called on the writer's goroutine after every
+	// group commit with its record count and how long the write (and, in
+	// Sync mode, the fsync) took: metrics only, it must not block.
+	OnCommit func(records int, took time.Duration)
 }
 
 type entry struct {
@@ -136,6 +140,9 @@ func Start(backend Backend, root *actor.RootContext, opts Options) *Journal {
 // Failed reports whether the journal has stopped accepting writes after a
 // storage error. Actors answer write commands with code 3 while it is set.
 func (j *Journal) Failed() bool { return j.failed.Load() }
+
+// Queued is how many appends wait in the writer's queue.
+func (j *Journal) Queued() int { return len(j.ch) }
 
 // LastLSN is the LSN of the last record committed by the writer.
 func (j *Journal) LastLSN() uint64 { return j.lsn.Load() }
@@ -289,6 +296,7 @@ func (j *Journal) commit() bool {
 		j.refuse()
 		return false
 	}
+	t0 := time.Now()
 	if err := j.backend.Write(j.records); err != nil {
 		j.fail(err)
 		return false
@@ -304,6 +312,9 @@ func (j *Journal) commit() bool {
 		j.publish()
 	}
 	j.lsn.Store(j.backend.LastLSN())
+	if j.opts.OnCommit != nil && len(j.records) > 0 {
+		j.opts.OnCommit(len(j.records), time.Since(t0))
+	}
 	for _, e := range j.pending {
 		j.release(e)
 	}

@@ -1,0 +1,64 @@
+package runtime_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/bourse-exchange/bourse/actors/journal"
+	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// TestMetrics: the journal histograms count every committed record once
+// (their sum is the last LSN of a journal started empty) and the gauges
+// report the journal and follower positions.
+func TestMetrics(t *testing.T) {
+	cfg, err := config.Parse(config.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := startAt(t, cfg, t.TempDir(), "", journal.Sync)
+	rec := &recorder{}
+	n.Follow(rec, 64)
+	workload(t, n, 81, 300)
+	last := n.Journal.LastLSN()
+	waitCursor(t, rec, last)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(n.Metrics())
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			switch {
+			case m.GetHistogram() != nil:
+				got[f.GetName()+"_sum"] = m.GetHistogram().GetSampleSum()
+				got[f.GetName()+"_count"] = float64(m.GetHistogram().GetSampleCount())
+			case m.GetGauge() != nil:
+				got[f.GetName()] = m.GetGauge().GetValue()
+			case m.GetCounter() != nil:
+				got[f.GetName()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	n.Shutdown(context.Background())
+	if last == 0 {
+		t.Fatal("nothing was journaled")
+	}
+	for name, want := range map[string]float64{
+		"bourse_journal_commit_records_sum": float64(last),
+		"bourse_journal_last_lsn":           float64(last),
+		"bourse_journal_durable_lsn":        float64(last),
+		"bourse_follower_cursor":            float64(last),
+		"bourse_follower_lag":               0,
+	} {
+		if got[name] != want {
+			t.Errorf("%s = %v; want %v", name, got[name], want)
+		}
+	}
+	if c := got["bourse_journal_commit_seconds_count"]; c < 1 || c > float64(last) {
+		t.Errorf("bourse_journal_commit_seconds_count = %v; want 1..%d commits", c, last)
+	}
+}
