@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/bourse
 FUZZTIME ?= 10s
 
-.PHONY: run build test lint bench fuzz soak verify clean
+.PHONY: run build test lint bench bench-followers fuzz soak verify clean
 
 ## run: build and start the exchange on the embedded default config (HTTP on 127.0.0.1:8080)
 run: build
@@ -24,7 +24,11 @@ lint:
 
 ## bench: the benchmarks behind benchmarks/RESULTS.md (short version)
 bench:
-	$(GO) test -run XXX -bench . -benchmem ./actors/... ./benchmarks/...
+	$(GO) test -run XXX -bench . -skip BenchmarkFollowers -benchmem ./actors/... ./benchmarks/...
+
+## bench-followers: each journal follower's lag behind a node at 100k orders/s (MySQL/Redis sinks need the BOURSE_TEST_* variables)
+bench-followers:
+	$(GO) test -run XXX -bench BenchmarkFollowers -benchtime=300000x -timeout 30m ./benchmarks/
 
 ## soak: 100 rounds of kill -9 under load (BOURSE_KILL_ARGS adds server flags)
 soak:
