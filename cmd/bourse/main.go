@@ -2,12 +2,18 @@
 //
 //	bourse [-config FILE] [-data-dir DIR] [-journal DSN] [-durability sync|batch|async]
 //	       [-http-addr ADDR] [-ws-addr ADDR] [-http-token TOKEN]
+//	       [-auth-url URL] [-sign-url URL] [-dev-auth]
 //	bourse verify [-config FILE] [-data-dir DIR] [-journal DSN]
 //
 // Without -config it uses the embedded default configuration (see
 // runtime/config/bourse.yaml). It recovers its state from the journal in
 // -data-dir, serves the viabtc-compatible HTTP JSON-RPC API on -http-addr and
-// stops gracefully on SIGINT or SIGTERM.
+// the websocket API on -ws-addr (empty: not served), and stops gracefully on
+// SIGINT or SIGTERM.
+//
+// The websocket API authenticates with server.auth against -auth-url (or
+// websocket.auth_url). -dev-auth, for development only and refused unless
+// -ws-addr is loopback, also accepts tokens "dev:<user_id>".
 //
 // The journal is kept in segment files under -data-dir, or, with -journal
 // (or journal.dsn in the configuration), in a MySQL/MariaDB table: DSN is a
@@ -40,6 +46,7 @@ import (
 
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/edges/httprpc"
+	"github.com/bourse-exchange/bourse/edges/ws"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/bourse-exchange/bourse/runtime/alert"
 	"github.com/bourse-exchange/bourse/runtime/config"
@@ -63,7 +70,10 @@ func run(args []string) error {
 	configPath := fs.String("config", "", "configuration file (default: the embedded default configuration)")
 	dataDir := fs.String("data-dir", "./data", "directory for local state")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "listen address of the HTTP JSON-RPC API (internal: keep it private)")
-	wsAddr := fs.String("ws-addr", "127.0.0.1:8090", "listen address of the websocket API (not served yet)")
+	wsAddr := fs.String("ws-addr", ws.DefaultAddr, "listen address of the websocket API (empty: not served)")
+	authURL := fs.String("auth-url", "", "websocket server.auth checks tokens with an HTTP GET to this URL (default: websocket.auth_url of the configuration)")
+	signURL := fs.String("sign-url", "", "websocket server.sign checks signatures with an HTTP GET to this URL (default: websocket.sign_url of the configuration)")
+	devAuth := fs.Bool("dev-auth", false, "development only: websocket server.auth also accepts tokens \"dev:<user_id>\" (refused unless -ws-addr is loopback)")
 	httpToken := fs.String("http-token", os.Getenv("BOURSE_HTTP_TOKEN"), "if set, HTTP requests need 'Authorization: Bearer TOKEN' (default $BOURSE_HTTP_TOKEN)")
 	journalDSN := journalFlag(fs)
 	historyDSN := fs.String("history", "", "keep order/deal/balance history in MySQL: go-sql-driver DSN (default: history.dsn of the configuration, else SQLite at DATA-DIR/history.db)")
@@ -111,15 +121,23 @@ func run(args []string) error {
 			cfg.MarketData.Redis = *redisAddr
 		case "kafka":
 			cfg.Kafka.Brokers = splitList(*kafkaBrokers)
+		case "auth-url":
+			cfg.WebSocket.AuthURL = *authURL
+		case "sign-url":
+			cfg.WebSocket.SignURL = *signURL
 		}
 	})
+	if *devAuth && (*wsAddr == "" || !ws.IsLoopback(*wsAddr)) {
+		return fmt.Errorf("-dev-auth needs a loopback -ws-addr, not %q", *wsAddr)
+	}
 	dsn := journalDSN(cfg)
 	node, err := runtime.Start(cfg, runtime.Options{Logger: log, DataDir: *dataDir, JournalDSN: dsn, Journal: journal.Options{Mode: mode}})
 	if err != nil {
 		return err
 	}
 	log.Info("journal", "journal", runtime.JournalName(*dataDir, dsn), "durability", mode.String(), "last_lsn", node.Journal.LastLSN())
-	if _, err := node.StartServices(context.Background(), *dataDir); err != nil {
+	services, err := node.StartServices(context.Background(), *dataDir)
+	if err != nil {
 		node.Shutdown(context.Background())
 		return err
 	}
@@ -137,10 +155,33 @@ func run(args []string) error {
 		return fmt.Errorf("-http-addr: %w", err)
 	}
 	log.Info("HTTP JSON-RPC listening", "addr", ln.Addr().String(), "bearer_token", *httpToken != "")
-	log.Info("websocket API not served yet", "ws_addr", *wsAddr)
+	var wsSrv *ws.Server
+	var wsLn net.Listener
+	if *wsAddr != "" {
+		wsSrv, err = ws.New(node.Router, services.Bus, ws.Options{
+			DevAuth:          *devAuth,
+			MarketDataCursor: services.MarketData.Cursor,
+			Logger:           log,
+		})
+		if err == nil {
+			wsLn, err = net.Listen("tcp", *wsAddr)
+		}
+		if err != nil {
+			ln.Close()
+			if wsSrv != nil {
+				wsSrv.Shutdown(context.Background())
+			}
+			node.Shutdown(context.Background())
+			return fmt.Errorf("-ws-addr: %w", err)
+		}
+		log.Info("websocket listening", "addr", wsLn.Addr().String(), "auth_url", cfg.WebSocket.AuthURL != "", "dev_auth", *devAuth)
+	}
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if wsSrv != nil {
+		go func() { errc <- wsSrv.Serve(wsLn) }()
+	}
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
@@ -148,12 +189,17 @@ func run(args []string) error {
 	case s := <-sig:
 		log.Info("stopping", "signal", s.String())
 	case err := <-errc:
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("HTTP server failed", "err", err)
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, ws.ErrServerClosed) {
+			log.Error("server failed", "err", err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if wsSrv != nil {
+		if err := wsSrv.Shutdown(ctx); err != nil {
+			log.Error("websocket shutdown", "err", err)
+		}
+	}
 	if err := srv.Shutdown(ctx); err != nil {
 		log.Error("HTTP shutdown", "err", err)
 	}

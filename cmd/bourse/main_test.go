@@ -52,7 +52,7 @@ func startBinary(t *testing.T, args ...string) *server {
 // SIGTERM if it still runs.
 func startIn(t *testing.T, dataDir string, args ...string) *server {
 	t.Helper()
-	args = append([]string{"-http-addr", "127.0.0.1:0", "-data-dir", dataDir}, args...)
+	args = append([]string{"-http-addr", "127.0.0.1:0", "-ws-addr", "127.0.0.1:0", "-data-dir", dataDir}, args...)
 	cmd := exec.Command(binary, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

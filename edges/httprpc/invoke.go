@@ -1,0 +1,67 @@
+package httprpc
+
+import (
+	"context"
+	"errors"
+
+	"github.com/bourse-exchange/bourse/actors"
+	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/runtime/config"
+)
+
+// Invoker runs this edge's methods in-process for another edge (the
+// websocket edge proxies its queries to them, PROTOCOL §9.1), so both edges
+// decode params and encode results the same way. It is safe for concurrent
+// use.
+type Invoker struct{ s *Server }
+
+// NewInvoker returns an Invoker asking ex.
+func NewInvoker(ex actors.Exchange) *Invoker { return &Invoker{s: New(ex)} }
+
+// Invoke runs method with params (each the raw JSON of one param) and
+// appends its JSON result to dst. The error is nil or a *messages.Error:
+// the method's own code, code 4 for an unknown method, code 5 when ctx
+// ended before the exchange answered, code 2 when the exchange could not be
+// asked. On error dst is returned unchanged.
+func (v *Invoker) Invoke(ctx context.Context, dst []byte, method string, params [][]byte) ([]byte, error) {
+	m := methods[method]
+	if m == nil {
+		return dst, messages.ErrMethodNotFound
+	}
+	c := call{s: v.s, cfg: v.s.cfg, ctx: ctx, params: params, out: dst}
+	switch e := m(&c).(type) {
+	case nil:
+		return c.out, nil
+	case *messages.Error:
+		return dst, e
+	case timeoutError:
+		if errors.Is(e.err, context.DeadlineExceeded) || ctx.Err() != nil {
+			return dst, messages.ErrServiceTimeout
+		}
+		return dst, messages.ErrInternal
+	default:
+		return dst, messages.ErrInternal
+	}
+}
+
+// ParseRequest decodes a JSON-RPC envelope {"method": string, "params":
+// array, "id": integer} exactly as the HTTP edge does (see the package
+// documentation); params are the raw JSON of each element and alias body.
+// ok is false when body is not such an envelope.
+func ParseRequest(body []byte) (method string, params [][]byte, id int64, ok bool) {
+	req, ok := parseRequest(body)
+	if !ok {
+		return "", nil, 0, false
+	}
+	return string(req.method), req.params, req.id, true
+}
+
+// AppendDepthLevels appends levels as order.depth prints them:
+// [["price","amount"],…] (price at money_prec, amount at stock_prec,
+// trailing zeros stripped).
+func AppendDepthLevels(b []byte, levels []messages.DepthLevel, m *config.Market) []byte {
+	return appendLevels(b, levels, m)
+}
+
+// AppendString appends s as a JSON string.
+func AppendString(b []byte, s string) []byte { return appendString(b, s) }

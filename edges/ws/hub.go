@@ -1,0 +1,570 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/bourse-exchange/bourse/edges/httprpc"
+	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/events"
+	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/shopspring/decimal"
+)
+
+// kind is a kind of subscription.
+type kind uint8
+
+const (
+	kKline kind = iota
+	kDepth
+	kPrice
+	kState
+	kToday
+	kDeals
+	kOrder
+	kAsset
+	numKinds
+)
+
+var kindNames = [numKinds]string{"kline", "depth", "price", "state", "today", "deals", "order", "asset"}
+
+// chanKey names a push channel: what is pushed and to whom it is the same.
+type chanKey struct {
+	kind     kind
+	market   messages.MarketID
+	asset    messages.AssetID
+	user     uint32 // order and asset channels
+	limit    int    // depth
+	interval int64  // depth: merge interval (money_prec units); kline: seconds
+}
+
+// channel is one push channel and the last value it pushed. All fields are
+// guarded by hub.mu.
+type channel struct {
+	key     chanKey
+	conns   map[*conn]struct{}
+	fetched bool   // a first value was obtained
+	dirty   bool   // queued in hub.dirty
+	want    uint64 // market data must have applied this LSN before a refresh
+
+	last       []byte // kline: last candle; price: the price; state, today: the status
+	price      decimal.Decimal
+	lastID     uint64   // deals: newest deal id pushed
+	recent     [][]byte // deals: newest first, at most maxRecentDeals
+	asks, bids []messages.DepthLevel
+	clean      time.Time // depth: when the last clean snapshot was sent
+}
+
+// connSubs are a connection's channels by kind; guarded by hub.mu.
+type connSubs struct {
+	byKind [numKinds][]*channel
+}
+
+// hub keeps the channels, follows the event bus and refreshes dirty
+// channels every push_interval.
+type hub struct {
+	s   *Server
+	bus *events.Bus
+
+	mu       sync.Mutex
+	chans    map[chanKey]*channel                        // guarded by mu
+	byMarket map[messages.MarketID]map[*channel]struct{} // depth and market data channels; guarded by mu
+	dirty    []*channel                                  // guarded by mu
+	slow     []*conn                                     // closed as slow by unlock; guarded by mu
+	sub      *events.Subscription                        // guarded by mu
+	stopped  bool                                        // guarded by mu
+
+	stopc chan struct{}
+	wg    sync.WaitGroup
+}
+
+func newHub(s *Server, bus *events.Bus) *hub {
+	h := &hub{s: s, bus: bus, chans: make(map[chanKey]*channel),
+		byMarket: make(map[messages.MarketID]map[*channel]struct{}), stopc: make(chan struct{})}
+	h.sub = bus.Subscribe(events.AllKinds, s.opts.BusBuffer)
+	h.wg.Add(2)
+	go h.follow()
+	go h.ticker()
+	return h
+}
+
+// unlock releases mu, then closes the connections found slow meanwhile.
+func (h *hub) unlock() {
+	slow := h.slow
+	h.slow = nil
+	h.mu.Unlock()
+	for _, c := range slow {
+		c.close(ReasonSlow)
+	}
+}
+
+func (h *hub) stop() {
+	h.mu.Lock()
+	if h.stopped {
+		h.mu.Unlock()
+		return
+	}
+	h.stopped = true
+	sub := h.sub
+	h.mu.Unlock()
+	close(h.stopc)
+	sub.Close()
+	h.wg.Wait()
+}
+
+func (h *hub) channels() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.chans)
+}
+
+// pushLocked queues msg to every connection of ch.
+func (h *hub) pushLocked(ch *channel, msg []byte) {
+	for c := range ch.conns {
+		h.offerLocked(c, msg)
+	}
+}
+
+func (h *hub) offerLocked(c *conn, msg []byte) {
+	switch c.offer(frame{op: opText, p: msg}) {
+	case offered:
+		h.s.pushed.Add(1)
+	case full:
+		h.slow = append(h.slow, c)
+	}
+}
+
+// replace makes keys the connection's subscriptions of kind k (PROTOCOL
+// §9.3–9.4: each subscribe replaces the previous one of its kind).
+func (h *hub) replace(c *conn, k kind, keys []chanKey) {
+	h.mu.Lock()
+	defer h.unlock()
+	if h.stopped {
+		return
+	}
+	old := c.subs.byKind[k]
+	chans := make([]*channel, 0, len(keys))
+	for _, key := range keys {
+		ch := h.chans[key]
+		if ch == nil {
+			ch = &channel{key: key, conns: make(map[*conn]struct{})}
+			h.chans[key] = ch
+			if key.kind != kOrder && key.kind != kAsset {
+				m := h.byMarket[key.market]
+				if m == nil {
+					m = make(map[*channel]struct{})
+					h.byMarket[key.market] = m
+				}
+				m[ch] = struct{}{}
+				h.markLocked(ch) // its first value
+			}
+		}
+		if _, in := ch.conns[c]; in {
+			if !containsChan(chans, ch) {
+				chans = append(chans, ch)
+			}
+			continue
+		}
+		ch.conns[c] = struct{}{}
+		chans = append(chans, ch)
+		h.welcomeLocked(c, ch)
+	}
+	for _, ch := range old {
+		if !containsChan(chans, ch) {
+			h.leaveLocked(c, ch)
+		}
+	}
+	c.subs.byKind[k] = chans
+}
+
+func containsChan(list []*channel, ch *channel) bool {
+	for _, x := range list {
+		if x == ch {
+			return true
+		}
+	}
+	return false
+}
+
+// drop removes a closed connection from every channel.
+func (h *hub) drop(c *conn) {
+	h.mu.Lock()
+	defer h.unlock()
+	for k := range c.subs.byKind {
+		for _, ch := range c.subs.byKind[k] {
+			h.leaveLocked(c, ch)
+		}
+		c.subs.byKind[k] = nil
+	}
+}
+
+func (h *hub) leaveLocked(c *conn, ch *channel) {
+	delete(ch.conns, c)
+	if len(ch.conns) > 0 {
+		return
+	}
+	delete(h.chans, ch.key)
+	if m := h.byMarket[ch.key.market]; m != nil {
+		delete(m, ch)
+		if len(m) == 0 {
+			delete(h.byMarket, ch.key.market)
+		}
+	}
+}
+
+// markLocked queues ch for the next refresh.
+func (h *hub) markLocked(ch *channel) {
+	if !ch.dirty {
+		ch.dirty = true
+		h.dirty = append(h.dirty, ch)
+	}
+}
+
+// welcomeLocked sends a new subscriber the channel's current value, when
+// it has one (PROTOCOL §9.3).
+func (h *hub) welcomeLocked(c *conn, ch *channel) {
+	if !ch.fetched {
+		return
+	}
+	k := &ch.key
+	switch k.kind {
+	case kDepth:
+		h.offerLocked(c, h.depthClean(ch))
+	case kPrice:
+		if !ch.price.IsZero() {
+			h.offerLocked(c, h.marketNote("price.update", k.market, ch.last))
+		}
+	case kState:
+		h.offerLocked(c, h.marketNote("state.update", k.market, ch.last))
+	case kToday:
+		h.offerLocked(c, h.marketNote("today.update", k.market, ch.last))
+	case kDeals:
+		if len(ch.recent) > 0 {
+			h.offerLocked(c, h.marketNote("deals.update", k.market, joinArray(ch.recent)))
+		}
+	}
+}
+
+// marketNote returns the notification name with params [market, value].
+func (h *hub) marketNote(name string, market messages.MarketID, value []byte) []byte {
+	b := make([]byte, 0, len(value)+32)
+	b = append(b, '[')
+	b = httprpc.AppendString(b, h.s.cfg.Markets[market].Name)
+	b = append(b, ',')
+	b = append(b, value...)
+	b = append(b, ']')
+	return notification(name, b)
+}
+
+func joinArray(elems [][]byte) []byte {
+	n := 2
+	for _, e := range elems {
+		n += len(e) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, e := range elems {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e...)
+	}
+	return append(b, ']')
+}
+
+// follow reads the event bus: it pushes order events at once and marks
+// the channels an event can change.
+func (h *hub) follow() {
+	defer h.wg.Done()
+	for {
+		h.mu.Lock()
+		sub := h.sub
+		h.mu.Unlock()
+		for ev := range sub.Events() {
+			h.apply(ev)
+		}
+		if sub.Err() != events.ErrSlow {
+			return
+		}
+		// The bus dropped us: order events were lost; refresh everything
+		// else and carry on.
+		h.s.busDrops.Add(1)
+		h.s.log.Warn("ws: event bus dropped the push loop; resubscribing")
+		h.mu.Lock()
+		if h.stopped {
+			h.mu.Unlock()
+			return
+		}
+		h.sub = h.bus.Subscribe(events.AllKinds, h.s.opts.BusBuffer)
+		for _, ch := range h.chans {
+			if ch.key.kind != kOrder {
+				h.markLocked(ch)
+			}
+		}
+		h.unlock()
+	}
+}
+
+func (h *hub) apply(ev events.Event) {
+	r := ev.Record
+	h.mu.Lock()
+	defer h.unlock()
+	for _, d := range r.Deals {
+		for ch := range h.byMarket[d.Market] {
+			if ch.key.kind != kDepth {
+				ch.want = max(ch.want, ev.LSN)
+				h.markLocked(ch)
+			}
+		}
+	}
+	for i := range r.Orders {
+		oc := &r.Orders[i]
+		o := &oc.Order
+		for ch := range h.byMarket[o.Market] {
+			if ch.key.kind == kDepth {
+				h.markLocked(ch)
+			}
+		}
+		if int(o.Market) >= len(h.s.cfg.Markets) {
+			continue
+		}
+		// Placing, filling and cancelling freeze and release funds, which
+		// the balance changes (totals) do not show (PROTOCOL §9.5).
+		m := h.s.cfg.Markets[o.Market]
+		for _, a := range [2]*config.Asset{m.StockAsset, m.MoneyAsset} {
+			if ch := h.chans[chanKey{kind: kAsset, asset: a.ID, user: o.User}]; ch != nil {
+				h.markLocked(ch)
+			}
+		}
+		ch := h.chans[chanKey{kind: kOrder, market: o.Market, user: o.User}]
+		if ch == nil {
+			continue
+		}
+		b := make([]byte, 0, 512)
+		b = append(b, '[')
+		b = strconv.AppendUint(b, uint64(oc.Event), 10)
+		b = append(b, ',')
+		b = events.AppendOrder(b, h.s.cfg.Markets[o.Market], o)
+		b = append(b, ']')
+		h.pushLocked(ch, notification("order.update", b))
+	}
+	for i := range r.Balances {
+		bc := &r.Balances[i]
+		if ch := h.chans[chanKey{kind: kAsset, asset: bc.Asset, user: bc.User}]; ch != nil {
+			h.markLocked(ch)
+		}
+	}
+}
+
+func (h *hub) ticker() {
+	defer h.wg.Done()
+	t := time.NewTicker(h.s.set.PushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stopc:
+			return
+		case <-t.C:
+			h.tick()
+		}
+	}
+}
+
+// tick refreshes the dirty channels whose inputs are ready.
+func (h *hub) tick() {
+	h.mu.Lock()
+	list := h.dirty
+	h.dirty = nil
+	type job struct {
+		ch   *channel
+		want uint64
+	}
+	jobs := make([]job, 0, len(list))
+	needCursor := false
+	for _, ch := range list {
+		ch.dirty = false
+		if h.chans[ch.key] != ch {
+			continue // nobody listens any more
+		}
+		jobs = append(jobs, job{ch, ch.want})
+		needCursor = needCursor || ch.want > 0
+	}
+	h.mu.Unlock()
+	if len(jobs) == 0 {
+		return
+	}
+	cursor := ^uint64(0)
+	if needCursor && h.s.opts.MarketDataCursor != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), h.s.set.BackendTimeout)
+		c, err := h.s.opts.MarketDataCursor(ctx)
+		cancel()
+		if err != nil {
+			c = 0
+		}
+		cursor = c
+	}
+	for _, j := range jobs {
+		if j.want > cursor {
+			h.mu.Lock()
+			h.markLocked(j.ch) // market data has not applied the deal yet
+			h.mu.Unlock()
+			continue
+		}
+		if !h.refresh(j.ch) {
+			h.mu.Lock()
+			h.markLocked(j.ch) // the backend failed: retry
+			h.mu.Unlock()
+		}
+	}
+}
+
+func (h *hub) backend() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), h.s.set.BackendTimeout)
+}
+
+// refresh asks the channel's current value and pushes what changed. It
+// reports false when the exchange did not answer (the channel is retried).
+func (h *hub) refresh(ch *channel) bool {
+	k := ch.key
+	ctx, cancel := h.backend()
+	defer cancel()
+	s := h.s
+	if k.kind == kDepth {
+		rep, err := s.ex.Do(ctx, &messages.OrderDepth{Market: k.market, Limit: k.limit, Interval: k.interval})
+		d, ok := rep.(*messages.DepthReply)
+		if err != nil || !ok || d == nil {
+			return err == nil // an error reply will not get better
+		}
+		h.mu.Lock()
+		defer h.unlock()
+		h.depthUpdateLocked(ch, d)
+		return true
+	}
+	mname := s.cfg.Markets[k.market].Name
+	var method string
+	var params [][]byte
+	quoted := httprpc.AppendString(nil, mname)
+	switch k.kind {
+	case kKline:
+		now := time.Now().Unix()
+		method = "market.kline"
+		params = [][]byte{quoted, strconv.AppendInt(nil, now-k.interval, 10), strconv.AppendInt(nil, now, 10), strconv.AppendInt(nil, k.interval, 10)}
+	case kPrice:
+		method, params = "market.last", [][]byte{quoted}
+	case kState:
+		method, params = "market.status", [][]byte{quoted, []byte("86400")}
+	case kToday:
+		method, params = "market.status_today", [][]byte{quoted}
+	case kDeals:
+		h.mu.Lock()
+		last := ch.lastID
+		h.mu.Unlock()
+		method, params = "market.deals", [][]byte{quoted, []byte(strconv.Itoa(maxRecentDeals)), strconv.AppendUint(nil, last, 10)}
+	case kAsset:
+		method = "balance.query"
+		params = [][]byte{strconv.AppendUint(nil, uint64(k.user), 10), httprpc.AppendString(nil, s.cfg.Assets[k.asset].Name)}
+	default:
+		return true
+	}
+	res, err := s.inv.Invoke(ctx, nil, method, params)
+	if err != nil {
+		if e, ok := err.(*messages.Error); ok && (e.Code == messages.ErrServiceTimeout.Code || e.Code == messages.ErrInternal.Code || e.Code == messages.ErrUnavailable.Code) {
+			return false
+		}
+		s.log.Debug("ws: push query failed", "method", method, "err", err)
+		return true
+	}
+	h.mu.Lock()
+	defer h.unlock()
+	switch k.kind {
+	case kKline:
+		var candles []json.RawMessage
+		if json.Unmarshal(res, &candles) != nil || len(candles) == 0 {
+			return true
+		}
+		lastCandle := candles[len(candles)-1]
+		if ch.fetched && string(lastCandle) == string(ch.last) {
+			return true
+		}
+		ch.fetched, ch.last = true, lastCandle
+		h.pushLocked(ch, notification("kline.update", res))
+	case kPrice:
+		var str string
+		if json.Unmarshal(res, &str) != nil {
+			return true
+		}
+		p, err := decimal.NewFromString(str)
+		if err != nil {
+			return true
+		}
+		if ch.fetched && p.Equal(ch.price) {
+			return true
+		}
+		first := !ch.fetched
+		ch.fetched, ch.price, ch.last = true, p, res
+		if first && p.IsZero() {
+			return true
+		}
+		h.pushLocked(ch, h.marketNote("price.update", k.market, res))
+	case kState, kToday:
+		if ch.fetched && string(res) == string(ch.last) {
+			return true
+		}
+		ch.fetched, ch.last = true, res
+		name := "state.update"
+		if k.kind == kToday {
+			name = "today.update"
+		}
+		h.pushLocked(ch, h.marketNote(name, k.market, res))
+	case kDeals:
+		var deals []json.RawMessage
+		if json.Unmarshal(res, &deals) != nil {
+			return true
+		}
+		ch.fetched = true
+		// Only deals above lastID were asked; lastID may have moved
+		// meanwhile (it does not: one ticker), so filter again.
+		fresh := make([][]byte, 0, len(deals))
+		for _, d := range deals {
+			var id struct {
+				ID uint64 `json:"id"`
+			}
+			if json.Unmarshal(d, &id) == nil && id.ID > ch.lastID {
+				fresh = append(fresh, d)
+			}
+		}
+		if len(fresh) == 0 {
+			return true
+		}
+		var id struct {
+			ID uint64 `json:"id"`
+		}
+		json.Unmarshal(fresh[0], &id)
+		ch.lastID = id.ID
+		recent := make([][]byte, 0, min(len(fresh)+len(ch.recent), maxRecentDeals))
+		for _, d := range fresh {
+			recent = append(recent, d)
+		}
+		for _, d := range ch.recent {
+			if len(recent) == maxRecentDeals {
+				break
+			}
+			recent = append(recent, d)
+		}
+		if len(recent) > maxRecentDeals {
+			recent = recent[:maxRecentDeals]
+		}
+		ch.recent = recent
+		h.pushLocked(ch, h.marketNote("deals.update", k.market, joinArray(fresh)))
+	case kAsset:
+		b := make([]byte, 0, len(res)+2)
+		b = append(b, '[')
+		b = append(b, res...)
+		b = append(b, ']')
+		h.pushLocked(ch, notification("asset.update", b))
+	}
+	return true
+}

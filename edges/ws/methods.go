@@ -1,0 +1,276 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/shopspring/decimal"
+)
+
+// method appends its result to b (which holds resultPrefix) or returns a
+// *messages.Error.
+type method func(c *conn, b []byte, p [][]byte) ([]byte, error)
+
+// methods is the method table (PROTOCOL §9.2–9.4).
+var methods map[string]method
+
+func init() {
+	methods = map[string]method{
+		"server.ping": func(_ *conn, b []byte, _ [][]byte) ([]byte, error) { return append(b, `"pong"`...), nil },
+		"server.time": func(_ *conn, b []byte, _ [][]byte) ([]byte, error) {
+			return strconv.AppendInt(b, time.Now().Unix(), 10), nil
+		},
+		"server.auth": (*conn).auth,
+		"server.sign": (*conn).sign,
+
+		"kline.query":     proxy("market.kline"),
+		"depth.query":     proxy("order.depth"),
+		"price.query":     proxy("market.last"),
+		"state.query":     proxy("market.status"),
+		"today.query":     proxy("market.status_today"),
+		"deals.query":     proxy("market.deals"),
+		"order.query":     private("order.pending", -1),
+		"order.history":   private("order.finished", 6),
+		"asset.query":     private("balance.query", -1),
+		"asset.history":   private("balance.history", 6),
+		"kline.subscribe": (*conn).klineSubscribe,
+		"depth.subscribe": (*conn).depthSubscribe,
+		"price.subscribe": marketsSubscribe(kPrice),
+		"state.subscribe": marketsSubscribe(kState),
+		"today.subscribe": marketsSubscribe(kToday),
+		"deals.subscribe": marketsSubscribe(kDeals),
+		"order.subscribe": (*conn).orderSubscribe,
+		"asset.subscribe": (*conn).assetSubscribe,
+	}
+	for _, k := range []kind{kKline, kDepth, kPrice, kState, kToday, kDeals, kOrder, kAsset} {
+		k := k
+		methods[kindNames[k]+".unsubscribe"] = func(c *conn, b []byte, _ [][]byte) ([]byte, error) {
+			if (k == kOrder || k == kAsset) && c.user == 0 {
+				return b, messages.ErrRequireAuth
+			}
+			c.s.hub.replace(c, k, nil)
+			return append(b, statusSuccess...), nil
+		}
+	}
+}
+
+const statusSuccess = `{"status":"success"}`
+
+var errArg = messages.ErrInvalidArgument
+
+// handle answers one request message.
+func (c *conn) handle(p []byte) {
+	req, ok := decodeRequest(p)
+	if !ok {
+		c.send(appendErrorReply(nil, messages.ErrInvalidArgument, &req))
+		return
+	}
+	m := methods[req.method]
+	if m == nil {
+		c.send(appendErrorReply(nil, messages.ErrMethodNotFound, &req))
+		return
+	}
+	b, err := m(c, append(make([]byte, 0, 256), resultPrefix...), req.params)
+	if err != nil {
+		e, ok := err.(*messages.Error)
+		if !ok {
+			e = messages.ErrInternal
+		}
+		c.send(appendErrorReply(b[:0], e, &req))
+		return
+	}
+	c.send(appendReplyEnd(b, &req))
+}
+
+func (c *conn) backend() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), c.s.set.BackendTimeout)
+}
+
+// proxy answers with the HTTP method name, params passed through.
+func proxy(name string) method {
+	return func(c *conn, b []byte, p [][]byte) ([]byte, error) {
+		ctx, cancel := c.backend()
+		defer cancel()
+		return c.s.inv.Invoke(ctx, b, name, p)
+	}
+}
+
+// private answers with the HTTP method name, the connection's user id
+// prepended to params; n ≥ 0 is the exact number of params required.
+func private(name string, n int) method {
+	return func(c *conn, b []byte, p [][]byte) ([]byte, error) {
+		if c.user == 0 {
+			return b, messages.ErrRequireAuth
+		}
+		if n >= 0 && len(p) != n {
+			return b, errArg
+		}
+		params := make([][]byte, 0, len(p)+1)
+		params = append(params, strconv.AppendUint(nil, uint64(c.user), 10))
+		params = append(params, p...)
+		ctx, cancel := c.backend()
+		defer cancel()
+		return c.s.inv.Invoke(ctx, b, name, params)
+	}
+}
+
+// maxName is the bound on market and asset names in subscriptions (viabtc:
+// shorter than 16 bytes).
+const maxName = 15
+
+func argName(raw []byte) (string, bool) {
+	var s string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil || len(s) == 0 || len(s) > maxName {
+		return "", false
+	}
+	return s, true
+}
+
+func argMarket(cfg *config.Config, raw []byte) (*config.Market, bool) {
+	name, ok := argName(raw)
+	if !ok {
+		return nil, false
+	}
+	m := cfg.Market(name)
+	return m, m != nil
+}
+
+func argInt(raw []byte) (int64, bool) {
+	if len(raw) == 0 {
+		return 0, false
+	}
+	for i, ch := range raw {
+		if (ch < '0' || ch > '9') && !(i == 0 && ch == '-') {
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseInt(string(raw), 10, 64)
+	return v, err == nil
+}
+
+// kline.subscribe [market, interval]
+func (c *conn) klineSubscribe(b []byte, p [][]byte) ([]byte, error) {
+	if len(p) != 2 {
+		return b, errArg
+	}
+	m, ok := argMarket(c.s.cfg, p[0])
+	if !ok {
+		return b, errArg
+	}
+	iv, ok := argInt(p[1])
+	if !ok || iv <= 0 {
+		return b, errArg
+	}
+	c.s.hub.replace(c, kKline, []chanKey{{kind: kKline, market: m.ID, interval: iv}})
+	return append(b, statusSuccess...), nil
+}
+
+// depth.subscribe [market, limit, interval]
+func (c *conn) depthSubscribe(b []byte, p [][]byte) ([]byte, error) {
+	if len(p) != 3 {
+		return b, errArg
+	}
+	m, ok := argMarket(c.s.cfg, p[0])
+	if !ok {
+		return b, errArg
+	}
+	limit, ok := argInt(p[1])
+	if !ok || !c.s.depthLimitOK(limit) {
+		return b, errArg
+	}
+	var s string
+	if len(p[2]) == 0 || p[2][0] != '"' || json.Unmarshal(p[2], &s) != nil || len(s) > maxName {
+		return b, errArg
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil || !c.s.depthMergeOK(d) {
+		return b, errArg
+	}
+	units := d.Shift(int32(m.MoneyPrec))
+	if !units.IsInteger() || units.IsNegative() || !units.LessThan(decimal.New(1, 18)) {
+		return b, errArg
+	}
+	key := chanKey{kind: kDepth, market: m.ID, limit: int(limit), interval: units.IntPart()}
+	c.s.hub.replace(c, kDepth, []chanKey{key})
+	return append(b, statusSuccess...), nil
+}
+
+func (s *Server) depthLimitOK(l int64) bool {
+	for _, v := range s.set.DepthLimit {
+		if int64(v) == l {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) depthMergeOK(d decimal.Decimal) bool {
+	for _, v := range s.set.DepthMerge {
+		if m, err := decimal.NewFromString(v); err == nil && m.Equal(d) {
+			return true
+		}
+	}
+	return false
+}
+
+// price/state/today/deals.subscribe [market, …]
+func marketsSubscribe(k kind) method {
+	return func(c *conn, b []byte, p [][]byte) ([]byte, error) {
+		keys, err := c.marketKeys(k, p, 0)
+		if err != nil {
+			return b, err
+		}
+		c.s.hub.replace(c, k, keys)
+		return append(b, statusSuccess...), nil
+	}
+}
+
+func (c *conn) marketKeys(k kind, p [][]byte, user uint32) ([]chanKey, error) {
+	keys := make([]chanKey, 0, len(p))
+	for _, raw := range p {
+		m, ok := argMarket(c.s.cfg, raw)
+		if !ok {
+			return nil, errArg
+		}
+		keys = append(keys, chanKey{kind: k, market: m.ID, user: user})
+	}
+	return keys, nil
+}
+
+// order.subscribe [market, …]
+func (c *conn) orderSubscribe(b []byte, p [][]byte) ([]byte, error) {
+	if c.user == 0 {
+		return b, messages.ErrRequireAuth
+	}
+	keys, err := c.marketKeys(kOrder, p, c.user)
+	if err != nil {
+		return b, err
+	}
+	c.s.hub.replace(c, kOrder, keys)
+	return append(b, statusSuccess...), nil
+}
+
+// asset.subscribe [asset, …]
+func (c *conn) assetSubscribe(b []byte, p [][]byte) ([]byte, error) {
+	if c.user == 0 {
+		return b, messages.ErrRequireAuth
+	}
+	keys := make([]chanKey, 0, len(p))
+	for _, raw := range p {
+		name, ok := argName(raw)
+		if !ok {
+			return b, errArg
+		}
+		a := c.s.cfg.Asset(name)
+		if a == nil {
+			return b, errArg
+		}
+		keys = append(keys, chanKey{kind: kAsset, asset: a.ID, user: c.user})
+	}
+	c.s.hub.replace(c, kAsset, keys)
+	return append(b, statusSuccess...), nil
+}

@@ -1,0 +1,364 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bourse-exchange/bourse/actors"
+	"github.com/bourse-exchange/bourse/edges/httprpc"
+	"github.com/bourse-exchange/bourse/persistence/events"
+	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/gobwas/ws"
+)
+
+// Defaults of the Options that configuration does not provide.
+const (
+	// DefaultAddr is the websocket listener's default address.
+	DefaultAddr = "127.0.0.1:8090"
+	// DefaultWriteTimeout bounds one write to a client; a client that
+	// does not take its data for that long is dropped as slow.
+	DefaultWriteTimeout = 10 * time.Second
+	// DefaultHandshakeTimeout bounds reading the upgrade request.
+	DefaultHandshakeTimeout = 10 * time.Second
+	// DefaultBusBuffer is how many journal records may wait for the
+	// push loop before the bus drops it (then it resubscribes and
+	// refreshes every channel).
+	DefaultBusBuffer = 4096
+	// cleanEvery: a depth channel sends a clean snapshot at least this
+	// often (PROTOCOL §9.5).
+	cleanEvery = 60 * time.Second
+	// maxRecentDeals is how many deals a deals channel keeps for new
+	// subscribers.
+	maxRecentDeals = 100
+)
+
+// Options configure a Server. The zero value of each field means its
+// documented default.
+type Options struct {
+	// Settings are the websocket configuration (auth_url, push_interval,
+	// …); nil: the exchange configuration's websocket section.
+	Settings *config.WebSocket
+	// DevAuth accepts tokens "dev:<user_id>" in server.auth without
+	// asking auth_url. Serve refuses a non-loopback listener with it.
+	DevAuth bool
+	// MarketDataCursor, when set, reports the last journal LSN the market
+	// data follower applied; market data pushes after a deal wait until
+	// it reached the deal. Nil: they are computed at the next tick.
+	MarketDataCursor func(context.Context) (uint64, error)
+	// WriteTimeout: DefaultWriteTimeout.
+	WriteTimeout time.Duration
+	// HandshakeTimeout: DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// BusBuffer: DefaultBusBuffer.
+	BusBuffer int
+	// HTTPClient calls auth_url and sign_url; nil: a client of its own.
+	HTTPClient *http.Client
+	// Logger: slog.Default().
+	Logger *slog.Logger
+}
+
+// CloseReason says why the server closed a connection.
+type CloseReason uint8
+
+// Reasons a connection was closed (see the package documentation).
+const (
+	ReasonClient CloseReason = iota
+	ReasonIdle
+	ReasonTooLarge
+	ReasonProtocol
+	ReasonSlow
+	ReasonShutdown
+	numReasons
+)
+
+var reasonNames = [numReasons]string{"client", "idle", "too_large", "protocol", "slow", "shutdown"}
+
+func (r CloseReason) String() string {
+	if r < numReasons {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("CloseReason(%d)", uint8(r))
+}
+
+// Stats are a Server's counters since New.
+type Stats struct {
+	Open     int64              // connections open now
+	Accepted uint64             // upgrades that succeeded
+	Rejected uint64             // upgrade requests refused
+	Closed   [numReasons]uint64 // closed connections by CloseReason
+	Pushed   uint64             // notifications queued to connections
+	Slow     uint64             // = Closed[ReasonSlow]
+	Channels int                // push channels with subscribers
+	BusDrops uint64             // times the event bus dropped the push loop
+}
+
+// Server is the websocket edge. Build it with New, serve with Serve or
+// ListenAndServe, stop with Shutdown.
+type Server struct {
+	ex   actors.Exchange
+	cfg  *config.Config
+	set  config.WebSocket
+	opts Options
+	inv  *httprpc.Invoker
+	log  *slog.Logger
+	hub  *hub
+	http *http.Client
+
+	mu     sync.Mutex
+	lns    map[net.Listener]struct{} // guarded by mu
+	conns  map[*conn]struct{}        // guarded by mu
+	closed bool                      // guarded by mu
+	wg     sync.WaitGroup            // connection goroutines
+
+	open     atomic.Int64
+	accepted atomic.Uint64
+	rejected atomic.Uint64
+	closedBy [numReasons]atomic.Uint64
+	pushed   atomic.Uint64
+	busDrops atomic.Uint64
+}
+
+// New returns a Server answering from ex and pushing what bus delivers
+// (pass the node's Services.Bus). It starts the push loop; Shutdown stops
+// it.
+func New(ex actors.Exchange, bus *events.Bus, opts Options) (*Server, error) {
+	if bus == nil {
+		return nil, errors.New("ws: an event bus is required")
+	}
+	cfg := ex.Config()
+	s := &Server{ex: ex, cfg: cfg, opts: opts, inv: httprpc.NewInvoker(ex),
+		lns: make(map[net.Listener]struct{}), conns: make(map[*conn]struct{})}
+	if opts.Settings != nil {
+		s.set = *opts.Settings
+	} else {
+		s.set = cfg.WebSocket
+	}
+	if s.opts.WriteTimeout <= 0 {
+		s.opts.WriteTimeout = DefaultWriteTimeout
+	}
+	if s.opts.HandshakeTimeout <= 0 {
+		s.opts.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if s.opts.BusBuffer <= 0 {
+		s.opts.BusBuffer = DefaultBusBuffer
+	}
+	s.log = opts.Logger
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.http = opts.HTTPClient
+	if s.http == nil {
+		s.http = &http.Client{}
+	}
+	if s.set.PushInterval <= 0 || s.set.OutboundQueue < 1 || s.set.KeepAlive <= 0 || s.set.MaxMessageBytes <= 0 || s.set.BackendTimeout <= 0 || s.set.Protocol == "" {
+		return nil, errors.New("ws: settings incomplete (load them with runtime/config)")
+	}
+	s.hub = newHub(s, bus)
+	return s, nil
+}
+
+// IsLoopback reports whether addr (host:port) is a loopback address.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ListenAndServe listens on addr (DefaultAddr when empty) and serves until
+// Shutdown.
+func (s *Server) ListenAndServe(addr string) error {
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	if s.opts.DevAuth && !IsLoopback(addr) {
+		return fmt.Errorf("ws: development authentication needs a loopback listener, not %s", addr)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("ws: server closed")
+
+// Serve accepts connections on l until Shutdown (then it returns
+// ErrServerClosed) or until l fails. It takes ownership of l.
+func (s *Server) Serve(l net.Listener) error {
+	if s.opts.DevAuth && !IsLoopback(l.Addr().String()) {
+		l.Close()
+		return fmt.Errorf("ws: development authentication needs a loopback listener, not %s", l.Addr())
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	s.lns[l] = struct{}{}
+	s.mu.Unlock()
+	var delay time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		s.wg.Add(1)
+		go s.serveConn(nc)
+	}
+}
+
+// Shutdown stops accepting, closes every connection (ReasonShutdown) and
+// stops the push loop; it waits for the connections' goroutines or until
+// ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	for l := range s.lns {
+		l.Close()
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.close(ReasonShutdown)
+	}
+	s.hub.stop()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	st := Stats{
+		Open:     s.open.Load(),
+		Accepted: s.accepted.Load(),
+		Rejected: s.rejected.Load(),
+		Pushed:   s.pushed.Load(),
+		BusDrops: s.busDrops.Load(),
+		Channels: s.hub.channels(),
+	}
+	for i := range st.Closed {
+		st.Closed[i] = s.closedBy[i].Load()
+	}
+	st.Slow = st.Closed[ReasonSlow]
+	return st
+}
+
+func (s *Server) serveConn(nc net.Conn) {
+	defer s.wg.Done()
+	nc.SetDeadline(time.Now().Add(s.opts.HandshakeTimeout))
+	var offered, matched bool
+	u := ws.Upgrader{
+		Protocol: func(p []byte) bool {
+			offered = true
+			if string(p) == s.set.Protocol {
+				matched = true
+				return true
+			}
+			return false
+		},
+		OnHeader: func(key, value []byte) error {
+			if len(s.set.Origins) > 0 && asciiEqualFold(key, "Origin") && !s.originAllowed(value) {
+				return ws.RejectConnectionError(ws.RejectionStatus(http.StatusForbidden), ws.RejectionReason("origin not allowed"))
+			}
+			return nil
+		},
+		OnBeforeUpgrade: func() (ws.HandshakeHeader, error) {
+			if offered && !matched {
+				return nil, ws.RejectConnectionError(ws.RejectionStatus(http.StatusBadRequest), ws.RejectionReason("unsupported subprotocol"))
+			}
+			return ws.HandshakeHeaderString(""), nil
+		},
+	}
+	if _, err := u.Upgrade(nc); err != nil {
+		s.rejected.Add(1)
+		nc.Close()
+		return
+	}
+	nc.SetDeadline(time.Time{})
+	c := &conn{s: s, nc: nc}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	s.accepted.Add(1)
+	s.open.Add(1)
+	c.readLoop()
+}
+
+func (s *Server) originAllowed(origin []byte) bool {
+	for _, o := range s.set.Origins {
+		if string(origin) == o {
+			return true
+		}
+	}
+	return false
+}
+
+// forget is called once per connection when it closes.
+func (s *Server) forget(c *conn, r CloseReason) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.open.Add(-1)
+	s.closedBy[r].Add(1)
+}
+
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
