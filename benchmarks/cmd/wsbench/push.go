@@ -1,0 +1,437 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gobwas/ws/wsutil"
+)
+
+// success is the result of a subscribe.
+var success = []byte(`{"status":"success"}`)
+
+func subscribe(c *wsConn, timeout time.Duration, method string, params ...any) error {
+	res, err := call(c, timeout, 1, method, params...)
+	if err != nil {
+		return err
+	}
+	var got, want any
+	json.Unmarshal(res, &got)
+	json.Unmarshal(success, &want)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		return fmt.Errorf("%s result %s, want %s", method, res, success)
+	}
+	return nil
+}
+
+// isNotification reports whether msg is a notification named method: its
+// "method" member, wherever it is in the object, is that string.
+func isNotification(msg []byte, method string) bool {
+	i := bytes.Index(msg, []byte(`"method"`))
+	if i < 0 {
+		return false
+	}
+	rest := bytes.TrimLeft(msg[i+len(`"method"`):], " \t\r\n")
+	rest, ok := bytes.CutPrefix(rest, []byte(":"))
+	if !ok {
+		return false
+	}
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	return bytes.HasPrefix(rest, []byte(strconv.Quote(method)))
+}
+
+// dealsCount returns the number of deals a deals.update carries.
+func dealsCount(msg []byte) (int, error) {
+	var n struct {
+		Params []json.RawMessage `json:"params"`
+	}
+	if err := json.Unmarshal(msg, &n); err != nil {
+		return 0, err
+	}
+	if len(n.Params) != 2 {
+		return 0, fmt.Errorf("deals.update has %d params, want 2", len(n.Params))
+	}
+	var deals []json.RawMessage
+	if err := json.Unmarshal(n.Params[1], &deals); err != nil {
+		return 0, err
+	}
+	return len(deals), nil
+}
+
+// fanout is the shared state of the fanout readers.
+type fanout struct {
+	t0       time.Time
+	round    atomic.Int64
+	expect   atomic.Pointer[[]byte] // `"price"` of the current round's order
+	got      atomic.Int64           // subscribers that got the current round
+	lastAny  atomic.Int64           // ns since t0 of the last depth.update
+	extra    atomic.Int64           // depth.updates beyond the first per round
+	dead     atomic.Int64
+	firstErr atomic.Pointer[error]
+	subRound []atomic.Int64
+	arrival  []atomic.Int64 // ns since t0
+}
+
+func (f *fanout) read(i int, c *wsConn) {
+	for {
+		msg, _, err := wsutil.ReadServerData(c)
+		if err != nil {
+			f.dead.Add(1)
+			f.firstErr.CompareAndSwap(nil, &err)
+			return
+		}
+		now := int64(time.Since(f.t0))
+		if !isNotification(msg, "depth.update") {
+			continue
+		}
+		f.lastAny.Store(now)
+		r := f.round.Load()
+		if r == 0 {
+			continue
+		}
+		if f.subRound[i].Load() == r {
+			f.extra.Add(1)
+			continue
+		}
+		if e := f.expect.Load(); e != nil && bytes.Contains(msg, *e) {
+			f.arrival[i].Store(now)
+			f.subRound[i].Store(r)
+			f.got.Add(1)
+		}
+	}
+}
+
+func runFanout(ctx context.Context, o *options, hc *httpClient, out io.Writer) error {
+	ms, err := hc.markets(ctx, []string{o.market})
+	if err != nil {
+		return err
+	}
+	m := ms[0]
+	minAmount, err := parseFixed(m.MinAmount, m.StockPrec)
+	if err != nil {
+		return fmt.Errorf("min_amount %q: %w", m.MinAmount, err)
+	}
+	amount := formatFixed(max(minAmount, 1), m.StockPrec)
+	p0, err := parseFixed(o.price, m.MoneyPrec)
+	if err != nil || p0 <= int64(o.rounds) {
+		return fmt.Errorf("-price %q must exceed -rounds ticks at money_prec %d", o.price, m.MoneyPrec)
+	}
+	if err := hc.deposit(ctx, o.user, "1000000", m.Stock); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "fanout: %d subscribers of depth.subscribe [%q, %d, %q] on ws://%s from %d source addresses; %d rounds, one ask of %s %s by user %d each\n",
+		o.conns, m.Name, o.limit, o.interval, o.wsAddr, o.sources, o.rounds, amount, m.Stock, o.user)
+	conns, elapsed, err := connectAll(ctx, o, out, func(i int, c *wsConn) error {
+		return subscribe(c, o.timeout, "depth.subscribe", m.Name, o.limit, o.interval)
+	})
+	if err != nil {
+		return err
+	}
+	defer closeAll(conns)
+	fmt.Fprintf(out, "subscribed %d in %v\n", len(conns), elapsed.Round(time.Millisecond))
+
+	f := &fanout{t0: time.Now(), subRound: make([]atomic.Int64, len(conns)), arrival: make([]atomic.Int64, len(conns))}
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() { defer wg.Done(); f.read(i, c) }()
+	}
+	defer wg.Wait()
+	defer closeAll(conns)
+
+	var ids []int64
+	defer func() { // best effort: leave the book as it was
+		for _, id := range ids {
+			hc.call(context.Background(), "order.cancel", []any{o.user, m.Name, id}, nil)
+		}
+	}()
+	type roundResult struct {
+		got, alive     int
+		p50, p99, maxd time.Duration
+		fromSend       time.Duration // p50 from the request
+		http           time.Duration
+	}
+	var results []roundResult
+	var all []time.Duration
+	for k := 1; k <= o.rounds; k++ {
+		// Quiet: no depth.update for o.gap, so the previous round's pushes are over.
+		for time.Since(f.t0)-time.Duration(f.lastAny.Load()) < o.gap {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		price := formatFixed(p0-int64(k-1), m.MoneyPrec)
+		e := []byte(strconv.Quote(price))
+		f.expect.Store(&e)
+		f.got.Store(0)
+		f.round.Store(int64(k))
+		alive := len(conns) - int(f.dead.Load())
+		tSend := time.Since(f.t0)
+		id, err := hc.putLimit(ctx, o.user, m.Name, 1, amount, price)
+		tReply := time.Since(f.t0)
+		if err != nil {
+			return fmt.Errorf("round %d: %w", k, err)
+		}
+		ids = append(ids, id)
+		deadline := time.Now().Add(o.timeout)
+		for f.got.Load() < int64(alive-int(f.dead.Load())) && time.Now().Before(deadline) && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		var lat, lsend []time.Duration
+		for i := range conns {
+			if f.subRound[i].Load() == int64(k) {
+				a := time.Duration(f.arrival[i].Load())
+				lat = append(lat, max(a-tReply, 0))
+				lsend = append(lsend, a-tSend)
+			}
+		}
+		slices.Sort(lat)
+		slices.Sort(lsend)
+		all = append(all, lat...)
+		r := roundResult{got: len(lat), alive: alive, http: tReply - tSend, fromSend: percentile(lsend, 0.5)}
+		if len(lat) > 0 {
+			r.p50, r.p99, r.maxd = percentile(lat, 0.5), percentile(lat, 0.99), lat[len(lat)-1]
+		}
+		results = append(results, r)
+		fmt.Fprintf(out, "  round %d: ask %s @ %s, %d/%d got it, p50 %v p99 %v max %v\n", k, amount, price, r.got, alive, rd(r.p50), rd(r.p99), rd(r.maxd))
+	}
+
+	fmt.Fprintf(out, "\nWebSocket depth.update fan-out: %d subscribers, %q limit %d interval %q (latency from the HTTP reply to the push's arrival)\n", len(conns), m.Name, o.limit, o.interval)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  round\treceived\tHTTP put_limit\tp50\tp99\tmax\tp50 from request")
+	for k, r := range results {
+		fmt.Fprintf(tw, "  %d\t%d/%d\t%v\t%v\t%v\t%v\t%v\n", k+1, r.got, r.alive, rd(r.http), rd(r.p50), rd(r.p99), rd(r.maxd), rd(r.fromSend))
+	}
+	slices.Sort(all)
+	total := len(results) * len(conns)
+	if len(all) > 0 {
+		fmt.Fprintf(tw, "  all\t%d/%d\t\t%v\t%v\t%v\t\n", len(all), total, rd(percentile(all, 0.5)), rd(percentile(all, 0.99)), rd(all[len(all)-1]))
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "  extra depth.updates in rounds: %d; subscribers disconnected: %d\n", f.extra.Load(), f.dead.Load())
+	if p := f.firstErr.Load(); p != nil && f.dead.Load() > 0 {
+		fmt.Fprintf(out, "  first disconnect: %v\n", *p)
+	}
+	if len(all) < total {
+		return fmt.Errorf("%d of %d deliveries missing", total-len(all), total)
+	}
+	return nil
+}
+
+// rd rounds a duration for the tables.
+func rd(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	default:
+		return d.Round(time.Microsecond)
+	}
+}
+
+// counts are a throughput reader's tallies.
+type counts struct {
+	msgs, bytes, deals atomic.Int64
+}
+
+func runThroughput(ctx context.Context, o *options, hc *httpClient, out io.Writer) error {
+	ms, err := hc.markets(ctx, o.markets)
+	if err != nil {
+		return err
+	}
+	seller, buyer := o.user, o.user+1
+	var assets []string
+	for _, m := range ms {
+		for _, a := range []string{m.Stock, m.Money} {
+			if !slices.Contains(assets, a) {
+				assets = append(assets, a)
+			}
+		}
+	}
+	for _, u := range []int64{seller, buyer} {
+		if err := hc.deposit(ctx, u, "1000000000", assets...); err != nil {
+			return err
+		}
+	}
+	method := o.channel + ".subscribe"
+	params := make([]any, len(o.markets))
+	for i, m := range o.markets {
+		params[i] = m
+	}
+	if o.channel == "depth" {
+		if len(ms) != 1 {
+			return errors.New("-channel depth takes one market")
+		}
+		params = []any{ms[0].Name, o.limit, o.interval}
+	}
+	fmt.Fprintf(out, "throughput: %d subscribers of %s %v on ws://%s; crossing pairs at %.0f orders/s for %v over %d workers (users %d, %d)\n",
+		o.conns, method, params, o.wsAddr, o.rate, o.duration, o.workers, seller, buyer)
+	conns, elapsed, err := connectAll(ctx, o, out, func(i int, c *wsConn) error {
+		return subscribe(c, o.timeout, method, params...)
+	})
+	if err != nil {
+		return err
+	}
+	defer closeAll(conns)
+	fmt.Fprintf(out, "subscribed %d in %v\n", len(conns), elapsed.Round(time.Millisecond))
+
+	notif := o.channel + ".update"
+	var total counts
+	per := make([]counts, len(conns))
+	var dead atomic.Int64
+	var badErr atomic.Pointer[error]
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				msg, _, err := wsutil.ReadServerData(c)
+				if err != nil {
+					dead.Add(1)
+					return
+				}
+				if !isNotification(msg, notif) {
+					continue
+				}
+				per[i].msgs.Add(1)
+				total.msgs.Add(1)
+				total.bytes.Add(int64(len(msg)))
+				if o.channel == "deals" {
+					n, err := dealsCount(msg)
+					if err != nil {
+						badErr.CompareAndSwap(nil, &err)
+					}
+					per[i].deals.Add(int64(n))
+					total.deals.Add(int64(n))
+				}
+			}
+		}()
+	}
+	defer wg.Wait()
+	defer closeAll(conns)
+
+	// Let the pushes that answer the subscriptions (recent deals) pass.
+	time.Sleep(o.settle)
+	base := struct{ msgs, bytes, deals int64 }{total.msgs.Load(), total.bytes.Load(), total.deals.Load()}
+	perBase := make([]int64, len(conns))
+	for i := range per {
+		perBase[i] = per[i].deals.Load()
+	}
+
+	var pairsDone, httpErrs atomic.Int64
+	var firstHTTP atomic.Pointer[error]
+	var ticket atomic.Int64
+	interval := time.Duration(float64(2*time.Second) / o.rate) // per pair
+	start := time.Now()
+	end := start.Add(o.duration)
+	var ow sync.WaitGroup
+	for range o.workers {
+		ow.Add(1)
+		go func() {
+			defer ow.Done()
+			for ctx.Err() == nil {
+				j := ticket.Add(1) - 1
+				due := start.Add(time.Duration(j) * interval)
+				if !due.Before(end) {
+					return
+				}
+				time.Sleep(time.Until(due))
+				m := ms[int(j)%len(ms)]
+				minAmount, _ := parseFixed(m.MinAmount, m.StockPrec)
+				amount := formatFixed(max(minAmount, 1), m.StockPrec)
+				price := o.price
+				_, err := hc.putLimit(ctx, seller, m.Name, 1, amount, price)
+				if err == nil {
+					_, err = hc.putLimit(ctx, buyer, m.Name, 2, amount, price)
+				}
+				if err != nil {
+					httpErrs.Add(1)
+					firstHTTP.CompareAndSwap(nil, &err)
+					continue
+				}
+				pairsDone.Add(1)
+			}
+		}()
+	}
+	type sample struct {
+		t     time.Duration
+		msgs  int64
+		deals int64
+	}
+	var timeline []sample
+	tick := time.NewTicker(time.Second)
+	finished := make(chan struct{})
+	go func() { ow.Wait(); close(finished) }()
+loop:
+	for {
+		select {
+		case <-finished:
+			break loop
+		case <-tick.C:
+			s := sample{time.Since(start), total.msgs.Load() - base.msgs, total.deals.Load() - base.deals}
+			timeline = append(timeline, s)
+			fmt.Fprintf(out, "  %5.1fs  pairs %d  notifications %d  deals carried %d\n", s.t.Seconds(), pairsDone.Load(), s.msgs, s.deals)
+		}
+	}
+	tick.Stop()
+	window := time.Since(start)
+	inWindow := total.msgs.Load() - base.msgs
+	// Drain: wait until nothing arrives for 1 s (at most o.timeout).
+	last, quietSince, deadline := total.msgs.Load(), time.Now(), time.Now().Add(o.timeout)
+	for time.Since(quietSince) < time.Second && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		if n := total.msgs.Load(); n != last {
+			last, quietSince = n, time.Now()
+		}
+	}
+	msgs := total.msgs.Load() - base.msgs
+	bytesN := total.bytes.Load() - base.bytes
+	deals := total.deals.Load() - base.deals
+	minD, maxD := int64(-1), int64(0)
+	for i := range per {
+		d := per[i].deals.Load() - perBase[i]
+		if minD < 0 || d < minD {
+			minD = d
+		}
+		maxD = max(maxD, d)
+	}
+	pairs := pairsDone.Load()
+	rows := [][2]string{
+		{"subscribers", fmt.Sprintf("%d (%s %v)", len(conns), method, params)},
+		{"orders placed", fmt.Sprintf("%d in %v = %.0f orders/s (%d pairs; HTTP errors %d)", 2*pairs, window.Round(time.Millisecond), float64(2*pairs)/window.Seconds(), pairs, httpErrs.Load())},
+		{"notifications received", fmt.Sprintf("%d (%d during the order window, the rest in the drain)", msgs, inWindow)},
+		{"notifications/s", fmt.Sprintf("%.0f (%.1f per subscriber per second)", float64(inWindow)/window.Seconds(), float64(inWindow)/window.Seconds()/float64(len(conns)))},
+		{"bytes/s", fmt.Sprintf("%.1f MB/s (%.0f B per notification)", float64(bytesN)/window.Seconds()/1e6, float64(bytesN)/float64(max(msgs, 1)))},
+	}
+	if o.channel == "deals" {
+		rows = append(rows,
+			[2]string{"deals carried/s", fmt.Sprintf("%.0f (%.1f deals per notification)", float64(deals)/window.Seconds(), float64(deals)/float64(max(msgs, 1)))},
+			[2]string{"deals per subscriber", fmt.Sprintf("min %d max %d (deals made: %d)", minD, maxD, pairs)})
+	}
+	rows = append(rows, [2]string{"subscribers disconnected", strconv.FormatInt(dead.Load(), 10)})
+	table(out, "WebSocket push throughput", rows)
+	if p := firstHTTP.Load(); p != nil {
+		fmt.Fprintf(out, "  first HTTP error: %v\n", *p)
+	}
+	if p := badErr.Load(); p != nil {
+		return fmt.Errorf("malformed deals.update: %v", *p)
+	}
+	if o.channel == "deals" && minD < pairs {
+		return fmt.Errorf("a subscriber received %d deals of the %d made", minD, pairs)
+	}
+	return nil
+}
