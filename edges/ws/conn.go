@@ -136,7 +136,7 @@ func (c *conn) writeLoop() {
 			return
 		}
 		batch := c.queue
-		c.queue = c.spare[:0]
+		c.queue, c.spare = c.spare[:0], nil // never share an array with batch
 		c.qmu.Unlock()
 
 		c.nc.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout))
@@ -162,11 +162,13 @@ func (c *conn) writeLoop() {
 			}
 			return
 		}
-		c.qmu.Lock()
 		if cap(batch) <= 64 {
-			c.spare = batch[:0]
+			c.qmu.Lock()
+			if !c.closed {
+				c.spare = batch[:0]
+			}
+			c.qmu.Unlock()
 		}
-		c.qmu.Unlock()
 	}
 }
 
