@@ -174,6 +174,7 @@ func run(args []string) error {
 			node.Shutdown(context.Background())
 			return fmt.Errorf("-ws-addr: %w", err)
 		}
+		reg.MustRegister(wsSrv.Collector())
 		log.Info("websocket listening", "addr", wsLn.Addr().String(), "auth_url", cfg.WebSocket.AuthURL != "", "dev_auth", *devAuth)
 	}
 

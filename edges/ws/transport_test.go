@@ -3,7 +3,6 @@ package ws
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +14,7 @@ import (
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // rawUpgrade sends a hand-written upgrade request and returns the status
@@ -260,5 +260,35 @@ func TestSlowReader(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("the slow client's writes did not end after it was dropped")
 	}
-	_ = json.Valid
+}
+
+func TestCollector(t *testing.T) {
+	e := startEnv(t, nil)
+	c := dial(t, e.wsURL)
+	c.ok("price.subscribe", "BTCUSDT")
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(e.srv.Collector())
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			name := mf.GetName()
+			for _, l := range m.GetLabel() {
+				name += "{" + l.GetValue() + "}"
+			}
+			if m.Gauge != nil {
+				got[name] = m.GetGauge().GetValue()
+			} else {
+				got[name] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	for name, want := range map[string]float64{"bourse_ws_connections": 1, "bourse_ws_accepted_total": 1, "bourse_ws_channels": 1, "bourse_ws_closed_total{slow}": 0} {
+		if got[name] != want {
+			t.Errorf("%s = %v; want %v", name, got[name], want)
+		}
+	}
 }
