@@ -32,7 +32,8 @@
 // read from /proc/PID/limits and the run is refused when it is too low.
 // One source address has about 28k ephemeral ports (net.ipv4.ip_local_port_range),
 // so the dials are spread over -sources loopback addresses 127.0.0.1,
-// 127.0.0.2, … (0: one per 20k connections).
+// 127.0.0.2, … (0: one per 10k connections), and each socket asks for
+// IP_BIND_ADDRESS_NO_PORT so that ports are chosen per 4-tuple at connect.
 package main
 
 import (
@@ -107,7 +108,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&binArgs, "bin-args", "", "extra arguments for -bin, separated by spaces")
 	fs.IntVar(&o.pid, "pid", 0, "pid of the running bourse, for its memory (idle mode needs -pid or -bin)")
 	fs.IntVar(&o.conns, "conns", 10000, "websocket connections (idle) or subscribers (fanout, throughput)")
-	fs.IntVar(&o.sources, "sources", 0, "loopback source addresses 127.0.0.1..127.0.0.S to dial from; 0: one per 20000 connections")
+	fs.IntVar(&o.sources, "sources", 0, "loopback source addresses 127.0.0.1..127.0.0.S to dial from; 0: one per 10000 connections")
 	fs.IntVar(&o.dialers, "dialers", 64, "concurrent dials")
 	fs.DurationVar(&o.settle, "settle", 3*time.Second, "wait before reading the server's memory")
 	fs.DurationVar(&o.hold, "hold", 0, "idle: keep the connections open this long after measuring")
@@ -123,7 +124,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&markets, "markets", "BTCUSDT", "throughput: comma-separated markets, orders rotate over them")
 	fs.Float64Var(&o.rate, "rate", 200, "throughput: orders per second (crossing pairs: rate/2 deals per second)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "throughput: how long to place orders")
-	fs.IntVar(&o.workers, "workers", 8, "throughput: HTTP workers placing orders")
+	fs.IntVar(&o.workers, "workers", 16, "throughput: HTTP workers placing orders")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -137,7 +138,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 		}
 	}
 	if o.sources == 0 {
-		o.sources = (o.conns + 19999) / 20000
+		o.sources = (o.conns + 9999) / 10000
 	}
 	switch {
 	case o.mode != "idle" && o.mode != "fanout" && o.mode != "throughput":
@@ -192,8 +193,8 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if got < need {
-		fmt.Fprintf(out, "warning: RLIMIT_NOFILE is %d, below the %d this run needs\n", got, need)
+	if got < uint64(o.conns)+64 {
+		return fmt.Errorf("RLIMIT_NOFILE is %d and cannot be raised to the %d this run needs (the hard limit needs CAP_SYS_RESOURCE to go higher); lower -conns", got, need)
 	}
 
 	if o.bin != "" {
@@ -208,7 +209,7 @@ func run(args []string, out io.Writer) error {
 		if lim, err := processNofile(o.pid); err != nil {
 			return err
 		} else if lim < uint64(o.conns)+64 {
-			return fmt.Errorf("bourse (pid %d) may open only %d files, fewer than -conns %d: start it after `ulimit -n %d`, or use -bin", o.pid, lim, o.conns, need)
+			return fmt.Errorf("bourse (pid %d) may open only %d files, fewer than -conns %d: start it after `ulimit -n %d` (a -bin child inherits this tool's limit)", o.pid, lim, o.conns, need)
 		}
 	}
 	hc := newHTTPClient(o)
@@ -369,7 +370,7 @@ func dial(ctx context.Context, o *options, i int) (*wsConn, error) {
 	d := ws.Dialer{
 		Timeout: o.timeout,
 		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			nd := net.Dialer{Timeout: o.timeout, LocalAddr: &net.TCPAddr{IP: sourceAddr(i, o.sources)}}
+			nd := net.Dialer{Timeout: o.timeout, LocalAddr: &net.TCPAddr{IP: sourceAddr(i, o.sources)}, Control: bindNoPort}
 			return nd.DialContext(ctx, network, addr)
 		},
 	}
@@ -382,6 +383,25 @@ func dial(ctx context.Context, o *options, i int) (*wsConn, error) {
 		c.r = io.MultiReader(br, conn)
 	}
 	return c, nil
+}
+
+// ipBindAddressNoPort is Linux's IP_BIND_ADDRESS_NO_PORT (not in package
+// syscall).
+const ipBindAddressNoPort = 24
+
+// bindNoPort sets IP_BIND_ADDRESS_NO_PORT on a socket about to be bound to
+// a source address, so the kernel picks its port at connect time from the
+// whole 4-tuple: ports left in TIME_WAIT by earlier runs towards another
+// address or port do not count, and bind does not search the port space.
+func bindNoPort(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
 }
 
 // call sends a request and reads messages until the reply with its id,
@@ -491,11 +511,18 @@ func progress(out io.Writer, what string, n *atomic.Int64, total int) func() {
 	return func() { close(stop); <-done }
 }
 
+// closeAll closes the connections with a reset (SO_LINGER 0), so that a
+// run does not leave tens of thousands of loopback ports in TIME_WAIT for
+// the next one.
 func closeAll(conns []*wsConn) {
 	for _, c := range conns {
-		if c != nil {
-			c.Close()
+		if c == nil {
+			continue
 		}
+		if tc, ok := c.Conn.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		c.Close()
 	}
 }
 

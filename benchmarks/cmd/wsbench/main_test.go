@@ -90,8 +90,8 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.sources != 5 {
-		t.Errorf("-conns 100000: sources = %d; want 5 (one per 20000)", o.sources)
+	if o.sources != 10 {
+		t.Errorf("-conns 100000: sources = %d; want 10 (one per 10000)", o.sources)
 	}
 	o, err = parseFlags([]string{"-mode", "throughput", "-markets", "BTCUSDT, ETHUSDT,", "-bin-args", "-config  x.yaml"}, io.Discard)
 	if err != nil {

@@ -346,8 +346,8 @@ func runThroughput(ctx context.Context, o *options, hc *httpClient, out io.Write
 			for ctx.Err() == nil {
 				j := ticket.Add(1) - 1
 				due := start.Add(time.Duration(j) * interval)
-				if !due.Before(end) {
-					return
+				if !due.Before(end) || !time.Now().Before(end) {
+					return // the window is over, even if the server fell behind
 				}
 				time.Sleep(time.Until(due))
 				m := ms[int(j)%len(ms)]
