@@ -127,19 +127,7 @@ func (c *call) marketDeals() error {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"id":`...)
-		b = strconv.AppendUint(b, d.ID, 10)
-		b = append(b, `,"time":`...)
-		b = appendTime(b, d.Time)
-		b = append(b, `,"price":`...)
-		b = appendInt64Dec(b, d.Price, m.MoneyPrec)
-		b = append(b, `,"amount":`...)
-		b = appendInt64Dec(b, d.Amount, m.StockPrec)
-		if d.Side == messages.Ask {
-			b = append(b, `,"type":"sell"}`...)
-		} else {
-			b = append(b, `,"type":"buy"}`...)
-		}
+		b = AppendMarketDeal(b, m, d)
 	}
 	c.out = append(b, ']')
 	return nil

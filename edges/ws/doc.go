@@ -72,7 +72,7 @@
 //
 //	depth.update [clean, depth, market]   after any order change in the market
 //	price.update [market, price]          after a deal, when the price changed numerically
-//	deals.update [market, [deal, …]]      after a deal: the new deals, newest first
+//	deals.update [market, [deal, …]]      after a deal: every new deal (from the journal), newest first
 //	kline.update [[candle], …]            after a deal, when the last candle changed
 //	state.update [market, status]         after a deal, when market.status [market, 86400] changed
 //	today.update [market, today]          after a deal, when market.status_today changed

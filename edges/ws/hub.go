@@ -49,11 +49,15 @@ type channel struct {
 	fetched bool   // a first value was obtained
 	dirty   bool   // queued in hub.dirty
 	want    uint64 // market data must have applied this LSN before a refresh
+	// A refresh happens no earlier than push_interval after the last one
+	// (lastRefresh) nor before notBefore (a retry).
+	lastRefresh, notBefore time.Time
 
 	last       []byte // kline: last candle; price: the price; state, today: the status
 	price      decimal.Decimal
-	lastID     uint64   // deals: newest deal id pushed
-	recent     [][]byte // deals: newest first, at most maxRecentDeals
+	lastID     uint64                // deals: newest deal id pushed
+	recent     [][]byte              // deals: newest first, at most maxRecentDeals
+	pending    []messages.MarketDeal // deals: from the bus, oldest first, not yet pushed
 	asks, bids []messages.DepthLevel
 	clean      time.Time // depth: when the last clean snapshot was sent
 }
@@ -77,13 +81,14 @@ type hub struct {
 	sub      *events.Subscription                        // guarded by mu
 	stopped  bool                                        // guarded by mu
 
+	kick  chan struct{} // a channel became dirty
 	stopc chan struct{}
 	wg    sync.WaitGroup
 }
 
 func newHub(s *Server, bus *events.Bus) *hub {
 	h := &hub{s: s, bus: bus, chans: make(map[chanKey]*channel),
-		byMarket: make(map[messages.MarketID]map[*channel]struct{}), stopc: make(chan struct{})}
+		byMarket: make(map[messages.MarketID]map[*channel]struct{}), kick: make(chan struct{}, 1), stopc: make(chan struct{})}
 	h.sub = bus.Subscribe(events.AllKinds, s.opts.BusBuffer)
 	h.wg.Add(2)
 	go h.follow()
@@ -215,11 +220,16 @@ func (h *hub) leaveLocked(c *conn, ch *channel) {
 	}
 }
 
-// markLocked queues ch for the next refresh.
+// markLocked queues ch for a refresh: at once if the channel was not
+// refreshed within push_interval, else when that interval is over.
 func (h *hub) markLocked(ch *channel) {
 	if !ch.dirty {
 		ch.dirty = true
 		h.dirty = append(h.dirty, ch)
+		select {
+		case h.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -314,7 +324,14 @@ func (h *hub) apply(ev events.Event) {
 	defer h.unlock()
 	for _, d := range r.Deals {
 		for ch := range h.byMarket[d.Market] {
-			if ch.key.kind != kDepth {
+			switch ch.key.kind {
+			case kDepth:
+			case kDeals:
+				// Deals are pushed from the journal's trades themselves:
+				// every one, in order, however many.
+				ch.pending = append(ch.pending, messages.MarketDeal{ID: d.DealID, Time: d.Time, Side: d.TakerSide, Price: d.Price, Amount: d.Amount})
+				h.markLocked(ch)
+			default:
 				ch.want = max(ch.want, ev.LSN)
 				h.markLocked(ch)
 			}
@@ -359,22 +376,31 @@ func (h *hub) apply(ev events.Event) {
 	}
 }
 
+// ticker refreshes dirty channels as soon as they are due (see markLocked).
 func (h *hub) ticker() {
 	defer h.wg.Done()
-	t := time.NewTicker(h.s.set.PushInterval)
+	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
 		select {
 		case <-h.stopc:
 			return
+		case <-h.kick:
 		case <-t.C:
-			h.tick()
+		}
+		next := h.tick()
+		t.Stop()
+		if !next.IsZero() {
+			t.Reset(time.Until(next))
 		}
 	}
 }
 
-// tick refreshes the dirty channels whose inputs are ready.
-func (h *hub) tick() {
+// tick refreshes the dirty channels that are due and whose inputs are
+// ready; it returns when the earliest of the others is due (zero: none).
+func (h *hub) tick() (next time.Time) {
+	now := time.Now()
+	interval := h.s.set.PushInterval
 	h.mu.Lock()
 	list := h.dirty
 	h.dirty = nil
@@ -384,17 +410,33 @@ func (h *hub) tick() {
 	}
 	jobs := make([]job, 0, len(list))
 	needCursor := false
+	later := func(ch *channel, at time.Time) {
+		h.dirty = append(h.dirty, ch) // still dirty
+		if next.IsZero() || at.Before(next) {
+			next = at
+		}
+	}
 	for _, ch := range list {
-		ch.dirty = false
 		if h.chans[ch.key] != ch {
+			ch.dirty = false
 			continue // nobody listens any more
 		}
+		due := ch.lastRefresh.Add(interval)
+		if ch.notBefore.After(due) {
+			due = ch.notBefore
+		}
+		if due.After(now) {
+			later(ch, due)
+			continue
+		}
+		ch.dirty = false
+		ch.lastRefresh = now
 		jobs = append(jobs, job{ch, ch.want})
 		needCursor = needCursor || ch.want > 0
 	}
 	h.mu.Unlock()
 	if len(jobs) == 0 {
-		return
+		return next
 	}
 	cursor := ^uint64(0)
 	if needCursor && h.s.opts.MarketDataCursor != nil {
@@ -407,18 +449,22 @@ func (h *hub) tick() {
 		cursor = c
 	}
 	for _, j := range jobs {
-		if j.want > cursor {
+		ok := j.want <= cursor && h.refresh(j.ch)
+		if !ok {
+			// Market data has not applied the deal yet, or the backend
+			// failed: retry shortly.
+			retry := time.Now().Add(min(interval, 10*time.Millisecond))
 			h.mu.Lock()
-			h.markLocked(j.ch) // market data has not applied the deal yet
-			h.mu.Unlock()
-			continue
-		}
-		if !h.refresh(j.ch) {
-			h.mu.Lock()
-			h.markLocked(j.ch) // the backend failed: retry
+			if !j.ch.dirty {
+				j.ch.dirty = true
+				j.ch.notBefore = retry
+				j.ch.lastRefresh = time.Time{}
+				later(j.ch, retry)
+			}
 			h.mu.Unlock()
 		}
 	}
+	return next
 }
 
 func (h *hub) backend() (context.Context, context.CancelFunc) {
@@ -443,6 +489,9 @@ func (h *hub) refresh(ch *channel) bool {
 		h.depthUpdateLocked(ch, d)
 		return true
 	}
+	if k.kind == kDeals {
+		return h.refreshDeals(ctx, ch)
+	}
 	mname := s.cfg.Markets[k.market].Name
 	var method string
 	var params [][]byte
@@ -458,11 +507,6 @@ func (h *hub) refresh(ch *channel) bool {
 		method, params = "market.status", [][]byte{quoted, []byte("86400")}
 	case kToday:
 		method, params = "market.status_today", [][]byte{quoted}
-	case kDeals:
-		h.mu.Lock()
-		last := ch.lastID
-		h.mu.Unlock()
-		method, params = "market.deals", [][]byte{quoted, []byte(strconv.Itoa(maxRecentDeals)), strconv.AppendUint(nil, last, 10)}
 	case kAsset:
 		method = "balance.query"
 		params = [][]byte{strconv.AppendUint(nil, uint64(k.user), 10), httprpc.AppendString(nil, s.cfg.Assets[k.asset].Name)}
@@ -519,46 +563,6 @@ func (h *hub) refresh(ch *channel) bool {
 			name = "today.update"
 		}
 		h.pushLocked(ch, h.marketNote(name, k.market, res))
-	case kDeals:
-		var deals []json.RawMessage
-		if json.Unmarshal(res, &deals) != nil {
-			return true
-		}
-		ch.fetched = true
-		// Only deals above lastID were asked; lastID may have moved
-		// meanwhile (it does not: one ticker), so filter again.
-		fresh := make([][]byte, 0, len(deals))
-		for _, d := range deals {
-			var id struct {
-				ID uint64 `json:"id"`
-			}
-			if json.Unmarshal(d, &id) == nil && id.ID > ch.lastID {
-				fresh = append(fresh, d)
-			}
-		}
-		if len(fresh) == 0 {
-			return true
-		}
-		var id struct {
-			ID uint64 `json:"id"`
-		}
-		json.Unmarshal(fresh[0], &id)
-		ch.lastID = id.ID
-		recent := make([][]byte, 0, min(len(fresh)+len(ch.recent), maxRecentDeals))
-		for _, d := range fresh {
-			recent = append(recent, d)
-		}
-		for _, d := range ch.recent {
-			if len(recent) == maxRecentDeals {
-				break
-			}
-			recent = append(recent, d)
-		}
-		if len(recent) > maxRecentDeals {
-			recent = recent[:maxRecentDeals]
-		}
-		ch.recent = recent
-		h.pushLocked(ch, h.marketNote("deals.update", k.market, joinArray(fresh)))
 	case kAsset:
 		b := make([]byte, 0, len(res)+2)
 		b = append(b, '[')
@@ -566,5 +570,67 @@ func (h *hub) refresh(ch *channel) bool {
 		b = append(b, ']')
 		h.pushLocked(ch, notification("asset.update", b))
 	}
+	return true
+}
+
+// refreshDeals pushes the deals the bus delivered since the last push,
+// newest first; the first refresh of a channel also asks market data for
+// the latest ones (PROTOCOL §9.5: up to 100).
+func (h *hub) refreshDeals(ctx context.Context, ch *channel) bool {
+	k := ch.key
+	m := h.s.cfg.Markets[k.market]
+	h.mu.Lock()
+	fetched := ch.fetched
+	h.mu.Unlock()
+	var queried []json.RawMessage
+	if !fetched {
+		res, err := h.s.inv.Invoke(ctx, nil, "market.deals",
+			[][]byte{httprpc.AppendString(nil, m.Name), []byte(strconv.Itoa(maxRecentDeals)), []byte("0")})
+		if err != nil {
+			return false
+		}
+		if json.Unmarshal(res, &queried) != nil {
+			return true
+		}
+	}
+	h.mu.Lock()
+	defer h.unlock()
+	pending := ch.pending
+	ch.pending = nil
+	ch.fetched = true
+	var fresh [][]byte
+	last := ch.lastID
+	seen := make(map[uint64]bool, len(pending))
+	for i := len(pending) - 1; i >= 0; i-- {
+		d := &pending[i]
+		seen[d.ID] = true
+		if d.ID > ch.lastID {
+			fresh = append(fresh, httprpc.AppendMarketDeal(nil, m, d))
+			last = max(last, d.ID)
+		}
+	}
+	for _, raw := range queried {
+		var id struct {
+			ID uint64 `json:"id"`
+		}
+		if json.Unmarshal(raw, &id) == nil && id.ID > ch.lastID && !seen[id.ID] {
+			fresh = append(fresh, raw)
+			last = max(last, id.ID)
+		}
+	}
+	ch.lastID = last
+	if len(fresh) == 0 {
+		return true
+	}
+	recent := make([][]byte, 0, maxRecentDeals)
+	for _, list := range [][][]byte{fresh, ch.recent} {
+		for _, d := range list {
+			if len(recent) < maxRecentDeals {
+				recent = append(recent, d)
+			}
+		}
+	}
+	ch.recent = recent
+	h.pushLocked(ch, h.marketNote("deals.update", k.market, joinArray(fresh)))
 	return true
 }

@@ -71,8 +71,15 @@ func TestUpgradeRules(t *testing.T) {
 			}
 		})
 	}
-	if st := e.srv.Stats(); st.Rejected != 4 || st.Accepted != 3 {
-		t.Errorf("stats accepted %d rejected %d; want 3 and 4", st.Accepted, st.Rejected)
+	// The server counts a rejection after it answered: wait for it.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st := e.srv.Stats()
+		if st.Rejected == 4 && st.Accepted == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stats accepted %d rejected %d; want 3 and 4", st.Accepted, st.Rejected)
+		}
 	}
 }
 
