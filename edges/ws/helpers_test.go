@@ -35,7 +35,7 @@ type env struct {
 
 // startEnv starts everything on loopback ports; adjust may change the
 // websocket settings and options before the server is built.
-func startEnv(t *testing.T, adjust func(*config.WebSocket, *Options)) *env {
+func startEnv(t testing.TB, adjust func(*config.WebSocket, *Options)) *env {
 	t.Helper()
 	cfg, err := config.Parse(config.Default)
 	if err != nil {
@@ -85,7 +85,7 @@ func startEnv(t *testing.T, adjust func(*config.WebSocket, *Options)) *env {
 
 // rpc calls the HTTP edge and returns the result, failing the test on an
 // error reply.
-func (e *env) rpc(t *testing.T, method string, params ...any) json.RawMessage {
+func (e *env) rpc(t testing.TB, method string, params ...any) json.RawMessage {
 	t.Helper()
 	res, code := e.rpcCode(t, method, params...)
 	if code != 0 {
@@ -94,7 +94,7 @@ func (e *env) rpc(t *testing.T, method string, params ...any) json.RawMessage {
 	return res
 }
 
-func (e *env) rpcCode(t *testing.T, method string, params ...any) (json.RawMessage, int) {
+func (e *env) rpcCode(t testing.TB, method string, params ...any) (json.RawMessage, int) {
 	t.Helper()
 	if params == nil {
 		params = []any{}
