@@ -112,4 +112,3 @@ func benchFanout(b *testing.B, n int) {
 	b.ReportMetric(float64(p99.Microseconds())/float64(b.N)/1000, "p99-ms")
 	b.ReportMetric(float64(last.Microseconds())/float64(b.N)/1000, "last-ms")
 }
-
