@@ -88,9 +88,9 @@
 // gives the book.
 //
 // Deviations from viabtc: subscriptions name configured markets and assets
-// (others answer code 1 instead of being accepted and never pushed);
-// depth.subscribe's interval must also be a valid order.depth interval for
-// the market.
+// (others answer code 1 instead of being accepted and never pushed); a
+// channel whose query fails with code 1 (e.g. a kline interval market.kline
+// does not accept) simply never pushes, instead of being deleted.
 //
 // # Concurrency
 //

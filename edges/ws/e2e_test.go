@@ -414,6 +414,21 @@ func TestMarketSession(t *testing.T) {
 		t.Errorf("late deals.update %s", d.raw)
 	}
 
+	// A merged depth channel: snapshot, then diffs, against depth.query with
+	// the same interval.
+	merged := dial(t, e.wsURL)
+	merged.ok("depth.subscribe", "BTCUSDT", 5, "10")
+	mb := &book{limit: 5}
+	mb.apply(t, merged.note("depth.update", time.Second))
+	syncBook(t, merged, mb, "BTCUSDT", "10")
+	e.rpc(t, "order.put_limit", 1, "BTCUSDT", 2, "2", "88", "0", "0", "web")
+	e.rpc(t, "order.put_limit", 1, "BTCUSDT", 2, "3", "81", "0", "0", "web")
+	syncBook(t, merged, mb, "BTCUSDT", "10")
+	if got := mb.levels(); got != `{"asks":[],"bids":[["90","3.5"],["80","5"]]}` {
+		t.Errorf("merged book = %s", got)
+	}
+	syncBook(t, pub, b, "BTCUSDT", "0")
+
 	// Unsubscribed channels stop.
 	pub.ok("price.unsubscribe")
 	pub.drain("price.update", 100*time.Millisecond)
@@ -432,8 +447,8 @@ func TestMarketSession(t *testing.T) {
 		Records []map[string]any `json:"records"`
 	}
 	json.Unmarshal(u1.ok("order.query", "BTCUSDT", 0, 10), &pending)
-	if pending.Total != 3 {
-		t.Errorf("order.query: %d pending; want 3 (97 with 0.9 left, 96, 95)", pending.Total)
+	if pending.Total != 5 {
+		t.Errorf("order.query: %d pending; want 5 (97 with 0.9 left, 96, 95, 88, 81)", pending.Total)
 	}
 	u1.fails(1, "order.history", "BTCUSDT", 0, 0, 0, 10) // 5 params
 	u1.ok("order.history", "BTCUSDT", 0, 0, 0, 10, 0)

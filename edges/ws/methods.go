@@ -190,8 +190,10 @@ func (c *conn) depthSubscribe(b []byte, p [][]byte) ([]byte, error) {
 	if err != nil || !c.s.depthMergeOK(d) {
 		return b, errArg
 	}
-	units := d.Shift(int32(m.MoneyPrec))
-	if !units.IsInteger() || units.IsNegative() || !units.LessThan(decimal.New(1, 18)) {
+	// At the market's money_prec, truncated like order.depth's interval
+	// (a finer interval than the price's precision merges nothing).
+	units := d.Shift(int32(m.MoneyPrec)).Truncate(0)
+	if units.IsNegative() || !units.LessThan(decimal.New(1, 18)) {
 		return b, errArg
 	}
 	key := chanKey{kind: kDepth, market: m.ID, limit: int(limit), interval: units.IntPart()}
