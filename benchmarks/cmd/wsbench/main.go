@@ -293,6 +293,61 @@ func statusField(b []byte, name string) (int64, error) {
 	return 0, fmt.Errorf("no %s in status", name)
 }
 
+// cpuTime returns the user+system CPU time a process has used, from
+// /proc/PID/stat (fields utime and stime, in clock ticks of 1/100 s).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(b)
+}
+
+func parseStatCPU(b []byte) (time.Duration, error) {
+	i := bytes.LastIndexByte(b, ')') // the command name may hold spaces
+	if i < 0 {
+		return 0, errors.New("malformed stat")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, errors.New("short stat")
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("malformed utime/stime in stat")
+	}
+	return time.Duration(u+s) * 10 * time.Millisecond, nil
+}
+
+// cpuMeter measures the CPU time a process (pid 0: none) uses.
+type cpuMeter struct {
+	pid   int
+	start time.Duration
+}
+
+func startCPU(pid int) cpuMeter {
+	m := cpuMeter{pid: pid}
+	if pid != 0 {
+		m.start, _ = cpuTime(pid)
+	}
+	return m
+}
+
+// since describes the CPU used since startCPU over wall time d.
+func (m cpuMeter) since(d time.Duration) string {
+	if m.pid == 0 {
+		return "unknown (no -pid or -bin)"
+	}
+	now, err := cpuTime(m.pid)
+	if err != nil {
+		return err.Error()
+	}
+	used := now - m.start
+	return fmt.Sprintf("%v = %.2f cores", used.Round(10*time.Millisecond), used.Seconds()/d.Seconds())
+}
+
 // server is a bourse started with -bin.
 type server struct {
 	cmd  *exec.Cmd

@@ -178,3 +178,15 @@ func TestProcFiles(t *testing.T) {
 		t.Errorf("statusField(VmSwap) found a missing field")
 	}
 }
+
+func TestParseStatCPU(t *testing.T) {
+	// Fields 14 and 15 (utime, stime) are 250 and 130 ticks; the command
+	// name holds a space and a parenthesis.
+	stat := "4242 (bo) ur se) R 1 4242 4242 0 -1 4194304 1000 0 0 0 250 130 0 0 20 0 10 0 5000 100000 2000"
+	if got, err := parseStatCPU([]byte(stat)); err != nil || got != 3800*time.Millisecond {
+		t.Errorf("parseStatCPU = %v, %v; want 3.8s", got, err)
+	}
+	if _, err := parseStatCPU([]byte("4242 (x) R 1 2")); err == nil {
+		t.Errorf("parseStatCPU accepted a short stat")
+	}
+}
