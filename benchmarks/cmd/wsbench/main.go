@@ -94,6 +94,7 @@ type options struct {
 	rate     float64
 	duration time.Duration
 	workers  int
+	drain    time.Duration
 }
 
 func parseFlags(args []string, out io.Writer) (*options, error) {
@@ -124,6 +125,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&markets, "markets", "BTCUSDT", "throughput: comma-separated markets, orders rotate over them")
 	fs.Float64Var(&o.rate, "rate", 200, "throughput: orders per second (crossing pairs: rate/2 deals per second)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "throughput: how long to place orders")
+	fs.DurationVar(&o.drain, "drain", 2*time.Second, "throughput: after the window, wait until no notification arrived for this long")
 	fs.IntVar(&o.workers, "workers", 16, "throughput: HTTP workers placing orders")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -190,3 +190,15 @@ func TestParseStatCPU(t *testing.T) {
 		t.Errorf("parseStatCPU accepted a short stat")
 	}
 }
+
+func TestIDGaps(t *testing.T) {
+	got := idGaps([]uint64{7, 3, 4, 4, 9, 10, 14})
+	want := "3..14, 6 distinct, 1 duplicates, 6 missing inside the range [5..6 8..8 11..13]"
+	if got != want {
+		t.Errorf("idGaps = %q; want %q", got, want)
+	}
+	ids := dealIDs([]byte(`{"method":"deals.update","params":["BTCUSDT",[{"id":12,"price":"1"},{"id":11,"price":"1"}]],"id":null}`))
+	if !slices.Equal(ids, []uint64{12, 11}) {
+		t.Errorf("dealIDs = %v; want [12 11]", ids)
+	}
+}

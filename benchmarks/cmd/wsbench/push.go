@@ -294,6 +294,8 @@ func runThroughput(ctx context.Context, o *options, hc *httpClient, out io.Write
 	per := make([]counts, len(conns))
 	var dead atomic.Int64
 	var badErr atomic.Pointer[error]
+	var ids0 []uint64 // deal ids subscriber 0 received (to tell late from lost)
+	var ids0Mu sync.Mutex
 	var wg sync.WaitGroup
 	for i, c := range conns {
 		wg.Add(1)
@@ -315,6 +317,12 @@ func runThroughput(ctx context.Context, o *options, hc *httpClient, out io.Write
 					// Count deals cheaply; decode every 64th message
 					// fully to check the cheap count.
 					n := bytes.Count(msg, []byte(`"price":`))
+					if i == 0 {
+						ids := dealIDs(msg)
+						ids0Mu.Lock()
+						ids0 = append(ids0, ids...)
+						ids0Mu.Unlock()
+					}
 					if per[i].msgs.Load()%64 == 1 {
 						if full, err := dealsCount(msg); err != nil || full != n {
 							err = fmt.Errorf("%v (deals: %d decoded, %d counted) in %.300s", err, full, n, msg)
@@ -340,6 +348,8 @@ func runThroughput(ctx context.Context, o *options, hc *httpClient, out io.Write
 
 	var pairsDone, httpErrs atomic.Int64
 	var firstHTTP atomic.Pointer[error]
+	var latMu sync.Mutex
+	var orderLat []time.Duration // per order.put_limit round trip
 	var ticket atomic.Int64
 	cpu := startCPU(o.pid)
 	interval := time.Duration(float64(2*time.Second) / o.rate) // per pair
@@ -361,9 +371,14 @@ func runThroughput(ctx context.Context, o *options, hc *httpClient, out io.Write
 				minAmount, _ := parseFixed(m.MinAmount, m.StockPrec)
 				amount := formatFixed(max(minAmount, 1), m.StockPrec)
 				price := o.price
+				t1 := time.Now()
 				_, err := hc.putLimit(ctx, seller, m.Name, 1, amount, price)
+				t2 := time.Now()
 				if err == nil {
 					_, err = hc.putLimit(ctx, buyer, m.Name, 2, amount, price)
+					latMu.Lock()
+					orderLat = append(orderLat, t2.Sub(t1), time.Since(t2))
+					latMu.Unlock()
 				}
 				if err != nil {
 					httpErrs.Add(1)
@@ -398,9 +413,9 @@ loop:
 	window := time.Since(start)
 	serverCPU := cpu.since(window)
 	inWindow := total.msgs.Load() - base.msgs
-	// Drain: wait until nothing arrives for 1 s (at most o.timeout).
+	// Drain: wait until nothing arrives for -drain (at most o.timeout).
 	last, quietSince, deadline := total.msgs.Load(), time.Now(), time.Now().Add(o.timeout)
-	for time.Since(quietSince) < time.Second && time.Now().Before(deadline) {
+	for time.Since(quietSince) < o.drain && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 		if n := total.msgs.Load(); n != last {
 			last, quietSince = n, time.Now()
@@ -418,9 +433,11 @@ loop:
 		maxD = max(maxD, d)
 	}
 	pairs := pairsDone.Load()
+	slices.Sort(orderLat)
 	rows := [][2]string{
 		{"subscribers", fmt.Sprintf("%d (%s %v)", len(conns), method, params)},
 		{"orders placed", fmt.Sprintf("%d in %v = %.0f orders/s (%d pairs; HTTP errors %d)", 2*pairs, window.Round(time.Millisecond), float64(2*pairs)/window.Seconds(), pairs, httpErrs.Load())},
+		{"order.put_limit round trip", fmt.Sprintf("p50 %v  p99 %v  max %v", rd(percentile(orderLat, 0.5)), rd(percentile(orderLat, 0.99)), rd(percentile(orderLat, 1)))},
 		{"notifications received", fmt.Sprintf("%d (%d during the order window, the rest in the drain)", msgs, inWindow)},
 		{"notifications/s", fmt.Sprintf("%.0f (%.1f per subscriber per second)", float64(inWindow)/window.Seconds(), float64(inWindow)/window.Seconds()/float64(len(conns)))},
 		{"bytes/s", fmt.Sprintf("%.1f MB/s (%.0f B per notification)", float64(bytesN)/window.Seconds()/1e6, float64(bytesN)/float64(max(msgs, 1)))},
@@ -440,7 +457,55 @@ loop:
 		return fmt.Errorf("malformed deals.update: %v", *p)
 	}
 	if o.channel == "deals" && minD < pairs {
+		ids0Mu.Lock()
+		fmt.Fprintf(out, "  subscriber 0's deal ids: %s\n", idGaps(ids0))
+		ids0Mu.Unlock()
 		return fmt.Errorf("a subscriber received %d deals of the %d made", minD, pairs)
 	}
 	return nil
+}
+
+// dealIDs returns the ids of the deals a deals.update carries (nil if it
+// does not decode).
+func dealIDs(msg []byte) []uint64 {
+	var n struct {
+		Params []json.RawMessage `json:"params"`
+	}
+	if json.Unmarshal(msg, &n) != nil || len(n.Params) != 2 {
+		return nil
+	}
+	var deals []struct {
+		ID uint64 `json:"id"`
+	}
+	if json.Unmarshal(n.Params[1], &deals) != nil {
+		return nil
+	}
+	ids := make([]uint64, len(deals))
+	for i, d := range deals {
+		ids[i] = d.ID
+	}
+	return ids
+}
+
+// idGaps describes a set of ids: range, count, duplicates and the ids
+// missing inside the range.
+func idGaps(ids []uint64) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	s := slices.Clone(ids)
+	slices.Sort(s)
+	u := slices.Compact(s)
+	dups := len(s) - len(u)
+	var missing []string
+	nMissing := 0
+	for k := 1; k < len(u); k++ {
+		if gap := u[k] - u[k-1] - 1; gap > 0 {
+			nMissing += int(gap)
+			if len(missing) < 5 {
+				missing = append(missing, fmt.Sprintf("%d..%d", u[k-1]+1, u[k]-1))
+			}
+		}
+	}
+	return fmt.Sprintf("%d..%d, %d distinct, %d duplicates, %d missing inside the range %v", u[0], u[len(u)-1], len(u), dups, nMissing, missing)
 }
