@@ -2,31 +2,44 @@ package ws
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 )
 
-// frame is one outbound websocket frame. p is never modified once queued:
-// a push's payload is shared by every subscriber.
-type frame struct {
-	op ws.OpCode
-	p  []byte
+// frame is one outbound websocket frame as it goes on the wire (header
+// and payload): server frames are not masked, so a push is encoded once and
+// the same bytes are shared by every subscriber. Never modified once
+// queued.
+type frame []byte
+
+// encodeFrame returns the wire bytes of a final frame with op and p.
+func encodeFrame(op ws.OpCode, p []byte) frame {
+	h := ws.Header{Fin: true, OpCode: op, Length: int64(len(p))}
+	b := bytes.NewBuffer(make([]byte, 0, ws.HeaderSize(h)+len(p)))
+	ws.WriteHeader(b, h)
+	b.Write(p)
+	return b.Bytes()
 }
 
-// conn is one websocket connection. The read loop owns the request side;
-// the outbound queue is drained by a writer goroutine that runs only while
-// the queue is not empty.
+// conn is one websocket connection. The read loop owns the request side.
+// Outbound frames are written at once, without blocking, when nothing is
+// queued and the socket has room (most pushes: no goroutine, one system
+// call); otherwise they are queued and a writer goroutine, which runs only
+// while the queue is not empty, drains the queue.
 type conn struct {
-	s  *Server
-	nc net.Conn
+	s   *Server
+	nc  net.Conn
+	raw syscall.RawConn // nil: no direct writes
 
 	qmu     sync.Mutex
 	queue   []frame     // guarded by qmu
@@ -44,9 +57,19 @@ type conn struct {
 	subs   connSubs // guarded by hub.mu
 }
 
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+		}
+	}
+	return c
+}
+
 // send queues a text message; it reports false when the connection is
 // closing or was closed. A full queue closes the connection as slow.
-func (c *conn) send(p []byte) bool { return c.enqueue(frame{op: ws.OpText, p: p}) }
+func (c *conn) send(p []byte) bool { return c.enqueue(encodeFrame(ws.OpText, p)) }
 
 func (c *conn) enqueue(f frame) bool {
 	switch c.offer(f) {
@@ -54,28 +77,41 @@ func (c *conn) enqueue(f frame) bool {
 		return true
 	case full:
 		c.close(ReasonSlow)
+	case broken:
+		c.close(ReasonClient)
 	}
 	return false
 }
-
-const opText = ws.OpText
 
 // offerResult is what offer did with a frame.
 type offerResult uint8
 
 const (
-	offered offerResult = iota // queued
+	offered offerResult = iota // written or queued
 	full                       // the queue is full: the caller closes the connection as slow
 	gone                       // the connection is closing or closed
+	broken                     // writing failed: the caller closes the connection
 )
 
-// offer queues f without ever closing the connection (callers holding
-// hub.mu close it later).
+// offer writes or queues f without ever closing the connection (callers
+// holding hub.mu close it later).
 func (c *conn) offer(f frame) offerResult {
 	c.qmu.Lock()
 	if c.closed || c.closing {
 		c.qmu.Unlock()
 		return gone
+	}
+	if !c.writing && len(c.queue) == 0 && c.raw != nil {
+		n, err := c.tryWrite(f)
+		if err != nil {
+			c.qmu.Unlock()
+			return broken
+		}
+		if n == len(f) {
+			c.qmu.Unlock()
+			return offered
+		}
+		f = f[n:] // the socket is full: the writer does the rest
 	}
 	if len(c.queue) >= c.s.set.OutboundQueue {
 		c.qmu.Unlock()
@@ -91,6 +127,32 @@ func (c *conn) offer(f frame) offerResult {
 	return offered
 }
 
+// tryWrite writes what of p the socket takes now, without waiting. c.qmu
+// is held and no writer runs.
+func (c *conn) tryWrite(p []byte) (n int, err error) {
+	var werr error
+	err = c.raw.Write(func(fd uintptr) bool {
+		for {
+			n, werr = syscall.Write(int(fd), p)
+			if werr != syscall.EINTR {
+				break
+			}
+		}
+		if werr == syscall.EAGAIN {
+			werr = nil
+		}
+		n = max(n, 0)
+		return true
+	})
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, nil // let the writer, with a fresh deadline, try
+		}
+		return 0, err
+	}
+	return n, werr
+}
+
 // closeWith queues a close frame with code and closes the connection for r
 // once it is written (or at once if the queue is full).
 func (c *conn) closeWith(r CloseReason, code ws.StatusCode) {
@@ -104,7 +166,7 @@ func (c *conn) closeWith(r CloseReason, code ws.StatusCode) {
 		c.close(r)
 		return
 	}
-	c.queue = append(c.queue, frame{op: ws.OpClose, p: ws.NewCloseFrameBody(code, "")})
+	c.queue = append(c.queue, encodeFrame(ws.OpClose, ws.NewCloseFrameBody(code, "")))
 	c.closing = true
 	c.reason = r
 	start := !c.writing
@@ -132,6 +194,8 @@ func (c *conn) writeLoop() {
 			c.qmu.Unlock()
 			if closing {
 				c.close(r)
+			} else {
+				c.nc.SetWriteDeadline(time.Time{}) // direct writes ignore it
 			}
 			return
 		}
@@ -142,14 +206,10 @@ func (c *conn) writeLoop() {
 		c.nc.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout))
 		var err error
 		for i := range batch {
-			f := &batch[i]
-			if err = ws.WriteHeader(bw, ws.Header{Fin: true, OpCode: f.op, Length: int64(len(f.p))}); err != nil {
+			if _, err = bw.Write(batch[i]); err != nil {
 				break
 			}
-			if _, err = bw.Write(f.p); err != nil {
-				break
-			}
-			f.p = nil
+			batch[i] = nil
 		}
 		if err == nil {
 			err = bw.Flush()
@@ -211,7 +271,7 @@ func (c *conn) readLoop() {
 			}
 			switch hdr.OpCode {
 			case ws.OpPing:
-				c.enqueue(frame{op: ws.OpPong, p: p})
+				c.enqueue(encodeFrame(ws.OpPong, p))
 			case ws.OpClose:
 				code := ws.StatusNormalClosure
 				if len(p) >= 2 {

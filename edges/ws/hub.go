@@ -11,6 +11,7 @@ import (
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/events"
 	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/gobwas/ws"
 	"github.com/shopspring/decimal"
 )
 
@@ -78,6 +79,7 @@ type hub struct {
 	byMarket map[messages.MarketID]map[*channel]struct{} // depth and market data channels; guarded by mu
 	dirty    []*channel                                  // guarded by mu
 	slow     []*conn                                     // closed as slow by unlock; guarded by mu
+	broken   []*conn                                     // closed (write failed) by unlock; guarded by mu
 	sub      *events.Subscription                        // guarded by mu
 	stopped  bool                                        // guarded by mu
 
@@ -98,11 +100,14 @@ func newHub(s *Server, bus *events.Bus) *hub {
 
 // unlock releases mu, then closes the connections found slow meanwhile.
 func (h *hub) unlock() {
-	slow := h.slow
-	h.slow = nil
+	slow, broken := h.slow, h.broken
+	h.slow, h.broken = nil, nil
 	h.mu.Unlock()
 	for _, c := range slow {
 		c.close(ReasonSlow)
+	}
+	for _, c := range broken {
+		c.close(ReasonClient)
 	}
 }
 
@@ -126,19 +131,27 @@ func (h *hub) channels() int {
 	return len(h.chans)
 }
 
-// pushLocked queues msg to every connection of ch.
+// pushLocked sends msg to every connection of ch, encoded once.
 func (h *hub) pushLocked(ch *channel, msg []byte) {
+	f := encodeFrame(ws.OpText, msg)
 	for c := range ch.conns {
-		h.offerLocked(c, msg)
+		h.offerFrameLocked(c, f)
 	}
 }
 
+// offerLocked sends msg to c.
 func (h *hub) offerLocked(c *conn, msg []byte) {
-	switch c.offer(frame{op: opText, p: msg}) {
+	h.offerFrameLocked(c, encodeFrame(ws.OpText, msg))
+}
+
+func (h *hub) offerFrameLocked(c *conn, f frame) {
+	switch c.offer(f) {
 	case offered:
 		h.s.pushed.Add(1)
 	case full:
 		h.slow = append(h.slow, c)
+	case broken:
+		h.broken = append(h.broken, c)
 	}
 }
 

@@ -312,7 +312,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	nc.SetDeadline(time.Time{})
-	c := &conn{s: s, nc: nc}
+	c := newConn(s, nc)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
