@@ -78,8 +78,7 @@ type hub struct {
 	chans    map[chanKey]*channel                        // guarded by mu
 	byMarket map[messages.MarketID]map[*channel]struct{} // depth and market data channels; guarded by mu
 	dirty    []*channel                                  // guarded by mu
-	slow     []*conn                                     // closed as slow by unlock; guarded by mu
-	broken   []*conn                                     // closed (write failed) by unlock; guarded by mu
+	outbox   []outItem                                   // sent by unlock; guarded by mu
 	sub      *events.Subscription                        // guarded by mu
 	stopped  bool                                        // guarded by mu
 
@@ -98,17 +97,26 @@ func newHub(s *Server, bus *events.Bus) *hub {
 	return h
 }
 
-// unlock releases mu, then closes the connections found slow meanwhile.
+// unlock releases mu, then sends what was scheduled meanwhile, in order,
+// closing the connections that cannot take it.
 func (h *hub) unlock() {
-	slow, broken := h.slow, h.broken
-	h.slow, h.broken = nil, nil
+	out := h.outbox
+	h.outbox = nil
 	h.mu.Unlock()
-	for _, c := range slow {
-		c.close(ReasonSlow)
+	var pushed uint64
+	for _, it := range out {
+		for _, c := range it.conns {
+			switch c.offer(it.f) {
+			case offered:
+				pushed++
+			case full:
+				c.close(ReasonSlow)
+			case broken:
+				c.close(ReasonClient)
+			}
+		}
 	}
-	for _, c := range broken {
-		c.close(ReasonClient)
-	}
+	h.s.pushed.Add(pushed)
 }
 
 func (h *hub) stop() {
@@ -131,28 +139,25 @@ func (h *hub) channels() int {
 	return len(h.chans)
 }
 
-// pushLocked sends msg to every connection of ch, encoded once.
+// pushLocked schedules msg, encoded once, for every connection of ch; unlock
+// sends it (no system call happens under mu).
 func (h *hub) pushLocked(ch *channel, msg []byte) {
-	f := encodeFrame(ws.OpText, msg)
+	conns := make([]*conn, 0, len(ch.conns))
 	for c := range ch.conns {
-		h.offerFrameLocked(c, f)
+		conns = append(conns, c)
 	}
+	h.outbox = append(h.outbox, outItem{encodeFrame(ws.OpText, msg), conns})
 }
 
-// offerLocked sends msg to c.
+// offerLocked schedules msg for c.
 func (h *hub) offerLocked(c *conn, msg []byte) {
-	h.offerFrameLocked(c, encodeFrame(ws.OpText, msg))
+	h.outbox = append(h.outbox, outItem{encodeFrame(ws.OpText, msg), []*conn{c}})
 }
 
-func (h *hub) offerFrameLocked(c *conn, f frame) {
-	switch c.offer(f) {
-	case offered:
-		h.s.pushed.Add(1)
-	case full:
-		h.slow = append(h.slow, c)
-	case broken:
-		h.broken = append(h.broken, c)
-	}
+// outItem is a frame to send to conns.
+type outItem struct {
+	f     frame
+	conns []*conn
 }
 
 // replace makes keys the connection's subscriptions of kind k (PROTOCOL
