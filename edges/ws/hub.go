@@ -3,6 +3,7 @@ package ws
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -103,20 +104,40 @@ func (h *hub) unlock() {
 	out := h.outbox
 	h.outbox = nil
 	h.mu.Unlock()
-	var pushed uint64
 	for _, it := range out {
-		for _, c := range it.conns {
-			switch c.offer(it.f) {
-			case offered:
-				pushed++
-			case full:
-				c.close(ReasonSlow)
-			case broken:
-				c.close(ReasonClient)
-			}
+		// A large fan-out is split over the processors (one system call
+		// per connection); each frame is sent to all before the next.
+		n := len(it.conns)
+		parts := min(runtime.GOMAXPROCS(0), n/fanoutChunk)
+		if parts <= 1 {
+			sendAll(h.s, it.f, it.conns)
+			continue
+		}
+		var wg sync.WaitGroup
+		for i := range parts {
+			part := it.conns[i*n/parts : (i+1)*n/parts]
+			wg.Go(func() { sendAll(h.s, it.f, part) })
+		}
+		wg.Wait()
+	}
+}
+
+// fanoutChunk is the fewest connections worth a goroutine of their own.
+const fanoutChunk = 512
+
+func sendAll(s *Server, f frame, conns []*conn) {
+	var pushed uint64
+	for _, c := range conns {
+		switch c.offer(f) {
+		case offered:
+			pushed++
+		case full:
+			c.close(ReasonSlow)
+		case broken:
+			c.close(ReasonClient)
 		}
 	}
-	h.s.pushed.Add(pushed)
+	s.pushed.Add(pushed)
 }
 
 func (h *hub) stop() {
