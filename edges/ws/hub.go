@@ -91,7 +91,7 @@ type hub struct {
 func newHub(s *Server, bus *events.Bus) *hub {
 	h := &hub{s: s, bus: bus, chans: make(map[chanKey]*channel),
 		byMarket: make(map[messages.MarketID]map[*channel]struct{}), kick: make(chan struct{}, 1), stopc: make(chan struct{})}
-	h.sub = bus.Subscribe(events.AllKinds, s.opts.BusBuffer)
+	h.sub = bus.SubscribeReliable(events.AllKinds, s.opts.BusBuffer)
 	h.wg.Add(2)
 	go h.follow()
 	go h.ticker()
@@ -347,7 +347,7 @@ func (h *hub) follow() {
 			h.mu.Unlock()
 			return
 		}
-		h.sub = h.bus.Subscribe(events.AllKinds, h.s.opts.BusBuffer)
+		h.sub = h.bus.SubscribeReliable(events.AllKinds, h.s.opts.BusBuffer)
 		for _, ch := range h.chans {
 			if ch.key.kind != kOrder {
 				h.markLocked(ch)

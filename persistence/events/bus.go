@@ -105,7 +105,7 @@ func (b *Bus) Cursor(context.Context) (uint64, error) {
 // subscribers (encoding them only if there are any) and never waits for
 // one. It fails only if a record names an asset or market the
 // configuration lacks.
-func (b *Bus) Apply(_ context.Context, records []derive.Record) error {
+func (b *Bus) Apply(ctx context.Context, records []derive.Record) error {
 	if len(records) == 0 {
 		return nil
 	}
@@ -131,7 +131,9 @@ func (b *Bus) Apply(_ context.Context, records []derive.Record) error {
 			r := &recs[i]
 			ev := Event{LSN: r.LSN, Record: r, Messages: all[start:ends[i]:ends[i]]}
 			start = ends[i]
-			b.deliverLocked(ev)
+			if err := b.deliverLocked(ctx, ev); err != nil {
+				return err
+			}
 		}
 	}
 	b.cursor = records[len(records)-1].LSN
@@ -139,9 +141,10 @@ func (b *Bus) Apply(_ context.Context, records []derive.Record) error {
 	return nil
 }
 
-// deliverLocked hands ev to every subscription that wants it, disconnecting
-// those whose buffer is full. b.mu must be held.
-func (b *Bus) deliverLocked(ev Event) {
+// deliverLocked hands ev to every subscription that wants it,
+// disconnecting those whose buffer is full — except reliable ones, which
+// it waits for (until they close or ctx ends). b.mu must be held.
+func (b *Bus) deliverLocked(ctx context.Context, ev Event) error {
 	for s := range b.subs {
 		if !s.kinds.match(ev.Record) {
 			continue
@@ -149,11 +152,23 @@ func (b *Bus) deliverLocked(ev Event) {
 		select {
 		case s.ch <- ev:
 			b.delivered.Add(1)
+			continue
 		default:
+		}
+		if !s.reliable {
 			b.slow.Add(1)
 			b.dropLocked(s, ErrSlow)
+			continue
+		}
+		select {
+		case s.ch <- ev:
+			b.delivered.Add(1)
+		case <-s.done:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
+	return nil
 }
 
 func (b *Bus) dropLocked(s *Subscription, why error) {
@@ -166,7 +181,21 @@ func (b *Bus) dropLocked(s *Subscription, why error) {
 // with room for buffer undelivered events (at least 1). Receive from
 // Events until it is closed; Err then says why.
 func (b *Bus) Subscribe(kinds Kinds, buffer int) *Subscription {
-	s := &Subscription{bus: b, kinds: kinds, ch: make(chan Event, max(buffer, 1))}
+	return b.subscribe(kinds, buffer, false)
+}
+
+// SubscribeReliable is Subscribe for a subscriber that must see every
+// event (the websocket pushes): when its buffer is full the bus waits for
+// it instead of dropping it. The bus is a journal follower, so waiting only
+// makes the bus lag — the journal keeps the records — and never slows
+// matching; but every other subscriber waits too, so a reliable subscriber
+// must keep up on average.
+func (b *Bus) SubscribeReliable(kinds Kinds, buffer int) *Subscription {
+	return b.subscribe(kinds, buffer, true)
+}
+
+func (b *Bus) subscribe(kinds Kinds, buffer int, reliable bool) *Subscription {
+	s := &Subscription{bus: b, kinds: kinds, ch: make(chan Event, max(buffer, 1)), reliable: reliable, done: make(chan struct{})}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -209,10 +238,13 @@ func (b *Bus) Stats() BusStats {
 
 // Subscription is one subscriber's feed of events from a Bus.
 type Subscription struct {
-	bus   *Bus
-	kinds Kinds
-	ch    chan Event
-	err   error // why ch was closed; guarded by bus.mu, set before close(ch)
+	bus      *Bus
+	kinds    Kinds
+	ch       chan Event
+	err      error // why ch was closed; guarded by bus.mu, set before close(ch)
+	reliable bool
+	done     chan struct{} // closed by Close before it takes bus.mu
+	once     sync.Once
 }
 
 // Events is the subscription's channel, closed when the subscription ends.
@@ -230,6 +262,7 @@ func (s *Subscription) Err() error {
 // buffered can be drained). Closing twice, or after the bus dropped it, does
 // nothing.
 func (s *Subscription) Close() {
+	s.once.Do(func() { close(s.done) }) // frees a delivery waiting on s
 	s.bus.mu.Lock()
 	defer s.bus.mu.Unlock()
 	if _, ok := s.bus.subs[s]; ok {

@@ -223,3 +223,63 @@ func TestBusSession(t *testing.T) {
 	}
 	check(t, taken, wants) // acked is 0 here: the bus has no such header
 }
+
+// TestBusReliableSubscriber: a reliable subscriber with a tiny buffer that
+// reads slowly still gets every event, in order (Apply waits for it); a
+// cancelled context frees a waiting Apply with its error, and so does the
+// subscriber's Close.
+func TestBusReliableSubscriber(t *testing.T) {
+	bus := events.NewBus(testCfg(t), 0)
+	sub := bus.SubscribeReliable(events.AllKinds, 2)
+	const n = 200
+	var got []uint64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range sub.Events() {
+			got = append(got, ev.LSN)
+			if len(got)%20 == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			if len(got) == n {
+				return
+			}
+		}
+	}()
+	for lsn := uint64(1); lsn <= n; lsn++ {
+		if err := bus.Apply(context.Background(), []derive.Record{deposit(lsn, 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	for i, lsn := range got {
+		if lsn != uint64(i+1) {
+			t.Fatalf("event #%d has LSN %d: want every event in order", i+1, lsn)
+		}
+	}
+	if len(got) != n || sub.Err() != nil || bus.Stats().Slow != 0 {
+		t.Fatalf("got %d events, err %v, slow %d; want %d, nil, 0", len(got), sub.Err(), bus.Stats().Slow, n)
+	}
+	// Nobody reads now: the buffer fills, then Apply waits until ctx ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	var err error
+	for lsn := uint64(n + 1); err == nil && lsn < n+10; lsn++ {
+		err = bus.Apply(ctx, []derive.Record{deposit(lsn, 1)})
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Apply to a full reliable subscriber = %v; want it to wait until the context ends", err)
+	}
+	applied := make(chan error, 1)
+	go func() { applied <- bus.Apply(context.Background(), []derive.Record{deposit(n+20, 1)}) }()
+	time.Sleep(10 * time.Millisecond)
+	sub.Close()
+	select {
+	case err := <-applied:
+		if err != nil {
+			t.Fatalf("Apply after the subscriber closed = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not free a waiting Apply")
+	}
+}
