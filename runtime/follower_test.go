@@ -10,13 +10,11 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
-	"github.com/bourse-exchange/bourse/messages"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/persistence/snapshot"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/bourse-exchange/bourse/runtime/derive"
-	"github.com/holiman/uint256"
 )
 
 // recorder is a follower that keeps the derived records it stored and can
@@ -161,44 +159,7 @@ func TestFollowerAcrossSnapshots(t *testing.T) {
 				t.Fatal(err)
 			}
 			b.Close()
-			type key struct {
-				user  uint32
-				asset messages.AssetID
-			}
-			sum := map[key]*uint256.Int{}
-			for _, r := range rec.records {
-				for _, c := range r.Balances {
-					k := key{c.User, c.Asset}
-					if sum[k] == nil {
-						sum[k] = new(uint256.Int)
-					}
-					if c.Negative {
-						sum[k].Sub(sum[k], &c.Change)
-					} else {
-						sum[k].Add(sum[k], &c.Change)
-					}
-				}
-			}
-			checked := 0
-			for _, l := range state.Ledgers {
-				l.Each(func(user uint32, bs []messages.Balance) {
-					for a := range bs {
-						var total uint256.Int
-						total.Add(&bs[a].Available, &bs[a].Frozen)
-						got := sum[key{user, messages.AssetID(a)}]
-						if got == nil {
-							got = new(uint256.Int)
-						}
-						if *got != total {
-							t.Errorf("user %d asset %d: stored changes sum to %s; ledger total %s", user, a, got.Dec(), total.Dec())
-						}
-						checked++
-					}
-				})
-			}
-			if checked == 0 {
-				t.Fatal("no balances to check")
-			}
+			checkChangesSumToLedgers(t, state, rec.records)
 		})
 	}
 }
