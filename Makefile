@@ -42,7 +42,10 @@ verify: build
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./actors/fixed
 	$(GO) test -run XXX -fuzz FuzzBookCommands -fuzztime $(FUZZTIME) ./actors/market/book
-	$(GO) test -run XXX -fuzz FuzzDecodeRequest -fuzztime $(FUZZTIME) ./edges/httprpc
+	$(GO) test -run XXX -fuzz '^FuzzDecodeRequest$$' -fuzztime $(FUZZTIME) ./edges/httprpc
+	$(GO) test -run XXX -fuzz '^FuzzMethodParams$$' -fuzztime $(FUZZTIME) ./edges/httprpc
+	$(GO) test -run XXX -fuzz '^FuzzAppendUnits$$' -fuzztime $(FUZZTIME) ./edges/httprpc
+	$(GO) test -run XXX -fuzz '^FuzzDecodeRequest$$' -fuzztime $(FUZZTIME) ./edges/ws
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./persistence/codec
 
 clean:
