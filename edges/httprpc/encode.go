@@ -6,6 +6,7 @@ import (
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/events"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
 )
@@ -142,72 +143,15 @@ func appendTime(b []byte, us int64) []byte {
 	return append(b, d[:n]...)
 }
 
-// appendOrder appends the order info object (PROTOCOL §3 table) for o, with
-// the scales documented on messages.Order. ok is false when o names a market
-// not in cfg (a backend bug: the caller answers internal error).
+// appendOrder appends the order info object (PROTOCOL §3 table) for o —
+// events.AppendOrder, shared with the Kafka orders topic and the websocket
+// pushes. ok is false when o names a market not in cfg (a backend bug: the
+// caller answers internal error).
 func appendOrder(b []byte, cfg *config.Config, o *messages.Order) (_ []byte, ok bool) {
 	if int(o.Market) >= len(cfg.Markets) {
 		return b, false
 	}
-	m := cfg.Markets[o.Market]
-	marketOrder := o.Type == messages.Market
-	marketBid := marketOrder && o.Side == messages.Bid
-
-	b = append(b, `{"id":`...)
-	b = strconv.AppendUint(b, o.ID, 10)
-	b = append(b, `,"market":`...)
-	b = appendString(b, m.Name)
-	b = append(b, `,"source":`...)
-	b = appendString(b, o.Source)
-	b = append(b, `,"type":`...)
-	b = strconv.AppendUint(b, uint64(o.Type), 10)
-	b = append(b, `,"side":`...)
-	b = strconv.AppendUint(b, uint64(o.Side), 10)
-	b = append(b, `,"user":`...)
-	b = strconv.AppendUint(b, uint64(o.User), 10)
-	b = append(b, `,"ctime":`...)
-	b = appendTime(b, o.CTime)
-	b = append(b, `,"mtime":`...)
-	b = appendTime(b, o.MTime)
-
-	b = append(b, `,"price":`...)
-	if marketOrder {
-		b = appendDecimal(b, "0")
-	} else {
-		b = appendInt64Dec(b, o.Price, m.MoneyPrec)
-	}
-	b = append(b, `,"amount":`...)
-	if marketBid {
-		b = appendInt64Dec(b, o.Amount, m.MoneyPrec)
-	} else {
-		b = appendInt64Dec(b, o.Amount, m.StockPrec)
-	}
-	b = append(b, `,"taker_fee":`...)
-	b = appendInt64Dec(b, o.TakerFee, m.Fee)
-	b = append(b, `,"maker_fee":`...)
-	if marketOrder {
-		b = appendDecimal(b, "0")
-	} else {
-		b = appendInt64Dec(b, o.MakerFee, m.Fee)
-	}
-	b = append(b, `,"left":`...)
-	if marketBid {
-		// A market buy's remainder is its unspent money, kept in Frozen.
-		b = appendU256Dec(b, &o.Frozen, m.MoneyAsset.PrecSave)
-	} else {
-		b = appendInt64Dec(b, o.Left, m.StockPrec)
-	}
-	b = append(b, `,"deal_stock":`...)
-	b = appendInt64Dec(b, o.DealStock, m.StockPrec)
-	b = append(b, `,"deal_money":`...)
-	b = appendU256Dec(b, &o.DealMoney, m.MoneyAsset.PrecSave)
-	b = append(b, `,"deal_fee":`...)
-	if o.Side == messages.Bid {
-		b = appendU256Dec(b, &o.DealFee, m.StockAsset.PrecSave)
-	} else {
-		b = appendU256Dec(b, &o.DealFee, m.MoneyAsset.PrecSave)
-	}
-	return append(b, '}'), true
+	return events.AppendOrder(b, cfg.Markets[o.Market], o), true
 }
 
 // appendOrders appends a JSON array of order info objects.
