@@ -54,7 +54,9 @@ markets:
 		return rng.Int64N(1 << rng.IntN(63))
 	}
 	dec := func(v int64, scale int) string { return decimal.New(v, int32(-scale)).String() }
-	dec256 := func(u *uint256.Int, scale int) string { return decimal.NewFromBigInt(u.ToBig(), int32(-scale)).String() }
+	dec256 := func(u *uint256.Int, scale int) string {
+		return decimal.NewFromBigInt(u.ToBig(), int32(-scale)).String()
+	}
 	for _, doc := range docs {
 		cfg, err := config.Parse([]byte(doc))
 		if err != nil {
