@@ -139,7 +139,9 @@ func (d *Deriver) event(out *Record, ev messages.Event) error {
 			Time: e.Time, User: e.User, Asset: e.Asset, Business: e.Business,
 			Change: e.Change, Negative: e.Negative, Detail: updateDetail(e.Detail, e.BusinessID), Update: true,
 		}
-		d.move(&ch)
+		if err := d.move(&ch); err != nil {
+			return err
+		}
 		out.Balances = append(out.Balances, ch)
 	case *messages.OrderPlaced:
 		o := e.Order
@@ -169,15 +171,21 @@ func (d *Deriver) event(out *Record, ev messages.Event) error {
 }
 
 // move applies ch.Change to the total of (ch.User, ch.Asset) and records the
-// total after it in ch.Balance.
-func (d *Deriver) move(ch *BalanceChange) {
+// total after it in ch.Balance. A total that would go below zero or wrap
+// means the journal does not match the state the Deriver was built from.
+func (d *Deriver) move(ch *BalanceChange) error {
 	t := &d.account(ch.User)[ch.Asset]
+	var overflow bool
 	if ch.Negative {
+		if t.Lt(&ch.Change) {
+			return fmt.Errorf("user %d asset %d: total %s less than the change -%s", ch.User, ch.Asset, t.Dec(), ch.Change.Dec())
+		}
 		t.Sub(t, &ch.Change)
-	} else {
-		t.Add(t, &ch.Change)
+	} else if _, overflow = t.AddOverflow(t, &ch.Change); overflow {
+		return fmt.Errorf("user %d asset %d: total overflows", ch.User, ch.Asset)
 	}
 	ch.Balance = *t
+	return nil
 }
 
 func (d *Deriver) trade(out *Record, e *messages.Trade) error {
@@ -193,13 +201,18 @@ func (d *Deriver) trade(out *Record, e *messages.Trade) error {
 	if e.TakerSide == messages.Ask {
 		askRate, bidRate = ask.TakerFee, bid.MakerFee
 	}
+	var err error
 	leg := func(user uint32, asset messages.AssetID, change *uint256.Int, negative bool, order uint64, rate int64, fee bool) {
+		if err != nil {
+			return
+		}
 		ch := BalanceChange{
 			Time: e.Time, User: user, Asset: asset, Business: "trade", Change: *change, Negative: negative,
 			Detail: tradeDetail(m, e, order, rate, fee),
 		}
-		d.move(&ch)
-		out.Balances = append(out.Balances, ch)
+		if err = d.move(&ch); err == nil {
+			out.Balances = append(out.Balances, ch)
+		}
 	}
 	askLegs := func() {
 		leg(e.AskUser, e.Stock, &e.StockQty, true, e.AskOrder, 0, false)
@@ -227,6 +240,9 @@ func (d *Deriver) trade(out *Record, e *messages.Trade) error {
 	}
 	if !e.BidFee.IsZero() {
 		leg(d.cfg.FeeUserID, e.Stock, &e.BidFee, false, e.BidOrder, bidRate, true)
+	}
+	if err != nil {
+		return fmt.Errorf("deal %d: %w", e.DealID, err)
 	}
 
 	book.Fill(ask, e)
