@@ -58,6 +58,8 @@ type Market struct {
 	MoneyAsset *Asset `yaml:"-"`
 	Fee        int    `yaml:"-"` // fee_prec
 	MinUnits   int64  `yaml:"-"` // min_amount at stock_prec
+	// Tuning is tuning.market with tuning.markets[name] over it.
+	Tuning MarketTuning `yaml:"-"`
 }
 
 // Snapshot configures the snapshot follower.
@@ -151,6 +153,7 @@ type Config struct {
 	Kafka             Kafka         `yaml:"kafka"`
 	Alert             Alert         `yaml:"alert"`
 	WebSocket         WebSocket     `yaml:"websocket"`
+	Tuning            Tuning        `yaml:"tuning"`
 
 	assetByName  map[string]*Asset
 	marketByName map[string]*Market
@@ -205,6 +208,7 @@ func Parse(b []byte) (*Config, error) {
 		},
 		Alert:     Alert{Key: "alert:message"},
 		WebSocket: defaultWebSocket(),
+		Tuning:    defaultTuning(),
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -286,7 +290,7 @@ func (c *Config) validate() error {
 		}
 		c.marketByName[m.Name] = m
 	}
-	return nil
+	return c.validateTuning()
 }
 
 func (c *Config) validateMarket(i int, m *Market) error {
