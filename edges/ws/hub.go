@@ -108,17 +108,24 @@ func (h *hub) unlock() {
 		// A large fan-out is split over the processors (one system call
 		// per connection); each frame is sent to all before the next.
 		n := len(it.conns)
+		var t0 time.Time
+		if n > 1 {
+			t0 = time.Now()
+		}
 		parts := min(runtime.GOMAXPROCS(0), n/fanoutChunk)
 		if parts <= 1 {
 			sendAll(h.s, it.f, it.conns)
-			continue
+		} else {
+			var wg sync.WaitGroup
+			for i := range parts {
+				part := it.conns[i*n/parts : (i+1)*n/parts]
+				wg.Go(func() { sendAll(h.s, it.f, part) })
+			}
+			wg.Wait()
 		}
-		var wg sync.WaitGroup
-		for i := range parts {
-			part := it.conns[i*n/parts : (i+1)*n/parts]
-			wg.Go(func() { sendAll(h.s, it.f, part) })
+		if n > 1 {
+			h.s.fanout.Observe(time.Since(t0).Seconds())
 		}
-		wg.Wait()
 	}
 }
 

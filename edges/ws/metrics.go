@@ -21,6 +21,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descOpen, descAccepted, descRejected, descClosed, descPushed, descChannels, descBusDrops} {
 		ch <- d
 	}
+	c.s.fanout.Describe(ch)
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
@@ -34,4 +35,5 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descPushed, prometheus.CounterValue, float64(st.Pushed))
 	ch <- prometheus.MustNewConstMetric(descChannels, prometheus.GaugeValue, float64(st.Channels))
 	ch <- prometheus.MustNewConstMetric(descBusDrops, prometheus.CounterValue, float64(st.BusDrops))
+	c.s.fanout.Collect(ch)
 }

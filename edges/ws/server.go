@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"net/http"
@@ -123,6 +124,7 @@ type Server struct {
 	closedBy [numReasons]atomic.Uint64
 	pushed   atomic.Uint64
 	busDrops atomic.Uint64
+	fanout   prometheus.Histogram // time to hand one push to all its subscribers
 }
 
 // New returns a Server answering from ex and pushing what bus delivers
@@ -134,7 +136,12 @@ func New(ex actors.Exchange, bus *events.Bus, opts Options) (*Server, error) {
 	}
 	cfg := ex.Config()
 	s := &Server{ex: ex, cfg: cfg, opts: opts, inv: httprpc.NewInvoker(ex),
-		lns: make(map[net.Listener]struct{}), conns: make(map[*conn]struct{})}
+		lns: make(map[net.Listener]struct{}), conns: make(map[*conn]struct{}),
+		fanout: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "bourse_ws_fanout_seconds",
+			Help:    "Time to write (or queue) one push to every subscriber of its channel, for pushes to more than one connection.",
+			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16), // 50 µs .. 1.6 s
+		})}
 	if opts.Settings != nil {
 		s.set = *opts.Settings
 	} else {

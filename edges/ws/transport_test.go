@@ -273,6 +273,16 @@ func TestCollector(t *testing.T) {
 	e := startEnv(t, nil)
 	c := dial(t, e.wsURL)
 	c.ok("price.subscribe", "BTCUSDT")
+	// Two subscribers of one depth channel: its pushes are fan-outs.
+	d1, d2 := dial(t, e.wsURL), dial(t, e.wsURL)
+	d1.ok("depth.subscribe", "BTCUSDT", 5, "0")
+	d2.ok("depth.subscribe", "BTCUSDT", 5, "0")
+	d1.note("depth.update", 2*time.Second)
+	d2.note("depth.update", 2*time.Second)
+	e.rpc(t, "balance.update", 1, "USDT", "deposit", 1, "10000", map[string]any{})
+	e.rpc(t, "order.put_limit", 1, "BTCUSDT", 2, "1", "100", "0.002", "0.001", "web")
+	d1.note("depth.update", 2*time.Second)
+	d2.note("depth.update", 2*time.Second)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(e.srv.Collector())
 	mfs, err := reg.Gather()
@@ -286,14 +296,22 @@ func TestCollector(t *testing.T) {
 			for _, l := range m.GetLabel() {
 				name += "{" + l.GetValue() + "}"
 			}
-			if m.Gauge != nil {
+			switch {
+			case m.Histogram != nil:
+				got[name+"_count"] = float64(m.GetHistogram().GetSampleCount())
+			case m.Gauge != nil:
 				got[name] = m.GetGauge().GetValue()
-			} else {
+			default:
 				got[name] = m.GetCounter().GetValue()
 			}
 		}
 	}
-	for name, want := range map[string]float64{"bourse_ws_connections": 1, "bourse_ws_accepted_total": 1, "bourse_ws_channels": 1, "bourse_ws_closed_total{slow}": 0} {
+	// At least the two depth pushes (first snapshot, then the bid) went to
+	// both subscribers; the price channel has one subscriber, never counted.
+	if n := got["bourse_ws_fanout_seconds_count"]; n < 2 {
+		t.Errorf("bourse_ws_fanout_seconds count = %v; want ≥ 2", n)
+	}
+	for name, want := range map[string]float64{"bourse_ws_connections": 3, "bourse_ws_accepted_total": 3, "bourse_ws_channels": 2, "bourse_ws_closed_total{slow}": 0} {
 		if got[name] != want {
 			t.Errorf("%s = %v; want %v", name, got[name], want)
 		}

@@ -160,6 +160,7 @@ func runFanout(ctx context.Context, o *options, hc *httpClient, out io.Writer) e
 		first, p50, p99, maxd time.Duration
 		fromSend              time.Duration // p50 from the request
 		http                  time.Duration
+		server                time.Duration // the server's own fan-out time (bourse_ws_fanout_seconds); -1: unknown
 	}
 	var results []roundResult
 	var all []time.Duration
@@ -179,6 +180,7 @@ func runFanout(ctx context.Context, o *options, hc *httpClient, out io.Writer) e
 		f.got.Store(0)
 		f.round.Store(int64(k))
 		alive := len(conns) - int(f.dead.Load())
+		fan0, fanErr := hc.fanout(ctx)
 		tSend := time.Since(f.t0)
 		id, err := hc.putLimit(ctx, o.user, m.Name, 1, amount, price)
 		tReply := time.Since(f.t0)
@@ -201,7 +203,12 @@ func runFanout(ctx context.Context, o *options, hc *httpClient, out io.Writer) e
 		slices.Sort(lat)
 		slices.Sort(lsend)
 		all = append(all, lat...)
-		r := roundResult{got: len(lat), alive: alive, http: tReply - tSend, fromSend: percentile(lsend, 0.5)}
+		r := roundResult{got: len(lat), alive: alive, http: tReply - tSend, fromSend: percentile(lsend, 0.5), server: -1}
+		if fan1, err := hc.fanout(ctx); err == nil && fanErr == nil && fan1.count > fan0.count {
+			// Mean over the round's fan-outs: one, unless other pushes
+			// went to several connections meanwhile.
+			r.server = time.Duration((fan1.sum - fan0.sum) / float64(fan1.count-fan0.count) * 1e9)
+		}
 		if len(lat) > 0 {
 			r.first, r.p50, r.p99, r.maxd = lat[0], percentile(lat, 0.5), percentile(lat, 0.99), lat[len(lat)-1]
 		}
@@ -211,9 +218,13 @@ func runFanout(ctx context.Context, o *options, hc *httpClient, out io.Writer) e
 
 	fmt.Fprintf(out, "\nWebSocket depth.update fan-out: %d subscribers, %q limit %d interval %q (latency from the HTTP reply to the push's arrival)\n", len(conns), m.Name, o.limit, o.interval)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  round\treceived\tHTTP put_limit\tfirst\tp50\tp99\tmax\tp50 from request")
+	fmt.Fprintln(tw, "  round\treceived\tHTTP put_limit\tfirst\tp50\tp99\tmax\tp50 from request\tserver fan-out")
 	for k, r := range results {
-		fmt.Fprintf(tw, "  %d\t%d/%d\t%v\t%v\t%v\t%v\t%v\t%v\n", k+1, r.got, r.alive, rd(r.http), rd(r.first), rd(r.p50), rd(r.p99), rd(r.maxd), rd(r.fromSend))
+		server := "unknown"
+		if r.server >= 0 {
+			server = rd(r.server).String()
+		}
+		fmt.Fprintf(tw, "  %d\t%d/%d\t%v\t%v\t%v\t%v\t%v\t%v\t%s\n", k+1, r.got, r.alive, rd(r.http), rd(r.first), rd(r.p50), rd(r.p99), rd(r.maxd), rd(r.fromSend), server)
 	}
 	slices.Sort(all)
 	total := len(results) * len(conns)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -14,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
 )
 
 // rpcError is the error member of a JSON-RPC reply.
@@ -181,4 +184,38 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 	rank := int(math.Ceil(q*float64(n) - 1e-9)) // ⌈q·n⌉, forgiving float error in q·n
 	rank = min(max(rank, 1), n)
 	return sorted[rank-1]
+}
+
+// fanoutStat is the server's bourse_ws_fanout_seconds histogram: how long
+// it took to hand pushes to all their subscribers.
+type fanoutStat struct {
+	sum   float64
+	count uint64
+}
+
+// fanout reads bourse_ws_fanout_seconds from the server's /metrics.
+func (h *httpClient) fanout(ctx context.Context) (fanoutStat, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.url+"metrics", nil)
+	if err != nil {
+		return fanoutStat{}, err
+	}
+	resp, err := h.c.Do(req)
+	if err != nil {
+		return fanoutStat{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fanoutStat{}, fmt.Errorf("GET /metrics: %s", resp.Status)
+	}
+	var p expfmt.TextParser
+	mfs, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return fanoutStat{}, err
+	}
+	mf := mfs["bourse_ws_fanout_seconds"]
+	if mf == nil || len(mf.GetMetric()) == 0 || mf.GetMetric()[0].GetHistogram() == nil {
+		return fanoutStat{}, errors.New("no bourse_ws_fanout_seconds in /metrics")
+	}
+	hg := mf.GetMetric()[0].GetHistogram()
+	return fanoutStat{sum: hg.GetSampleSum(), count: hg.GetSampleCount()}, nil
 }
