@@ -1,8 +1,10 @@
 package runtime
 
 import (
+	"strconv"
 	"time"
 
+	"github.com/bourse-exchange/bourse/actors/market"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -16,6 +18,16 @@ import (
 //	bourse_journal_queue               appends waiting for the writer
 //	bourse_journal_commit_seconds      group commit time (write + fsync), histogram
 //	bourse_journal_commit_records      records per group commit, histogram
+//	bourse_market_orders_total{market}    orders the market accepted
+//	bourse_market_rejected_total{market}  orders the market refused
+//	bourse_market_cancels_total{market}   orders cancelled
+//	bourse_market_trades_total{market}    trades (deals)
+//	bourse_market_match_seconds{market}   Book.Execute + journal append per order, histogram
+//	bourse_market_mailbox_depth{market}   messages waiting for the market actor
+//	bourse_shard_mailbox_depth{shard}     messages waiting for the balance shard
+//
+// Orders/s and trades/s are rates of the counters, e.g.
+// rate(bourse_market_orders_total[1m]).
 func (n *Node) Metrics() prometheus.Collector { return nodeMetrics{n} }
 
 type nodeMetrics struct{ n *Node }
@@ -45,6 +57,48 @@ func (m *journalMetrics) observe(records int, took time.Duration) {
 	m.commitRecords.Observe(float64(records))
 }
 
+// marketMetrics are the per-market instruments. Each market actor gets its
+// children once, at start (market.Metrics), so an order costs atomic adds
+// and one histogram observation, no label lookup.
+type marketMetrics struct {
+	orders, rejected, cancels, trades *prometheus.CounterVec
+	match                             *prometheus.HistogramVec
+}
+
+func newMarketMetrics() *marketMetrics {
+	counter := func(name, help string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"market"})
+	}
+	return &marketMetrics{
+		orders:   counter("bourse_market_orders_total", "Orders the market accepted (placed)."),
+		rejected: counter("bourse_market_rejected_total", "Orders the market refused."),
+		cancels:  counter("bourse_market_cancels_total", "Orders cancelled."),
+		trades:   counter("bourse_market_trades_total", "Trades (deals) made."),
+		match: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "bourse_market_match_seconds", Help: "Time of one order in the market actor: Book.Execute plus the journal append.",
+			Buckets: prometheus.ExponentialBuckets(1e-6, 2, 16), // 1 µs .. 33 ms
+		}, []string{"market"}),
+	}
+}
+
+// market resolves the instruments of one market.
+func (m *marketMetrics) market(name string) *market.Metrics {
+	return &market.Metrics{
+		Orders: m.orders.WithLabelValues(name), Rejected: m.rejected.WithLabelValues(name),
+		Cancels: m.cancels.WithLabelValues(name), Trades: m.trades.WithLabelValues(name),
+		Match: m.match.WithLabelValues(name),
+	}
+}
+
+func (m *marketMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.orders, m.rejected, m.cancels, m.trades, m.match}
+}
+
+var (
+	descMarketDepth = prometheus.NewDesc("bourse_market_mailbox_depth", "Messages waiting in the market actor's mailbox.", []string{"market"}, nil)
+	descShardDepth  = prometheus.NewDesc("bourse_shard_mailbox_depth", "Messages waiting in the balance shard's mailbox.", []string{"shard"}, nil)
+)
+
 var (
 	descLastLSN  = prometheus.NewDesc("bourse_journal_last_lsn", "Last LSN appended to the journal.", nil, nil)
 	descDurable  = prometheus.NewDesc("bourse_journal_durable_lsn", "Last durable LSN handed to journal followers.", nil, nil)
@@ -60,6 +114,11 @@ func (m nodeMetrics) Describe(ch chan<- *prometheus.Desc) {
 	}
 	m.n.jmetrics.commitSeconds.Describe(ch)
 	m.n.jmetrics.commitRecords.Describe(ch)
+	for _, c := range m.n.mmetrics.collectors() {
+		c.Describe(ch)
+	}
+	ch <- descMarketDepth
+	ch <- descShardDepth
 }
 
 func (m nodeMetrics) Collect(ch chan<- prometheus.Metric) {
@@ -67,6 +126,15 @@ func (m nodeMetrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(m.n.Journal.Queued()))
 	m.n.jmetrics.commitSeconds.Collect(ch)
 	m.n.jmetrics.commitRecords.Collect(ch)
+	for _, c := range m.n.mmetrics.collectors() {
+		c.Collect(ch)
+	}
+	for i, q := range m.n.tuning.markets {
+		ch <- prometheus.MustNewConstMetric(descMarketDepth, prometheus.GaugeValue, float64(q.Depth()), m.n.Config.Markets[i].Name)
+	}
+	for i, q := range m.n.tuning.shards {
+		ch <- prometheus.MustNewConstMetric(descShardDepth, prometheus.GaugeValue, float64(q.Depth()), strconv.Itoa(i))
+	}
 	if m.n.Feed == nil {
 		return
 	}

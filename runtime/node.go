@@ -39,6 +39,8 @@ type Node struct {
 	followers  []Follower      // guarded by followMu
 
 	jmetrics *journalMetrics
+	mmetrics *marketMetrics
+	tuning   *tuning
 }
 
 // Options tune a node beyond its configuration file.
@@ -46,7 +48,10 @@ type Options struct {
 	// Logger receives the node's and protoactor's records; nil: slog.Default().
 	Logger *slog.Logger
 	// MarketProps are extra props options for every market actor (mailbox,
-	// dispatcher); nil: protoactor's defaults.
+	// dispatcher), applied after those of the configuration's tuning
+	// section, which they override. A mailbox given here is not observed:
+	// the mailbox depth metric then reads 0 and a bounded market's
+	// admission limit is not enforced.
 	MarketProps []actor.PropsOption
 	// ShardProps likewise for balance shards.
 	ShardProps []actor.PropsOption
@@ -57,7 +62,9 @@ type Options struct {
 	// under DataDir: a go-sql-driver DSN, optionally prefixed with
 	// mysql://, with an optional table= parameter (pj.ParseMySQLDSN).
 	JournalDSN string
-	// Journal tunes the journal writer (durability mode, batch size).
+	// Journal tunes the journal writer (durability mode, batch size);
+	// MaxBatch, SyncInterval and Queue left zero come from the
+	// configuration's tuning.journal.
 	Journal journal.Options
 	// Faults injects panics into actors (tests only; see actors.Faults).
 	Faults actors.Faults
@@ -98,7 +105,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("component", "protoactor")
 	}))
-	jopts := opts.Journal
+	jopts := journalOptions(opts.Journal, cfg.Tuning.Journal)
 	if jopts.Log == nil {
 		jopts.Log = log
 	}
@@ -144,18 +151,24 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	dir := actors.NewDirectory(system, names, cfg.BalanceShards)
 
 	books := make([]book.Config, len(cfg.Markets))
-	menv := &market.Env{Journal: jw, Durable: rebuild, Dir: dir, FeeUser: cfg.FeeUserID, Faults: opts.Faults}
+	tn := &tuning{}
+	mm := newMarketMetrics()
 	marketChildren := make([]child, len(cfg.Markets))
 	for i, m := range cfg.Markets {
 		books[i] = m.BookConfig()
-		marketChildren[i] = child{m.Name, market.Props(state.Books[i], menv, opts.MarketProps...)}
+		menv := &market.Env{Journal: jw, Durable: rebuild, Dir: dir, FeeUser: cfg.FeeUserID, Faults: opts.Faults, Metrics: mm.market(m.Name)}
+		marketChildren[i] = child{m.Name, market.Props(state.Books[i], menv, tn.marketProps(m.Tuning, opts.MarketProps)...)}
+		if m.Tuning != cfg.Tuning.Market {
+			log.Info("market tuning", "market", m.Name, "tuning", m.Tuning.String())
+		}
 	}
-	senv := &balance.Env{Journal: jw, Durable: rebuild, Markets: books, Dir: dir, Faults: opts.Faults}
+	senv := &balance.Env{Journal: jw, Durable: rebuild, Markets: books, Dir: dir, Faults: opts.Faults, MarketFull: tn.marketFull}
 	shardChildren := make([]child, cfg.BalanceShards)
 	for i := range shardChildren {
-		shardChildren[i] = child{actors.ShardName(i), balance.Props(state.Ledgers[i], i, senv, opts.ShardProps...)}
+		shardChildren[i] = child{actors.ShardName(i), balance.Props(state.Ledgers[i], i, senv, tn.shardProps(cfg.Tuning.Shard, opts.ShardProps)...)}
 	}
-	n := &Node{Config: cfg, System: system, Journal: jw, Snapshots: snaps, Feed: feed, Recovered: state.Recovery, log: log, jmetrics: jm}
+	n := &Node{Config: cfg, System: system, Journal: jw, Snapshots: snaps, Feed: feed, Recovered: state.Recovery, log: log,
+		jmetrics: jm, mmetrics: mm, tuning: tn}
 	for _, sup := range []struct {
 		name     string
 		children []child
@@ -164,11 +177,13 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		if err != nil {
 			system.Shutdown()
 			jw.Close()
+			tn.close()
 			return nil, fmt.Errorf("runtime: spawn %s: %w", sup.name, err)
 		}
 		if _, err := system.Root.RequestFuture(pid, &awaitReady{}, 5*time.Second).Result(); err != nil {
 			system.Shutdown()
 			jw.Close()
+			tn.close()
 			return nil, fmt.Errorf("runtime: %s did not start: %w", sup.name, err)
 		}
 	}
@@ -198,5 +213,6 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		n.Snapshots.Close()
 	}
 	n.System.Shutdown()
+	n.tuning.close()
 	return err
 }

@@ -23,6 +23,10 @@ type Env struct {
 	Markets []book.Config
 	Dir     *actors.Directory
 	Faults  actors.Faults
+	// MarketFull, if set, reports whether a market's bounded mailbox is
+	// full (config tuning, mailbox: bounded): its new orders are then
+	// refused with code 3 before anything is reserved.
+	MarketFull func(messages.MarketID) bool
 }
 
 // reservation is funds frozen for an order on its way to its market.
@@ -212,15 +216,15 @@ func (a *Actor) reserve(user uint32, asset messages.AssetID, amount *uint256.Int
 }
 
 // admit runs the checks every order command passes first — a known market
-// (code 1), a journal that writes and a user not blocked by a rebuild
-// (code 3) — and returns the market's book configuration, or nil after
-// answering.
+// (code 1), a journal that writes, a user not blocked by a rebuild and a
+// market whose bounded mailbox is not full (code 3) — and returns the
+// market's book configuration, or nil after answering.
 func (a *Actor) admit(ctx actor.Context, cmd messages.Command, replyTo *actor.PID, user uint32, market messages.MarketID) *book.Config {
 	if int(market) >= len(a.env.Markets) {
 		ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrInvalidArgument})
 		return nil
 	}
-	if a.env.Journal.Failed() || a.blocked[user] > 0 {
+	if a.env.Journal.Failed() || a.blocked[user] > 0 || (a.env.MarketFull != nil && a.env.MarketFull(market)) {
 		ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
 		return nil
 	}

@@ -6,6 +6,7 @@ package market
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/actors"
@@ -21,6 +22,9 @@ type Env struct {
 	Dir     *actors.Directory
 	FeeUser uint32
 	Faults  actors.Faults
+	// Metrics, if set, are this market's instruments: give each market
+	// its own Env copy.
+	Metrics *Metrics
 }
 
 // holder keeps the book across restarts of the actor instance: protoactor
@@ -140,23 +144,42 @@ func (a *Actor) order(ctx actor.Context, cmd messages.Command, replyTo *actor.PI
 			panic(r)
 		}
 	}()
+	m := a.env.Metrics
 	if a.env.Journal.Failed() {
 		a.unreserve(ctx, reservation, user, typ, side, amount, price)
 		ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
+		if m != nil {
+			m.Rejected.Inc()
+		}
 		return
 	}
 	a.fault("decide", cmd)
+	var t0 time.Time
+	if m != nil {
+		t0 = time.Now()
+	}
 	events, o, err := a.book.Execute(cmd)
 	if err != nil {
+		if m != nil {
+			m.Match.Observe(time.Since(t0).Seconds())
+			m.Rejected.Inc()
+		}
 		a.unreserve(ctx, reservation, user, typ, side, amount, price)
 		a.env.Journal.Reply(replyTo, &messages.ErrorReply{Err: err})
 		return
 	}
 	a.fault("apply", cmd)
 	st.lsn = a.env.Journal.Append(events)
+	if m != nil {
+		m.Match.Observe(time.Since(t0).Seconds())
+	}
 	st.accepted, st.events = true, events
-	a.settle(ctx, st.lsn, reservation, events)
+	trades := a.settle(ctx, st.lsn, reservation, events)
 	st.settled = true
+	if m != nil {
+		m.Orders.Inc()
+		m.Trades.Add(float64(trades))
+	}
 	a.env.Journal.Reply(replyTo, &messages.OrderReply{Order: o})
 }
 
@@ -179,6 +202,9 @@ func (a *Actor) cancel(ctx actor.Context, cmd *messages.Cancel) {
 	}
 	lsn := a.env.Journal.Append(events)
 	a.settle(ctx, lsn, 0, events)
+	if m := a.env.Metrics; m != nil {
+		m.Cancels.Inc()
+	}
 	a.env.Journal.Reply(cmd.ReplyTo, &messages.OrderReply{Order: o})
 }
 
@@ -194,8 +220,8 @@ func (a *Actor) unreserve(ctx actor.Context, reservation uint64, user uint32, ty
 }
 
 // settle sends one Settle, sharing the events, to each shard owning a user
-// the events touch.
-func (a *Actor) settle(ctx actor.Context, lsn, reservation uint64, events []messages.Event) {
+// the events touch, and returns the number of trades among the events.
+func (a *Actor) settle(ctx actor.Context, lsn, reservation uint64, events []messages.Event) (trades int) {
 	n := len(a.shards)
 	mark := func(u uint32) { a.shards[int(u%uint32(n))] = true }
 	for _, ev := range events {
@@ -203,6 +229,7 @@ func (a *Actor) settle(ctx actor.Context, lsn, reservation uint64, events []mess
 		case *messages.OrderPlaced:
 			mark(e.Order.User)
 		case *messages.Trade:
+			trades++
 			mark(e.AskUser)
 			mark(e.BidUser)
 			mark(a.env.FeeUser)
@@ -217,4 +244,5 @@ func (a *Actor) settle(ctx actor.Context, lsn, reservation uint64, events []mess
 			a.shards[i] = false
 		}
 	}
+	return trades
 }
