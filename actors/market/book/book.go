@@ -1,20 +1,24 @@
 package book
 
 import (
+	"cmp"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/holiman/uint256"
 )
 
-// order is a book entry: the public record plus its place in a level's FIFO.
+// order is a book entry: the public record plus its place in a level's FIFO
+// and in its user's list. Nothing outside the book keeps a pointer to an
+// order (queries copy the record out), so finished orders are recycled.
 type order struct {
 	messages.Order
-	prev, next *order
-	lvl        *level
+	prev, next   *order // the level's FIFO
+	lvl          *level
+	uprev, unext *order // the user's list
 }
 
 // level is one price on one side: a FIFO of orders (oldest first).
@@ -23,32 +27,56 @@ type level struct {
 	head, tail *order
 	count      int
 	total      int64 // Σ left
+	free       *level
 }
 
 // side holds levels sorted so that the best price is last: asks by price
-// descending, bids by price ascending. Matching pops from the end.
+// descending, bids by price ascending. Matching pops from the end. prices
+// mirrors levels (prices[i] == levels[i].price) so that the binary search
+// does not chase pointers.
 type side struct {
 	bid    bool
 	levels []*level
+	prices []int64
 	count  int
 	total  int64
+	free   *level // recycled levels, at most maxFreeLevels
+	nfree  int
 }
 
-// better reports whether price a has priority over price b on this side.
-func (s *side) better(a, b int64) bool {
-	if s.bid {
-		return a > b
-	}
-	return a < b
-}
+// Bounds on the recycled structs a book keeps (the rest go to the GC), so a
+// book that once was large does not hold its peak memory.
+const (
+	maxFreeOrders = 4096
+	maxFreeLevels = 1024
+)
 
-// find returns the index where a level at price is or would be inserted.
+// find returns the index where a level at price is or would be inserted:
+// the first index whose price is not worse than price (levels are sorted
+// worst..best).
 func (s *side) find(price int64) int {
-	// levels are sorted worst..best; find first index whose price is not
-	// worse than price.
-	return sort.Search(len(s.levels), func(i int) bool {
-		return !s.better(price, s.levels[i].price)
-	})
+	ps := s.prices
+	lo, hi := 0, len(ps)
+	if s.bid {
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if price <= ps[m] {
+				hi = m
+			} else {
+				lo = m + 1
+			}
+		}
+		return lo
+	}
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if price >= ps[m] {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return lo
 }
 
 func (s *side) best() *level {
@@ -59,15 +87,21 @@ func (s *side) best() *level {
 }
 
 func (s *side) insert(o *order) {
-	i := s.find(o.Price)
+	n := len(s.levels)
 	var l *level
-	if i < len(s.levels) && s.levels[i].price == o.Price {
+	// Most orders rest at or near the best price: try the end first.
+	if n > 0 && s.prices[n-1] == o.Price {
+		l = s.levels[n-1]
+	} else if i := s.find(o.Price); i < n && s.prices[i] == o.Price {
 		l = s.levels[i]
 	} else {
-		l = &level{price: o.Price}
+		l = s.newLevel(o.Price)
 		s.levels = append(s.levels, nil)
 		copy(s.levels[i+1:], s.levels[i:])
 		s.levels[i] = l
+		s.prices = append(s.prices, 0)
+		copy(s.prices[i+1:], s.prices[i:])
+		s.prices[i] = o.Price
 	}
 	o.lvl = l
 	o.prev = l.tail
@@ -81,6 +115,16 @@ func (s *side) insert(o *order) {
 	l.total += o.Left
 	s.count++
 	s.total += o.Left
+}
+
+func (s *side) newLevel(price int64) *level {
+	l := s.free
+	if l == nil {
+		return &level{price: price}
+	}
+	s.free, s.nfree = l.free, s.nfree-1
+	*l = level{price: price}
+	return l
 }
 
 func (s *side) remove(o *order) {
@@ -101,10 +145,20 @@ func (s *side) remove(o *order) {
 	s.total -= o.Left
 	o.prev, o.next, o.lvl = nil, nil, nil
 	if l.count == 0 {
-		i := s.find(l.price)
-		copy(s.levels[i:], s.levels[i+1:])
-		s.levels[len(s.levels)-1] = nil
-		s.levels = s.levels[:len(s.levels)-1]
+		n := len(s.levels) - 1
+		i := n // the best level, where matching empties levels
+		if s.levels[n] != l {
+			i = s.find(l.price)
+			copy(s.levels[i:], s.levels[i+1:])
+			copy(s.prices[i:], s.prices[i+1:])
+		}
+		s.levels[n] = nil
+		s.levels, s.prices = s.levels[:n], s.prices[:n]
+		if s.nfree < maxFreeLevels {
+			*l = level{free: s.free}
+			s.free = l
+			s.nfree++
+		}
 	}
 }
 
@@ -115,18 +169,34 @@ func (s *side) filled(o *order, qty int64) {
 	s.total -= qty
 }
 
+// userOrders is one user's resting orders, id ascending (oldest first).
+type userOrders struct {
+	head, tail *order
+	count      int
+	// unsorted: Restore appended an order older than the tail; Pending
+	// sorts the list before walking it.
+	unsorted bool
+}
+
 // Book is one market's order book. It is not safe for concurrent use: one
 // market actor owns it.
 type Book struct {
 	cfg     Config
 	asks    side
 	bids    side
-	orders  map[uint64]*order   // resting orders by id
-	byUser  map[uint32][]*order // resting orders per user, id ascending
-	taker   *order              // the order of the command being applied
-	last    messages.Order      // the order most recently finished
-	lastID  uint64              // order seq
-	lastDID uint64              // deal seq
+	orders  map[uint64]*order      // resting orders by id
+	byUser  map[uint32]*userOrders // resting orders per user
+	taker   *order                 // the order of the command being applied
+	rested  *order                 // the order most recently rested
+	last    messages.Order         // the order most recently finished
+	lastID  uint64                 // order seq
+	lastDID uint64                 // deal seq
+
+	slab       slab
+	scratch    []messages.Event // events of the command being decided
+	freeOrders *order           // recycled orders, linked by next
+	nfree      int
+	freeUsers  []*userOrders // recycled user lists
 }
 
 // New returns an empty book.
@@ -136,7 +206,7 @@ func New(cfg Config) *Book {
 		asks:   side{},
 		bids:   side{bid: true},
 		orders: make(map[uint64]*order),
-		byUser: make(map[uint32][]*order),
+		byUser: make(map[uint32]*userOrders),
 	}
 }
 
@@ -148,6 +218,97 @@ func (b *Book) sideOf(s messages.Side) *side {
 		return &b.bids
 	}
 	return &b.asks
+}
+
+func (b *Book) newOrder(o *messages.Order) *order {
+	r := b.freeOrders
+	if r == nil {
+		return &order{Order: *o}
+	}
+	b.freeOrders, b.nfree = r.next, b.nfree-1
+	r.next = nil
+	r.Order = *o
+	return r
+}
+
+// freeOrder recycles o, which no index, level or list refers to any more.
+func (b *Book) freeOrder(o *order) {
+	if b.nfree < maxFreeOrders {
+		*o = order{next: b.freeOrders}
+		b.freeOrders = o
+		b.nfree++
+	}
+}
+
+// addUser appends o to its user's list.
+func (b *Book) addUser(o *order) {
+	u := b.byUser[o.User]
+	if u == nil {
+		if n := len(b.freeUsers); n > 0 {
+			u = b.freeUsers[n-1]
+			b.freeUsers[n-1] = nil
+			b.freeUsers = b.freeUsers[:n-1]
+		} else {
+			u = &userOrders{}
+		}
+		b.byUser[o.User] = u
+	}
+	o.uprev = u.tail
+	if u.tail != nil {
+		if u.tail.ID > o.ID {
+			u.unsorted = true
+		}
+		u.tail.unext = o
+	} else {
+		u.head = o
+	}
+	u.tail = o
+	u.count++
+}
+
+func (b *Book) removeUser(o *order) {
+	u := b.byUser[o.User]
+	if o.uprev != nil {
+		o.uprev.unext = o.unext
+	} else {
+		u.head = o.unext
+	}
+	if o.unext != nil {
+		o.unext.uprev = o.uprev
+	} else {
+		u.tail = o.uprev
+	}
+	o.uprev, o.unext = nil, nil
+	u.count--
+	if u.count == 0 {
+		delete(b.byUser, o.User)
+		if len(b.freeUsers) < maxFreeLevels {
+			*u = userOrders{}
+			b.freeUsers = append(b.freeUsers, u)
+		}
+	}
+}
+
+// sort puts a list that Restore filled out of order in id order.
+func (u *userOrders) sort() {
+	list := make([]*order, 0, u.count)
+	for o := u.head; o != nil; o = o.unext {
+		list = append(list, o)
+	}
+	slices.SortFunc(list, func(a, b *order) int { return cmp.Compare(a.ID, b.ID) })
+	var prev *order
+	for _, o := range list {
+		o.uprev = prev
+		if prev != nil {
+			prev.unext = o
+		} else {
+			u.head = o
+		}
+		prev = o
+	}
+	prev.unext = nil
+	u.tail = prev
+	u.unsorted = false
 }
 
 // crosses reports whether a taker at price on side s trades with a maker at
@@ -182,19 +343,31 @@ func (b *Book) PutLimit(cmd *messages.PutLimit) ([]messages.Event, *messages.Err
 	}
 	asset, frozen := c.Reservation(messages.Limit, cmd.Side, cmd.Amount, cmd.Price)
 	t.Frozen = frozen
-	events := []messages.Event{&messages.OrderPlaced{Order: t, FrozenAsset: asset}}
+	events := append(b.scratch[:0], b.placed(&t, asset))
 	events, left, _ := b.match(events, &t, cmd.Time)
 	if left > 0 {
 		// Level and side totals (depth, market.summary) are int64: a
 		// remainder that would overflow them is refused (DESIGN §2).
 		if left > math.MaxInt64-b.sideOf(cmd.Side).total {
+			clear(events)
+			b.scratch = events[:0]
 			return nil, messages.ErrInvalidArgument
 		}
-		events = append(events, &messages.OrderRested{Market: c.Market, OrderID: t.ID, Time: cmd.Time})
+		r := b.slab.orderRested()
+		*r = messages.OrderRested{Market: c.Market, OrderID: t.ID, Time: cmd.Time}
+		events = append(events, r)
 	} else {
-		events = append(events, b.finished(&t, cmd.Time, false, t.Frozen))
+		events = append(events, b.finished(&t, cmd.Time, false, &t.Frozen))
 	}
-	return events, nil
+	b.scratch = events[:0]
+	return b.slab.seal(events), nil
+}
+
+// placed returns the OrderPlaced event of order t.
+func (b *Book) placed(t *messages.Order, asset messages.AssetID) *messages.OrderPlaced {
+	p := b.slab.orderPlaced()
+	p.Order, p.FrozenAsset = *t, asset
+	return p
 }
 
 // PutMarket decides a market order. Checks after the arguments, in viabtc's
@@ -232,10 +405,11 @@ func (b *Book) PutMarket(cmd *messages.PutMarket) ([]messages.Event, *messages.E
 	}
 	asset, frozen := c.Reservation(messages.Market, cmd.Side, cmd.Amount, 0)
 	t.Frozen = frozen
-	events := []messages.Event{&messages.OrderPlaced{Order: t, FrozenAsset: asset}}
+	events := append(b.scratch[:0], b.placed(&t, asset))
 	events, _, _ = b.match(events, &t, cmd.Time)
-	events = append(events, b.finished(&t, cmd.Time, false, t.Frozen))
-	return events, nil
+	events = append(events, b.finished(&t, cmd.Time, false, &t.Frozen))
+	b.scratch = events[:0]
+	return b.slab.seal(events), nil
 }
 
 // match walks the opposite side best-first and appends a Trade (and a maker
@@ -270,9 +444,15 @@ func (b *Book) match(events []messages.Event, t *messages.Order, now int64) ([]m
 			tr := b.trade(t, &m.Order, l.price, qty, dealSeq, now)
 			events = append(events, tr)
 			if m.Left == qty {
-				mo := m.Order
-				applyFill(&mo, tr, now)
-				events = append(events, b.finished(&mo, now, false, mo.Frozen))
+				// What the maker still has frozen after this fill
+				// (applyFill's change to Frozen; makers are limit orders).
+				release := m.Frozen
+				if m.Side == messages.Ask {
+					mustSub(&release, &tr.StockQty, m.ID)
+				} else {
+					mustSub(&release, &tr.BidFrozen, m.ID)
+				}
+				events = append(events, b.finished(&m.Order, now, false, &release))
 			}
 			applyFill(t, tr, now)
 			if !marketBuy && t.Left == 0 {
@@ -302,11 +482,10 @@ func maxQty(money *uint256.Int, price int64, c *Config) int64 {
 // trade builds the Trade for taker t filling qty of maker m at price.
 func (b *Book) trade(t, m *messages.Order, price, qty int64, dealSeq uint64, now int64) *messages.Trade {
 	c := &b.cfg
-	tr := &messages.Trade{
-		Market: c.Market, DealID: c.id(dealSeq), Time: now, TakerSide: t.Side,
-		Price: price, Amount: qty, Stock: c.Stock, Money: c.Money,
-		StockQty: c.stockSave(qty), Deal: c.dealMoney(price, qty),
-	}
+	tr := b.slab.trade()
+	tr.Market, tr.DealID, tr.Time, tr.TakerSide = c.Market, c.id(dealSeq), now, t.Side
+	tr.Price, tr.Amount, tr.Stock, tr.Money = price, qty, c.Stock, c.Money
+	tr.StockQty, tr.Deal = c.stockSave(qty), c.dealMoney(price, qty)
 	ask, bid := m, t
 	if t.Side == messages.Ask {
 		ask, bid = t, m
@@ -358,15 +537,15 @@ func mustSub(x, y *uint256.Int, id uint64) {
 	x.Sub(x, y)
 }
 
-func (b *Book) finished(o *messages.Order, now int64, cancelled bool, release uint256.Int) *messages.OrderFinished {
+func (b *Book) finished(o *messages.Order, now int64, cancelled bool, release *uint256.Int) *messages.OrderFinished {
 	asset := b.cfg.Stock
 	if o.Side == messages.Bid {
 		asset = b.cfg.Money
 	}
-	return &messages.OrderFinished{
-		Market: b.cfg.Market, OrderID: o.ID, User: o.User, Time: now,
-		Cancelled: cancelled, Asset: asset, Release: release,
-	}
+	f := b.slab.orderFinished()
+	f.Market, f.OrderID, f.User, f.Time = b.cfg.Market, o.ID, o.User, now
+	f.Cancelled, f.Asset, f.Release = cancelled, asset, *release
+	return f
 }
 
 // Cancel decides the cancellation of a resting order: code 10 if it is not
@@ -382,7 +561,9 @@ func (b *Book) Cancel(cmd *messages.Cancel) ([]messages.Event, *messages.Error) 
 	if o.User != cmd.User {
 		return nil, messages.ErrUserNotMatch
 	}
-	return []messages.Event{b.finished(&o.Order, cmd.Time, true, o.Frozen)}, nil
+	events := append(b.scratch[:0], b.finished(&o.Order, cmd.Time, true, &o.Frozen))
+	b.scratch = events[:0]
+	return b.slab.seal(events), nil
 }
 
 // Apply mutates the book by one event of this market. Events of other
@@ -394,8 +575,7 @@ func (b *Book) Apply(ev messages.Event) {
 		if e.Order.Market != b.cfg.Market {
 			return
 		}
-		o := &order{Order: e.Order}
-		b.taker = o
+		b.taker = b.newOrder(&e.Order)
 		if s := e.Order.ID >> IDShift; s > b.lastID {
 			b.lastID = s
 		}
@@ -407,11 +587,14 @@ func (b *Book) Apply(ev messages.Event) {
 			b.lastDID = s
 		}
 		t := b.taker
-		makerID := e.AskOrder
+		makerID, makers := e.AskOrder, &b.asks
 		if e.TakerSide == messages.Ask {
-			makerID = e.BidOrder
+			makerID, makers = e.BidOrder, &b.bids
 		}
-		m := b.orders[makerID]
+		m := makers.head(makerID)
+		if m == nil {
+			m = b.orders[makerID]
+		}
 		if t == nil || m == nil {
 			panic(fmt.Sprintf("book: trade %d without its orders", e.DealID))
 		}
@@ -424,8 +607,9 @@ func (b *Book) Apply(ev messages.Event) {
 		}
 		t := b.taker
 		b.taker = nil
+		b.rested = t
 		b.orders[t.ID] = t
-		b.byUser[t.User] = append(b.byUser[t.User], t)
+		b.addUser(t)
 		b.sideOf(t.Side).insert(t)
 	case *messages.OrderFinished:
 		if e.Market != b.cfg.Market {
@@ -434,33 +618,39 @@ func (b *Book) Apply(ev messages.Event) {
 		if t := b.taker; t != nil && t.ID == e.OrderID {
 			b.taker = nil
 			b.last = t.Order
+			b.freeOrder(t)
 			return
 		}
-		o := b.orders[e.OrderID]
+		o := b.asks.head(e.OrderID)
+		if o == nil {
+			if o = b.bids.head(e.OrderID); o == nil {
+				o = b.orders[e.OrderID]
+			}
+		}
 		if o == nil {
 			panic(fmt.Sprintf("book: finish of unknown order %d", e.OrderID))
 		}
 		if e.Cancelled {
 			o.MTime = e.Time
 		}
+		if b.rested == o {
+			b.rested = nil
+		}
 		b.sideOf(o.Side).remove(o)
 		delete(b.orders, o.ID)
 		b.removeUser(o)
 		b.last = o.Order
+		b.freeOrder(o)
 	}
 }
 
-func (b *Book) removeUser(o *order) {
-	list := b.byUser[o.User]
-	i := sort.Search(len(list), func(i int) bool { return list[i].ID >= o.ID })
-	if i < len(list) && list[i] == o {
-		copy(list[i:], list[i+1:])
-		list[len(list)-1] = nil
-		list = list[:len(list)-1]
+// head returns the first order of the best level if its id is id: the maker
+// of a trade, and the maker a trade filled, always are.
+func (s *side) head(id uint64) *order {
+	if n := len(s.levels); n > 0 {
+		if o := s.levels[n-1].head; o.ID == id {
+			return o
+		}
 	}
-	if len(list) == 0 {
-		delete(b.byUser, o.User)
-	} else {
-		b.byUser[o.User] = list
-	}
+	return nil
 }

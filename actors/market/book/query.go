@@ -2,7 +2,6 @@ package book
 
 import (
 	"math"
-	"sort"
 
 	"github.com/bourse-exchange/bourse/messages"
 )
@@ -17,7 +16,6 @@ func (b *Book) Execute(cmd messages.Command) ([]messages.Event, messages.Order, 
 	var (
 		events []messages.Event
 		err    *messages.Error
-		id     uint64
 	)
 	switch c := cmd.(type) {
 	case *messages.PutLimit:
@@ -26,21 +24,19 @@ func (b *Book) Execute(cmd messages.Command) ([]messages.Event, messages.Order, 
 		events, err = b.PutMarket(c)
 	case *messages.Cancel:
 		events, err = b.Cancel(c)
-		id = c.OrderID
 	default:
 		return nil, messages.Order{}, messages.ErrInvalidArgument
 	}
 	if err != nil {
 		return nil, messages.Order{}, err
 	}
-	if p, ok := events[0].(*messages.OrderPlaced); ok {
-		id = p.Order.ID
-	}
 	for _, ev := range events {
 		b.Apply(ev)
 	}
-	if o := b.orders[id]; o != nil {
-		return events, o.Order, nil
+	// The command's order either rested (the last event) or finished
+	// (placed and done, or cancelled).
+	if _, ok := events[len(events)-1].(*messages.OrderRested); ok {
+		return events, b.rested.Order, nil
 	}
 	return events, b.last, nil
 }
@@ -71,12 +67,22 @@ func (b *Book) Orders(s messages.Side, offset, limit int) (int, []messages.Order
 // Pending lists a user's resting orders, newest first.
 func (b *Book) Pending(user uint32, offset, limit int) (int, []messages.Order) {
 	offset, limit = max(offset, 0), max(limit, 0)
-	list := b.byUser[user]
-	out := make([]messages.Order, 0, min(limit, len(list)))
-	for i := len(list) - 1 - offset; i >= 0 && len(out) < limit; i-- {
-		out = append(out, list[i].Order)
+	u := b.byUser[user]
+	if u == nil {
+		return 0, []messages.Order{}
 	}
-	return len(list), out
+	if u.unsorted {
+		u.sort()
+	}
+	out := make([]messages.Order, 0, min(limit, u.count))
+	i := 0
+	for o := u.tail; o != nil && len(out) < limit; o = o.uprev {
+		if i >= offset {
+			out = append(out, o.Order)
+		}
+		i++
+	}
+	return u.count, out
 }
 
 // Order returns a resting order, or nil.
@@ -157,14 +163,9 @@ func (b *Book) Seqs() (order, deal uint64) { return b.lastID, b.lastDID }
 // as a snapshot recorded it; orders of one price level must come oldest
 // first (EachOrder's order). SetSeqs restores the id counters.
 func (b *Book) Restore(o messages.Order) {
-	r := &order{Order: o}
+	r := b.newOrder(&o)
 	b.orders[o.ID] = r
-	list := b.byUser[o.User]
-	i := sort.Search(len(list), func(i int) bool { return list[i].ID >= o.ID })
-	list = append(list, nil)
-	copy(list[i+1:], list[i:])
-	list[i] = r
-	b.byUser[o.User] = list
+	b.addUser(r)
 	b.sideOf(o.Side).insert(r)
 }
 
