@@ -14,6 +14,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+	"golang.org/x/time/rate"
 )
 
 // frame is one outbound websocket frame as it goes on the wire (header
@@ -55,10 +56,16 @@ type conn struct {
 	user   uint32 // 0: not authenticated
 	source string
 	subs   connSubs // guarded by hub.mu
+
+	ip      string        // client address (websocket.client_ip_header or the peer)
+	limiter *rate.Limiter // requests; nil: no limit. Used by the read loop only.
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{s: s, nc: nc}
+	if s.set.RateLimit > 0 {
+		c.limiter = rate.NewLimiter(rate.Limit(s.set.RateLimit), s.set.RateBurst)
+	}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw

@@ -190,11 +190,23 @@ type outItem struct {
 
 // replace makes keys the connection's subscriptions of kind k (PROTOCOL
 // §9.3–9.4: each subscribe replaces the previous one of its kind).
-func (h *hub) replace(c *conn, k kind, keys []chanKey) {
+// A connection follows at most websocket.max_subscriptions channels: a
+// replacement that would exceed it is refused (code 8) and changes nothing.
+func (h *hub) replace(c *conn, k kind, keys []chanKey) error {
+	keys = uniqueKeys(keys)
 	h.mu.Lock()
 	defer h.unlock()
 	if h.stopped {
-		return
+		return nil
+	}
+	n := len(keys)
+	for other := range c.subs.byKind {
+		if kind(other) != k {
+			n += len(c.subs.byKind[other])
+		}
+	}
+	if n > h.s.set.MaxSubscriptions {
+		return messages.ErrLimitExceeded
 	}
 	old := c.subs.byKind[k]
 	chans := make([]*channel, 0, len(keys))
@@ -229,6 +241,23 @@ func (h *hub) replace(c *conn, k kind, keys []chanKey) {
 		}
 	}
 	c.subs.byKind[k] = chans
+	return nil
+}
+
+// uniqueKeys returns keys without repeats, in first-seen order.
+func uniqueKeys(keys []chanKey) []chanKey {
+	if len(keys) < 2 {
+		return keys
+	}
+	seen := make(map[chanKey]struct{}, len(keys))
+	out := keys[:0:0]
+	for _, k := range keys {
+		if _, dup := seen[k]; !dup {
+			seen[k] = struct{}{}
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 func containsChan(list []*channel, ch *channel) bool {

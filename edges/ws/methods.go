@@ -52,7 +52,9 @@ func init() {
 			if (k == kOrder || k == kAsset) && c.user == 0 {
 				return b, messages.ErrRequireAuth
 			}
-			c.s.hub.replace(c, k, nil)
+			if err := c.s.hub.replace(c, k, nil); err != nil {
+				return b, err
+			}
 			return append(b, statusSuccess...), nil
 		}
 	}
@@ -65,6 +67,11 @@ var errArg = messages.ErrInvalidArgument
 // handle answers one request message.
 func (c *conn) handle(p []byte) {
 	req, ok := decodeRequest(p)
+	if c.limiter != nil && !c.limiter.Allow() {
+		c.s.limited.Add(1)
+		c.send(appendErrorReply(nil, messages.ErrTooManyRequests, &req))
+		return
+	}
 	if !ok {
 		c.send(appendErrorReply(nil, messages.ErrInvalidArgument, &req))
 		return
@@ -165,7 +172,9 @@ func (c *conn) klineSubscribe(b []byte, p [][]byte) ([]byte, error) {
 	if !ok || iv <= 0 {
 		return b, errArg
 	}
-	c.s.hub.replace(c, kKline, []chanKey{{kind: kKline, market: m.ID, interval: iv}})
+	if err := c.s.hub.replace(c, kKline, []chanKey{{kind: kKline, market: m.ID, interval: iv}}); err != nil {
+		return b, err
+	}
 	return append(b, statusSuccess...), nil
 }
 
@@ -197,7 +206,9 @@ func (c *conn) depthSubscribe(b []byte, p [][]byte) ([]byte, error) {
 		return b, errArg
 	}
 	key := chanKey{kind: kDepth, market: m.ID, limit: int(limit), interval: units.IntPart()}
-	c.s.hub.replace(c, kDepth, []chanKey{key})
+	if err := c.s.hub.replace(c, kDepth, []chanKey{key}); err != nil {
+		return b, err
+	}
 	return append(b, statusSuccess...), nil
 }
 
@@ -226,7 +237,9 @@ func marketsSubscribe(k kind) method {
 		if err != nil {
 			return b, err
 		}
-		c.s.hub.replace(c, k, keys)
+		if err := c.s.hub.replace(c, k, keys); err != nil {
+			return b, err
+		}
 		return append(b, statusSuccess...), nil
 	}
 }
@@ -252,7 +265,9 @@ func (c *conn) orderSubscribe(b []byte, p [][]byte) ([]byte, error) {
 	if err != nil {
 		return b, err
 	}
-	c.s.hub.replace(c, kOrder, keys)
+	if err := c.s.hub.replace(c, kOrder, keys); err != nil {
+		return b, err
+	}
 	return append(b, statusSuccess...), nil
 }
 
@@ -273,6 +288,8 @@ func (c *conn) assetSubscribe(b []byte, p [][]byte) ([]byte, error) {
 		}
 		keys = append(keys, chanKey{kind: kAsset, asset: a.ID, user: c.user})
 	}
-	c.s.hub.replace(c, kAsset, keys)
+	if err := c.s.hub.replace(c, kAsset, keys); err != nil {
+		return b, err
+	}
 	return append(b, statusSuccess...), nil
 }

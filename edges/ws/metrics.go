@@ -10,6 +10,7 @@ var (
 	descPushed   = prometheus.NewDesc("bourse_ws_pushed_total", "Notifications queued to websocket connections.", nil, nil)
 	descChannels = prometheus.NewDesc("bourse_ws_channels", "Push channels with subscribers.", nil, nil)
 	descBusDrops = prometheus.NewDesc("bourse_ws_bus_drops_total", "Times the event bus dropped the websocket push loop for being slow.", nil, nil)
+	descLimited  = prometheus.NewDesc("bourse_ws_rate_limited_total", "Websocket requests refused by the per-connection rate limit (code 7).", nil, nil)
 )
 
 // Collector returns a Prometheus collector of the server's Stats.
@@ -18,7 +19,7 @@ func (s *Server) Collector() prometheus.Collector { return collector{s} }
 type collector struct{ s *Server }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descOpen, descAccepted, descRejected, descClosed, descPushed, descChannels, descBusDrops} {
+	for _, d := range []*prometheus.Desc{descOpen, descAccepted, descRejected, descClosed, descPushed, descChannels, descBusDrops, descLimited} {
 		ch <- d
 	}
 	c.s.fanout.Describe(ch)
@@ -35,5 +36,6 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descPushed, prometheus.CounterValue, float64(st.Pushed))
 	ch <- prometheus.MustNewConstMetric(descChannels, prometheus.GaugeValue, float64(st.Channels))
 	ch <- prometheus.MustNewConstMetric(descBusDrops, prometheus.CounterValue, float64(st.BusDrops))
+	ch <- prometheus.MustNewConstMetric(descLimited, prometheus.CounterValue, float64(st.Limited))
 	c.s.fanout.Collect(ch)
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,6 +99,7 @@ type Stats struct {
 	Slow     uint64             // = Closed[ReasonSlow]
 	Channels int                // push channels with subscribers
 	BusDrops uint64             // times the event bus dropped the push loop
+	Limited  uint64             // requests refused by the rate limit (code 7)
 }
 
 // Server is the websocket edge. Build it with New, serve with Serve or
@@ -115,6 +117,7 @@ type Server struct {
 	mu     sync.Mutex
 	lns    map[net.Listener]struct{} // guarded by mu
 	conns  map[*conn]struct{}        // guarded by mu
+	perIP  map[string]int            // open connections by client address; guarded by mu
 	closed bool                      // guarded by mu
 	wg     sync.WaitGroup            // connection goroutines
 
@@ -124,6 +127,7 @@ type Server struct {
 	closedBy [numReasons]atomic.Uint64
 	pushed   atomic.Uint64
 	busDrops atomic.Uint64
+	limited  atomic.Uint64        // requests refused by the rate limit
 	fanout   prometheus.Histogram // time to hand one push to all its subscribers
 }
 
@@ -136,7 +140,7 @@ func New(ex actors.Exchange, bus *events.Bus, opts Options) (*Server, error) {
 	}
 	cfg := ex.Config()
 	s := &Server{ex: ex, cfg: cfg, opts: opts, inv: httprpc.NewInvoker(ex),
-		lns: make(map[net.Listener]struct{}), conns: make(map[*conn]struct{}),
+		lns: make(map[net.Listener]struct{}), conns: make(map[*conn]struct{}), perIP: make(map[string]int),
 		fanout: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "bourse_ws_fanout_seconds",
 			Help:    "Time to write (or queue) one push to every subscriber of its channel, for pushes to more than one connection.",
@@ -278,6 +282,7 @@ func (s *Server) Stats() Stats {
 		Rejected: s.rejected.Load(),
 		Pushed:   s.pushed.Load(),
 		BusDrops: s.busDrops.Load(),
+		Limited:  s.limited.Load(),
 		Channels: s.hub.channels(),
 	}
 	for i := range st.Closed {
@@ -290,7 +295,12 @@ func (s *Server) Stats() Stats {
 func (s *Server) serveConn(nc net.Conn) {
 	defer s.wg.Done()
 	nc.SetDeadline(time.Now().Add(s.opts.HandshakeTimeout))
-	var offered, matched bool
+	var (
+		offered, matched bool
+		forwarded        string // the ClientIPHeader's value
+		ip               string // the client's address
+		admitted         bool   // counted for ip
+	)
 	u := ws.Upgrader{
 		Protocol: func(p []byte) bool {
 			offered = true
@@ -304,25 +314,38 @@ func (s *Server) serveConn(nc net.Conn) {
 			if len(s.set.Origins) > 0 && asciiEqualFold(key, "Origin") && !s.originAllowed(value) {
 				return ws.RejectConnectionError(ws.RejectionStatus(http.StatusForbidden), ws.RejectionReason("origin not allowed"))
 			}
+			if s.set.ClientIPHeader != "" && asciiEqualFold(key, s.set.ClientIPHeader) {
+				forwarded = string(value) // the last one, if repeated
+			}
 			return nil
 		},
 		OnBeforeUpgrade: func() (ws.HandshakeHeader, error) {
 			if offered && !matched {
 				return nil, ws.RejectConnectionError(ws.RejectionStatus(http.StatusBadRequest), ws.RejectionReason("unsupported subprotocol"))
 			}
+			ip = clientIP(nc.RemoteAddr(), forwarded)
+			if !s.admit(ip) {
+				return nil, ws.RejectConnectionError(ws.RejectionStatus(http.StatusTooManyRequests), ws.RejectionReason("too many connections from this address"))
+			}
+			admitted = true
 			return ws.HandshakeHeaderString(""), nil
 		},
 	}
 	if _, err := u.Upgrade(nc); err != nil {
+		if admitted { // then the reply could not be written
+			s.release(ip)
+		}
 		s.rejected.Add(1)
 		nc.Close()
 		return
 	}
 	nc.SetDeadline(time.Time{})
 	c := newConn(s, nc)
+	c.ip = ip
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		s.release(ip)
 		nc.Close()
 		return
 	}
@@ -342,8 +365,53 @@ func (s *Server) originAllowed(origin []byte) bool {
 	return false
 }
 
+// clientIP is the client's address: the last element of the configured
+// header's value when there is one, else the TCP peer's host.
+func clientIP(peer net.Addr, forwarded string) string {
+	if forwarded != "" {
+		if i := strings.LastIndexByte(forwarded, ','); i >= 0 {
+			forwarded = forwarded[i+1:]
+		}
+		if f := strings.TrimSpace(forwarded); f != "" {
+			return f
+		}
+	}
+	if peer == nil {
+		return "unknown"
+	}
+	host, _, err := net.SplitHostPort(peer.String())
+	if err != nil {
+		return peer.String()
+	}
+	return host
+}
+
+// admit counts a new connection from ip; it reports false, counting
+// nothing, when ip is at websocket.max_conns_per_ip.
+func (s *Server) admit(ip string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.set.MaxConnsPerIP; n > 0 && s.perIP[ip] >= n {
+		return false
+	}
+	s.perIP[ip]++
+	return true
+}
+
+// release uncounts a connection admitted from ip.
+func (s *Server) release(ip string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perIP[ip] <= 1 {
+		delete(s.perIP, ip)
+	} else {
+		s.perIP[ip]--
+	}
+}
+
 // forget is called once per connection when it closes.
 func (s *Server) forget(c *conn, r CloseReason) {
+	s.release(c.ip)
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()

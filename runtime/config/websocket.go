@@ -1,7 +1,9 @@
 package config
 
 import (
+	"math"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -48,6 +50,29 @@ type WebSocket struct {
 	// BackendTimeout bounds a query to the exchange and a call to the
 	// auth or sign service (then code 5). Default 1s.
 	BackendTimeout time.Duration `yaml:"backend_timeout"`
+
+	// Limits (README "Limits"; SECURITY.md).
+
+	// ClientIPHeader names a request header that carries the client's
+	// address, set by a reverse proxy in front of the edge (e.g.
+	// X-Forwarded-For or X-Real-IP); its last comma-separated element is
+	// taken (the address the nearest proxy saw). Empty (default): the TCP
+	// peer address. Set it only behind a proxy that always sets the
+	// header, or clients can choose their own address.
+	ClientIPHeader string `yaml:"client_ip_header"`
+	// MaxConnsPerIP refuses an upgrade (HTTP 429) when the client address
+	// already has this many open connections. 0 (default): no limit.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
+	// MaxSubscriptions bounds the channels one connection follows over
+	// all kinds (a market's price, a user's asset, …); a subscribe that
+	// would exceed it answers code 8 and changes nothing. Default 256.
+	MaxSubscriptions int `yaml:"max_subscriptions"`
+	// RateLimit is how many requests per second one connection may send
+	// on average, RateBurst how many at once; a request over the limit
+	// answers code 7 and is not executed. RateLimit 0: no limit. Defaults
+	// 50 and 100.
+	RateLimit float64 `yaml:"rate_limit"`
+	RateBurst int     `yaml:"rate_burst"`
 }
 
 // MaxDepthLimit is the largest depth limit (order.depth's).
@@ -64,6 +89,10 @@ func defaultWebSocket() WebSocket {
 		MaxMessageBytes: 16 << 10,
 		OutboundQueue:   1024,
 		BackendTimeout:  time.Second,
+
+		MaxSubscriptions: 256,
+		RateLimit:        50,
+		RateBurst:        100,
 	}
 }
 
@@ -113,5 +142,32 @@ func (c *Config) validateWebSocket() error {
 	if w.BackendTimeout <= 0 {
 		return fieldErr("websocket.backend_timeout", "must be positive, got %s", w.BackendTimeout)
 	}
+	if w.ClientIPHeader != "" && !validHeaderName(w.ClientIPHeader) {
+		return fieldErr("websocket.client_ip_header", "must be an HTTP header name, got %q", w.ClientIPHeader)
+	}
+	if w.MaxConnsPerIP < 0 {
+		return fieldErr("websocket.max_conns_per_ip", "must not be negative, got %d", w.MaxConnsPerIP)
+	}
+	if w.MaxSubscriptions < 1 {
+		return fieldErr("websocket.max_subscriptions", "must be at least 1, got %d", w.MaxSubscriptions)
+	}
+	if w.RateLimit < 0 || math.IsNaN(w.RateLimit) || math.IsInf(w.RateLimit, 0) {
+		return fieldErr("websocket.rate_limit", "must be a non-negative number, got %v", w.RateLimit)
+	}
+	if w.RateLimit > 0 && w.RateBurst < 1 {
+		return fieldErr("websocket.rate_burst", "must be at least 1 when rate_limit is set, got %d", w.RateBurst)
+	}
 	return nil
+}
+
+// validHeaderName reports whether s is an HTTP header field name (an RFC
+// 9110 token).
+func validHeaderName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
 }

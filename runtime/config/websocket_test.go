@@ -28,6 +28,10 @@ func TestWebSocketDefaults(t *testing.T) {
 		MaxMessageBytes: 16384,
 		OutboundQueue:   1024,
 		BackendTimeout:  time.Second,
+
+		MaxSubscriptions: 256,
+		RateLimit:        50,
+		RateBurst:        100,
 	}
 	if got := embedded.WebSocket; !reflect.DeepEqual(got, want) {
 		t.Errorf("embedded websocket = %+v; want %+v", got, want)
@@ -55,6 +59,11 @@ func TestWebSocketValidation(t *testing.T) {
 		{"max message", "  max_message_bytes: 100\n", "websocket.max_message_bytes: must be at least 1024"},
 		{"queue", "  outbound_queue: 0\n", "websocket.outbound_queue: must be at least 1"},
 		{"backend timeout", "  backend_timeout: -1s\n", "websocket.backend_timeout: must be positive"},
+		{"client ip header", "  client_ip_header: \"X Forwarded\"\n", "websocket.client_ip_header: must be an HTTP header name"},
+		{"conns per ip", "  max_conns_per_ip: -1\n", "websocket.max_conns_per_ip: must not be negative"},
+		{"subscriptions", "  max_subscriptions: 0\n", "websocket.max_subscriptions: must be at least 1"},
+		{"rate limit", "  rate_limit: -5\n", "websocket.rate_limit: must be a non-negative number"},
+		{"rate burst", "  rate_limit: 10\n  rate_burst: 0\n", "websocket.rate_burst: must be at least 1"},
 		{"unknown key", "  push_intervall: 1s\n", "push_intervall"},
 	}
 	for _, tt := range tests {
