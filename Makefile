@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/bourse
 FUZZTIME ?= 10s
 
-.PHONY: run build test lint bench bench-followers fuzz soak verify clean
+.PHONY: run build test lint bench bench-full bench-followers fuzz soak verify clean
 
 ## run: build and start the exchange on the embedded default config (HTTP on 127.0.0.1:8080)
 run: build
@@ -22,9 +22,17 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: the benchmarks behind benchmarks/RESULTS.md (short version)
+## bench: the benchmarks behind benchmarks/RESULTS.md (short version, a few minutes): go test benchmarks, then the
+## open-loop harness (every mode, rates 1-2-5 × 10^k, 2 s steps) → benchmarks/harness.md and benchmarks/harness*.png
 bench:
 	$(GO) test -run XXX -bench . -skip BenchmarkFollowers -benchmem ./actors/... ./benchmarks/...
+	$(GO) run ./benchmarks/cmd/harness -ladder short -step 2s -out benchmarks/harness
+
+## bench-full: the long version (~30 min): 3 runs of every go test benchmark at full size, then the harness with
+## rates 1-1.5-2-3-5-7 × 10^k and 10 s steps → benchmarks/harness-full.md and benchmarks/harness-full*.png
+bench-full:
+	BOURSE_BENCH_FULL=1 $(GO) test -run XXX -bench . -skip BenchmarkFollowers -benchmem -count 3 -timeout 90m ./actors/... ./benchmarks/...
+	$(GO) run ./benchmarks/cmd/harness -ladder full -step 10s -out benchmarks/harness-full
 
 ## bench-followers: each journal follower's lag behind a node at 100k orders/s (MySQL/Redis sinks need the BOURSE_TEST_* variables)
 bench-followers:
