@@ -19,6 +19,24 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
+// tunedDefault parses the default configuration with key (YAML, indented
+// for the tuning mapping) added to its tuning section.
+func tunedDefault(t *testing.T, key string) *config.Config {
+	t.Helper()
+	doc := string(config.Default)
+	if !strings.Contains(doc, "\ntuning:\n") {
+		t.Fatal("the default configuration has no tuning section")
+	}
+	if key != "" {
+		doc = strings.Replace(doc, "\ntuning:\n", "\ntuning:\n  "+key+"\n", 1)
+	}
+	cfg, err := config.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // gather returns the node's metrics as family name → label value (the
 // first label's, "" without labels) → metric.
 func gather(t *testing.T, n *runtime.Node) map[string]map[string]*dto.Metric {
@@ -51,11 +69,7 @@ func gather(t *testing.T, n *runtime.Node) map[string]map[string]*dto.Metric {
 // match histogram counted every order the market decided, and the mailbox
 // depth gauges are reported (0 once the node is quiet).
 func TestMarketMetrics(t *testing.T) {
-	cfg, err := config.Parse(append(append([]byte{}, config.Default...),
-		"tuning:\n  markets:\n    ETHUSDT: {dispatcher: dedicated}\n    ETHBTC: {dispatcher: synchronized, mailbox: lockfree}\n"...))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := tunedDefault(t, "markets:\n    ETHUSDT: {dispatcher: dedicated}\n    ETHBTC: {dispatcher: synchronized, mailbox: lockfree}")
 	dir := t.TempDir()
 	n := startAt(t, cfg, dir, "", journal.Sync)
 	for u := uint32(1); u <= 6; u++ {
@@ -118,7 +132,7 @@ func TestMarketMetrics(t *testing.T) {
 	if err := n.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	err = pj.ReadFiles(runtime.JournalDir(dir), 0, last, func(r pj.Record) error {
+	err := pj.ReadFiles(runtime.JournalDir(dir), 0, last, func(r pj.Record) error {
 		for _, ev := range r.Events {
 			if tr, ok := ev.(*messages.Trade); ok {
 				want[tr.Market].trades++
@@ -165,11 +179,7 @@ func TestMarketMetrics(t *testing.T) {
 // and reserve nothing; the waiting orders are all answered, the depth gauge
 // showed them, and once the market has caught up orders are taken again.
 func TestBoundedMailbox(t *testing.T) {
-	cfg, err := config.Parse(append(append([]byte{}, config.Default...),
-		"tuning:\n  markets:\n    BTCUSDT: {mailbox: bounded, mailbox_size: 3}\n"...))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := tunedDefault(t, "markets:\n    BTCUSDT: {mailbox: bounded, mailbox_size: 3}")
 	m := cfg.Market("BTCUSDT")
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once bool // touched only by the BTCUSDT actor
@@ -246,9 +256,9 @@ func depth(t *testing.T, n *runtime.Node, market string) float64 {
 // TestTuningJournal: tuning.journal reaches the journal writer — with
 // max_batch 1 every group commit holds one record.
 func TestTuningJournal(t *testing.T) {
-	cfg, err := config.Parse([]byte(strings.Replace(string(config.Default), "balance_shards: 4", "balance_shards: 4\ntuning: {journal: {max_batch: 1}}", 1)))
-	if err != nil {
-		t.Fatal(err)
+	cfg, err := config.Parse([]byte(strings.Replace(string(config.Default), "max_batch: 4096", "max_batch: 1", 1)))
+	if err != nil || cfg.Tuning.Journal.MaxBatch != 1 {
+		t.Fatalf("tuning.journal.max_batch = %d, %v; want 1", cfg.Tuning.Journal.MaxBatch, err)
 	}
 	n := startAt(t, cfg, t.TempDir(), "", journal.Batch)
 	workload(t, n, 3, 200)
