@@ -237,15 +237,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "harness: modes %s, %d markets, %d users, seed %d, steps of %v, ladder %s; load average %s\n",
 		strings.Join(o.modes, ","), o.markets, o.users, o.seed, o.step, o.ladder, load0)
 	var rows []row
+	var mix [4]int
 	for _, mode := range o.modes {
-		mr, err := runMode(ctx, o, mode, cfg, cfgDoc, tmp, out)
+		mr, counts, err := runMode(ctx, o, mode, cfg, cfgDoc, tmp, out)
 		rows = append(rows, mr...)
+		if counts[0]+counts[1]+counts[2]+counts[3] > mix[0]+mix[1]+mix[2]+mix[3] {
+			mix = counts
+		}
 		if err != nil {
 			return fmt.Errorf("mode %s: %w", mode, err)
 		}
 	}
 	load1 := loadavg()
-	md := table(o, rows, args, load0, load1, time.Since(started))
+	md := table(o, rows, mix, args, load0, load1, time.Since(started))
 	fmt.Fprint(out, "\n"+md)
 	if err := os.WriteFile(o.out+".md", []byte(md), 0o644); err != nil {
 		return err
@@ -296,14 +300,17 @@ func binary(ctx context.Context, path, pkg, dir string) (string, error) {
 	return path, nil
 }
 
-func runMode(ctx context.Context, o *options, mode string, cfg *config.Config, cfgDoc []byte, tmp string, out io.Writer) ([]row, error) {
+// runMode runs mode's ladder; it also returns the stream's command counts
+// per kind.
+func runMode(ctx context.Context, o *options, mode string, cfg *config.Config, cfgDoc []byte, tmp string, out io.Writer) (rows []row, counts [4]int, err error) {
 	gen, err := workload.New(cfg.Markets, workload.Options{Seed: o.seed, Users: o.users})
 	if err != nil {
-		return nil, err
+		return nil, counts, err
 	}
+	defer func() { counts = gen.Counts() }()
 	t, err := newTarget(ctx, o, mode, cfg, cfgDoc, tmp)
 	if err != nil {
-		return nil, err
+		return nil, counts, err
 	}
 	defer func() {
 		if err := t.close(); err != nil {
@@ -313,33 +320,32 @@ func runMode(ctx context.Context, o *options, mode string, cfg *config.Config, c
 	t0 := time.Now()
 	prefill := gen.Prefill()
 	if err := t.setup(ctx, prefill); err != nil {
-		return nil, fmt.Errorf("setup: %w", err)
+		return nil, counts, fmt.Errorf("setup: %w", err)
 	}
 	fmt.Fprintf(out, "%s: funded %d users, pre-filled %d orders in %d markets in %v\n",
 		mode, o.users, len(prefill), len(cfg.Markets), time.Since(t0).Round(time.Millisecond))
 
-	var rows []row
 	var cmds []workload.Cmd
 	for _, rate := range rates(startRate[mode], ladders[o.ladder], o.maxRate) {
 		if ctx.Err() != nil {
-			return rows, ctx.Err()
+			return rows, counts, ctx.Err()
 		}
 		n := max(1, int(rate*o.step.Seconds()))
 		first := gen.Produced()
 		cmds = gen.Next(cmds[:0], n)
 		if rj := gen.Rejects(); len(rj) > 0 {
-			return rows, fmt.Errorf("workload refused by its own books: %v", rj)
+			return rows, counts, fmt.Errorf("workload refused by its own books: %v", rj)
 		}
 		r, err := measure(ctx, o, mode, t, cmds, first, rate, out)
 		if err != nil {
-			return rows, err
+			return rows, counts, err
 		}
 		rows = append(rows, r)
 		if r.saturated {
 			break
 		}
 	}
-	return rows, nil
+	return rows, counts, nil
 }
 
 // measure runs one step with a progress line every second and CPU

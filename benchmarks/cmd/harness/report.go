@@ -109,7 +109,7 @@ func commit() string {
 }
 
 // table renders the run as markdown.
-func table(o *options, rows []row, args []string, load0, load1 string, took time.Duration) string {
+func table(o *options, rows []row, mix [4]int, args []string, load0, load1 string, took time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<!-- written by benchmarks/cmd/harness; do not edit -->\n")
 	fmt.Fprintf(&b, "Command: `harness %s` (%s, %d markets, %d users, seed %d, steps of %v)  \n",
@@ -118,6 +118,11 @@ func table(o *options, rows []row, args []string, load0, load1 string, took time
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), took.Round(time.Second), commit(), runtime.Version(),
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), load0, load1)
 
+	fmt.Fprintf(&b, "Modes: book = book.Execute alone, one goroutine; inproc = runtime.Start without journal, protoactor Send to the shard/market and a collector actor; "+
+		"sync, batch = the same with a segment-file journal in that durability mode; http = a bourse process (-durability %s) over %d keep-alive connections; "+
+		"baseline = benchmarks/cmd/baseline (bare net/http) with the same client and requests. Latency = due time → reply (open loop). "+
+		"Workload: %d markets, 1,000 resting orders over 750 levels each before the run; then %s resting limits, %s crossing limits, %s market orders, %s cancels; Zipf over markets and users.\n\n",
+		o.httpDur, o.conns, o.markets, pct(mix, 0), pct(mix, 1), pct(mix, 2), pct(mix, 3))
 	sums := summarize(rows)
 	b.WriteString("| mode | sustained (offered, < p99-max, ≥ 90 % achieved) | peak achieved | at about half load: rate | p50 | p99 | p99.9 |\n|---|---|---|---|---|---|---|\n")
 	var httpS, baseS float64
@@ -237,4 +242,12 @@ func savePlot(file, title string, lines []any) error {
 	p.Y.Min, p.Y.Max = minY/2, maxY*2
 	p.BackgroundColor = color.White
 	return p.Save(9*vg.Inch, 6*vg.Inch, file)
+}
+
+func pct(mix [4]int, k int) string {
+	n := mix[0] + mix[1] + mix[2] + mix[3]
+	if n == 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.1f %%", 100*float64(mix[k])/float64(n))
 }
