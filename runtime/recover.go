@@ -48,40 +48,83 @@ func NewState(cfg *config.Config) *State {
 // event naming a market or asset the configuration does not have is an
 // error: the configuration no longer matches the journal.
 func (s *State) Apply(r pj.Record) error {
+	if err := s.admit(r); err != nil {
+		return err
+	}
+	for _, ev := range r.Events {
+		if market := marketOf(ev); market >= 0 {
+			s.Books[market].Apply(ev)
+		}
+		s.eachLedger(ev, func(l *ledger.Ledger) { l.Apply(ev, ledger.Replay) })
+	}
+	return nil
+}
+
+// admit checks that r follows the state and names only configured markets
+// and assets, adds its balance updates to Deposits and Withdrawals and
+// advances LastLSN: everything of Apply but the cores. On error nothing is
+// changed.
+func (s *State) admit(r pj.Record) error {
 	if r.LSN != s.LastLSN+1 {
 		return fmt.Errorf("journal gap: record %d follows %d (a segment or snapshot is missing)", r.LSN, s.LastLSN)
 	}
 	for _, ev := range r.Events {
-		if err := s.apply(r.LSN, ev); err != nil {
-			return err
+		if e, ok := ev.(*messages.BalanceUpdated); ok && int(e.Asset) >= len(s.Deposits) {
+			return fmt.Errorf("LSN %d: asset %d is not configured", r.LSN, e.Asset)
+		}
+		if market := marketOf(ev); market >= len(s.Books) {
+			return fmt.Errorf("LSN %d: market %d is not configured", r.LSN, market)
+		}
+	}
+	for _, ev := range r.Events {
+		if e, ok := ev.(*messages.BalanceUpdated); ok {
+			if e.Negative {
+				s.Withdrawals[e.Asset].Add(&s.Withdrawals[e.Asset], &e.Change)
+			} else {
+				s.Deposits[e.Asset].Add(&s.Deposits[e.Asset], &e.Change)
+			}
 		}
 	}
 	s.LastLSN = r.LSN
 	return nil
 }
 
-func (s *State) apply(lsn uint64, ev messages.Event) error {
-	if e, ok := ev.(*messages.BalanceUpdated); ok {
-		if int(e.Asset) >= len(s.Deposits) {
-			return fmt.Errorf("LSN %d: asset %d is not configured", lsn, e.Asset)
+// eachLedger calls fn with every ledger that owns a user ev touches, once
+// each: applying ev to the other ledgers would change nothing (Ledger.Apply
+// ignores users a shard does not own).
+func (s *State) eachLedger(ev messages.Event, fn func(*ledger.Ledger)) {
+	s.eachLedgerIndex(ev, func(i int) { fn(s.Ledgers[i]) })
+}
+
+// eachLedgerIndex is eachLedger by index in s.Ledgers (the shard).
+func (s *State) eachLedgerIndex(ev messages.Event, fn func(int)) {
+	n := uint32(len(s.Ledgers))
+	if n == 0 {
+		return
+	}
+	switch e := ev.(type) {
+	case *messages.BalanceUpdated:
+		fn(int(e.User % n))
+	case *messages.OrderPlaced:
+		fn(int(e.Order.User % n))
+	case *messages.OrderFinished:
+		fn(int(e.User % n))
+	case *messages.OrderRested:
+	case *messages.Trade:
+		a, b := e.AskUser%n, e.BidUser%n
+		fee := s.Ledgers[0].Config().FeeUser % n
+		fn(int(a))
+		if b != a {
+			fn(int(b))
 		}
-		if e.Negative {
-			s.Withdrawals[e.Asset].Add(&s.Withdrawals[e.Asset], &e.Change)
-		} else {
-			s.Deposits[e.Asset].Add(&s.Deposits[e.Asset], &e.Change)
+		if fee != a && fee != b {
+			fn(int(fee))
+		}
+	default:
+		for i := range s.Ledgers {
+			fn(i)
 		}
 	}
-	market := marketOf(ev)
-	if market >= len(s.Books) {
-		return fmt.Errorf("LSN %d: market %d is not configured", lsn, market)
-	}
-	if market >= 0 {
-		s.Books[market].Apply(ev)
-	}
-	for _, l := range s.Ledgers {
-		l.Apply(ev, ledger.Replay)
-	}
-	return nil
 }
 
 // Hash is the state hash of the recovered cores.
@@ -130,10 +173,19 @@ func Recover(cfg *config.Config, dataDir, journalDSN string) (*State, Backend, e
 		backend Backend
 		rec     pj.Recovery
 	)
+	apply := s.Apply
+	var rp *replayer
+	if w := replayWorkers(); w > 1 {
+		rp = s.newReplayer(w)
+		apply = rp.Apply
+	}
 	if journalDSN != "" {
-		backend, rec, err = pj.OpenMySQL(journalDSN, s.LastLSN, s.Apply)
+		backend, rec, err = pj.OpenMySQL(journalDSN, s.LastLSN, apply)
 	} else {
-		backend, rec, err = pj.OpenFiles(JournalDir(dataDir), 0, s.LastLSN, s.Apply)
+		backend, rec, err = pj.OpenFiles(JournalDir(dataDir), 0, s.LastLSN, apply)
+	}
+	if rp != nil {
+		rp.Wait()
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("recover: %w", err)

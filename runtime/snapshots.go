@@ -59,14 +59,25 @@ func StateFromFile(cfg *config.Config, f *snapshot.File) (*State, error) {
 		len(f.Deposits) != len(s.Deposits) {
 		return nil, fmt.Errorf("snapshot at LSN %d: made with another configuration", f.LSN)
 	}
-	for i, b := range s.Books {
-		if err := snapshot.LoadBook(f.Books[i], b); err != nil {
-			return nil, fmt.Errorf("snapshot at LSN %d: market %d: %w", f.LSN, i, err)
+	// Books and ledgers are independent: restore them on every core, the
+	// ledgers (the largest parts) first. Errors are reported as a restore
+	// in market then shard order would meet them.
+	errs := make([]error, len(s.Books)+len(s.Ledgers))
+	parallel(len(errs), func(i int) {
+		if i < len(s.Ledgers) {
+			if err := snapshot.LoadLedger(f.Ledgers[i], s.Ledgers[i]); err != nil {
+				errs[len(s.Books)+i] = fmt.Errorf("snapshot at LSN %d: shard %d: %w", f.LSN, i, err)
+			}
+			return
 		}
-	}
-	for i, l := range s.Ledgers {
-		if err := snapshot.LoadLedger(f.Ledgers[i], l); err != nil {
-			return nil, fmt.Errorf("snapshot at LSN %d: shard %d: %w", f.LSN, i, err)
+		i -= len(s.Ledgers)
+		if err := snapshot.LoadBook(f.Books[i], s.Books[i]); err != nil {
+			errs[i] = fmt.Errorf("snapshot at LSN %d: market %d: %w", f.LSN, i, err)
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
 	}
 	copy(s.Deposits, f.Deposits)

@@ -65,7 +65,19 @@ func OpenFiles(dir string, segmentSize int64, after uint64, replay func(Record) 
 		}
 		off := 0
 		for off < len(data) {
-			r, n, rerr := readRecord(data[off:])
+			// Records the caller already holds (a snapshot covers them) are
+			// checked — framing, checksum, LSN order — but not decoded.
+			body, n, rerr := frame(data[off:])
+			var lsn uint64
+			if n > 0 {
+				lsn = bodyLSN(body)
+			}
+			var r Record
+			if n > 0 && lsn > after && replay != nil {
+				if r, rerr = decodeBody(body); rerr != nil {
+					n = 0
+				}
+			}
 			if n == 0 {
 				if !last || validAfter(data[off+1:], j.lastLSN) {
 					return nil, rec, fmt.Errorf("%w: segment %s offset %d: %v", ErrCorrupt, seg.name, off, rerr)
@@ -74,12 +86,12 @@ func OpenFiles(dir string, segmentSize int64, after uint64, replay func(Record) 
 				rec.TornReason = fmt.Sprintf("segment %s offset %d: %v", seg.name, off, rerr)
 				break
 			}
-			if j.lastLSN != 0 && r.LSN != j.lastLSN+1 {
-				return nil, rec, fmt.Errorf("%w: segment %s offset %d: LSN %d after %d", ErrCorrupt, seg.name, off, r.LSN, j.lastLSN)
+			if j.lastLSN != 0 && lsn != j.lastLSN+1 {
+				return nil, rec, fmt.Errorf("%w: segment %s offset %d: LSN %d after %d", ErrCorrupt, seg.name, off, lsn, j.lastLSN)
 			}
-			j.lastLSN = r.LSN
+			j.lastLSN = lsn
 			rec.Records++
-			if r.LSN > after && replay != nil {
+			if lsn > after && replay != nil {
 				if err := replay(r); err != nil {
 					return nil, rec, err
 				}
@@ -286,17 +298,21 @@ func readFiles(dir string, after, upto uint64, fn func(Record) error) error {
 			return err
 		}
 		for off := 0; off < len(data); {
-			r, n, rerr := readRecord(data[off:])
+			body, n, rerr := frame(data[off:])
 			if n == 0 {
 				return fmt.Errorf("%w: segment %s offset %d: %v", ErrCorrupt, seg.name, off, rerr)
 			}
-			off += n
-			if r.LSN <= after {
+			if lsn := bodyLSN(body); lsn <= after {
+				off += n
 				continue
-			}
-			if r.LSN > upto {
+			} else if lsn > upto {
 				return nil
 			}
+			r, rerr := decodeBody(body)
+			if rerr != nil {
+				return fmt.Errorf("%w: segment %s offset %d: %v", ErrCorrupt, seg.name, off, rerr)
+			}
+			off += n
 			if err := fn(r); err != nil {
 				return err
 			}

@@ -1,12 +1,14 @@
 package journal
 
 import (
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/codec"
 )
 
 func rec(lsn uint64) Record {
@@ -64,5 +66,51 @@ func TestMidSegmentDamageRefused(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(seg); len(after) != len(data) {
 		t.Fatalf("the segment was cut from %d to %d bytes", len(data), len(after))
+	}
+}
+
+// TestCoveredRecordsChecked: records at or below after (a snapshot holds
+// them) are not decoded, but their checksum and LSN order still are.
+func TestCoveredRecordsChecked(t *testing.T) {
+	dir := t.TempDir()
+	writeN(t, dir, 1<<20, 5)
+	seg := filepath.Join(dir, "00000000000000000001.seg")
+	good, _ := os.ReadFile(seg)
+	// Replace record 2 by one with a valid frame and checksum whose event
+	// does not decode (an unknown event type).
+	var data []byte
+	off := 0
+	for lsn := uint64(1); lsn <= 5; lsn++ {
+		_, n, err := readRecord(good[off:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lsn == 2 {
+			body := append([]byte{codec.Version}, binary.LittleEndian.AppendUint64(nil, lsn)...)
+			body = append(body, 1, 1, 0xee) // one event: 1 byte, type 0xee
+			data = binary.LittleEndian.AppendUint32(data, uint32(len(body)))
+			data = binary.LittleEndian.AppendUint32(data, bodyCRC(body))
+			data = append(data, body...)
+		} else {
+			data = append(data, good[off:off+n]...)
+		}
+		off += n
+	}
+	os.WriteFile(seg, data, 0o644)
+	var got []uint64
+	collect := func(r Record) error { got = append(got, r.LSN); return nil }
+	j, rec, err := OpenFiles(dir, 0, 2, collect)
+	if err != nil || rec.Records != 5 || rec.TornBytes != 0 || len(got) != 3 || got[0] != 3 {
+		t.Fatalf("OpenFiles(after 2) = %+v, %v, replayed %v; want 5 records, 3..5 replayed", rec, err, got)
+	}
+	j.Close()
+	if _, _, err := OpenFiles(dir, 0, 1, collect); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("OpenFiles(after 1), record 2 undecodable = %v; want ErrCorrupt", err)
+	}
+	// A covered record whose checksum fails is still damage.
+	data[len(data)/2] ^= 0xff
+	os.WriteFile(seg, data, 0o644)
+	if _, _, err := OpenFiles(dir, 0, 5, nil); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("OpenFiles(after 5) over a bad checksum = %v; want ErrCorrupt", err)
 	}
 }

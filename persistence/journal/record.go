@@ -69,25 +69,43 @@ func bodyCRC(body []byte) uint32 { return crc32.Checksum(body, castagnoli) }
 // its framed size; n == 0 means b holds no complete, valid record (torn or
 // corrupt: err says which check failed).
 func readRecord(b []byte) (r Record, n int, err error) {
-	if len(b) < headerSize {
-		return r, 0, fmt.Errorf("short header (%d bytes)", len(b))
-	}
-	size := int(binary.LittleEndian.Uint32(b))
-	if size < 9 || size > MaxRecord {
-		return r, 0, fmt.Errorf("bad length %d", size)
-	}
-	if len(b) < headerSize+size {
-		return r, 0, fmt.Errorf("short record (%d of %d bytes)", len(b)-headerSize, size)
-	}
-	body := b[headerSize : headerSize+size]
-	if bodyCRC(body) != binary.LittleEndian.Uint32(b[4:]) {
-		return r, 0, errors.New("checksum mismatch")
+	body, n, err := frame(b)
+	if n == 0 {
+		return r, 0, err
 	}
 	if r, err = decodeBody(body); err != nil {
 		return r, 0, err
 	}
-	return r, headerSize + size, nil
+	return r, n, nil
 }
+
+// frame checks the framing of the record at the start of b — length,
+// checksum, version — and returns its body, its framed size and its LSN
+// without decoding the events; n == 0 means b holds no complete, valid
+// record (err says which check failed).
+func frame(b []byte) (body []byte, n int, err error) {
+	if len(b) < headerSize {
+		return nil, 0, fmt.Errorf("short header (%d bytes)", len(b))
+	}
+	size := int(binary.LittleEndian.Uint32(b))
+	if size < bodyPrefix || size > MaxRecord {
+		return nil, 0, fmt.Errorf("bad length %d", size)
+	}
+	if len(b) < headerSize+size {
+		return nil, 0, fmt.Errorf("short record (%d of %d bytes)", len(b)-headerSize, size)
+	}
+	body = b[headerSize : headerSize+size]
+	if bodyCRC(body) != binary.LittleEndian.Uint32(b[4:]) {
+		return nil, 0, errors.New("checksum mismatch")
+	}
+	if body[0] != codec.Version {
+		return nil, 0, fmt.Errorf("unknown version %d", body[0])
+	}
+	return body, headerSize + size, nil
+}
+
+// bodyLSN is the LSN of a body that frame accepted.
+func bodyLSN(body []byte) uint64 { return binary.LittleEndian.Uint64(body[1:]) }
 
 // decodeBody decodes a body written by appendBody whose checksum has been
 // verified.
