@@ -188,7 +188,7 @@ type Book struct {
 	byUser  map[uint32]*userOrders // resting orders per user
 	taker   *order                 // the order of the command being applied
 	rested  *order                 // the order most recently rested
-	last    messages.Order         // the order most recently finished
+	last    *order                 // the order most recently finished (recycled at the next finish)
 	lastID  uint64                 // order seq
 	lastDID uint64                 // deal seq
 
@@ -238,6 +238,15 @@ func (b *Book) freeOrder(o *order) {
 		b.freeOrders = o
 		b.nfree++
 	}
+}
+
+// retire keeps finished order o as the last one (Execute returns it) and
+// recycles the previous last one.
+func (b *Book) retire(o *order) {
+	if b.last != nil {
+		b.freeOrder(b.last)
+	}
+	b.last = o
 }
 
 // addUser appends o to its user's list.
@@ -499,7 +508,11 @@ func (b *Book) trade(t, m *messages.Order, price, qty int64, dealSeq uint64, now
 	tr.AskFee = c.askFee(price, qty, askRate)
 	tr.BidFee = c.bidFee(qty, bidRate)
 	if bid.Type == messages.Limit {
-		tr.BidFrozen = c.dealMoney(bid.Price, qty)
+		if bid.Price == price {
+			tr.BidFrozen = tr.Deal // the same product
+		} else {
+			tr.BidFrozen = c.dealMoney(bid.Price, qty)
+		}
 	} else {
 		tr.BidFrozen = tr.Deal
 	}
@@ -617,8 +630,7 @@ func (b *Book) Apply(ev messages.Event) {
 		}
 		if t := b.taker; t != nil && t.ID == e.OrderID {
 			b.taker = nil
-			b.last = t.Order
-			b.freeOrder(t)
+			b.retire(t)
 			return
 		}
 		o := b.asks.head(e.OrderID)
@@ -639,8 +651,7 @@ func (b *Book) Apply(ev messages.Event) {
 		b.sideOf(o.Side).remove(o)
 		delete(b.orders, o.ID)
 		b.removeUser(o)
-		b.last = o.Order
-		b.freeOrder(o)
+		b.retire(o)
 	}
 }
 

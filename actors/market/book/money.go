@@ -1,6 +1,8 @@
 package book
 
 import (
+	"math/bits"
+
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/holiman/uint256"
@@ -9,12 +11,13 @@ import (
 // dealMoney is price × amount at the money asset's prec_save.
 func (c *Config) dealMoney(price, amount int64) uint256.Int {
 	d := fixed.Mul64(price, amount)
-	return fixed.Rescale(&d, c.StockPrec+c.MoneyPrec, c.MoneySave)
+	return rescale(&d, c.StockPrec+c.MoneyPrec, c.MoneySave)
 }
 
 // stockSave is a stock amount at the stock asset's prec_save.
 func (c *Config) stockSave(amount int64) uint256.Int {
-	return fixed.FromInt64(amount, c.StockPrec, c.StockSave)
+	u := uint256.Int{uint64(amount), 0, 0, 0}
+	return rescale(&u, c.StockPrec, c.StockSave)
 }
 
 // askFee is the seller's fee: deal money × rate, truncated to prec_save.
@@ -24,7 +27,7 @@ func (c *Config) askFee(price, amount, rate int64) uint256.Int {
 	}
 	d := fixed.Mul64(price, amount)
 	d.Mul(&d, uint256.NewInt(uint64(rate)))
-	return fixed.Rescale(&d, c.StockPrec+c.MoneyPrec+c.FeePrec, c.MoneySave)
+	return rescale(&d, c.StockPrec+c.MoneyPrec+c.FeePrec, c.MoneySave)
 }
 
 // bidFee is the buyer's fee: amount × rate in stock (exact at prec_save).
@@ -33,7 +36,7 @@ func (c *Config) bidFee(amount, rate int64) uint256.Int {
 		return uint256.Int{}
 	}
 	d := fixed.Mul64(amount, rate)
-	return fixed.Rescale(&d, c.StockPrec+c.FeePrec, c.StockSave)
+	return rescale(&d, c.StockPrec+c.FeePrec, c.StockSave)
 }
 
 // Reservation is what placing an order moves from available to frozen, at the
@@ -89,3 +92,27 @@ func (c *Config) checkCommon(user uint32, side messages.Side, amount, takerFee i
 
 // feeOne is a fee rate of 1 in fee_prec units (fee_prec ≤ 18 by config).
 func (c *Config) feeOne() int64 { return int64(fixed.Pow10(c.FeePrec).Uint64()) }
+
+// rescale is fixed.Rescale, with 128-bit arithmetic when u < 2^128 and the
+// power of ten fits in 64 bits: the common case, as deal values are
+// products of two int64 (askFee's product of three falls back).
+func rescale(u *uint256.Int, from, to int) uint256.Int {
+	if u[2]|u[3] == 0 {
+		switch {
+		case to == from:
+			return *u
+		case to < from && from-to <= 19:
+			d := fixed.Pow10(from - to)[0]
+			q1, r := bits.Div64(0, u[1], d)
+			q0, _ := bits.Div64(r, u[0], d)
+			return uint256.Int{q0, q1, 0, 0}
+		case to > from && to-from <= 19:
+			m := fixed.Pow10(to - from)[0]
+			h0, l0 := bits.Mul64(u[0], m)
+			h1, l1 := bits.Mul64(u[1], m)
+			mid, carry := bits.Add64(h0, l1, 0)
+			return uint256.Int{l0, mid, h1 + carry, 0}
+		}
+	}
+	return fixed.Rescale(u, from, to)
+}

@@ -38,7 +38,7 @@ func (b *Book) Execute(cmd messages.Command) ([]messages.Event, messages.Order, 
 	if _, ok := events[len(events)-1].(*messages.OrderRested); ok {
 		return events, b.rested.Order, nil
 	}
-	return events, b.last, nil
+	return events, b.last.Order, nil
 }
 
 // Orders lists one side in matching priority (best price first, then oldest
