@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,5 +152,52 @@ func TestConnectionsPerIP(t *testing.T) {
 	// No header at all: the peer address counts.
 	if st := tryDial(t, e2.wsURL, nil); st != 0 {
 		t.Fatalf("from the peer address: status %d", st)
+	}
+}
+
+// TestPrivateIsolation: a connection reads and follows only its own
+// user's orders and assets, and logging in as another user drops the
+// previous user's subscriptions.
+func TestPrivateIsolation(t *testing.T) {
+	e := startEnv(t, func(s *config.WebSocket, o *Options) { o.DevAuth = true })
+	e.rpc(t, "balance.update", 1, "USDT", "deposit", 1, "10000", map[string]any{})
+	e.rpc(t, "balance.update", 2, "BTC", "deposit", 2, "10", map[string]any{})
+	c1, c2 := dial(t, e.wsURL), dial(t, e.wsURL)
+	c1.ok("server.auth", "dev:1", "web")
+	c2.ok("server.auth", "dev:2", "web")
+	for _, c := range []*client{c1, c2} {
+		c.ok("order.subscribe", "BTCUSDT")
+		c.ok("asset.subscribe", "BTC", "USDT")
+	}
+	// Private methods take no user id: one more param is refused.
+	c1.fails(1, "order.query", 2, "BTCUSDT", 0, 10)
+	c1.fails(1, "asset.history", 2, "BTC", "", 0, 0, 0, 10)
+
+	e.rpc(t, "order.put_limit", 2, "BTCUSDT", 1, "1", "100", "0.002", "0.001", "web")
+	if m := c2.note("order.update", 2*time.Second); !strings.Contains(string(m.raw), `"user":2`) {
+		t.Errorf("user 2's order.update: %s", m.raw)
+	}
+	waitAsset(t, c2, "BTC", "9", "1")
+	if m, ok := c1.tryNote("order.update", 300*time.Millisecond); ok {
+		t.Errorf("user 1 got user 2's order.update: %s", m.raw)
+	}
+	if m, ok := c1.tryNote("asset.update", 10*time.Millisecond); ok {
+		t.Errorf("user 1 got an asset.update for user 2's order: %s", m.raw)
+	}
+	if got := canonical(t, c1.ok("order.query", "BTCUSDT", 0, 10)); !strings.Contains(got, `"records":[]`) {
+		t.Errorf("user 1's order.query shows %s", got)
+	}
+	if got := canonical(t, c1.ok("asset.query", "BTC")); got != `{"BTC":{"available":"0","freeze":"0"}}` {
+		t.Errorf("user 1's asset.query BTC = %s", got)
+	}
+
+	// c1 logs in as user 2: user 1's subscriptions are gone.
+	c1.ok("server.auth", "dev:2", "web")
+	e.rpc(t, "order.put_limit", 1, "BTCUSDT", 2, "1", "90", "0.002", "0.001", "web")
+	if m, ok := c1.tryNote("order.update", 300*time.Millisecond); ok {
+		t.Errorf("after logging in as user 2, c1 got %s", m.raw)
+	}
+	if got := canonical(t, c1.ok("asset.query", "BTC")); got != `{"BTC":{"available":"9","freeze":"1"}}` {
+		t.Errorf("c1 as user 2: asset.query BTC = %s", got)
 	}
 }

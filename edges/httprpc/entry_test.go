@@ -1,0 +1,305 @@
+package httprpc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/bourse-exchange/bourse/runtime"
+	"github.com/bourse-exchange/bourse/runtime/config"
+)
+
+// The entry-point fuzzer: every JSON-RPC method of a real node (balance
+// shards, markets, journal, history and market data followers) called
+// with generated params — every JSON type, edge numbers, overlong and
+// odd strings, wrong counts, and near-valid calls with one param
+// replaced. Each call must be answered with a well-formed reply; a
+// refusal must carry one of the method's codes and leave the exchange's
+// state hash unchanged. FuzzEntryPoints explores (make fuzz);
+// TestEntryPoints runs a fixed set of seeds in every `make test`.
+
+// entryCodes are the error codes each method may answer on a healthy node.
+var entryCodes = map[string][]int{
+	"balance.update":   {1, 10, 11},
+	"order.put_limit":  {1, 10, 11},
+	"order.put_market": {1, 10, 11, 12},
+	"order.cancel":     {1, 10, 11},
+}
+
+// entryTemplates are valid calls; a near-valid call replaces one param.
+var entryTemplates = map[string][]string{
+	"balance.query":         {`1`, `"BTC"`, `"USDT"`},
+	"balance.update":        {`1`, `"USDT"`, `"deposit"`, `1`, `"1.5"`, `{}`},
+	"balance.history":       {`1`, `"BTC"`, `"deposit"`, `0`, `0`, `0`, `10`},
+	"asset.list":            {},
+	"asset.summary":         {`"BTC"`},
+	"order.put_limit":       {`1`, `"BTCUSDT"`, `2`, `"0.01"`, `"100"`, `"0.002"`, `"0.001"`, `"web"`},
+	"order.put_market":      {`1`, `"BTCUSDT"`, `1`, `"0.01"`, `"0.002"`, `"web"`},
+	"order.cancel":          {`1`, `"BTCUSDT"`, `1`},
+	"order.book":            {`"BTCUSDT"`, `1`, `0`, `10`},
+	"order.depth":           {`"BTCUSDT"`, `10`, `"0"`},
+	"order.pending":         {`1`, `"BTCUSDT"`, `0`, `10`},
+	"order.pending_detail":  {`"BTCUSDT"`, `1`},
+	"order.finished":        {`1`, `"BTCUSDT"`, `0`, `0`, `0`, `10`, `0`},
+	"order.deals":           {`1`, `0`, `10`},
+	"order.finished_detail": {`1`},
+	"market.list":           {},
+	"market.summary":        {},
+	"market.last":           {`"BTCUSDT"`},
+	"market.deals":          {`"BTCUSDT"`, `10`, `0`},
+	"market.kline":          {`"BTCUSDT"`, `0`, `2000000000`, `60`},
+	"market.status":         {`"BTCUSDT"`, `86400`},
+	"market.status_today":   {`"BTCUSDT"`},
+	"market.user_deals":     {`1`, `"BTCUSDT"`, `0`, `10`},
+	"server.state":          {},
+}
+
+// entryValues are the params the generator draws from.
+var entryValues = func() []string {
+	long := strings.Repeat("x", 300)
+	digits := strings.Repeat("9", 400)
+	return []string{
+		// numbers
+		`0`, `1`, `2`, `3`, `-1`, `-0`, `1.5`, `0.5`, `1e3`, `1E-8`, `1e308`, `-1e308`, `1e-400`,
+		`4294967295`, `4294967296`, `9007199254740993`, `18446744073709551616`, digits,
+		// strings that are numbers, almost numbers, or not
+		`"0"`, `"1"`, `"2"`, `"-1"`, `"0.00000001"`, `"0.000000001"`, `"1e3"`, `"1E-999"`, `"1e999"`,
+		`"123456789012345678901234567890.123456789"`, `"0.123456789012345678901234567890"`,
+		`"` + digits + `"`, `"NaN"`, `"Infinity"`, `"0x10"`, `" 1"`, `"1 "`, `"+1"`, `"1,5"`, `"١"`,
+		`"100"`, `"0.01"`, `"0.002"`, `"0.001"`, `"50000"`, `"0.0001"`,
+		// names
+		`"BTC"`, `"ETH"`, `"USDT"`, `"BTCUSDT"`, `"ETHBTC"`, `"ETHUSDT"`, `"btcusdt"`, `"BTC\u0000"`,
+		`"nope"`, `""`, `"` + long + `"`, `"deposit"`, `"withdraw"`, `"trade"`, `"web"`, `"'; DROP TABLE x; --"`,
+		// other types
+		`null`, `true`, `false`, `{}`, `{"a":[1,{"b":null}]}`, `[]`, `[1,2]`, `[[[]]]`,
+	}
+}()
+
+// entryGen draws a call from a byte stream (the fuzzer's input).
+type entryGen struct {
+	b []byte
+	i int
+}
+
+func (g *entryGen) next() int {
+	if g.i >= len(g.b) {
+		return 0
+	}
+	g.i++
+	return int(g.b[g.i-1])
+}
+
+func (g *entryGen) call(names []string) (string, string) {
+	name := names[g.next()%len(names)]
+	var params []string
+	switch mode := g.next() % 4; mode {
+	case 0: // random count and values
+		n := g.next() % 10
+		for range n {
+			params = append(params, entryValues[g.next()%len(entryValues)])
+		}
+	default: // near-valid: the template with one or two params replaced, or one dropped/added
+		params = slices.Clone(entryTemplates[name])
+		for range mode {
+			switch op := g.next() % 5; {
+			case op < 3 && len(params) > 0:
+				params[g.next()%len(params)] = entryValues[g.next()%len(entryValues)]
+			case op == 3 && len(params) > 0:
+				params = params[:len(params)-1]
+			default:
+				params = append(params, entryValues[g.next()%len(entryValues)])
+			}
+		}
+	}
+	return name, "[" + strings.Join(params, ",") + "]"
+}
+
+// entryNode is a real node with its followers and the HTTP edge, shared
+// by every call of a fuzzing process.
+type entryNode struct {
+	dir   string
+	srv   *Server
+	node  *runtime.Node
+	stats map[string]int // refusals by method and code
+	mu    sync.Mutex
+}
+
+var (
+	entryOnce sync.Once
+	entryN    *entryNode
+	entryErr  error
+)
+
+func startEntryNode(tb testing.TB) *entryNode {
+	entryOnce.Do(func() {
+		cfg, err := config.Parse(config.Default)
+		if err != nil {
+			entryErr = err
+			return
+		}
+		// A process-lifetime directory: the node outlives any one test.
+		dir, err := os.MkdirTemp("", "bourse-entry-")
+		if err != nil {
+			entryErr = err
+			return
+		}
+		data := filepath.Join(dir, "data")
+		node, err := runtime.Start(cfg, runtime.Options{DataDir: data})
+		if err != nil {
+			entryErr = err
+			return
+		}
+		if _, err := node.StartServices(context.Background(), data); err != nil {
+			entryErr = err
+			return
+		}
+		n := &entryNode{dir: dir, srv: New(node.Router), node: node, stats: map[string]int{}}
+		// Users 1 and 2 hold funds, so that some orders are accepted
+		// and the book is not empty.
+		for i, c := range []string{`[1,"USDT","deposit",1,"100000",{}]`, `[1,"BTC","deposit",2,"1000",{}]`,
+			`[2,"USDT","deposit",3,"100000",{}]`, `[2,"BTC","deposit",4,"1000",{}]`, `[2,"ETH","deposit",5,"1000",{}]`} {
+			if code, body := post(n.srv.Handler(), envelope("balance.update", c)); code != 200 || !strings.Contains(body, `"error":null`) {
+				entryErr = fmt.Errorf("deposit %d: %d %s", i, code, body)
+				return
+			}
+		}
+		entryN = n
+	})
+	if entryErr != nil {
+		tb.Fatal(entryErr)
+	}
+	return entryN
+}
+
+// check makes one call and verifies the reply and, on a refusal, the
+// state hash.
+func (n *entryNode) check(t testing.TB, name, params string) {
+	before, err := n.node.Router.StateHash(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := post(n.srv.Handler(), envelope(name, params))
+	if code != 200 {
+		t.Fatalf("%s %s: HTTP %d %s", name, params, code, body)
+	}
+	var rep struct {
+		Error *struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+		Result json.RawMessage `json:"result"`
+		ID     *int64          `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(body), &rep); err != nil || rep.ID == nil || *rep.ID != 1 {
+		t.Fatalf("%s %s: malformed reply %s (%v)", name, params, body, err)
+	}
+	if rep.Error == nil {
+		if len(rep.Result) == 0 || string(rep.Result) == "null" && name != "order.pending_detail" && name != "order.finished_detail" {
+			t.Fatalf("%s %s: no error and no result: %s", name, params, body)
+		}
+		return
+	}
+	allowed := entryCodes[name]
+	if allowed == nil {
+		allowed = []int{1}
+	}
+	if !slices.Contains(allowed, rep.Error.Code) {
+		t.Fatalf("%s %s: code %d (%s); want one of %v", name, params, rep.Error.Code, rep.Error.Message, allowed)
+	}
+	after, err := n.node.Router.StateHash(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after != before {
+		t.Fatalf("%s %s: refused with code %d but the state changed", name, params, rep.Error.Code)
+	}
+	n.mu.Lock()
+	n.stats[name+" "+strconv.Itoa(rep.Error.Code)]++
+	n.mu.Unlock()
+}
+
+// TestMain stops the shared node, if one was started, and removes its
+// directory.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if entryN != nil {
+		entryN.node.Shutdown(context.Background())
+		os.RemoveAll(entryN.dir)
+	}
+	os.Exit(code)
+}
+
+func entryNames() []string {
+	names := make([]string, 0, len(entryTemplates))
+	for name := range entryTemplates {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func FuzzEntryPoints(f *testing.F) {
+	for i := range 64 {
+		seed := make([]byte, 24)
+		r := rand.New(rand.NewPCG(uint64(i), 7))
+		for j := range seed {
+			seed[j] = byte(r.IntN(256))
+		}
+		f.Add(seed)
+	}
+	names := entryNames()
+	f.Fuzz(func(t *testing.T, in []byte) {
+		n := startEntryNode(t)
+		g := &entryGen{b: in}
+		for g.i < len(g.b) {
+			name, params := g.call(names)
+			n.check(t, name, params)
+		}
+	})
+}
+
+// TestEntryPoints is the short pass of FuzzEntryPoints run by make test:
+// 3,000 generated calls from fixed seeds.
+func TestEntryPoints(t *testing.T) {
+	if len(entryTemplates) != len(methods) {
+		t.Fatalf("entryTemplates covers %d methods; the method table has %d", len(entryTemplates), len(methods))
+	}
+	n := startEntryNode(t)
+	names := entryNames()
+	r := rand.New(rand.NewPCG(1, 2))
+	calls, accepted := 0, 0
+	refusedBefore := 0
+	for range 3000 {
+		in := make([]byte, 24)
+		for j := range in {
+			in[j] = byte(r.IntN(256))
+		}
+		g := &entryGen{b: in}
+		name, params := g.call(names)
+		n.check(t, name, params)
+		calls++
+		if t.Failed() {
+			return
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	refused := 0
+	for _, c := range n.stats {
+		refused += c
+	}
+	accepted = calls - (refused - refusedBefore)
+	// A generator that never gets past the argument checks tests little.
+	if accepted < calls/20 || refused < calls/2 {
+		t.Errorf("%d calls: %d accepted, %d refused; the generator is off balance", calls, accepted, refused)
+	}
+	t.Logf("%d calls: %d accepted, %d refused (by method and code: %v)", calls, accepted, refused, n.stats)
+}
