@@ -92,6 +92,7 @@ type options struct {
 	maxRate  float64
 	shards   int
 	pace     string
+	commit   string
 }
 
 var allModes = []string{"book", "inproc", "sync", "batch", "http", "baseline"}
@@ -126,6 +127,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&o.httpDur, "http-durability", "sync", "bourse -durability in mode http")
 	fs.Float64Var(&o.maxRate, "max-rate", 5e6, "highest rate tried")
 	fs.IntVar(&o.shards, "shards", 4, "balance_shards of the generated configuration")
+	fs.StringVar(&o.commit, "commit", "", "the commit measured, for the report (default: git rev-parse HEAD here, marked if the tree has changes)")
 	fs.StringVar(&o.pace, "pace", "auto", "how the sender waits for a due time: sleep, spin, yield (spin with Gosched) or auto (spin for book, yield in process, sleep for HTTP)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -114,8 +114,12 @@ func table(o *options, rows []row, mix [4]int, args []string, load0, load1 strin
 	fmt.Fprintf(&b, "<!-- written by benchmarks/cmd/harness; do not edit -->\n")
 	fmt.Fprintf(&b, "Command: `harness %s` (%s, %d markets, %d users, seed %d, steps of %v)  \n",
 		strings.Join(args, " "), o.ladder, o.markets, o.users, o.seed, o.step)
+	c := o.commit
+	if c == "" {
+		c = commit()
+	}
 	fmt.Fprintf(&b, "Run: %s, took %v, commit %s, %s %s/%s, %d CPUs; load average before %s, after %s\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), took.Round(time.Second), commit(), runtime.Version(),
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), took.Round(time.Second), c, runtime.Version(),
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), load0, load1)
 
 	fmt.Fprintf(&b, "Modes: book = book.Execute alone, one goroutine; inproc = runtime.Start without journal, protoactor Send to the shard/market and a collector actor; "+
