@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/bourse
 FUZZTIME ?= 10s
 
-.PHONY: run build test lint bench bench-full bench-followers fuzz soak verify clean
+.PHONY: run build test lint bench bench-full bench-followers fuzz soak verify clean simulate
 
 ## run: build and start the exchange on the embedded default config (HTTP on 127.0.0.1:8080)
 run: build
@@ -41,6 +41,10 @@ bench-followers:
 ## soak: 100 rounds of kill -9 under load (BOURSE_KILL_ARGS adds server flags)
 soak:
 	BOURSE_KILL_ROUNDS=100 $(GO) test -count=1 -run TestKill9 -v -timeout 30m ./cmd/bourse
+
+## simulate: the seeded whole-tree simulation for 5,000 seeds (make test runs 300; BOURSE_SIM_SEED=N reruns one)
+simulate:
+	BOURSE_SIM_SEEDS=$${BOURSE_SIM_SEEDS:-5000} $(GO) test -count=1 -run TestSimulation -v -timeout 60m ./runtime
 
 ## verify: recover ./data offline and check the invariants (stop the node first)
 verify: build

@@ -1,0 +1,376 @@
+package runtime_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/bourse-exchange/bourse/actors/journal"
+	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/runtime"
+	"github.com/bourse-exchange/bourse/runtime/config"
+)
+
+// TestSimulation is a seeded simulation of the whole actor tree in one
+// process. Each seed draws a workload (deposits, withdrawals, limit and
+// market orders, cancels; times from a simulated clock, never the wall
+// clock) and a plan of faults, then runs several epochs. In an epoch the
+// node recovers from the data directory, takes the workload one command
+// at a time (so the order of events, and every state, is a function of
+// the seed), has actors crash at seeded commands (a market after its book
+// changed, or a balance shard), takes a snapshot at a seeded point, and
+// stops; then the journal's tail may be torn (garbage, zeros or a cut
+// copy of a record after the last durable one, as a crash mid-write
+// leaves it). After every epoch:
+//
+//   - an offline recovery of the directory passes State.Check
+//     (conservation per asset, frozen = what resting orders reserve) and
+//     has the hash of the live state at the end of the epoch;
+//   - deposits minus withdrawals per asset equal the sum of the
+//     acknowledged balance updates (an independent tally);
+//   - the restarted node has that hash too, every acknowledged balance
+//     update is refused as a repeat, and new order ids are above every
+//     acknowledged one.
+//
+// A failure names its seed; BOURSE_SIM_SEED=N reruns that seed alone.
+// BOURSE_SIM_SEEDS sets how many seeds run (default 300, or 20 with
+// -short); `make simulate` runs 5,000.
+func TestSimulation(t *testing.T) {
+	seeds := 300
+	if testing.Short() {
+		seeds = 20
+	}
+	if v, err := strconv.Atoi(os.Getenv("BOURSE_SIM_SEEDS")); err == nil && v > 0 {
+		seeds = v
+	}
+	first := uint64(1)
+	if v, err := strconv.ParseUint(os.Getenv("BOURSE_SIM_SEED"), 10, 64); err == nil {
+		first, seeds = v, 1
+	}
+	base := t.TempDir()
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		// fsync is a no-op on tmpfs: the simulation tests logic, the
+		// kill -9 tests the disk.
+		if d, err := os.MkdirTemp("/dev/shm", "bourse-sim-"); err == nil {
+			base = d
+			t.Cleanup(func() { os.RemoveAll(d) })
+		}
+	}
+	var totals simTotals
+	for seed := first; seed < first+uint64(seeds); seed++ {
+		dir := filepath.Join(base, strconv.FormatUint(seed, 10))
+		if !simulate(t, seed, dir, &totals) {
+			t.Fatalf("seed %d failed (rerun it alone: BOURSE_SIM_SEED=%d go test -run TestSimulation ./runtime)", seed, seed)
+		}
+		os.RemoveAll(dir)
+	}
+	t.Logf("%d seeds: %d epochs, %d commands (%d acknowledged), %d actor crashes, %d torn tails, %d snapshots",
+		seeds, totals.epochs, totals.commands, totals.acked, totals.crashes, totals.torn, totals.snapshots)
+}
+
+type simTotals struct {
+	epochs, commands, acked, crashes, torn, snapshots int
+}
+
+// simRun is one seed's workload and what the exchange acknowledged.
+type simRun struct {
+	t      *testing.T
+	seed   uint64
+	cfg    *config.Config
+	rng    *rand.Rand
+	clock  int64
+	nextID uint64
+	acked  []*messages.BalanceUpdate
+	net    []int64             // per asset: acknowledged deposits - withdrawals (prec_save units)
+	orders map[uint32][]uint64 // per market: acknowledged order ids (cancel candidates)
+	maxID  map[uint32]uint64   // per market: largest acknowledged order id
+	armed  bool                // the epoch's fault plan applies (not to the checks)
+}
+
+func (r *simRun) failf(format string, args ...any) bool {
+	r.t.Helper()
+	r.t.Errorf("seed %d: "+format, append([]any{r.seed}, args...)...)
+	return false
+}
+
+// simulate runs one seed; it reports false after reporting a failure.
+func simulate(t *testing.T, seed uint64, dir string, totals *simTotals) bool {
+	t.Helper()
+	cfg, err := config.Parse(config.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &simRun{t: t, seed: seed, cfg: cfg, rng: rand.New(rand.NewPCG(seed, 0x5eed)), clock: 1_700_000_000_000_000,
+		net: make([]int64, len(cfg.Assets)), orders: map[uint32][]uint64{}, maxID: map[uint32]uint64{}}
+	epochs := 2 + r.rng.IntN(3)
+	var live string // hash at the end of the previous epoch
+	for epoch := 0; epoch < epochs; epoch++ {
+		totals.epochs++
+		// The fault plan of this epoch: at most one crash.
+		crashActor, crashAt, crashPoint := "", 0, "decide"
+		if r.rng.IntN(10) < 7 {
+			if r.rng.IntN(2) == 0 {
+				crashActor = fmt.Sprintf("market-%d", r.rng.IntN(len(cfg.Markets)))
+				if r.rng.IntN(2) == 0 {
+					crashPoint = "apply"
+				}
+			} else {
+				crashActor = fmt.Sprintf("shard-%d", r.rng.IntN(cfg.BalanceShards))
+			}
+			crashAt = 1 + r.rng.IntN(25)
+		}
+		seen, crashed := 0, false
+		faults := func(actor, point string, _ messages.Command) bool {
+			// Called from actor goroutines, but commands are sent one at a
+			// time: no two calls overlap.
+			if !r.armed || crashed || actor != crashActor || point != crashPoint {
+				return false
+			}
+			seen++
+			if seen == crashAt {
+				crashed = true
+				return true
+			}
+			return false
+		}
+		n, err := runtime.Start(cfg, runtime.Options{
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir,
+			Journal: journal.Options{Mode: journal.Sync}, Faults: faults,
+		})
+		if err != nil {
+			return r.failf("epoch %d: start: %v", epoch, err)
+		}
+		ok := r.epoch(n, epoch, live, totals)
+		if ok {
+			live, err = n.Router.StateHash(context.Background())
+			if err != nil {
+				ok = r.failf("epoch %d: state hash: %v", epoch, err)
+			}
+		}
+		if crashed {
+			totals.crashes++
+		}
+		if err := n.Shutdown(context.Background()); err != nil && ok {
+			ok = r.failf("epoch %d: shutdown: %v", epoch, err)
+		}
+		if !ok {
+			return false
+		}
+		if r.rng.IntN(2) == 0 {
+			if err := r.tear(filepath.Join(dir, "journal")); err != nil {
+				return r.failf("epoch %d: tear: %v", epoch, err)
+			}
+			totals.torn++
+		}
+		if !r.checkOffline(dir, live, epoch) {
+			return false
+		}
+	}
+	return true
+}
+
+// epoch checks the restarted node against the previous epoch, then sends
+// this epoch's commands.
+func (r *simRun) epoch(n *runtime.Node, epoch int, want string, totals *simTotals) bool {
+	ctx := context.Background()
+	if epoch > 0 {
+		got, err := n.Router.StateHash(ctx)
+		if err != nil {
+			return r.failf("epoch %d: state hash: %v", epoch, err)
+		}
+		if got != want {
+			return r.failf("epoch %d: restarted with hash %s; the last epoch ended with %s", epoch, got, want)
+		}
+		for _, u := range r.acked {
+			again := *u
+			rep, err := n.Router.Do(ctx, &again)
+			if err != nil {
+				return r.failf("epoch %d: %v", epoch, err)
+			}
+			if e, ok := rep.(*messages.ErrorReply); !ok || e.Err != messages.ErrRepeatUpdate {
+				return r.failf("epoch %d: acknowledged balance update %d (user %d) answered %v on re-send", epoch, u.BusinessID, u.User, replyString(rep))
+			}
+		}
+	}
+	r.armed = true
+	defer func() { r.armed = false }()
+	steps := 40 + r.rng.IntN(80)
+	snapAt := -1
+	if r.rng.IntN(3) > 0 {
+		snapAt = r.rng.IntN(steps)
+	}
+	for i := 0; i < steps; i++ {
+		if i == snapAt && n.Snapshots != nil {
+			if err := n.Snapshots.Now(); err != nil {
+				return r.failf("epoch %d: snapshot: %v", epoch, err)
+			}
+			totals.snapshots++
+		}
+		r.clock += int64(1 + r.rng.IntN(5000)) // µs
+		cmd := r.command()
+		rep, err := n.Router.Do(ctx, cmd)
+		if err != nil {
+			return r.failf("epoch %d: %T: no answer: %v", epoch, cmd, err)
+		}
+		totals.commands++
+		if o, ok := rep.(*messages.OrderReply); ok {
+			if _, cancel := cmd.(*messages.Cancel); !cancel && o.Order.ID <= r.maxID[uint32(o.Order.Market)] {
+				return r.failf("epoch %d: order id %d handed out again (largest acknowledged: %d)", epoch, o.Order.ID, r.maxID[uint32(o.Order.Market)])
+			}
+		}
+		if r.record(cmd, rep) {
+			totals.acked++
+		}
+	}
+	return true
+}
+
+// command draws the next command.
+func (r *simRun) command() messages.Command {
+	cfg := r.cfg
+	user := uint32(1 + r.rng.IntN(8))
+	m := cfg.Markets[r.rng.IntN(len(cfg.Markets))]
+	switch k := r.rng.IntN(100); {
+	case k < 18: // deposit
+		a := cfg.Assets[r.rng.IntN(len(cfg.Assets))]
+		r.nextID++
+		return &messages.BalanceUpdate{User: user, Asset: a.ID, Business: "deposit", BusinessID: r.nextID,
+			Change: save(strconv.Itoa(100 + r.rng.IntN(5000))), Time: r.clock}
+	case k < 23: // withdrawal, often more than available
+		a := cfg.Assets[r.rng.IntN(len(cfg.Assets))]
+		r.nextID++
+		return &messages.BalanceUpdate{User: user, Asset: a.ID, Business: "withdraw", BusinessID: r.nextID,
+			Change: save(strconv.Itoa(1 + r.rng.IntN(3000))), Negative: true, Time: r.clock}
+	case k < 68:
+		return &messages.PutLimit{User: user, Market: m.ID, Side: messages.Side(1 + r.rng.IntN(2)),
+			Amount: int64(1+r.rng.IntN(30)) * m.MinUnits, Price: int64(90+r.rng.IntN(20)) * pow(m.MoneyPrec),
+			TakerFee: int64(r.rng.IntN(30)), MakerFee: int64(r.rng.IntN(20)), Source: "sim", Time: r.clock}
+	case k < 78:
+		side := messages.Side(1 + r.rng.IntN(2))
+		amount := int64(1+r.rng.IntN(20)) * m.MinUnits
+		if side == messages.Bid { // a market bid's amount is money
+			amount = int64(1+r.rng.IntN(3000)) * pow(m.MoneyPrec)
+		}
+		return &messages.PutMarket{User: user, Market: m.ID, Side: side, Amount: amount,
+			TakerFee: int64(r.rng.IntN(30)), Source: "sim", Time: r.clock}
+	default:
+		ids := r.orders[uint32(m.ID)]
+		var id uint64 = 1
+		if len(ids) > 0 {
+			id = ids[r.rng.IntN(len(ids))]
+		}
+		return &messages.Cancel{User: user, Market: m.ID, OrderID: id, Time: r.clock}
+	}
+}
+
+// record notes an acknowledged command; it reports whether cmd was one.
+func (r *simRun) record(cmd messages.Command, rep messages.Reply) bool {
+	if _, failed := rep.(*messages.ErrorReply); failed {
+		return false
+	}
+	switch c := cmd.(type) {
+	case *messages.BalanceUpdate:
+		u := *c
+		r.acked = append(r.acked, &u)
+		v := int64(c.Change.Uint64())
+		if c.Negative {
+			v = -v
+		}
+		r.net[c.Asset] += v
+	case *messages.PutLimit, *messages.PutMarket:
+		if o, ok := rep.(*messages.OrderReply); ok {
+			m := uint32(o.Order.Market)
+			r.maxID[m] = max(r.maxID[m], o.Order.ID)
+			if o.Order.Type == messages.Limit && o.Order.Left > 0 {
+				r.orders[m] = append(r.orders[m], o.Order.ID)
+			}
+		}
+	case *messages.Cancel:
+		m := uint32(c.Market)
+		if i := slices.Index(r.orders[m], c.OrderID); i >= 0 {
+			r.orders[m] = slices.Delete(r.orders[m], i, i+1)
+		}
+	}
+	return true
+}
+
+// tear appends what a crash in the middle of a write leaves after the
+// last durable record of the newest segment.
+func (r *simRun) tear(jdir string) error {
+	entries, err := os.ReadDir(jdir)
+	if err != nil {
+		return err
+	}
+	var last string
+	for _, e := range entries {
+		if filepath.Ext(e.Name()) == ".seg" {
+			last = e.Name() // names are zero-padded LSNs: sorted
+		}
+	}
+	if last == "" {
+		return nil
+	}
+	path := filepath.Join(jdir, last)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var tail []byte
+	switch r.rng.IntN(3) {
+	case 0: // garbage
+		tail = make([]byte, 1+r.rng.IntN(64))
+		for i := range tail {
+			tail[i] = byte(r.rng.IntN(256))
+		}
+	case 1: // zeros, as a preallocated but unwritten block
+		tail = make([]byte, 1+r.rng.IntN(512))
+	default: // the first part of a record: a cut copy of the file's head
+		tail = slices.Clone(data[:min(len(data), 1+r.rng.IntN(48))])
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(tail); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// checkOffline recovers dir without a node and checks the invariants, the
+// hash and the independent tally of balance updates.
+func (r *simRun) checkOffline(dir, live string, epoch int) bool {
+	s, files, err := runtime.Recover(r.cfg, dir, "")
+	if err != nil {
+		return r.failf("epoch %d: offline recovery: %v", epoch, err)
+	}
+	files.Close()
+	if bad := s.Check(r.cfg); len(bad) > 0 {
+		return r.failf("epoch %d: invariants after recovery: %v", epoch, bad)
+	}
+	if got := s.Hash(); got != live {
+		return r.failf("epoch %d: recovered hash %s; live %s", epoch, got, live)
+	}
+	for a := range r.cfg.Assets {
+		net := int64(s.Deposits[a].Uint64()) - int64(s.Withdrawals[a].Uint64())
+		if net != r.net[a] {
+			return r.failf("epoch %d: %s: deposits - withdrawals = %d; acknowledged updates sum to %d", epoch, r.cfg.Assets[a].Name, net, r.net[a])
+		}
+	}
+	return true
+}
+
+func replyString(rep messages.Reply) string {
+	if e, ok := rep.(*messages.ErrorReply); ok {
+		return fmt.Sprintf("error %d %s", e.Err.Code, e.Err.Message)
+	}
+	return fmt.Sprintf("%T", rep)
+}
