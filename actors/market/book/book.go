@@ -19,6 +19,7 @@ type order struct {
 	prev, next   *order // the level's FIFO
 	lvl          *level
 	uprev, unext *order // the user's list
+	user         *userOrders
 }
 
 // level is one price on one side: a FIFO of orders (oldest first).
@@ -205,8 +206,8 @@ func New(cfg Config) *Book {
 		cfg:    cfg,
 		asks:   side{},
 		bids:   side{bid: true},
-		orders: make(map[uint64]*order),
-		byUser: make(map[uint32]*userOrders),
+		orders: make(map[uint64]*order, 1024),
+		byUser: make(map[uint32]*userOrders, 256),
 	}
 }
 
@@ -262,6 +263,7 @@ func (b *Book) addUser(o *order) {
 		}
 		b.byUser[o.User] = u
 	}
+	o.user = u
 	o.uprev = u.tail
 	if u.tail != nil {
 		if u.tail.ID > o.ID {
@@ -276,7 +278,7 @@ func (b *Book) addUser(o *order) {
 }
 
 func (b *Book) removeUser(o *order) {
-	u := b.byUser[o.User]
+	u := o.user
 	if o.uprev != nil {
 		o.uprev.unext = o.unext
 	} else {
@@ -287,7 +289,7 @@ func (b *Book) removeUser(o *order) {
 	} else {
 		u.tail = o.uprev
 	}
-	o.uprev, o.unext = nil, nil
+	o.uprev, o.unext, o.user = nil, nil, nil
 	u.count--
 	if u.count == 0 {
 		delete(b.byUser, o.User)
