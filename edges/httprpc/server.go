@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bourse-exchange/bourse/actors"
@@ -50,7 +51,7 @@ type Server struct {
 	// BearerToken, when non-empty, is required on every request except
 	// /healthz as the header "Authorization: Bearer <token>"; requests
 	// without it get HTTP 401 (PROTOCOL D14). Empty (the default): no
-	// authentication.
+	// authentication, unless SetTokens was called.
 	BearerToken string
 
 	// Metrics, when non-nil, serves GET /metrics (Prometheus text format).
@@ -72,6 +73,24 @@ type Server struct {
 
 	mu  sync.Mutex
 	srv *http.Server // guarded by mu; created on first Serve or Shutdown
+
+	tokens atomic.Pointer[[][]byte] // set by SetTokens; replaces BearerToken
+}
+
+// SetTokens makes tokens the bearer tokens accepted from now on, by every
+// handler of s, including those already serving; any one of them is
+// enough. It may be called at any time, which is how a token is rotated
+// without a restart: accept the old and the new, move the clients, then
+// accept the new one only (SECURITY.md). An empty list turns
+// authentication off; empty tokens are ignored.
+func (s *Server) SetTokens(tokens []string) {
+	list := make([][]byte, 0, len(tokens))
+	for _, t := range tokens {
+		if t != "" {
+			list = append(list, []byte(t))
+		}
+	}
+	s.tokens.Store(&list)
 }
 
 // New returns a Server for ex with the defaults documented on each field,
@@ -104,7 +123,7 @@ func (s *Server) Handler() http.Handler {
 		h.timeout = s.cfg.HTTP.Timeout
 	}
 	if s.BearerToken != "" {
-		h.token = []byte(s.BearerToken)
+		h.token = [][]byte{[]byte(s.BearerToken)}
 	}
 	return h
 }
@@ -146,7 +165,7 @@ type handler struct {
 	s       *Server
 	maxBody int64
 	timeout time.Duration
-	token   []byte       // nil: no authentication
+	token   [][]byte     // BearerToken when Handler was called; Server.tokens, once set, wins
 	metrics http.Handler // nil: /metrics is an ordinary path
 }
 
@@ -195,7 +214,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // none is configured). The scheme is case-insensitive; the token is compared
 // in constant time.
 func (h *handler) authorized(r *http.Request) bool {
-	if h.token == nil {
+	tokens := h.token
+	if p := h.s.tokens.Load(); p != nil {
+		tokens = *p
+	}
+	if len(tokens) == 0 {
 		return true
 	}
 	v := r.Header.Get("Authorization")
@@ -203,7 +226,12 @@ func (h *handler) authorized(r *http.Request) bool {
 	if len(v) < len(scheme) || !asciiEqualFold(v[:len(scheme)], scheme) {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(v[len(scheme):]), h.token) == 1
+	got := []byte(v[len(scheme):])
+	ok := 0
+	for _, t := range tokens { // every token is compared: the time does not say which matched
+		ok |= subtle.ConstantTimeCompare(got, t)
+	}
+	return ok == 1
 }
 
 func asciiEqualFold(a, b string) bool {

@@ -218,6 +218,37 @@ func TestBearerToken(t *testing.T) {
 	}
 }
 
+// TestTokenRotation: SetTokens changes the accepted tokens of a handler
+// that is already serving; during a rotation both tokens pass.
+func TestTokenRotation(t *testing.T) {
+	s, _ := newTestServer(t)
+	s.BearerToken = "old"
+	h := s.Handler()
+	status := func(token string) int {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(`{"method":"asset.list","params":[],"id":1}`))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		code, _ := serve(h, req)
+		return code
+	}
+	check := func(step string, want map[string]int) {
+		t.Helper()
+		for token, code := range want {
+			if got := status(token); got != code {
+				t.Errorf("%s: token %q = %d; want %d", step, token, got, code)
+			}
+		}
+	}
+	check("BearerToken", map[string]int{"old": 200, "new": 401, "": 401})
+	s.SetTokens([]string{"old", "new", ""})
+	check("both", map[string]int{"old": 200, "new": 200, "": 401, "ne": 401})
+	s.SetTokens([]string{"new"})
+	check("new only", map[string]int{"old": 401, "new": 200, "": 401})
+	s.SetTokens(nil)
+	check("none", map[string]int{"": 200, "anything": 200})
+}
+
 func TestHealthzAndMetrics(t *testing.T) {
 	s, _ := newTestServer(t)
 	h := s.Handler()
