@@ -155,6 +155,53 @@ func MySQLJournal(t testing.TB) string {
 	return WithParam(dsn, "table", MySQLTable(t, dsn))
 }
 
+// MySQLDatabase creates a database unique to this run of the test on the
+// server of $BOURSE_TEST_MYSQL_DSN, drops it when the test ends, and
+// returns the DSN naming it: for a program whose table names cannot be
+// prefixed (e.g. the bourse binary's -history).
+func MySQLDatabase(t testing.TB) string {
+	t.Helper()
+	dsn := MySQLDSN(t)
+	cfg, err := mysql.ParseDSN(strings.TrimPrefix(dsn, "mysql://"))
+	if err != nil {
+		t.Fatalf("%s: %v", MySQLVar, err)
+	}
+	name := uniqueTable(t.Name())
+	db, err := openMySQL(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE DATABASE `" + name + "`"); err != nil {
+		t.Fatalf("create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		db, err := openMySQL(dsn)
+		if err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+			return
+		}
+		defer db.Close()
+		if _, err := db.Exec("DROP DATABASE IF EXISTS `" + name + "`"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	cfg.DBName = name
+	return cfg.FormatDSN()
+}
+
+// WithAddr returns dsn with its server address replaced by addr
+// (host:port), e.g. a Proxy's.
+func WithAddr(t testing.TB, dsn, addr string) string {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(strings.TrimPrefix(dsn, "mysql://"))
+	if err != nil {
+		t.Fatalf("DSN: %v", err)
+	}
+	cfg.Net, cfg.Addr = "tcp", addr
+	return cfg.FormatDSN()
+}
+
 // WithParam appends key=value to a DSN's parameters.
 func WithParam(dsn, key, value string) string {
 	sep := "?"
