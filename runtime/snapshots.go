@@ -43,12 +43,15 @@ func (s *State) File(cfg *config.Config) *snapshot.File {
 		Deposits:    append([]uint256.Int(nil), s.Deposits...),
 		Withdrawals: append([]uint256.Int(nil), s.Withdrawals...),
 	}
-	for _, b := range s.Books {
-		f.Books = append(f.Books, snapshot.AppendBook(nil, b))
-	}
-	for _, l := range s.Ledgers {
-		f.Ledgers = append(f.Ledgers, snapshot.AppendLedger(nil, l))
-	}
+	f.Books = make([][]byte, len(s.Books))
+	f.Ledgers = make([][]byte, len(s.Ledgers))
+	parallel(len(s.Ledgers)+len(s.Books), func(i int) {
+		if i < len(s.Ledgers) {
+			f.Ledgers[i] = snapshot.AppendLedger(nil, s.Ledgers[i])
+		} else {
+			f.Books[i-len(s.Ledgers)] = snapshot.AppendBook(nil, s.Books[i-len(s.Ledgers)])
+		}
+	})
 	return f
 }
 
@@ -125,20 +128,19 @@ type Snapshotter struct {
 	last   uint64 // LSN of the last snapshot written
 }
 
-// NewSnapshotter starts a snapshot follower from a copy of state.
+// NewSnapshotter starts a snapshot follower from a copy of state: state is
+// encoded before NewSnapshotter returns (the caller may then hand it to the
+// actors), and the shadow is decoded from that copy on the follower's
+// goroutine, off the start-up path; records that arrive meanwhile queue.
 func NewSnapshotter(cfg *config.Config, state *State, dataDir, journalDir string, store *sync.RWMutex,
 	retain func() (uint64, bool), log *slog.Logger) (*Snapshotter, error) {
-	shadow, err := StateFromFile(cfg, state.File(cfg))
-	if err != nil {
-		return nil, err
-	}
 	s := &Snapshotter{
 		cfg: cfg, dir: SnapshotDir(dataDir), journalDir: journalDir,
 		keep: cfg.Snapshot.Keep, interval: cfg.Snapshot.Interval, log: log, store: store, retain: retain,
 		wake: make(chan struct{}, 1), now: make(chan chan error), stop: make(chan struct{}), done: make(chan struct{}),
-		shadow: shadow, last: state.LastLSN,
+		last: state.LastLSN,
 	}
-	go s.run()
+	go s.run(state.File(cfg))
 	return s, nil
 }
 
@@ -182,8 +184,14 @@ func (s *Snapshotter) Close() {
 	<-s.done
 }
 
-func (s *Snapshotter) run() {
+func (s *Snapshotter) run(start *snapshot.File) {
 	defer close(s.done)
+	shadow, err := StateFromFile(s.cfg, start)
+	if err != nil {
+		s.stopBroken(err)
+		return
+	}
+	s.shadow = shadow
 	tick := time.NewTicker(s.interval)
 	defer tick.Stop()
 	for {

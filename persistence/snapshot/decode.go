@@ -74,6 +74,7 @@ func LoadBook(data []byte, b *book.Book) error {
 	}
 	orderSeq, dealSeq := r.uvarint(), r.uvarint()
 	n := r.uvarint()
+	b.Grow(int(min(n, uint64(len(r.b)/17)))) // an order takes ≥ 17 bytes
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		var o messages.Order
 		rest, err := codec.DecodeOrder(r.b, &o)
@@ -95,6 +96,9 @@ func LoadLedger(data []byte, l *ledger.Ledger) error {
 	r := &reader{b: data}
 	assets := l.Config().Assets
 	n := r.uvarint()
+	// Each account takes at least 1 + 2×assets bytes, each key 5: a count
+	// the data cannot hold is corruption, found below, not a size to reserve.
+	l.Grow(int(min(n, uint64(len(r.b)/(1+2*max(assets, 1))))), 0)
 	bal := make([]messages.Balance, assets)
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		user := r.uvarint()
@@ -107,9 +111,13 @@ func LoadLedger(data []byte, l *ledger.Ledger) error {
 		}
 	}
 	n = r.uvarint()
+	l.Grow(0, int(min(n, uint64(len(r.b)/5))))
+	var business string
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		user, asset := r.uvarint(), r.uvarint()
-		business := string(r.bytes(r.uvarint()))
+		if b := r.bytes(r.uvarint()); string(b) != business {
+			business = string(b) // most keys share a few business names
+		}
 		id, at := r.uvarint(), r.varint()
 		if r.err == nil {
 			l.RestoreKey(uint32(user), messages.AssetID(asset), business, id, at)

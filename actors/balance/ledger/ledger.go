@@ -48,6 +48,7 @@ type Ledger struct {
 	keys     map[key]int64                 // accepted key → time accepted
 	expiry   []keyAt                       // accepted keys, oldest first, from head on
 	head     int
+	spare    []messages.Balance // room for new accounts (Grow)
 }
 
 // New returns an empty ledger.
@@ -64,10 +65,31 @@ func (l *Ledger) Config() *Config { return &l.cfg }
 func (l *Ledger) account(user uint32) []messages.Balance {
 	a := l.accounts[user]
 	if a == nil {
-		a = make([]messages.Balance, l.cfg.Assets)
+		if n := l.cfg.Assets; len(l.spare) >= n {
+			a, l.spare = l.spare[:n:n], l.spare[n:]
+		} else {
+			a = make([]messages.Balance, n)
+		}
 		l.accounts[user] = a
 	}
 	return a
+}
+
+// Grow prepares a ledger for a restore of accounts more accounts and keys
+// more idempotency keys: an empty account map or key map is made with room
+// for them, and the new accounts' balances are carved from one allocation.
+// It is a capacity hint only; the state is unchanged.
+func (l *Ledger) Grow(accounts, keys int) {
+	if accounts > 0 {
+		if len(l.accounts) == 0 {
+			l.accounts = make(map[uint32][]messages.Balance, accounts)
+		}
+		l.spare = make([]messages.Balance, accounts*l.cfg.Assets)
+	}
+	if keys > 0 && len(l.keys) == 0 {
+		l.keys = make(map[key]int64, keys)
+		l.expiry = slices.Grow(l.expiry, keys)
+	}
 }
 
 // Balance returns a user's balance of an asset (zero if none).

@@ -261,3 +261,32 @@ func TestSummary(t *testing.T) {
 		t.Errorf("Summary(USD) = %+v", rows)
 	}
 }
+
+// TestGrow: a ledger grown for a restore behaves as one that was not: each
+// account has its own balances (those carved from the reserved room do not
+// overlap, nor do later ones), and keys restored after Grow are remembered.
+func TestGrow(t *testing.T) {
+	grown, plain := newLedger(0, 1), newLedger(0, 1)
+	grown.Grow(3, 2)
+	for _, l := range []*ledger.Ledger{grown, plain} {
+		for user := uint32(1); user <= 5; user++ { // more than reserved
+			l.Restore(user, []messages.Balance{{Available: u(uint64(user))}, {Frozen: u(10 * uint64(user))}})
+		}
+		l.RestoreKey(1, btc, "deposit", 7, 50)
+		deposit(t, l, 3, btc, 100, 8, 60)
+		deposit(t, l, 4, usd, 5, 9, 60)
+	}
+	for user := uint32(1); user <= 5; user++ {
+		for _, a := range []messages.AssetID{btc, usd} {
+			if g, p := bal(grown, user, a), bal(plain, user, a); g != p {
+				t.Errorf("user %d asset %d: grown %s, plain %s", user, a, g, p)
+			}
+		}
+	}
+	if bal(grown, 3, btc) != bal(plain, 3, btc) || bal(grown, 2, btc) == bal(grown, 3, btc) {
+		t.Errorf("balances: user 2 %s, user 3 %s", bal(grown, 2, btc), bal(grown, 3, btc))
+	}
+	if _, err := grown.DecideUpdate(&messages.BalanceUpdate{User: 1, Asset: btc, Business: "deposit", BusinessID: 7, Change: u(1), Time: 60}); err != messages.ErrRepeatUpdate {
+		t.Errorf("restored key after Grow: %v; want repeat update", err)
+	}
+}
