@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/bourse
 FUZZTIME ?= 10s
 
-.PHONY: run build test lint bench bench-full bench-followers fuzz soak verify clean simulate
+.PHONY: run build test lint bench bench-full bench-followers fuzz soak outage verify clean simulate
 
 ## run: build and start the exchange on the embedded default config (HTTP on 127.0.0.1:8080)
 run: build
@@ -45,6 +45,11 @@ soak:
 ## simulate: the seeded whole-tree simulation for 5,000 seeds (make test runs 300; BOURSE_SIM_SEED=N reruns one)
 simulate:
 	BOURSE_SIM_SEEDS=$${BOURSE_SIM_SEEDS:-5000} $(GO) test -count=1 -run TestSimulation -v -timeout 60m ./runtime
+
+## outage: 10 rounds of MariaDB, Redis and Kafka outages (each cut alone, then all three) under load, through
+## test-controlled proxies (needs BOURSE_TEST_MYSQL_DSN and BOURSE_TEST_REDIS_ADDR; see RELIABILITY.md)
+outage:
+	BOURSE_OUTAGE_ROUNDS=10 $(GO) test -count=1 -run TestOutage -v -timeout 30m ./cmd/bourse
 
 ## verify: recover ./data offline and check the invariants (stop the node first)
 verify: build

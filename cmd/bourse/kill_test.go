@@ -42,6 +42,7 @@ type killLoad struct {
 	orders    map[string][]int64
 	nextBiz   uint64
 	acks      int
+	pause     time.Duration // each worker waits this long before each request (0: none)
 }
 
 var killMarkets = []struct {
@@ -83,6 +84,9 @@ func (l *killLoad) worker(url string, seed uint64, stop <-chan struct{}) {
 		case <-stop:
 			return
 		default:
+		}
+		if l.pause > 0 {
+			time.Sleep(l.pause)
 		}
 		user := 1 + rng.IntN(12)
 		m := killMarkets[rng.IntN(len(killMarkets))]

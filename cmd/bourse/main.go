@@ -3,6 +3,7 @@
 //	bourse [-config FILE] [-data-dir DIR] [-journal DSN] [-durability sync|batch|async]
 //	       [-http-addr ADDR] [-ws-addr ADDR] [-http-token TOKEN]
 //	       [-auth-url URL] [-sign-url URL] [-dev-auth]
+//	       [-history DSN] [-redis ADDR] [-kafka BROKERS] [-alert-redis ADDR]
 //	bourse verify [-config FILE] [-data-dir DIR] [-journal DSN]
 //
 // Without -config it uses the embedded default configuration (see
@@ -78,6 +79,7 @@ func run(args []string) error {
 	journalDSN := journalFlag(fs)
 	historyDSN := fs.String("history", "", "keep order/deal/balance history in MySQL: go-sql-driver DSN (default: history.dsn of the configuration, else SQLite at DATA-DIR/history.db)")
 	redisAddr := fs.String("redis", "", "keep market data in Redis at host:port or redis:// URL (default: marketdata.redis of the configuration, else in memory)")
+	alertRedis := fs.String("alert-redis", "", "push error-level log records to the Redis list alert.key at host:port or redis:// URL (default: alert.redis of the configuration, else no alerts)")
 	kafkaBrokers := fs.String("kafka", "", "publish events to these Kafka brokers, comma-separated (default: kafka.brokers of the configuration, else the in-process bus only)")
 	durability := fs.String("durability", "sync", "when a write is acknowledged: sync (after fsync), batch (after write; fsync every tuning.journal.sync_interval, default 10ms), async (at once)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -100,6 +102,11 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "alert-redis" {
+			cfg.Alert.Redis = *alertRedis
+		}
+	})
 	if cfg.Alert.Redis != "" {
 		// Error-level records also go to the Redis alert list (alertcenter).
 		ah, err := alert.New(base, alert.FromConfig(cfg.Alert))
