@@ -3,6 +3,9 @@ package benchmarks
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	goruntime "runtime"
@@ -168,6 +171,8 @@ func restingOrders(s *runtime.State) int {
 // it covers) — from the snapshot plus what is left of the journal
 // (from=snapshot). snapshot=write measures that snapshot write itself
 // (State.File + snapshot.Write, which fsyncs and reads back to verify).
+// start=journal and start=snapshot measure a whole restart on the same data
+// (runtime.Start: recovery, the snapshot follower's start, the actors).
 //
 // Memory: heap-MB is the live heap holding the recovered state (after a
 // GC); peak-RSS-MB is the process's peak resident size during a recovery
@@ -191,6 +196,7 @@ func BenchmarkRecover(b *testing.B) {
 		}
 	}
 	b.Run("from=journal", func(b *testing.B) { benchRecover(b, cfg, dataDir, check) })
+	b.Run("start=journal", func(b *testing.B) { benchStart(b, cfg, dataDir) })
 
 	// What the snapshot follower leaves behind: a snapshot at the last LSN,
 	// and the journal without the segments it covers (the newest segment
@@ -239,6 +245,29 @@ func BenchmarkRecover(b *testing.B) {
 			}
 		})
 	})
+	b.Run("start=snapshot", func(b *testing.B) { benchStart(b, cfg, dataDir) })
+}
+
+// benchStart measures a restart: runtime.Start on dataDir until it returns
+// (state recovered, snapshot follower started, actors spawned and ready).
+// The node is shut down, untimed, before the next op.
+func benchStart(b *testing.B, cfg *config.Config, dataDir string) {
+	b.ReportAllocs()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for range b.N {
+		b.StopTimer()
+		debug.FreeOSMemory()
+		b.StartTimer()
+		n, err := runtime.Start(cfg, runtime.Options{DataDir: dataDir, Logger: log})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := n.Shutdown(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
 }
 
 func benchRecover(b *testing.B, cfg *config.Config, dataDir string, check func(testing.TB, *runtime.State)) {
