@@ -1,7 +1,7 @@
 // Command bourse runs a Bourse exchange node.
 //
 //	bourse [-config FILE] [-data-dir DIR] [-journal DSN] [-durability sync|batch|async]
-//	       [-http-addr ADDR] [-ws-addr ADDR] [-http-token TOKEN]
+//	       [-http-addr ADDR] [-ws-addr ADDR] [-http-token TOKEN] [-http-token-file FILE]
 //	       [-auth-url URL] [-sign-url URL] [-dev-auth]
 //	       [-history DSN] [-redis ADDR] [-kafka BROKERS] [-alert-redis ADDR]
 //	bourse verify [-config FILE] [-data-dir DIR] [-journal DSN]
@@ -76,6 +76,7 @@ func run(args []string) error {
 	signURL := fs.String("sign-url", "", "websocket server.sign checks signatures with an HTTP GET to this URL (default: websocket.sign_url of the configuration)")
 	devAuth := fs.Bool("dev-auth", false, "development only: websocket server.auth also accepts tokens \"dev:<user_id>\" (refused unless -ws-addr is loopback)")
 	httpToken := fs.String("http-token", os.Getenv("BOURSE_HTTP_TOKEN"), "if set, HTTP requests need 'Authorization: Bearer TOKEN' (default $BOURSE_HTTP_TOKEN)")
+	tokenFile := fs.String("http-token-file", "", "bearer tokens, one per line (# comments); any of them is accepted; re-read on SIGHUP (token rotation without a restart)")
 	journalDSN := journalFlag(fs)
 	historyDSN := fs.String("history", "", "keep order/deal/balance history in MySQL: go-sql-driver DSN (default: history.dsn of the configuration, else SQLite at DATA-DIR/history.db)")
 	redisAddr := fs.String("redis", "", "keep market data in Redis at host:port or redis:// URL (default: marketdata.redis of the configuration, else in memory)")
@@ -155,13 +156,21 @@ func run(args []string) error {
 	reg.MustRegister(node.Metrics(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := httprpc.New(node.Router)
 	srv.BearerToken = *httpToken
+	if *tokenFile != "" {
+		tokens, err := readTokens(*tokenFile, *httpToken)
+		if err != nil {
+			node.Shutdown(context.Background())
+			return fmt.Errorf("-http-token-file: %w", err)
+		}
+		srv.SetTokens(tokens)
+	}
 	srv.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	ln, err := net.Listen("tcp", *httpAddr)
 	if err != nil {
 		node.Shutdown(context.Background())
 		return fmt.Errorf("-http-addr: %w", err)
 	}
-	log.Info("HTTP JSON-RPC listening", "addr", ln.Addr().String(), "bearer_token", *httpToken != "")
+	log.Info("HTTP JSON-RPC listening", "addr", ln.Addr().String(), "bearer_token", *httpToken != "" || *tokenFile != "")
 	var wsSrv *ws.Server
 	var wsLn net.Listener
 	if *wsAddr != "" {
@@ -192,13 +201,32 @@ func run(args []string) error {
 	}
 
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	select {
-	case s := <-sig:
-		log.Info("stopping", "signal", s.String())
-	case err := <-errc:
-		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, ws.ErrServerClosed) {
-			log.Error("server failed", "err", err)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+wait:
+	for {
+		select {
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				if *tokenFile == "" {
+					log.Info("SIGHUP ignored: no -http-token-file")
+					continue
+				}
+				tokens, err := readTokens(*tokenFile, *httpToken)
+				if err != nil {
+					log.Error("bearer tokens not reloaded; the current ones stay in force", "err", err)
+					continue
+				}
+				srv.SetTokens(tokens)
+				log.Info("bearer tokens reloaded", "file", *tokenFile, "tokens", len(tokens))
+				continue
+			}
+			log.Info("stopping", "signal", s.String())
+			break wait
+		case err := <-errc:
+			if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, ws.ErrServerClosed) {
+				log.Error("server failed", "err", err)
+			}
+			break wait
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -216,6 +244,33 @@ func run(args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// readTokens reads the bearer tokens of file (one per line; blank lines
+// and lines starting with # are skipped) plus extra when not empty. A file
+// with no token is an error: it would turn authentication off.
+func readTokens(file, extra string) ([]string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var tokens []string
+	if extra != "" {
+		tokens = append(tokens, extra)
+	}
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		tokens = append(tokens, line)
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%s holds no token", file)
+	}
+	return tokens, nil
 }
 
 // verify recovers a data directory offline and prints what it found.
