@@ -51,6 +51,9 @@ type Market struct {
 	MoneyPrec int     `yaml:"money_prec"`
 	FeePrec   *int    `yaml:"fee_prec"`   // nil: 4
 	MinAmount *string `yaml:"min_amount"` // nil: "0.01"
+	// MaxOpenOrders bounds one user's resting orders in this market (a
+	// limit order that would rest beyond it gets code 8); 0: no limit.
+	MaxOpenOrders int `yaml:"max_open_orders"`
 
 	ID messages.MarketID `yaml:"-"`
 	// Resolved at load.
@@ -346,6 +349,9 @@ func (c *Config) validateMarket(i int, m *Market) error {
 		return fieldErr(f+".min_amount", "must be a non-negative decimal, got %q", min)
 	}
 	m.MinUnits = units
+	if m.MaxOpenOrders < 0 {
+		return fieldErr(f+".max_open_orders", "must not be negative, got %d", m.MaxOpenOrders)
+	}
 	m.ID = messages.MarketID(i)
 	return nil
 }
@@ -368,6 +374,8 @@ func (m *Market) BookConfig() book.Config {
 		StockSave: m.StockAsset.PrecSave,
 		MoneySave: m.MoneyAsset.PrecSave,
 		MinAmount: m.MinUnits,
+
+		MaxOpenOrders: m.MaxOpenOrders,
 	}
 }
 

@@ -364,6 +364,15 @@ func (b *Book) PutLimit(cmd *messages.PutLimit) ([]messages.Event, *messages.Err
 			b.scratch = events[:0]
 			return nil, messages.ErrInvalidArgument
 		}
+		// A remainder may rest only below the user's limit of open orders
+		// in this market (counted before matching).
+		if c.MaxOpenOrders > 0 {
+			if u := b.byUser[cmd.User]; u != nil && u.count >= c.MaxOpenOrders {
+				clear(events)
+				b.scratch = events[:0]
+				return nil, messages.ErrLimitExceeded
+			}
+		}
 		r := b.slab.orderRested()
 		*r = messages.OrderRested{Market: c.Market, OrderID: t.ID, Time: cmd.Time}
 		events = append(events, r)

@@ -15,6 +15,11 @@ type Config struct {
 	StockSave int // prec_save of the stock asset
 	MoneySave int // prec_save of the money asset
 	MinAmount int64
+	// MaxOpenOrders, when positive, is how many orders one user may have
+	// resting in this market: a limit order whose remainder would rest
+	// beyond it is refused with code 8 (nothing changes). It is not part
+	// of the state: changing it never changes a replay.
+	MaxOpenOrders int
 }
 
 // IDShift is how many low bits of an order or deal id hold the market.
