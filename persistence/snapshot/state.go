@@ -7,11 +7,19 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
 
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/codec"
+)
+
+// Typical encoded sizes, to size the output once: an order (a few dozen
+// bytes of varints, three uint256, its source) and one uint256 balance.
+const (
+	orderBytes   = 64
+	accountBytes = 6
 )
 
 // AppendBook appends a book's state: its market, id counters and every
@@ -24,6 +32,7 @@ func AppendBook(b []byte, bk *book.Book) []byte {
 	n := 0
 	bk.EachOrder(func(*messages.Order) { n++ })
 	b = binary.AppendUvarint(b, uint64(n))
+	b = slices.Grow(b, n*orderBytes)
 	bk.EachOrder(func(o *messages.Order) { b = codec.AppendOrder(b, o) })
 	return b
 }
@@ -35,6 +44,7 @@ func AppendLedger(b []byte, l *ledger.Ledger) []byte {
 	n := 0
 	l.EachSorted(func(uint32, []messages.Balance) { n++ })
 	b = binary.AppendUvarint(b, uint64(n))
+	b = slices.Grow(b, n*(1+2*l.Config().Assets*accountBytes))
 	l.EachSorted(func(user uint32, bal []messages.Balance) {
 		b = binary.AppendUvarint(b, uint64(user))
 		for i := range bal {
