@@ -100,15 +100,15 @@ func (g *entryGen) next() int {
 func (g *entryGen) call(names []string) (string, string) {
 	name := names[g.next()%len(names)]
 	var params []string
-	switch mode := g.next() % 4; mode {
+	switch mode := g.next() % 5; mode {
 	case 0: // random count and values
 		n := g.next() % 10
 		for range n {
 			params = append(params, entryValues[g.next()%len(entryValues)])
 		}
-	default: // near-valid: the template with one or two params replaced, or one dropped/added
+	default: // the valid template, or near-valid: 1–3 params replaced, dropped or added
 		params = slices.Clone(entryTemplates[name])
-		for range mode {
+		for range mode - 1 {
 			switch op := g.next() % 5; {
 			case op < 3 && len(params) > 0:
 				params[g.next()%len(params)] = entryValues[g.next()%len(entryValues)]
