@@ -55,6 +55,7 @@ type Model struct {
 	loc                     *time.Location
 	secMax, minMax, hourMax int64 // retention in seconds
 	dealsMax                int
+	klineMax                int64 // candles per market.kline answer; 0: no bound
 
 	lsn uint64
 	// horizon is the latest time Trim was given (Unix seconds), 0 if none:
@@ -86,6 +87,7 @@ func NewModel(cfg *config.Config) *Model {
 		minMax:   int64(md.MinMax / time.Second),
 		hourMax:  int64(md.HourMax / time.Second),
 		dealsMax: md.Deals,
+		klineMax: int64(md.KlineMax),
 		markets:  make([]*market, len(cfg.Markets)),
 	}
 	if m.loc == nil {

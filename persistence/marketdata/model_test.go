@@ -637,3 +637,48 @@ func TestFormatRaw(t *testing.T) {
 		}
 	}
 }
+
+// TestKlineMax: a range longer than marketdata.kline_max candles answers
+// the newest kline_max.
+func TestKlineMax(t *testing.T) {
+	cfg, _ := scenario(t)
+	cfg.MarketData.KlineMax = 4
+	m := NewModel(cfg)
+	us := func(sec int64, frac int64) int64 { return sec*1e6 + frac }
+	feed(t, m,
+		deal(cfg, 0, 1, us(t0+10, 200000), "100", "1", messages.Bid),
+		deal(cfg, 0, 2, us(t0+10, 900000), "101", "0.5", messages.Ask),
+		deal(cfg, 0, 3, us(t0+59, 0), "99.5", "2", messages.Bid),
+		deal(cfg, 0, 4, us(t0+75, 0), "102", "1", messages.Ask),
+		deal(cfg, 0, 5, us(t0+7205, 0), "98", "1", messages.Bid),
+		deal(cfg, 0, 6, us(t0+3, 500000), "100.5", "0.1", messages.Bid),
+	)
+	for _, tt := range []struct {
+		name                      string
+		start, end, interval, now int64
+		want                      []string
+	}{
+		{"5s, 5 buckets asked", t0, t0 + 20, 5, t0 + 100, []string{
+			flat(t0+5, "100.5"),
+			fmt.Sprintf("%d 100 101 101 100 1.5 150.5", t0+10),
+			flat(t0+15, "101"), flat(t0+20, "101"),
+		}},
+		{"1m, 123 buckets asked", t0 + 1, t0 + 7300, 60, t0 + 7300, []string{
+			flat(t0+7080, "102"), flat(t0+7140, "102"),
+			fmt.Sprintf("%d 98 98 98 98 1 98", t0+7200), flat(t0+7260, "98"),
+		}},
+		{"exactly 4 buckets: unchanged", t0 + 10, t0 + 25, 5, t0 + 100, []string{
+			fmt.Sprintf("%d 100 101 101 100 1.5 150.5", t0+10),
+			flat(t0+15, "101"), flat(t0+20, "101"), flat(t0+25, "101"),
+		}},
+	} {
+		rep := m.Query(&messages.MarketKline{Market: 0, Start: tt.start, End: tt.end, Interval: tt.interval, Now: tt.now})
+		r, ok := rep.(*messages.MarketKlineReply)
+		if !ok {
+			t.Fatalf("%s: kline = %#v", tt.name, rep)
+		}
+		if got := showCandles(cfg, 0, r.Candles); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			t.Errorf("%s =\n%s\nwant\n%s", tt.name, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+		}
+	}
+}

@@ -160,6 +160,11 @@ func (m *Model) kline(mk *market, c *messages.MarketKline) messages.Reply {
 	if end <= 0 || start > end || iv <= 0 {
 		return errArg
 	}
+	if m.klineMax > 0 && iv < week && (end-start)/iv >= m.klineMax {
+		// At most klineMax buckets: the newest (the bucket holding end
+		// and the klineMax-1 before it).
+		start = end - (m.klineMax-1)*iv
+	}
 	fixed := func(src Resolution, first, before int64) plan {
 		return plan{src: src, first: first, step: iv, before: before, at: func(i int64) int64 { return first + i*iv }}
 	}

@@ -109,6 +109,10 @@ type MarketData struct {
 	HourMax time.Duration `yaml:"hour_max"`
 	// Deals is how many recent deals are kept per market.
 	Deals int `yaml:"deals"`
+	// KlineMax bounds the candles one market.kline answers: a longer
+	// range gets its newest KlineMax candles (viabtc: unbounded; a 1 s
+	// k-line over sec_max is 604,800 candles). Default 10000.
+	KlineMax int `yaml:"kline_max"`
 
 	Location *time.Location `yaml:"-"`
 }
@@ -203,7 +207,7 @@ func Parse(b []byte) (*Config, error) {
 		Snapshot:          Snapshot{Interval: 10 * time.Minute, Keep: 2, MaxFollowerLag: 10_000_000},
 		MarketData: MarketData{
 			Timezone: "UTC", SecMax: 7 * 24 * time.Hour, MinMax: 365 * 24 * time.Hour,
-			HourMax: 10 * 365 * 24 * time.Hour, Deals: 10000,
+			HourMax: 10 * 365 * 24 * time.Hour, Deals: 10000, KlineMax: 10000,
 		},
 		Kafka: Kafka{
 			Topics:      Topics{Balances: "balances", Orders: "orders", Deals: "deals"},
@@ -396,6 +400,9 @@ func (c *Config) validateFollowers() error {
 	}
 	if md.Deals < 1 || md.Deals > 1_000_000 {
 		return fieldErr("marketdata.deals", "must be between 1 and 1000000, got %d", md.Deals)
+	}
+	if md.KlineMax < 1 {
+		return fieldErr("marketdata.kline_max", "must be at least 1, got %d", md.KlineMax)
 	}
 	t := c.Kafka.Topics
 	if t.Balances == "" || t.Orders == "" || t.Deals == "" {
