@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,12 @@ import (
 // each new connection only to close it at once, as a stopped server
 // whose port answered would; Restore forwards new connections again.
 // The listening port stays the same throughout.
+//
+// Hang simulates the other kind of outage, a network partition or a
+// server that stopped answering: connections stay open but no byte moves
+// in either direction (bytes already read wait in the proxy, the rest in
+// the kernel's buffers) and new connections are accepted but not
+// forwarded, until Restore lets everything through again, nothing lost.
 type Proxy struct {
 	ln     net.Listener
 	target string
@@ -24,7 +29,9 @@ type Proxy struct {
 	mu     sync.Mutex
 	cut    bool
 	closed bool
-	conns  map[net.Conn]struct{} // both ends of every forwarded connection
+	gate   chan struct{} // closed while bytes may move; open (blocking) while hung
+	done   chan struct{} // closed by Close
+	conns  map[net.Conn]net.Conn // client end → server end (nil while held by Hang)
 	wg     sync.WaitGroup
 
 	forwarded atomic.Int64
@@ -46,7 +53,9 @@ func NewProxy(target string) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	gate := make(chan struct{})
+	close(gate)
+	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]net.Conn{}, gate: gate, done: make(chan struct{})}
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -80,18 +89,63 @@ func (p *Proxy) Cut() {
 	p.severed.Add(int64(n))
 }
 
-// Restore ends an outage: new connections are forwarded again.
-func (p *Proxy) Restore() {
+// Hang starts a silent outage: connections stay open but nothing is
+// forwarded, and new connections are accepted but not forwarded, until
+// Restore.
+func (p *Proxy) Hang() {
 	p.mu.Lock()
-	p.cut = false
+	if p.open() {
+		p.gate = make(chan struct{})
+	}
 	p.mu.Unlock()
 }
 
-// IsCut reports whether the proxy is in an outage.
+// Restore ends an outage (Cut or Hang): new connections are forwarded
+// again, and bytes held by Hang move on.
+func (p *Proxy) Restore() {
+	p.mu.Lock()
+	p.cut = false
+	if !p.open() {
+		close(p.gate)
+	}
+	p.mu.Unlock()
+}
+
+// open reports whether the gate lets bytes through; p.mu is held.
+func (p *Proxy) open() bool {
+	select {
+	case <-p.gate:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait blocks while the proxy hangs; false if it was closed meanwhile.
+func (p *Proxy) wait(closing <-chan struct{}) bool {
+	p.mu.Lock()
+	gate := p.gate
+	p.mu.Unlock()
+	select {
+	case <-gate:
+		return true
+	case <-closing:
+		return false
+	}
+}
+
+// IsCut reports whether the proxy is cut.
 func (p *Proxy) IsCut() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.cut
+}
+
+// IsHung reports whether the proxy hangs.
+func (p *Proxy) IsHung() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.open()
 }
 
 // Stats returns the proxy's counters.
@@ -108,6 +162,7 @@ func (p *Proxy) Close() error {
 		return nil
 	}
 	p.closed = true
+	close(p.done)
 	err := p.ln.Close()
 	n := p.closeConns()
 	p.mu.Unlock()
@@ -116,13 +171,17 @@ func (p *Proxy) Close() error {
 	return err
 }
 
-// closeConns closes every tracked connection and returns how many
-// forwarded connections (pairs) there were; p.mu is held.
+// closeConns closes every tracked connection and returns how many of them
+// were forwarded; p.mu is held.
 func (p *Proxy) closeConns() int {
-	for c := range p.conns {
-		c.Close()
+	n := 0
+	for client, server := range p.conns {
+		client.Close()
+		if server != nil {
+			server.Close()
+			n++
+		}
 	}
-	n := len(p.conns) / 2
 	clear(p.conns)
 	return n
 }
@@ -157,29 +216,53 @@ func (p *Proxy) accept() {
 // side ends or the proxy cuts them.
 func (p *Proxy) forward(client net.Conn) {
 	defer p.wg.Done()
+	p.mu.Lock()
+	p.conns[client] = nil // so that Cut and Close end it while Hang holds it
+	p.mu.Unlock()
+	if !p.wait(p.done) {
+		client.Close()
+		return
+	}
 	server, err := net.DialTimeout("tcp", p.target, 5*time.Second)
 	if err != nil {
+		p.mu.Lock()
+		delete(p.conns, client)
+		p.mu.Unlock()
 		p.refused.Add(1)
 		client.Close()
 		return
 	}
 	p.mu.Lock()
-	if p.cut || p.closed { // cut while dialling
+	if _, ok := p.conns[client]; !ok || p.cut || p.closed { // cut while held or dialling
+		delete(p.conns, client)
 		p.mu.Unlock()
 		p.refused.Add(1)
 		client.Close()
 		server.Close()
 		return
 	}
-	p.conns[client] = struct{}{}
-	p.conns[server] = struct{}{}
+	p.conns[client] = server
 	p.mu.Unlock()
 	p.forwarded.Add(1)
 
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		io.Copy(dst, src)
-		done <- struct{}{}
+		defer func() { done <- struct{}{} }()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				if !p.wait(p.done) {
+					return
+				}
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
 	}
 	go pipe(server, client)
 	go pipe(client, server)
@@ -188,7 +271,8 @@ func (p *Proxy) forward(client net.Conn) {
 	server.Close()
 	<-done
 	p.mu.Lock()
-	delete(p.conns, client)
-	delete(p.conns, server)
+	if p.conns[client] == server {
+		delete(p.conns, client)
+	}
 	p.mu.Unlock()
 }

@@ -3,8 +3,10 @@ package testenv
 import (
 	"bufio"
 	"database/sql"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +154,61 @@ func TestProxyMySQL(t *testing.T) {
 	var sum int
 	if err := db.QueryRow("SELECT COALESCE(SUM(n), 0) FROM t").Scan(&sum); err != nil || sum != 2 {
 		t.Fatalf("sum %d, %v; want 2 (only the insert after Restore)", sum, err)
+	}
+}
+
+// TestProxyHang: while hung nothing moves and new connections wait; after
+// Restore both the held bytes and the held connection go through.
+func TestProxyHang(t *testing.T) {
+	p := StartProxy(t, echoServer(t))
+	old := dial(t, p.Addr())
+	if got, err := roundTrip(old, "one"); err != nil || got != "one" {
+		t.Fatalf("through the proxy: %q, %v", got, err)
+	}
+	p.Hang()
+	if !p.IsHung() || p.IsCut() {
+		t.Fatalf("after Hang: hung %v cut %v", p.IsHung(), p.IsCut())
+	}
+	oldR, fresh := bufio.NewReader(old), dial(t, p.Addr())
+	freshR := bufio.NewReader(fresh)
+	for _, c := range []net.Conn{old, fresh} {
+		if _, err := io.WriteString(c, "held\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range []struct {
+		c net.Conn
+		r *bufio.Reader
+	}{{old, oldR}, {fresh, freshR}} {
+		r.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if got, err := r.r.ReadString('\n'); err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("while hung: read %q, %v; want a timeout", got, err)
+		}
+	}
+	p.Restore()
+	for _, r := range []struct {
+		c net.Conn
+		r *bufio.Reader
+	}{{old, oldR}, {fresh, freshR}} {
+		r.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if got, err := r.r.ReadString('\n'); err != nil || got != "held\n" {
+			t.Fatalf("after Restore: read %q, %v; want the held line", got, err)
+		}
+	}
+	if st := p.Stats(); st.Forwarded != 2 || st.Refused != 0 || st.Severed != 0 {
+		t.Errorf("stats %+v; want 2 forwarded", st)
+	}
+	// Cut while hung ends the held connections too.
+	p.Hang()
+	held := dial(t, p.Addr())
+	time.Sleep(50 * time.Millisecond) // let the proxy accept it
+	p.Cut()
+	held.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := held.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a connection held by Hang survived Cut: %v", err)
+	}
+	p.Restore()
+	if got, err := roundTrip(dial(t, p.Addr()), "two"); err != nil || got != "two" {
+		t.Fatalf("after Cut and Restore: %q, %v", got, err)
 	}
 }
