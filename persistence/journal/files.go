@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,10 +58,10 @@ func OpenFiles(dir string, segmentSize int64, after uint64, replay func(Record) 
 	}
 	rec.Segments = len(segs)
 	j := &Files{dir: dir, segmentSize: segmentSize}
+	var data []byte // one buffer for every segment: records do not point into it
 	for i, seg := range segs {
 		last := i == len(segs)-1
-		data, err := os.ReadFile(filepath.Join(dir, seg.name))
-		if err != nil {
+		if data, err = readInto(data[:0], filepath.Join(dir, seg.name)); err != nil {
 			return nil, rec, err
 		}
 		off := 0
@@ -125,6 +126,33 @@ func OpenFiles(dir string, segmentSize int64, after uint64, replay func(Record) 
 		j.lastLSN = after
 	}
 	return j, rec, nil
+}
+
+// readInto reads the file at path into buf (grown if needed).
+func readInto(buf []byte, path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	buf = slices.Grow(buf[:0], int(fi.Size())+1)
+	for {
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, 4096)
+		}
+	}
 }
 
 // validAfter reports whether b holds, at any offset, a valid record with an
