@@ -124,9 +124,9 @@ func table(o *options, rows []row, mix [4]int, args []string, load0, load1 strin
 
 	fmt.Fprintf(&b, "Modes: book = book.Execute alone, one goroutine; inproc = runtime.Start without journal, protoactor Send to the shard/market and a collector actor; "+
 		"sync, batch = the same with a segment-file journal in that durability mode; http = a bourse process (-durability %s) over %d keep-alive connections; "+
-		"baseline = benchmarks/cmd/baseline (bare net/http) with the same client and requests. Latency = due time → reply (open loop). "+
+		"baseline = benchmarks/cmd/baseline (bare net/http) with the same client and requests. Latency = due time → reply (open loop); send lag = how late the sender sent (pacing: %s). "+
 		"Workload: %d markets, 1,000 resting orders over 750 levels each before the run; then %s resting limits, %s crossing limits, %s market orders, %s cancels; Zipf over markets and users.\n\n",
-		o.httpDur, o.conns, o.markets, pct(mix, 0), pct(mix, 1), pct(mix, 2), pct(mix, 3))
+		o.httpDur, o.conns, paceNote(o.pace), o.markets, pct(mix, 0), pct(mix, 1), pct(mix, 2), pct(mix, 3))
 	sums := summarize(rows)
 	b.WriteString("| mode | sustained (offered, < p99-max, ≥ 90 % achieved) | peak achieved | at about half load: rate | p50 | p99 | p99.9 |\n|---|---|---|---|---|---|---|\n")
 	var httpS, baseS float64
@@ -254,4 +254,11 @@ func pct(mix [4]int, k int) string {
 		return "?"
 	}
 	return fmt.Sprintf("%.1f %%", 100*float64(mix[k])/float64(n))
+}
+
+func paceNote(p string) string {
+	if p == "auto" {
+		return "spin for book, Gosched-spin for inproc, sleep for the others"
+	}
+	return p
 }
