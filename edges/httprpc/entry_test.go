@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/internal/fuzzgen"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/bourse-exchange/bourse/runtime/config"
 )
@@ -60,66 +61,6 @@ var entryTemplates = map[string][]string{
 	"market.status_today":   {`"BTCUSDT"`},
 	"market.user_deals":     {`1`, `"BTCUSDT"`, `0`, `10`},
 	"server.state":          {},
-}
-
-// entryValues are the params the generator draws from.
-var entryValues = func() []string {
-	long := strings.Repeat("x", 300)
-	digits := strings.Repeat("9", 400)
-	return []string{
-		// numbers
-		`0`, `1`, `2`, `3`, `-1`, `-0`, `1.5`, `0.5`, `1e3`, `1E-8`, `1e308`, `-1e308`, `1e-400`,
-		`4294967295`, `4294967296`, `9007199254740993`, `18446744073709551616`, digits,
-		// strings that are numbers, almost numbers, or not
-		`"0"`, `"1"`, `"2"`, `"-1"`, `"0.00000001"`, `"0.000000001"`, `"1e3"`, `"1E-999"`, `"1e999"`,
-		`"123456789012345678901234567890.123456789"`, `"0.123456789012345678901234567890"`,
-		`"` + digits + `"`, `"NaN"`, `"Infinity"`, `"0x10"`, `" 1"`, `"1 "`, `"+1"`, `"1,5"`, `"١"`,
-		`"100"`, `"0.01"`, `"0.002"`, `"0.001"`, `"50000"`, `"0.0001"`,
-		// names
-		`"BTC"`, `"ETH"`, `"USDT"`, `"BTCUSDT"`, `"ETHBTC"`, `"ETHUSDT"`, `"btcusdt"`, `"BTC\u0000"`,
-		`"nope"`, `""`, `"` + long + `"`, `"deposit"`, `"withdraw"`, `"trade"`, `"web"`, `"'; DROP TABLE x; --"`,
-		// other types
-		`null`, `true`, `false`, `{}`, `{"a":[1,{"b":null}]}`, `[]`, `[1,2]`, `[[[]]]`,
-	}
-}()
-
-// entryGen draws a call from a byte stream (the fuzzer's input).
-type entryGen struct {
-	b []byte
-	i int
-}
-
-func (g *entryGen) next() int {
-	if g.i >= len(g.b) {
-		return 0
-	}
-	g.i++
-	return int(g.b[g.i-1])
-}
-
-func (g *entryGen) call(names []string) (string, string) {
-	name := names[g.next()%len(names)]
-	var params []string
-	switch mode := g.next() % 5; mode {
-	case 0: // random count and values
-		n := g.next() % 10
-		for range n {
-			params = append(params, entryValues[g.next()%len(entryValues)])
-		}
-	default: // the valid template, or near-valid: 1–3 params replaced, dropped or added
-		params = slices.Clone(entryTemplates[name])
-		for range mode - 1 {
-			switch op := g.next() % 5; {
-			case op < 3 && len(params) > 0:
-				params[g.next()%len(params)] = entryValues[g.next()%len(entryValues)]
-			case op == 3 && len(params) > 0:
-				params = params[:len(params)-1]
-			default:
-				params = append(params, entryValues[g.next()%len(entryValues)])
-			}
-		}
-	}
-	return name, "[" + strings.Join(params, ",") + "]"
 }
 
 // entryNode is a real node with its followers and the HTTP edge, shared
@@ -237,15 +178,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func entryNames() []string {
-	names := make([]string, 0, len(entryTemplates))
-	for name := range entryTemplates {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
-
 func FuzzEntryPoints(f *testing.F) {
 	for i := range 64 {
 		seed := make([]byte, 24)
@@ -255,12 +187,12 @@ func FuzzEntryPoints(f *testing.F) {
 		}
 		f.Add(seed)
 	}
-	names := entryNames()
+	names := fuzzgen.Names(entryTemplates)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		n := startEntryNode(t)
-		g := &entryGen{b: in}
-		for g.i < len(g.b) {
-			name, params := g.call(names)
+		g := &fuzzgen.Gen{B: in}
+		for g.More() {
+			name, params := g.Call(names, entryTemplates)
 			n.check(t, name, params)
 		}
 	})
@@ -273,7 +205,7 @@ func TestEntryPoints(t *testing.T) {
 		t.Fatalf("entryTemplates covers %d methods; the method table has %d", len(entryTemplates), len(methods))
 	}
 	n := startEntryNode(t)
-	names := entryNames()
+	names := fuzzgen.Names(entryTemplates)
 	r := rand.New(rand.NewPCG(1, 2))
 	calls, accepted := 0, 0
 	refusedBefore := 0
@@ -282,8 +214,8 @@ func TestEntryPoints(t *testing.T) {
 		for j := range in {
 			in[j] = byte(r.IntN(256))
 		}
-		g := &entryGen{b: in}
-		name, params := g.call(names)
+		g := &fuzzgen.Gen{B: in}
+		name, params := g.Call(names, entryTemplates)
 		n.check(t, name, params)
 		calls++
 		if t.Failed() {
