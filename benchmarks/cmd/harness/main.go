@@ -93,6 +93,7 @@ type options struct {
 	shards   int
 	pace     string
 	commit   string
+	replot   string
 }
 
 var allModes = []string{"book", "inproc", "sync", "batch", "http", "baseline"}
@@ -127,6 +128,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&o.httpDur, "http-durability", "sync", "bourse -durability in mode http")
 	fs.Float64Var(&o.maxRate, "max-rate", 5e6, "highest rate tried")
 	fs.IntVar(&o.shards, "shards", 4, "balance_shards of the generated configuration")
+	fs.StringVar(&o.replot, "replot", "", "only redraw the PNGs (at -out) from the detailed table of this harness .md file")
 	fs.StringVar(&o.commit, "commit", "", "the commit measured, for the report (default: git rev-parse HEAD here, marked if the tree has changes)")
 	fs.StringVar(&o.pace, "pace", "auto", "how the sender waits for a due time: sleep, spin, yield (spin with Gosched) or auto (spin for book, yield for inproc, sleep for sync, batch and HTTP)")
 	if err := fs.Parse(args); err != nil {
@@ -220,6 +222,19 @@ var quantiles = [4]float64{0.5, 0.9, 0.99, 0.999}
 func run(ctx context.Context, args []string, out io.Writer) error {
 	o, err := parseFlags(args, out)
 	if err != nil {
+		return err
+	}
+	if o.replot != "" {
+		b, err := os.ReadFile(o.replot)
+		if err != nil {
+			return err
+		}
+		rows, err := parseTable(string(b))
+		if err != nil {
+			return err
+		}
+		files, err := plots(o.out, rows)
+		fmt.Fprintf(out, "wrote %s\n", strings.Join(files, " "))
 		return err
 	}
 	harnessUsers = o.users

@@ -113,6 +113,15 @@ func TestModes(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "h.png")); err != nil {
 		t.Error(err)
 	}
+	rows, err := parseTable(string(md))
+	if err != nil || len(rows) < 3 || rows[0].mode != "book" || rows[0].offered != 20000 || rows[0].p[0] <= 0 || rows[0].p[4] < rows[0].p[0] {
+		t.Errorf("parseTable: %v, %+v", err, rows)
+	}
+	if err := run(context.Background(), []string{"-replot", filepath.Join(dir, "h.md"), "-out", filepath.Join(dir, "r")}, &out); err != nil {
+		t.Error(err)
+	} else if _, err := os.Stat(filepath.Join(dir, "r-book.png")); err != nil {
+		t.Error(err)
+	}
 	// Errors may only come from cancels sent before their order's reply
 	// (possible when the machine is slow); a reply the harness cannot
 	// attribute is a bug.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -261,4 +262,68 @@ func paceNote(p string) string {
 		return "spin for book, Gosched-spin for inproc, sleep for the others"
 	}
 	return p
+}
+
+// parseTable reads back the detailed rows (mode, offered, achieved and the
+// five percentiles) of a table written by table.
+func parseTable(md string) ([]row, error) {
+	var rows []row
+	for _, line := range strings.Split(md, "\n") {
+		f := strings.Split(line, "|")
+		if len(f) != 14 || strings.TrimSpace(f[1]) == "mode" || strings.HasPrefix(f[1], "-") {
+			continue
+		}
+		for i := range f {
+			f[i] = strings.TrimSpace(f[i])
+		}
+		r := row{mode: f[1], saturated: f[12] == "saturated"}
+		var err error
+		if r.offered, err = parseRate(f[2]); err != nil {
+			return nil, err
+		}
+		if r.achieved, err = parseRate(f[3]); err != nil {
+			return nil, err
+		}
+		for i := range 5 {
+			if r.p[i], err = parseDur(f[4+i]); err != nil {
+				return nil, err
+			}
+		}
+		rows = append(rows, r)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("no rows found")
+	}
+	return rows, nil
+}
+
+func parseRate(s string) (float64, error) {
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1e6, strings.TrimSuffix(s, "M")
+	case strings.HasSuffix(s, "k"):
+		mult, s = 1e3, strings.TrimSuffix(s, "k")
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("rate %q: %w", s, err)
+	}
+	return v * mult, nil
+}
+
+func parseDur(s string) (time.Duration, error) {
+	v, unit, ok := strings.Cut(s, " ")
+	if !ok {
+		return 0, fmt.Errorf("duration %q", s)
+	}
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return 0, fmt.Errorf("duration %q: %w", s, err)
+	}
+	scale := map[string]float64{"ns": 1, "µs": 1e3, "ms": 1e6, "s": 1e9}[unit]
+	if scale == 0 {
+		return 0, fmt.Errorf("duration unit %q", unit)
+	}
+	return time.Duration(x * scale), nil
 }
