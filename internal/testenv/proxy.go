@@ -29,8 +29,8 @@ type Proxy struct {
 	mu     sync.Mutex
 	cut    bool
 	closed bool
-	gate   chan struct{} // closed while bytes may move; open (blocking) while hung
-	done   chan struct{} // closed by Close
+	gate   chan struct{}         // closed while bytes may move; open (blocking) while hung
+	done   chan struct{}         // closed by Close
 	conns  map[net.Conn]net.Conn // client end → server end (nil while held by Hang)
 	wg     sync.WaitGroup
 
