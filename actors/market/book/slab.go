@@ -8,7 +8,7 @@ import (
 
 // slab hands out the event structs a command produces, and the backing
 // arrays of the event slices the book returns, from chunks of about
-// slabBytes (64 Trades, 68 OrderPlaced, 227 OrderFinished, 682
+// slabBytes (68 Trades, 81 OrderPlaced, 227 OrderFinished, 682
 // OrderRested, 1,024 slice entries). The events leave the book and are
 // shared (journal, shards), so nothing handed out is ever reused or written
 // again: a chunk is dropped when its last struct has been handed out, and the
