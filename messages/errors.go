@@ -27,8 +27,8 @@ var (
 	ErrMethodNotFound    = &Error{4, "method not found"}
 	ErrServiceTimeout    = &Error{5, "service timeout"}
 	ErrRequireAuth       = &Error{6, "require authentication"}
-	ErrTooManyRequests   = &Error{7, "too many requests"} // Bourse: a rate limit (README "Limits")
-	ErrLimitExceeded     = &Error{8, "limit exceeded"}    // Bourse: a configured count limit (README "Limits")
+	ErrTooManyRequests   = &Error{7, "too many requests"}   // Bourse: a rate limit (README "Limits")
+	ErrLimitExceeded     = &Error{8, "limit exceeded"}      // Bourse: a configured count limit (README "Limits")
 	ErrRepeatUpdate      = &Error{10, "repeat update"}      // balance.update
 	ErrBalanceNotEnough  = &Error{10, "balance not enough"} // order.put_*
 	ErrWithdrawNotEnough = &Error{11, "balance not enough"} // balance.update

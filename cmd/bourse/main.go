@@ -87,6 +87,13 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// Signals are caught from the start: a SIGHUP (token reload) or
+	// SIGTERM that arrives while starting must not kill the process
+	// half-way.
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
+
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
@@ -200,8 +207,6 @@ func run(args []string) error {
 		go func() { errc <- wsSrv.Serve(wsLn) }()
 	}
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 wait:
 	for {
 		select {
