@@ -165,16 +165,38 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) openMySQL(dsn string, workers int) error {
+// DefaultIOTimeout is the read and write timeout of a MySQL history DSN
+// that sets none (readTimeout=, writeTimeout= in the DSN override it).
+const DefaultIOTimeout = 30 * time.Second
+
+// mysqlConfig parses a history DSN and sets the timeouts it leaves out.
+func mysqlConfig(dsn string) (*mysql.Config, error) {
 	cfg, err := mysql.ParseDSN(strings.TrimPrefix(dsn, "mysql://"))
 	if err != nil {
-		return fmt.Errorf("history: mysql DSN: %w", err)
+		return nil, fmt.Errorf("history: mysql DSN: %w", err)
 	}
 	if cfg.DBName == "" {
-		return errors.New("history: mysql DSN names no database (…/DATABASE)")
+		return nil, errors.New("history: mysql DSN names no database (…/DATABASE)")
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
+	}
+	// A server that stops answering must fail the follower (error, alert,
+	// retry from the cursor) instead of stalling it silently: the outage
+	// test's silent mode found history waiting forever without these.
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = DefaultIOTimeout
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = DefaultIOTimeout
+	}
+	return cfg, nil
+}
+
+func (s *Store) openMySQL(dsn string, workers int) error {
+	cfg, err := mysqlConfig(dsn)
+	if err != nil {
+		return err
 	}
 	s.d = mysqlDialect
 	s.where = fmt.Sprintf("mysql %s@%s/%s", cfg.User, cfg.Addr, cfg.DBName)
