@@ -124,6 +124,9 @@ func (r *Router) route(cmd messages.Command, reply *actor.PID) *actor.PID {
 	case *messages.Cancel:
 		c.ReplyTo = reply
 		return r.dir.Market(c.Market)
+	case *messages.CancelAll:
+		c.ReplyTo = reply
+		return r.dir.Market(c.Market)
 	case *messages.OrderBook:
 		c.ReplyTo = reply
 		return r.dir.Market(c.Market)

@@ -57,6 +57,45 @@ type PutLimit struct {
 	// Reservation is set by the shard before it forwards the order: its id
 	// for the funds it reserved (live only, see OrderPlaced).
 	Reservation uint64
+	// Options of order.put_limit_ex; zero values: viabtc's put_limit
+	// (good till cancelled, may take liquidity, the market's STP mode).
+	TIF      TimeInForce
+	PostOnly bool
+	STP      STP
+}
+
+// TimeInForce says how long a limit order's unfilled part stays.
+type TimeInForce uint8
+
+// Times in force.
+const (
+	GTC TimeInForce = iota // good till cancelled: the remainder rests
+	IOC                    // immediate or cancel: the remainder is cancelled
+	FOK                    // fill or kill: filled entirely at once, or refused (code 12)
+)
+
+// STP is a self-trade prevention mode: what happens when an order would
+// trade with a resting order of the same user.
+type STP uint8
+
+// Self-trade prevention modes. STPDefault takes the market's (config
+// markets[].stp, default none).
+const (
+	STPDefault     STP = iota
+	STPNone            // trade with yourself (viabtc)
+	STPCancelTaker     // the incoming order's remainder is cancelled
+	STPCancelMaker     // the resting order is cancelled; matching goes on
+	STPCancelBoth      // both
+)
+
+// CancelAll cancels every resting order of User in Market, on one Side or
+// (Side 0) both: one journal record. Answered with *CancelAllReply.
+type CancelAll struct {
+	ReplyTo *actor.PID
+	User    uint32
+	Market  MarketID
+	Side    Side // 0: both sides
+	Time    int64
 }
 
 // PutMarket places a market order: Amount is stock at stock_prec for an ask,
@@ -131,6 +170,7 @@ func (*AssetSummary) command()       {}
 func (*PutLimit) command()           {}
 func (*PutMarket) command()          {}
 func (*Cancel) command()             {}
+func (*CancelAll) command()          {}
 func (*OrderBook) command()          {}
 func (*OrderDepth) command()         {}
 func (*OrderPending) command()       {}

@@ -27,15 +27,16 @@ var (
 	ErrMethodNotFound    = &Error{4, "method not found"}
 	ErrServiceTimeout    = &Error{5, "service timeout"}
 	ErrRequireAuth       = &Error{6, "require authentication"}
-	ErrTooManyRequests   = &Error{7, "too many requests"}   // Bourse: a rate limit (README "Limits")
-	ErrLimitExceeded     = &Error{8, "limit exceeded"}      // Bourse: a configured count limit (README "Limits")
-	ErrRepeatUpdate      = &Error{10, "repeat update"}      // balance.update
-	ErrBalanceNotEnough  = &Error{10, "balance not enough"} // order.put_*
-	ErrWithdrawNotEnough = &Error{11, "balance not enough"} // balance.update
-	ErrAmountTooSmall    = &Error{11, "amount too small"}   // order.put_*
-	ErrNoEnoughTrader    = &Error{12, "no enough trader"}   // order.put_market
-	ErrOrderNotFound     = &Error{10, "order not found"}    // order.cancel
-	ErrUserNotMatch      = &Error{11, "user not match"}     // order.cancel
+	ErrTooManyRequests   = &Error{7, "too many requests"}           // Bourse: a rate limit (README "Limits")
+	ErrLimitExceeded     = &Error{8, "limit exceeded"}              // Bourse: a configured count limit (README "Limits")
+	ErrRepeatUpdate      = &Error{10, "repeat update"}              // balance.update
+	ErrBalanceNotEnough  = &Error{10, "balance not enough"}         // order.put_*
+	ErrWithdrawNotEnough = &Error{11, "balance not enough"}         // balance.update
+	ErrAmountTooSmall    = &Error{11, "amount too small"}           // order.put_*
+	ErrNoEnoughTrader    = &Error{12, "no enough trader"}           // order.put_market
+	ErrOrderNotFound     = &Error{10, "order not found"}            // order.cancel
+	ErrUserNotMatch      = &Error{11, "user not match"}             // order.cancel
+	ErrWouldTake         = &Error{13, "order would take liquidity"} // order.put_limit_ex, post_only
 )
 
 // Catalogue lists every error above, for documentation and tests.
@@ -43,5 +44,5 @@ var Catalogue = []*Error{
 	ErrInvalidArgument, ErrInternal, ErrUnavailable, ErrMethodNotFound,
 	ErrServiceTimeout, ErrRequireAuth, ErrTooManyRequests, ErrLimitExceeded, ErrRepeatUpdate, ErrBalanceNotEnough,
 	ErrWithdrawNotEnough, ErrAmountTooSmall, ErrNoEnoughTrader,
-	ErrOrderNotFound, ErrUserNotMatch,
+	ErrOrderNotFound, ErrUserNotMatch, ErrWouldTake,
 }

@@ -34,6 +34,9 @@ type AssetSummaryReply struct{ Rows []AssetSummaryRow }
 // OrderReply carries an order as it stands after the command.
 type OrderReply struct{ Order Order }
 
+// CancelAllReply answers CancelAll: how many orders were cancelled.
+type CancelAllReply struct{ Count int }
+
 // OrderListReply is a page of orders plus the total count.
 type OrderListReply struct {
 	Total  int
@@ -68,6 +71,7 @@ func (*StatusReply) reply()        {}
 func (*BalanceQueryReply) reply()  {}
 func (*AssetSummaryReply) reply()  {}
 func (*OrderReply) reply()         {}
+func (*CancelAllReply) reply()     {}
 func (*OrderListReply) reply()     {}
 func (*DepthReply) reply()         {}
 func (*OrderDetailReply) reply()   {}

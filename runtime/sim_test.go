@@ -19,8 +19,9 @@ import (
 )
 
 // TestSimulation is a seeded simulation of the whole actor tree in one
-// process. Each seed draws a workload (deposits, withdrawals, limit and
-// market orders, cancels; times from a simulated clock, never the wall
+// process. Each seed draws a workload (deposits, withdrawals, limit orders
+// with and without put_limit_ex's options, market orders, cancels and
+// cancel-alls; times from a simulated clock, never the wall
 // clock) and a plan of faults, then runs several epochs. In an epoch the
 // node recovers from the data directory, takes the workload one command
 // at a time (so the order of events, and every state, is a function of
@@ -249,9 +250,17 @@ func (r *simRun) command() messages.Command {
 		return &messages.BalanceUpdate{User: user, Asset: a.ID, Business: "withdraw", BusinessID: r.nextID,
 			Change: save(strconv.Itoa(1 + r.rng.IntN(3000))), Negative: true, Time: r.clock}
 	case k < 68:
-		return &messages.PutLimit{User: user, Market: m.ID, Side: messages.Side(1 + r.rng.IntN(2)),
+		cmd := &messages.PutLimit{User: user, Market: m.ID, Side: messages.Side(1 + r.rng.IntN(2)),
 			Amount: int64(1+r.rng.IntN(30)) * m.MinUnits, Price: int64(90+r.rng.IntN(20)) * pow(m.MoneyPrec),
 			TakerFee: int64(r.rng.IntN(30)), MakerFee: int64(r.rng.IntN(20)), Source: "sim", Time: r.clock}
+		if r.rng.IntN(3) == 0 { // order.put_limit_ex options
+			cmd.TIF = messages.TimeInForce(r.rng.IntN(3))
+			cmd.PostOnly = cmd.TIF == messages.GTC && r.rng.IntN(3) == 0
+			cmd.STP = messages.STP(r.rng.IntN(5))
+		}
+		return cmd
+	case k < 70:
+		return &messages.CancelAll{User: user, Market: m.ID, Side: messages.Side(r.rng.IntN(3)), Time: r.clock}
 	case k < 78:
 		side := messages.Side(1 + r.rng.IntN(2))
 		amount := int64(1+r.rng.IntN(20)) * m.MinUnits
@@ -292,6 +301,8 @@ func (r *simRun) record(cmd messages.Command, rep messages.Reply) bool {
 				r.orders[m] = append(r.orders[m], o.Order.ID)
 			}
 		}
+	case *messages.CancelAll:
+		// Its orders are gone; cancels of them now answer code 10.
 	case *messages.Cancel:
 		m := uint32(c.Market)
 		if i := slices.Index(r.orders[m], c.OrderID); i >= 0 {

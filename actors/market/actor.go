@@ -76,6 +76,8 @@ func (a *Actor) Receive(ctx actor.Context) {
 		a.order(ctx, cmd, cmd.ReplyTo, cmd.User, cmd.Reservation, messages.Market, cmd.Side, cmd.Amount, 0)
 	case *messages.Cancel:
 		a.cancel(ctx, cmd)
+	case *messages.CancelAll:
+		a.cancelAll(ctx, cmd)
 	case *messages.OrderBook:
 		if cmd.Side != messages.Ask && cmd.Side != messages.Bid {
 			ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: messages.ErrInvalidArgument})
@@ -206,6 +208,34 @@ func (a *Actor) cancel(ctx actor.Context, cmd *messages.Cancel) {
 		m.Cancels.Inc()
 	}
 	a.env.Journal.Reply(cmd.ReplyTo, &messages.OrderReply{Order: o})
+}
+
+// cancelAll cancels a user's orders in one journal record (none: nothing
+// is journaled) and answers how many.
+func (a *Actor) cancelAll(ctx actor.Context, cmd *messages.CancelAll) {
+	defer func() {
+		if r := recover(); r != nil {
+			ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: messages.ErrInternal})
+			panic(r)
+		}
+	}()
+	if a.env.Journal.Failed() {
+		ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
+		return
+	}
+	a.fault("decide", cmd)
+	events, _, err := a.book.Execute(cmd)
+	if err != nil {
+		a.env.Journal.Reply(cmd.ReplyTo, &messages.ErrorReply{Err: err})
+		return
+	}
+	if len(events) == 0 {
+		a.env.Journal.Reply(cmd.ReplyTo, &messages.CancelAllReply{})
+		return
+	}
+	lsn := a.env.Journal.Append(events)
+	a.settle(ctx, lsn, 0, events)
+	a.env.Journal.Reply(cmd.ReplyTo, &messages.CancelAllReply{Count: len(events)})
 }
 
 func (a *Actor) fault(point string, cmd messages.Command) {

@@ -116,7 +116,22 @@ func (l *killLoad) worker(url string, seed uint64, stop <-chan struct{}) {
 		case k < 8:
 			side := 1 + rng.IntN(2)
 			price := decimal.NewFromInt(int64(m.price)).Mul(decimal.NewFromFloat(0.95 + 0.01*float64(rng.IntN(10)))).StringFixed(2)
-			res, code, ok := rpc(client, url, "order.put_limit", user, m.name, side, strconv.Itoa(1+rng.IntN(3)), price, "0.002", "0.001", "kill")
+			params := []any{user, m.name, side, strconv.Itoa(1 + rng.IntN(3)), price, "0.002", "0.001", "kill"}
+			method := "order.put_limit"
+			switch rng.IntN(8) {
+			case 0: // options beyond viabtc
+				method = "order.put_limit_ex"
+				params = append(params, map[string]any{
+					"time_in_force": []string{"GTC", "IOC", "FOK"}[rng.IntN(3)],
+					"stp":           []string{"none", "cancel_taker", "cancel_maker", "cancel_both"}[rng.IntN(4)],
+				})
+			case 1:
+				if _, _, ok := rpc(client, url, "order.cancel_all", user, m.name, rng.IntN(3)); !ok {
+					return
+				}
+				continue
+			}
+			res, code, ok := rpc(client, url, method, params...)
 			if !ok {
 				return
 			}
@@ -152,7 +167,8 @@ func (l *killLoad) worker(url string, seed uint64, stop <-chan struct{}) {
 }
 
 // TestKill9 kills the real binary with SIGKILL at random moments under a
-// concurrent load of deposits, withdrawals, orders and cancels, restarts it
+// concurrent load of deposits, withdrawals, orders (some with
+// order.put_limit_ex options), cancels and cancel-alls, restarts it
 // on the same data directory, and checks after every restart that every
 // acknowledged balance update is present (re-sending it answers "repeat
 // update"), that order ids are never handed out again, and that every asset

@@ -33,6 +33,8 @@ var entryCodes = map[string][]int{
 	"order.put_limit":  {1, 10, 11},
 	"order.put_market": {1, 10, 11, 12},
 	"order.cancel":     {1, 10, 11},
+	// put_limit_ex: 12 a FOK order not filled at once, 13 post-only would take.
+	"order.put_limit_ex": {1, 10, 11, 12, 13},
 }
 
 // entryTemplates are valid calls; a near-valid call replaces one param.
@@ -45,6 +47,8 @@ var entryTemplates = map[string][]string{
 	"order.put_limit":       {`1`, `"BTCUSDT"`, `2`, `"0.01"`, `"100"`, `"0.002"`, `"0.001"`, `"web"`},
 	"order.put_market":      {`1`, `"BTCUSDT"`, `1`, `"0.01"`, `"0.002"`, `"web"`},
 	"order.cancel":          {`1`, `"BTCUSDT"`, `1`},
+	"order.put_limit_ex":    {`2`, `"BTCUSDT"`, `1`, `"0.01"`, `"100"`, `"0.002"`, `"0.001"`, `"web"`, `{"time_in_force":"IOC","stp":"cancel_maker"}`},
+	"order.cancel_all":      {`1`, `"BTCUSDT"`, `0`},
 	"order.book":            {`"BTCUSDT"`, `1`, `0`, `10`},
 	"order.depth":           {`"BTCUSDT"`, `10`, `"0"`},
 	"order.pending":         {`1`, `"BTCUSDT"`, `0`, `10`},

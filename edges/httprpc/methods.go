@@ -3,6 +3,7 @@ package httprpc
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -38,6 +39,8 @@ var methods = map[string]method{
 	"order.put_limit":      (*call).putLimit,
 	"order.put_market":     (*call).putMarket,
 	"order.cancel":         (*call).cancel,
+	"order.put_limit_ex":   (*call).putLimitEx,
+	"order.cancel_all":     (*call).cancelAll,
 	"order.book":           (*call).orderBook,
 	"order.depth":          (*call).orderDepth,
 	"order.pending":        (*call).orderPending,
@@ -271,8 +274,131 @@ func (c *call) assetSummary() error {
 // order.put_limit [user_id, market, side, amount, price, taker_fee_rate,
 // maker_fee_rate, source] (§3.5).
 func (c *call) putLimit() error {
+	if len(c.params) != 8 {
+		return errArg
+	}
+	cmd, ok := c.limitArgs(c.params)
+	if !ok {
+		return errArg
+	}
+	rep, err := c.do(cmd)
+	if err != nil {
+		return err
+	}
+	return c.order(rep)
+}
+
+// limitArgs reads put_limit's eight params into a command.
+func (c *call) limitArgs(p [][]byte) (*messages.PutLimit, bool) {
+	user, ok := argUser(p[0], false)
+	if !ok {
+		return nil, false
+	}
+	m, ok := argMarket(c.cfg, p[1])
+	if !ok {
+		return nil, false
+	}
+	side, ok := argSide(p[2])
+	if !ok {
+		return nil, false
+	}
+	amount, ok := argPositive(p[3], m.StockPrec)
+	if !ok {
+		return nil, false
+	}
+	price, ok := argPositive(p[4], m.MoneyPrec)
+	if !ok {
+		return nil, false
+	}
+	takerFee, ok := argFeeRate(p[5], m.Fee)
+	if !ok {
+		return nil, false
+	}
+	makerFee, ok := argFeeRate(p[6], m.Fee)
+	if !ok {
+		return nil, false
+	}
+	source, ok := argString(p[7], MaxSourceLen)
+	if !ok {
+		return nil, false
+	}
+	return &messages.PutLimit{
+		User:     user,
+		Market:   m.ID,
+		Side:     messages.Side(side),
+		Amount:   amount,
+		Price:    price,
+		TakerFee: takerFee,
+		MakerFee: makerFee,
+		Source:   source,
+		Time:     now(),
+	}, true
+}
+
+// order.put_limit_ex [user_id, market, side, amount, price, taker_fee_rate,
+// maker_fee_rate, source, options] (Bourse): put_limit with an options
+// object — "time_in_force": "GTC" (default), "IOC" or "FOK"; "post_only":
+// true refuses an order that would take liquidity (code 13; GTC only);
+// "stp": "none", "cancel_taker", "cancel_maker" or "cancel_both" (default:
+// the market's). Unknown options are code 1. A FOK order that cannot be
+// filled entirely at once is code 12 and changes nothing.
+func (c *call) putLimitEx() error {
 	p := c.params
-	if len(p) != 8 {
+	if len(p) != 9 {
+		return errArg
+	}
+	cmd, ok := c.limitArgs(p[:8])
+	if !ok {
+		return errArg
+	}
+	var opts struct {
+		TIF      *string `json:"time_in_force"`
+		PostOnly *bool   `json:"post_only"`
+		STP      *string `json:"stp"`
+	}
+	d := json.NewDecoder(bytes.NewReader(p[8]))
+	d.DisallowUnknownFields()
+	if len(p[8]) == 0 || p[8][0] != '{' || d.Decode(&opts) != nil || d.More() {
+		return errArg
+	}
+	if opts.TIF != nil {
+		switch *opts.TIF {
+		case "GTC":
+			cmd.TIF = messages.GTC
+		case "IOC":
+			cmd.TIF = messages.IOC
+		case "FOK":
+			cmd.TIF = messages.FOK
+		default:
+			return errArg
+		}
+	}
+	if opts.PostOnly != nil {
+		cmd.PostOnly = *opts.PostOnly
+	}
+	if opts.STP != nil {
+		mode, ok := config.ParseSTP(*opts.STP)
+		if !ok || mode == messages.STPDefault {
+			return errArg
+		}
+		cmd.STP = mode
+	}
+	if cmd.PostOnly && cmd.TIF != messages.GTC {
+		return errArg // it could never trade nor rest
+	}
+	rep, err := c.do(cmd)
+	if err != nil {
+		return err
+	}
+	return c.order(rep)
+}
+
+// order.cancel_all [user_id, market, side] (Bourse): cancels every resting
+// order of the user in the market, on one side (1 ask, 2 bid) or both (0),
+// as one journal record; result {"count": N}.
+func (c *call) cancelAll() error {
+	p := c.params
+	if len(p) != 3 {
 		return errArg
 	}
 	user, ok := argUser(p[0], false)
@@ -283,45 +409,22 @@ func (c *call) putLimit() error {
 	if !ok {
 		return errArg
 	}
-	side, ok := argSide(p[2])
+	side, ok := argUint(p[2], 2)
 	if !ok {
 		return errArg
 	}
-	amount, ok := argPositive(p[3], m.StockPrec)
-	if !ok {
-		return errArg
-	}
-	price, ok := argPositive(p[4], m.MoneyPrec)
-	if !ok {
-		return errArg
-	}
-	takerFee, ok := argFeeRate(p[5], m.Fee)
-	if !ok {
-		return errArg
-	}
-	makerFee, ok := argFeeRate(p[6], m.Fee)
-	if !ok {
-		return errArg
-	}
-	source, ok := argString(p[7], MaxSourceLen)
-	if !ok {
-		return errArg
-	}
-	rep, err := c.do(&messages.PutLimit{
-		User:     user,
-		Market:   m.ID,
-		Side:     messages.Side(side),
-		Amount:   amount,
-		Price:    price,
-		TakerFee: takerFee,
-		MakerFee: makerFee,
-		Source:   source,
-		Time:     now(),
-	})
+	rep, err := c.do(&messages.CancelAll{User: user, Market: m.ID, Side: messages.Side(side), Time: now()})
 	if err != nil {
 		return err
 	}
-	return c.order(rep)
+	r, ok := rep.(*messages.CancelAllReply)
+	if !ok || r == nil {
+		return errInternal
+	}
+	b := append(c.out, `{"count":`...)
+	b = strconv.AppendInt(b, int64(r.Count), 10)
+	c.out = append(b, '}')
+	return nil
 }
 
 // order.put_market [user_id, market, side, amount, taker_fee_rate, source]

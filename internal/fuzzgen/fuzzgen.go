@@ -28,6 +28,9 @@ var Values = func() []string {
 		`"BTC"`, `"ETH"`, `"USDT"`, `"BTCUSDT"`, `"ETHBTC"`, `"ETHUSDT"`, `"btcusdt"`, `"BTC\u0000"`,
 		`"nope"`, `""`, `"` + long + `"`, `"deposit"`, `"withdraw"`, `"trade"`, `"web"`, `"'; DROP TABLE x; --"`,
 		`"dev:1"`, `"dev:2"`, `"dev:0"`, `"dev:-1"`, `"dev:4294967296"`,
+		// order.put_limit_ex options
+		`{"time_in_force":"FOK"}`, `{"time_in_force":"GTC","post_only":true}`, `{"stp":"cancel_both"}`,
+		`{"time_in_force":"IOC","post_only":true}`, `{"time_in_force":"ioc"}`, `{"stp":""}`, `{"bogus":1}`,
 		// other types
 		`null`, `true`, `false`, `{}`, `{"a":[1,{"b":null}]}`, `[]`, `[1,2]`, `[[[]]]`,
 	}

@@ -54,13 +54,18 @@ type Market struct {
 	// MaxOpenOrders bounds one user's resting orders in this market (a
 	// limit order that would rest beyond it gets code 8); 0: no limit.
 	MaxOpenOrders int `yaml:"max_open_orders"`
+	// STP is the self-trade prevention mode of orders that choose none:
+	// none (default, as viabtc), cancel_taker, cancel_maker or
+	// cancel_both.
+	STP string `yaml:"stp"`
 
 	ID messages.MarketID `yaml:"-"`
 	// Resolved at load.
-	StockAsset *Asset `yaml:"-"`
-	MoneyAsset *Asset `yaml:"-"`
-	Fee        int    `yaml:"-"` // fee_prec
-	MinUnits   int64  `yaml:"-"` // min_amount at stock_prec
+	StockAsset *Asset       `yaml:"-"`
+	MoneyAsset *Asset       `yaml:"-"`
+	Fee        int          `yaml:"-"` // fee_prec
+	MinUnits   int64        `yaml:"-"` // min_amount at stock_prec
+	STPMode    messages.STP `yaml:"-"` // stp
 	// Tuning is tuning.market with tuning.markets[name] over it.
 	Tuning MarketTuning `yaml:"-"`
 }
@@ -356,6 +361,11 @@ func (c *Config) validateMarket(i int, m *Market) error {
 	if m.MaxOpenOrders < 0 {
 		return fieldErr(f+".max_open_orders", "must not be negative, got %d", m.MaxOpenOrders)
 	}
+	mode, ok := ParseSTP(m.STP)
+	if !ok || mode == messages.STPDefault && m.STP != "" {
+		return fieldErr(f+".stp", "must be none, cancel_taker, cancel_maker or cancel_both, got %q", m.STP)
+	}
+	m.STPMode = mode
 	m.ID = messages.MarketID(i)
 	return nil
 }
@@ -380,7 +390,21 @@ func (m *Market) BookConfig() book.Config {
 		MinAmount: m.MinUnits,
 
 		MaxOpenOrders: m.MaxOpenOrders,
+		STP:           m.STPMode,
 	}
+}
+
+// STPNames are the self-trade prevention modes by name (config
+// markets[].stp and order.put_limit_ex's "stp"); "" is the default.
+var STPNames = map[string]messages.STP{
+	"": messages.STPDefault, "none": messages.STPNone, "cancel_taker": messages.STPCancelTaker,
+	"cancel_maker": messages.STPCancelMaker, "cancel_both": messages.STPCancelBoth,
+}
+
+// ParseSTP reads a self-trade prevention mode by name.
+func ParseSTP(name string) (messages.STP, bool) {
+	mode, ok := STPNames[name]
+	return mode, ok
 }
 
 func (c *Config) validateFollowers() error {

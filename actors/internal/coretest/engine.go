@@ -151,6 +151,15 @@ func (e *Engine) Cancel(cmd *messages.Cancel) ([]messages.Event, messages.Order,
 	return e.execute(cmd, cmd.Market)
 }
 
+// CancelAll runs order.cancel_all at the market.
+func (e *Engine) CancelAll(cmd *messages.CancelAll) ([]messages.Event, *messages.Error) {
+	if int(cmd.Market) >= len(e.Books) {
+		return nil, messages.ErrInvalidArgument
+	}
+	events, _, err := e.execute(cmd, cmd.Market)
+	return events, err
+}
+
 // execute runs cmd on the live book and applies its events everywhere. With
 // Replay on, the shadow book (state rebuilt from events only) must decide cmd
 // exactly as the live book does.
@@ -166,6 +175,8 @@ func (e *Engine) execute(cmd messages.Command, market messages.MarketID) ([]mess
 			shadow, serr = sb.PutMarket(c)
 		case *messages.Cancel:
 			shadow, serr = sb.Cancel(c)
+		case *messages.CancelAll:
+			shadow, serr = sb.CancelAll(c)
 		}
 	}
 	events, o, err := e.Books[market].Execute(cmd)

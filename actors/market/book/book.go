@@ -352,11 +352,27 @@ func (b *Book) PutLimit(cmd *messages.PutLimit) ([]messages.Event, *messages.Err
 		Amount: cmd.Amount, TakerFee: cmd.TakerFee, MakerFee: cmd.MakerFee,
 		Left: cmd.Amount, Source: cmd.Source,
 	}
+	stp := cmd.STP
+	if stp == messages.STPDefault {
+		stp = c.STP
+	}
+	if cmd.PostOnly {
+		if best := b.sideOf(cmd.Side.Opposite()).best(); best != nil && crosses(cmd.Side, cmd.Price, best.price) {
+			return nil, messages.ErrWouldTake
+		}
+	}
+	if cmd.TIF == messages.FOK && !b.fillable(cmd, stp) {
+		return nil, messages.ErrNoEnoughTrader
+	}
 	asset, frozen := c.Reservation(messages.Limit, cmd.Side, cmd.Amount, cmd.Price)
 	t.Frozen = frozen
 	events := append(b.scratch[:0], b.placed(&t, asset))
-	events, left, _ := b.match(events, &t, cmd.Time)
-	if left > 0 {
+	events, left, stopped := b.match(events, &t, cmd.Time, stp)
+	if left > 0 && (stopped || cmd.TIF != messages.GTC) {
+		// IOC, or self-trade prevention cancelled the taker: what is
+		// left is cancelled, not rested.
+		events = append(events, b.finished(&t, cmd.Time, true, &t.Frozen))
+	} else if left > 0 {
 		// Level and side totals (depth, market.summary) are int64: a
 		// remainder that would overflow them is refused (DESIGN §2).
 		if left > math.MaxInt64-b.sideOf(cmd.Side).total {
@@ -426,8 +442,8 @@ func (b *Book) PutMarket(cmd *messages.PutMarket) ([]messages.Event, *messages.E
 	asset, frozen := c.Reservation(messages.Market, cmd.Side, cmd.Amount, 0)
 	t.Frozen = frozen
 	events := append(b.scratch[:0], b.placed(&t, asset))
-	events, _, _ = b.match(events, &t, cmd.Time)
-	events = append(events, b.finished(&t, cmd.Time, false, &t.Frozen))
+	events, _, stopped := b.match(events, &t, cmd.Time, c.STP)
+	events = append(events, b.finished(&t, cmd.Time, stopped, &t.Frozen))
 	b.scratch = events[:0]
 	return b.slab.seal(events), nil
 }
@@ -435,8 +451,10 @@ func (b *Book) PutMarket(cmd *messages.PutMarket) ([]messages.Event, *messages.E
 // match walks the opposite side best-first and appends a Trade (and a maker
 // OrderFinished where a maker is filled completely) per fill. It updates the
 // local copy t of the taker so the caller knows what is left, but never
-// touches the book.
-func (b *Book) match(events []messages.Event, t *messages.Order, now int64) ([]messages.Event, int64, bool) {
+// touches the book. A maker of the taker's own user is handled by stp: a
+// cancelled maker gets an OrderFinished (cancelled) and matching goes on;
+// stopped reports that the taker's remainder is to be cancelled.
+func (b *Book) match(events []messages.Event, t *messages.Order, now int64, stp messages.STP) (_ []messages.Event, left int64, stopped bool) {
 	c := &b.cfg
 	opp := b.sideOf(t.Side.Opposite())
 	dealSeq := b.lastDID
@@ -447,12 +465,24 @@ func (b *Book) match(events []messages.Event, t *messages.Order, now int64) ([]m
 			break
 		}
 		for m := l.head; m != nil; m = m.next {
+			if stp > messages.STPNone && m.User == t.User {
+				switch stp {
+				case messages.STPCancelTaker:
+					return events, t.Left, true
+				case messages.STPCancelMaker, messages.STPCancelBoth:
+					events = append(events, b.finished(&m.Order, now, true, &m.Frozen))
+					if stp == messages.STPCancelBoth {
+						return events, t.Left, true
+					}
+					continue
+				}
+			}
 			var qty int64
 			if marketBuy {
 				// stock the unspent money buys at this price, truncated.
 				qty = maxQty(&t.Frozen, l.price, c)
 				if qty == 0 {
-					return events, 0, true
+					return events, 0, false
 				}
 				if qty > m.Left {
 					qty = m.Left
@@ -476,11 +506,42 @@ func (b *Book) match(events []messages.Event, t *messages.Order, now int64) ([]m
 			}
 			applyFill(t, tr, now)
 			if !marketBuy && t.Left == 0 {
-				return events, 0, true
+				return events, 0, false
 			}
 		}
 	}
 	return events, t.Left, false
+}
+
+// fillable reports whether a fill-or-kill limit order finds its whole
+// amount at prices it accepts, counting what self-trade prevention lets it
+// trade with: a maker of its own user that stp cancels is no liquidity, and
+// one that stops the taker ends the count.
+func (b *Book) fillable(cmd *messages.PutLimit, stp messages.STP) bool {
+	opp := b.sideOf(cmd.Side.Opposite())
+	need := cmd.Amount
+	for li := len(opp.levels) - 1; li >= 0; li-- {
+		l := opp.levels[li]
+		if !crosses(cmd.Side, cmd.Price, l.price) {
+			return false
+		}
+		if stp <= messages.STPNone && l.total >= need {
+			return true
+		}
+		for m := l.head; m != nil; m = m.next {
+			if stp > messages.STPNone && m.User == cmd.User {
+				if stp == messages.STPCancelMaker {
+					continue
+				}
+				return false
+			}
+			if m.Left >= need {
+				return true
+			}
+			need -= m.Left
+		}
+	}
+	return false
 }
 
 // maxQty is how much stock (stock_prec units) money (money prec_save units)
@@ -587,6 +648,33 @@ func (b *Book) Cancel(cmd *messages.Cancel) ([]messages.Event, *messages.Error) 
 	}
 	events := append(b.scratch[:0], b.finished(&o.Order, cmd.Time, true, &o.Frozen))
 	b.scratch = events[:0]
+	return b.slab.seal(events), nil
+}
+
+// CancelAll decides the cancellation of every resting order of the user in
+// this market on cmd.Side (0: both), oldest first: no events when there is
+// none. Code 1 for another market or a bad side.
+func (b *Book) CancelAll(cmd *messages.CancelAll) ([]messages.Event, *messages.Error) {
+	if cmd.Market != b.cfg.Market || (cmd.Side != 0 && cmd.Side != messages.Ask && cmd.Side != messages.Bid) {
+		return nil, messages.ErrInvalidArgument
+	}
+	u := b.byUser[cmd.User]
+	if u == nil {
+		return nil, nil
+	}
+	if u.unsorted {
+		u.sort()
+	}
+	events := b.scratch[:0]
+	for o := u.head; o != nil; o = o.unext {
+		if cmd.Side == 0 || o.Side == cmd.Side {
+			events = append(events, b.finished(&o.Order, cmd.Time, true, &o.Frozen))
+		}
+	}
+	b.scratch = events[:0]
+	if len(events) == 0 {
+		return nil, nil
+	}
 	return b.slab.seal(events), nil
 }
 

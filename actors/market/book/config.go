@@ -20,6 +20,10 @@ type Config struct {
 	// beyond it is refused with code 8 (nothing changes). It is not part
 	// of the state: changing it never changes a replay.
 	MaxOpenOrders int
+	// STP is the market's self-trade prevention mode, for orders that do
+	// not choose one (STPDefault here: none, as viabtc). Decisions only:
+	// not part of the state.
+	STP messages.STP
 }
 
 // IDShift is how many low bits of an order or deal id hold the market.

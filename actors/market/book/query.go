@@ -24,6 +24,12 @@ func (b *Book) Execute(cmd messages.Command) ([]messages.Event, messages.Order, 
 		events, err = b.PutMarket(c)
 	case *messages.Cancel:
 		events, err = b.Cancel(c)
+	case *messages.CancelAll:
+		events, err = b.CancelAll(c)
+		for _, ev := range events {
+			b.Apply(ev)
+		}
+		return events, messages.Order{}, err
 	default:
 		return nil, messages.Order{}, messages.ErrInvalidArgument
 	}
