@@ -75,9 +75,9 @@ func (a *Actor) Receive(ctx actor.Context) {
 	case *messages.PutMarket:
 		a.order(ctx, cmd, cmd.ReplyTo, cmd.User, cmd.Reservation, messages.Market, cmd.Side, cmd.Amount, 0)
 	case *messages.Cancel:
-		a.cancel(ctx, cmd)
+		a.cancel(ctx, cmd, cmd.ReplyTo)
 	case *messages.CancelAll:
-		a.cancelAll(ctx, cmd)
+		a.cancel(ctx, cmd, cmd.ReplyTo)
 	case *messages.OrderBook:
 		if cmd.Side != messages.Ask && cmd.Side != messages.Bid {
 			ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: messages.ErrInvalidArgument})
@@ -185,57 +185,38 @@ func (a *Actor) order(ctx actor.Context, cmd messages.Command, replyTo *actor.PI
 	a.env.Journal.Reply(replyTo, &messages.OrderReply{Order: o})
 }
 
-func (a *Actor) cancel(ctx actor.Context, cmd *messages.Cancel) {
+// cancel decides an order.cancel or order.cancel_all, journals its events
+// as one record (none for a cancel-all that finds no order), settles them
+// and answers.
+func (a *Actor) cancel(ctx actor.Context, cmd messages.Command, replyTo *actor.PID) {
 	defer func() {
 		if r := recover(); r != nil {
-			ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: messages.ErrInternal})
+			ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrInternal})
 			panic(r)
 		}
 	}()
 	if a.env.Journal.Failed() {
-		ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
+		ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
 		return
 	}
 	a.fault("decide", cmd)
 	events, o, err := a.book.Execute(cmd)
 	if err != nil {
-		a.env.Journal.Reply(cmd.ReplyTo, &messages.ErrorReply{Err: err})
+		a.env.Journal.Reply(replyTo, &messages.ErrorReply{Err: err})
 		return
 	}
-	lsn := a.env.Journal.Append(events)
-	a.settle(ctx, lsn, 0, events)
+	var reply messages.Reply = &messages.OrderReply{Order: o}
+	if _, all := cmd.(*messages.CancelAll); all {
+		reply = &messages.CancelAllReply{Count: len(events)}
+	}
+	if len(events) > 0 {
+		lsn := a.env.Journal.Append(events)
+		a.settle(ctx, lsn, 0, events)
+	}
 	if m := a.env.Metrics; m != nil {
-		m.Cancels.Inc()
+		m.Cancels.Add(float64(len(events))) // one OrderFinished per order cancelled
 	}
-	a.env.Journal.Reply(cmd.ReplyTo, &messages.OrderReply{Order: o})
-}
-
-// cancelAll cancels a user's orders in one journal record (none: nothing
-// is journaled) and answers how many.
-func (a *Actor) cancelAll(ctx actor.Context, cmd *messages.CancelAll) {
-	defer func() {
-		if r := recover(); r != nil {
-			ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: messages.ErrInternal})
-			panic(r)
-		}
-	}()
-	if a.env.Journal.Failed() {
-		ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
-		return
-	}
-	a.fault("decide", cmd)
-	events, _, err := a.book.Execute(cmd)
-	if err != nil {
-		a.env.Journal.Reply(cmd.ReplyTo, &messages.ErrorReply{Err: err})
-		return
-	}
-	if len(events) == 0 {
-		a.env.Journal.Reply(cmd.ReplyTo, &messages.CancelAllReply{})
-		return
-	}
-	lsn := a.env.Journal.Append(events)
-	a.settle(ctx, lsn, 0, events)
-	a.env.Journal.Reply(cmd.ReplyTo, &messages.CancelAllReply{Count: len(events)})
+	a.env.Journal.Reply(replyTo, reply)
 }
 
 func (a *Actor) fault(point string, cmd messages.Command) {

@@ -18,7 +18,7 @@ type Metrics struct {
 	// Rejected counts orders the market refused (e.g. code 12 for a
 	// market order on an empty book, code 3 while the journal is failed).
 	Rejected prometheus.Counter
-	// Cancels counts orders cancelled.
+	// Cancels counts orders cancelled by order.cancel and order.cancel_all.
 	Cancels prometheus.Counter
 	// Trades counts trades (deals).
 	Trades prometheus.Counter

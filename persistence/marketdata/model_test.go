@@ -641,18 +641,8 @@ func TestFormatRaw(t *testing.T) {
 // TestKlineMax: a range longer than marketdata.kline_max candles answers
 // the newest kline_max.
 func TestKlineMax(t *testing.T) {
-	cfg, _ := scenario(t)
-	cfg.MarketData.KlineMax = 4
-	m := NewModel(cfg)
-	us := func(sec int64, frac int64) int64 { return sec*1e6 + frac }
-	feed(t, m,
-		deal(cfg, 0, 1, us(t0+10, 200000), "100", "1", messages.Bid),
-		deal(cfg, 0, 2, us(t0+10, 900000), "101", "0.5", messages.Ask),
-		deal(cfg, 0, 3, us(t0+59, 0), "99.5", "2", messages.Bid),
-		deal(cfg, 0, 4, us(t0+75, 0), "102", "1", messages.Ask),
-		deal(cfg, 0, 5, us(t0+7205, 0), "98", "1", messages.Bid),
-		deal(cfg, 0, 6, us(t0+3, 500000), "100.5", "0.1", messages.Bid),
-	)
+	cfg, m := scenario(t)
+	m.klineMax = 4 // marketdata.kline_max
 	for _, tt := range []struct {
 		name                      string
 		start, end, interval, now int64
