@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/bourse
 FUZZTIME ?= 10s
 
-.PHONY: run build test lint bench bench-full bench-followers fuzz soak outage verify clean simulate
+.PHONY: run build test lint bench bench-full bench-ws bench-followers fuzz soak outage verify clean simulate
 
 ## run: build and start the exchange on the embedded default config (HTTP on 127.0.0.1:8080)
 run: build
@@ -22,17 +22,33 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: the benchmarks behind benchmarks/RESULTS.md (short version, a few minutes): go test benchmarks, then the
-## open-loop harness (every mode, rates 1-2-5 × 10^k, 2 s steps) → benchmarks/harness.md and benchmarks/harness*.png
+## bench: the benchmarks behind benchmarks/RESULTS.md (short version, ~10 min): go test benchmarks, the open-loop
+## harness (every mode, rates 1-2-5 × 10^k, 2 s steps) → benchmarks/harness.md and benchmarks/harness*.png, the
+## followers at a tenth of the full size, and the websocket tables with 1,000 connections
 bench:
 	$(GO) test -run XXX -bench . -skip BenchmarkFollowers -benchmem ./actors/... ./benchmarks/...
 	$(GO) run ./benchmarks/cmd/harness -ladder short -step 2s -out benchmarks/harness
+	$(GO) test -run XXX -bench BenchmarkFollowers -benchtime=30000x -timeout 30m ./benchmarks/
+	$(MAKE) bench-ws WS_CONNS=1000 WS_ROUNDS=5 WS_SECONDS=5s
 
-## bench-full: the long version (~30 min): 3 runs of every go test benchmark at full size, then the harness with
+## bench-ws: the websocket tables (idle memory, fan-out, pushes/s) against a bourse it starts; WS_CONNS connections
+WS_CONNS   ?= 10000
+WS_ROUNDS  ?= 10
+WS_SECONDS ?= 10s
+WS_ADDRS   := -http 127.0.0.1:18180 -ws 127.0.0.1:18190
+bench-ws: build
+	$(GO) build -o bin/wsbench ./benchmarks/cmd/wsbench
+	./bin/wsbench -mode idle -bin $(BIN) $(WS_ADDRS) -conns $(WS_CONNS) -settle 5s
+	./bin/wsbench -mode fanout -bin $(BIN) $(WS_ADDRS) -conns $(WS_CONNS) -rounds $(WS_ROUNDS)
+	./bin/wsbench -mode throughput -bin $(BIN) $(WS_ADDRS) -conns $(WS_CONNS) -rate 1000 -duration $(WS_SECONDS)
+
+## bench-full: the long version (~45 min): 3 runs of every go test benchmark at full size, then the harness with
 ## rates 1-1.5-2-3-5-7 × 10^k and 10 s steps → benchmarks/harness-full.md and benchmarks/harness-full*.png
 bench-full:
 	BOURSE_BENCH_FULL=1 $(GO) test -run XXX -bench . -skip BenchmarkFollowers -benchmem -count 3 -timeout 90m ./actors/... ./benchmarks/...
 	$(GO) run ./benchmarks/cmd/harness -ladder full -step 10s -out benchmarks/harness-full
+	$(MAKE) bench-followers
+	$(MAKE) bench-ws
 
 ## bench-followers: each journal follower's lag behind a node at 100k orders/s (MySQL/Redis sinks need the BOURSE_TEST_* variables)
 bench-followers:

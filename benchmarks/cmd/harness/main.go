@@ -79,6 +79,7 @@ func main() {
 type options struct {
 	modes    []string
 	step     time.Duration
+	warmup   time.Duration
 	markets  int
 	users    int
 	seed     uint64
@@ -116,6 +117,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.SetOutput(out)
 	modes := fs.String("modes", strings.Join(allModes, ","), "modes to run, in order: "+strings.Join(allModes, ","))
 	fs.DurationVar(&o.step, "step", 2*time.Second, "duration of the commands of one rate step")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "an unmeasured step at the first rate before the ladder (start-up work, page cache, first fsyncs); 0: none")
 	fs.IntVar(&o.markets, "markets", 10, "markets (M000…, each its stock against USD)")
 	fs.IntVar(&o.users, "users", 1000, "users 1..N")
 	fs.Uint64Var(&o.seed, "seed", 1, "workload seed")
@@ -343,6 +345,18 @@ func runMode(ctx context.Context, o *options, mode string, cfg *config.Config, c
 		mode, o.users, len(prefill), len(cfg.Markets), time.Since(t0).Round(time.Millisecond))
 
 	var cmds []workload.Cmd
+	if ladder := rates(startRate[mode], ladders[o.ladder], o.maxRate); o.warmup > 0 && len(ladder) > 0 {
+		// Not measured: what a freshly started target does once (the
+		// snapshot follower's first pass, first fsyncs, page faults)
+		// would otherwise land in the first step.
+		n := max(1, int(ladder[0]*o.warmup.Seconds()))
+		first := gen.Produced()
+		cmds = gen.Next(cmds[:0], n)
+		fmt.Fprintf(out, "%s: warm-up, %v at %.0f/s (not measured)\n", mode, o.warmup, ladder[0])
+		if _, err := measure(ctx, o, mode, t, cmds, first, ladder[0], out); err != nil {
+			return rows, counts, err
+		}
+	}
 	for _, rate := range rates(startRate[mode], ladders[o.ladder], o.maxRate) {
 		if ctx.Err() != nil {
 			return rows, counts, ctx.Err()
