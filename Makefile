@@ -80,6 +80,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzAppendUnits$$' -fuzztime $(FUZZTIME) ./edges/httprpc
 	$(GO) test -run XXX -fuzz '^FuzzEntryPoints$$' -fuzztime $(FUZZTIME) ./edges/httprpc
 	$(GO) test -run XXX -fuzz '^FuzzDecodeRequest$$' -fuzztime $(FUZZTIME) ./edges/ws
+	$(GO) test -run XXX -fuzz '^FuzzWSEntryPoints$$' -fuzztime $(FUZZTIME) ./edges/ws
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./persistence/codec
 
 clean:

@@ -28,35 +28,66 @@ var wsTemplates = map[string][]string{
 	"asset.history": {`"BTC"`, `""`, `0`, `0`, `0`, `10`}, "asset.subscribe": {`"BTC"`, `"USDT"`}, "asset.unsubscribe": {},
 }
 
+// wsAllowed are the codes a websocket method may answer here: 1 argument,
+// 2 no sign_url (or auth service), 6 before auth, 8 subscription limit, 11
+// auth refused.
+var wsAllowed = []int{1, 2, 6, 8, 11}
+
+// startWSEntryEnv starts a node and websocket server with funds and two
+// resting orders (their fill makes market data non-empty).
+func startWSEntryEnv(tb testing.TB) *env {
+	e := startEnv(tb, func(s *config.WebSocket, o *Options) { o.DevAuth = true; s.RateLimit = 0 })
+	e.rpc(tb, "balance.update", 1, "USDT", "deposit", 1, "10000", map[string]any{})
+	e.rpc(tb, "balance.update", 2, "BTC", "deposit", 2, "10", map[string]any{})
+	e.rpc(tb, "order.put_limit", 2, "BTCUSDT", 1, "1", "100", "0.002", "0.001", "web")
+	e.rpc(tb, "order.put_limit", 1, "BTCUSDT", 2, "0.5", "100", "0.002", "0.001", "web")
+	return e
+}
+
+func (e *env) stateHash(t *testing.T) string {
+	h, err := e.node.Router.StateHash(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// wsCall sends one generated call on c and checks its reply; it returns the
+// answer's code (0: success).
+func wsCall(t *testing.T, c *client, name, params string) int {
+	t.Helper()
+	c.next++
+	id := c.next
+	c.write([]byte(`{"method":"` + name + `","params":` + params + `,"id":` + itoa(id) + `}`))
+	m := c.reply(&id, name+" "+params)
+	c.notes = c.notes[:0] // pushes are not under test here
+	if m.Error != nil {
+		if !slices.Contains(wsAllowed, m.Error.Code) {
+			t.Fatalf("%s %s: code %d %s", name, params, m.Error.Code, m.Error.Message)
+		}
+		return m.Error.Code
+	}
+	if len(m.Result) == 0 || !json.Valid(m.Result) {
+		t.Fatalf("%s %s: %s", name, params, m.raw)
+	}
+	return 0
+}
+
 // TestWSEntryPoints sends 3,000 generated calls of every websocket method
 // (fuzzgen: random params of every JSON type, valid and near-valid calls)
 // over two connections, one of them authenticated, to a real node. Each
 // call must get exactly one well-formed reply with its id, a refusal one of
-// the codes below, the connection must stay open, and — since no
-// websocket method changes the exchange — the state hash must never move.
+// wsAllowed, the connection must stay open, and — since no websocket
+// method changes the exchange — the state hash must never move.
+// FuzzWSEntryPoints explores the same with the fuzzer (make fuzz).
 func TestWSEntryPoints(t *testing.T) {
 	if len(wsTemplates) != len(methods) {
 		t.Fatalf("wsTemplates covers %d methods; the method table has %d", len(wsTemplates), len(methods))
 	}
-	e := startEnv(t, func(s *config.WebSocket, o *Options) { o.DevAuth = true; s.RateLimit = 0 })
-	e.rpc(t, "balance.update", 1, "USDT", "deposit", 1, "10000", map[string]any{})
-	e.rpc(t, "balance.update", 2, "BTC", "deposit", 2, "10", map[string]any{})
-	e.rpc(t, "order.put_limit", 2, "BTCUSDT", 1, "1", "100", "0.002", "0.001", "web")
-	e.rpc(t, "order.put_limit", 1, "BTCUSDT", 2, "0.5", "100", "0.002", "0.001", "web")
+	e := startWSEntryEnv(t)
 	anon, authed := dial(t, e.wsURL), dial(t, e.wsURL)
 	authed.ok("server.auth", "dev:1", "web")
-	hash := func() string {
-		h, err := e.node.Router.StateHash(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
-	}
-	// Codes a websocket method may answer here: 1 argument, 2 no sign_url
-	// (or auth service), 6 before auth, 8 subscription limit, 11 auth
-	// refused.
-	allowed := []int{1, 2, 6, 8, 11}
-	before := hash()
+	before := e.stateHash(t)
 	names := fuzzgen.Names(wsTemplates)
 	r := rand.New(rand.NewPCG(3, 4))
 	codes := map[int]int{}
@@ -71,28 +102,14 @@ func TestWSEntryPoints(t *testing.T) {
 		if i%2 == 1 {
 			c = authed
 		}
-		c.next++
-		id := c.next
-		c.write([]byte(`{"method":"` + name + `","params":` + params + `,"id":` + itoa(id) + `}`))
-		m := c.reply(&id, name+" "+params)
-		if m.Error != nil {
-			if !slices.Contains(allowed, m.Error.Code) {
-				t.Fatalf("%s %s: code %d %s", name, params, m.Error.Code, m.Error.Message)
-			}
-			codes[m.Error.Code]++
-		} else if len(m.Result) == 0 || !json.Valid(m.Result) {
-			t.Fatalf("%s %s: %s", name, params, m.raw)
-		} else {
-			codes[0]++
-		}
-		c.notes = c.notes[:0] // pushes are not under test here
+		codes[wsCall(t, c, name, params)]++
 		if i%100 == 99 {
-			if h := hash(); h != before {
+			if h := e.stateHash(t); h != before {
 				t.Fatalf("after %d calls (last %s %s) the state hash changed", i+1, name, params)
 			}
 		}
 	}
-	if h := hash(); h != before {
+	if h := e.stateHash(t); h != before {
 		t.Fatal("the state hash changed")
 	}
 	if st := e.srv.Stats(); st.Open != 2 {
@@ -102,6 +119,38 @@ func TestWSEntryPoints(t *testing.T) {
 		t.Errorf("answers by code %v: the generator is off balance", codes)
 	}
 	t.Logf("3000 calls, answers by code (0: success): %v", codes)
+}
+
+// FuzzWSEntryPoints: each input is a sequence of generated calls on a new
+// connection (anonymous, or authenticated when the input's first byte is
+// odd) to a node shared by the fuzzing process.
+func FuzzWSEntryPoints(f *testing.F) {
+	for i := range 32 {
+		seed := make([]byte, 32)
+		r := rand.New(rand.NewPCG(uint64(i), 9))
+		for j := range seed {
+			seed[j] = byte(r.IntN(256))
+		}
+		f.Add(seed)
+	}
+	e := startWSEntryEnv(f)
+	names := fuzzgen.Names(wsTemplates)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		before := e.stateHash(t)
+		c := dial(t, e.wsURL)
+		if len(in) > 0 && in[0]%2 == 1 {
+			c.ok("server.auth", "dev:1", "web")
+		}
+		g := &fuzzgen.Gen{B: in}
+		for g.More() {
+			name, params := g.Call(names, wsTemplates)
+			wsCall(t, c, name, params)
+		}
+		c.nc.Close()
+		if h := e.stateHash(t); h != before {
+			t.Fatalf("the state hash changed")
+		}
+	})
 }
 
 func itoa(v int64) string { b, _ := json.Marshal(v); return string(b) }
