@@ -127,6 +127,12 @@ func (r *Router) route(cmd messages.Command, reply *actor.PID) *actor.PID {
 	case *messages.CancelAll:
 		c.ReplyTo = reply
 		return r.dir.Market(c.Market)
+	case *messages.Amend:
+		c.ReplyTo = reply
+		return r.dir.Market(c.Market)
+	case *messages.CancelAfter:
+		c.ReplyTo = reply
+		return r.dir.Market(c.Market)
 	case *messages.OrderBook:
 		c.ReplyTo = reply
 		return r.dir.Market(c.Market)

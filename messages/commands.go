@@ -62,6 +62,10 @@ type PutLimit struct {
 	TIF      TimeInForce
 	PostOnly bool
 	STP      STP
+	// ClientID: the client's order id ("" none). StopPrice (money_prec):
+	// not 0 makes a stop-limit order (order.put_stop_limit).
+	ClientID  string
+	StopPrice int64
 }
 
 // TimeInForce says how long a limit order's unfilled part stays.
@@ -111,15 +115,47 @@ type PutMarket struct {
 	Time     int64
 	// Reservation: as in PutLimit.
 	Reservation uint64
+	// Options: as in PutLimit; StopPrice not 0 makes a stop-market order
+	// (order.put_stop_market).
+	STP       STP
+	ClientID  string
+	StopPrice int64
 }
 
-// Cancel cancels a resting order; sent to the market, answered with
+// Cancel cancels an open order, named by OrderID or, when ClientID is not
+// empty, by the user's client order id; sent to the market, answered with
 // *OrderReply or ErrOrderNotFound / ErrUserNotMatch.
 type Cancel struct {
+	ReplyTo  *actor.PID
+	User     uint32
+	Market   MarketID
+	OrderID  uint64
+	ClientID string
+	Time     int64
+}
+
+// Amend reduces an open limit order's Amount (stock_prec) in place, keeping
+// its priority: the new amount must be less than the old and more than what
+// has been dealt. The order is named as in Cancel. Answered with
+// *OrderReply.
+type Amend struct {
+	ReplyTo  *actor.PID
+	User     uint32
+	Market   MarketID
+	OrderID  uint64
+	ClientID string
+	Amount   int64
+	Time     int64
+}
+
+// CancelAfter arms (Timeout > 0, microseconds) or disarms (0) User's
+// dead-man's switch in Market: unless renewed, the user's open orders there
+// are cancelled at Time+Timeout. Answered with *CancelAfterReply.
+type CancelAfter struct {
 	ReplyTo *actor.PID
 	User    uint32
 	Market  MarketID
-	OrderID uint64
+	Timeout int64
 	Time    int64
 }
 
@@ -150,11 +186,14 @@ type OrderPending struct {
 	Offset, Limit int
 }
 
-// OrderPendingDetail asks one resting order; answered with *OrderDetailReply.
+// OrderPendingDetail asks one open order, by OrderID or, when ClientID is
+// not empty, by User's client order id; answered with *OrderDetailReply.
 type OrderPendingDetail struct {
-	ReplyTo *actor.PID
-	Market  MarketID
-	OrderID uint64
+	ReplyTo  *actor.PID
+	Market   MarketID
+	OrderID  uint64
+	User     uint32
+	ClientID string
 }
 
 // MarketSummary asks a market's resting counts and amounts; answered with
@@ -171,6 +210,8 @@ func (*PutLimit) command()           {}
 func (*PutMarket) command()          {}
 func (*Cancel) command()             {}
 func (*CancelAll) command()          {}
+func (*Amend) command()              {}
+func (*CancelAfter) command()        {}
 func (*OrderBook) command()          {}
 func (*OrderDepth) command()         {}
 func (*OrderPending) command()       {}

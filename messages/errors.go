@@ -37,6 +37,8 @@ var (
 	ErrOrderNotFound     = &Error{10, "order not found"}            // order.cancel
 	ErrUserNotMatch      = &Error{11, "user not match"}             // order.cancel
 	ErrWouldTake         = &Error{13, "order would take liquidity"} // order.put_limit_ex, post_only
+	ErrClientIDInUse     = &Error{14, "client order id in use"}     // order.put_*_ex, order.put_stop_*
+	ErrStopWouldTrigger  = &Error{15, "stop price already reached"} // order.put_stop_*
 )
 
 // Catalogue lists every error above, for documentation and tests.
@@ -44,5 +46,5 @@ var Catalogue = []*Error{
 	ErrInvalidArgument, ErrInternal, ErrUnavailable, ErrMethodNotFound,
 	ErrServiceTimeout, ErrRequireAuth, ErrTooManyRequests, ErrLimitExceeded, ErrRepeatUpdate, ErrBalanceNotEnough,
 	ErrWithdrawNotEnough, ErrAmountTooSmall, ErrNoEnoughTrader,
-	ErrOrderNotFound, ErrUserNotMatch, ErrWouldTake,
+	ErrOrderNotFound, ErrUserNotMatch, ErrWouldTake, ErrClientIDInUse, ErrStopWouldTrigger,
 }

@@ -13,6 +13,9 @@ const (
 	TypeTrade          EventType = 3
 	TypeOrderRested    EventType = 4
 	TypeOrderFinished  EventType = 5
+	TypeStopTriggered  EventType = 6
+	TypeOrderAmended   EventType = 7
+	TypeCancelAfterSet EventType = 8
 )
 
 // Event is an outcome: a state change already decided. Replay applies events
@@ -34,6 +37,13 @@ type BalanceUpdated struct {
 	Time       int64
 }
 
+// A stop order's placement is OrderPlaced then OrderRested: it is open
+// (pending) but held outside the book. When a trade reaches its stop price,
+// StopTriggered makes it the taker of what follows, which is then what any
+// new order of its type causes. A command's own events come first, then
+// those of the stop orders its trades triggered, in the order they
+// triggered.
+//
 // OrderPlaced records a new order as it was before matching, with its
 // reservation: Order.Frozen units of FrozenAsset (stock for an ask, money
 // for a bid) moved from available to frozen. Live, the shard made that move
@@ -92,6 +102,39 @@ type OrderFinished struct {
 	Release   uint256.Int
 }
 
+// StopTriggered records that a trade at Price (the market's last price)
+// reached held stop order OrderID: it leaves the held set and is matched.
+type StopTriggered struct {
+	Market  MarketID
+	OrderID uint64
+	Time    int64
+	Price   int64
+}
+
+// OrderAmended records that open order OrderID of User now has Amount
+// (stock_prec) and Left, in the same place in the queue; Release units of
+// Asset go back from frozen to available.
+type OrderAmended struct {
+	Market  MarketID
+	OrderID uint64
+	User    uint32
+	Time    int64
+	Amount  int64
+	Left    int64
+	Asset   AssetID
+	Release uint256.Int
+}
+
+// CancelAfterSet records User's dead-man's switch in Market: at Deadline
+// (Unix microseconds) the user's open orders there are cancelled. Deadline 0
+// switches it off; that is also the first event of the record that fires it.
+type CancelAfterSet struct {
+	Market   MarketID
+	User     uint32
+	Deadline int64
+	Time     int64
+}
+
 // Type implements Event.
 func (*BalanceUpdated) Type() EventType { return TypeBalanceUpdated }
 
@@ -106,3 +149,12 @@ func (*OrderRested) Type() EventType { return TypeOrderRested }
 
 // Type implements Event.
 func (*OrderFinished) Type() EventType { return TypeOrderFinished }
+
+// Type implements Event.
+func (*StopTriggered) Type() EventType { return TypeStopTriggered }
+
+// Type implements Event.
+func (*OrderAmended) Type() EventType { return TypeOrderAmended }
+
+// Type implements Event.
+func (*CancelAfterSet) Type() EventType { return TypeCancelAfterSet }

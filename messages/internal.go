@@ -34,3 +34,8 @@ type StateReply struct{ Data []byte }
 
 func (*StateQuery) command() {}
 func (*StateReply) reply()   {}
+
+// Tick carries the time (Unix microseconds) to a market actor, which fires
+// the dead-man's switches due by then: the core reads time only from
+// messages. The runtime sends one per market every second.
+type Tick struct{ Time int64 }

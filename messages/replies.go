@@ -37,6 +37,10 @@ type OrderReply struct{ Order Order }
 // CancelAllReply answers CancelAll: how many orders were cancelled.
 type CancelAllReply struct{ Count int }
 
+// CancelAfterReply answers CancelAfter: the switch's deadline (Unix
+// microseconds), 0 when it is off.
+type CancelAfterReply struct{ Deadline int64 }
+
 // OrderListReply is a page of orders plus the total count.
 type OrderListReply struct {
 	Total  int
@@ -72,6 +76,7 @@ func (*BalanceQueryReply) reply()  {}
 func (*AssetSummaryReply) reply()  {}
 func (*OrderReply) reply()         {}
 func (*CancelAllReply) reply()     {}
+func (*CancelAfterReply) reply()   {}
 func (*OrderListReply) reply()     {}
 func (*DepthReply) reply()         {}
 func (*OrderDetailReply) reply()   {}

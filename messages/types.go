@@ -63,7 +63,23 @@ type Order struct {
 	DealFee   uint256.Int
 	Frozen    uint256.Int
 	Source    string
+	// Bourse's order options (README "Order options"); zero values are
+	// viabtc's behaviour. ClientID is the client's id, unique among the
+	// user's open orders in the market. StopPrice (money_prec), if not 0,
+	// makes a stop order: it is held, not matched, until a trade in the
+	// market prints at or beyond it; Triggered says that has happened (the
+	// order then behaves as a new order of its Type). TIF, PostOnly and STP
+	// as in PutLimit.
+	ClientID  string
+	StopPrice int64
+	Triggered bool
+	TIF       TimeInForce
+	PostOnly  bool
+	STP       STP
 }
+
+// Held reports whether o is a stop order waiting for its trigger.
+func (o *Order) Held() bool { return o.StopPrice != 0 && !o.Triggered }
 
 // Balance is one user's holding of one asset at the asset's prec_save.
 type Balance struct {

@@ -179,6 +179,12 @@ func marketOf(ev messages.Event) int {
 		return int(e.Market)
 	case *messages.OrderFinished:
 		return int(e.Market)
+	case *messages.StopTriggered:
+		return int(e.Market)
+	case *messages.OrderAmended:
+		return int(e.Market)
+	case *messages.CancelAfterSet:
+		return int(e.Market)
 	}
 	return -1
 }

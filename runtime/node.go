@@ -13,6 +13,7 @@ import (
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/actors/market"
 	"github.com/bourse-exchange/bourse/actors/market/book"
+	"github.com/bourse-exchange/bourse/messages"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime/config"
 )
@@ -41,6 +42,9 @@ type Node struct {
 	jmetrics *journalMetrics
 	mmetrics *marketMetrics
 	tuning   *tuning
+	markets  []*actor.PID
+	stopTick chan struct{}
+	tickDone chan struct{}
 }
 
 // Options tune a node beyond its configuration file.
@@ -68,6 +72,10 @@ type Options struct {
 	Journal journal.Options
 	// Faults injects panics into actors (tests only; see actors.Faults).
 	Faults actors.Faults
+	// TickInterval is how often markets are told the time, which fires
+	// the dead-man's switches due (order.cancel_all_after); zero: every
+	// second; negative: never (tests that call Node.Tick).
+	TickInterval time.Duration
 }
 
 // Start recovers the state from the journal (opts.JournalDSN, else
@@ -192,13 +200,52 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	if feed != nil {
 		n.Router.FollowerStatus = feed.Followers
 	}
+	n.markets = dir.Markets
+	n.startTicks(opts.TickInterval)
 	log.Info("exchange started", "markets", len(cfg.Markets), "assets", len(cfg.Assets), "balance_shards", cfg.BalanceShards)
 	return n, nil
+}
+
+// Tick tells every market the time now, which fires the dead-man's
+// switches due by then. The node does it every Options.TickInterval.
+func (n *Node) Tick(now time.Time) {
+	msg := &messages.Tick{Time: now.UnixMicro()}
+	for _, pid := range n.markets {
+		n.System.Root.Send(pid, msg)
+	}
+}
+
+func (n *Node) startTicks(every time.Duration) {
+	if every < 0 {
+		return
+	}
+	if every == 0 {
+		every = time.Second
+	}
+	n.stopTick, n.tickDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(n.tickDone)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case now := <-t.C:
+				n.Tick(now)
+			case <-n.stopTick:
+				return
+			}
+		}
+	}()
 }
 
 // Shutdown stops the actors — shards first (no new orders reach markets),
 // then markets — and then closes the journal after its last commit.
 func (n *Node) Shutdown(ctx context.Context) error {
+	if n.stopTick != nil {
+		close(n.stopTick)
+		<-n.tickDone
+		n.stopTick = nil
+	}
 	for _, name := range []string{actors.ShardsSupervisor, actors.MarketsSupervisor} {
 		pid := n.System.NewLocalPID(name)
 		if err := n.System.Root.PoisonFuture(pid).Wait(); err != nil && ctx.Err() != nil {

@@ -109,7 +109,9 @@ func (s *State) eachLedgerIndex(ev messages.Event, fn func(int)) {
 		fn(int(e.Order.User % n))
 	case *messages.OrderFinished:
 		fn(int(e.User % n))
-	case *messages.OrderRested:
+	case *messages.OrderAmended:
+		fn(int(e.User % n))
+	case *messages.OrderRested, *messages.StopTriggered, *messages.CancelAfterSet:
 	case *messages.Trade:
 		a, b := e.AskUser%n, e.BidUser%n
 		fee := s.Ledgers[0].Config().FeeUser % n

@@ -74,7 +74,7 @@ func StateFromFile(cfg *config.Config, f *snapshot.File) (*State, error) {
 			return
 		}
 		i -= len(s.Ledgers)
-		if err := snapshot.LoadBook(f.Books[i], s.Books[i]); err != nil {
+		if err := snapshot.LoadBookVersion(f.Books[i], f.CodecVersion(), s.Books[i]); err != nil {
 			errs[i] = fmt.Errorf("snapshot at LSN %d: market %d: %w", f.LSN, i, err)
 		}
 	})
@@ -92,7 +92,7 @@ func StateFromFile(cfg *config.Config, f *snapshot.File) (*State, error) {
 // bookFromFile restores one market's book from a snapshot.
 func bookFromFile(cfg *config.Config, f *snapshot.File, market int) (*book.Book, error) {
 	b := book.New(cfg.Markets[market].BookConfig())
-	return b, snapshot.LoadBook(f.Books[market], b)
+	return b, snapshot.LoadBookVersion(f.Books[market], f.CodecVersion(), b)
 }
 
 // Snapshotter is the snapshot follower: it applies every durable journal

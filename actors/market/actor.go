@@ -78,6 +78,12 @@ func (a *Actor) Receive(ctx actor.Context) {
 		a.cancel(ctx, cmd, cmd.ReplyTo)
 	case *messages.CancelAll:
 		a.cancel(ctx, cmd, cmd.ReplyTo)
+	case *messages.Amend:
+		a.cancel(ctx, cmd, cmd.ReplyTo)
+	case *messages.CancelAfter:
+		a.cancel(ctx, cmd, cmd.ReplyTo)
+	case *messages.Tick:
+		a.tick(ctx, cmd.Time)
 	case *messages.OrderBook:
 		if cmd.Side != messages.Ask && cmd.Side != messages.Bid {
 			ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: messages.ErrInvalidArgument})
@@ -89,7 +95,11 @@ func (a *Actor) Receive(ctx actor.Context) {
 		total, orders := a.book.Pending(cmd.User, cmd.Offset, cmd.Limit)
 		ctx.Send(cmd.ReplyTo, &messages.OrderListReply{Total: total, Orders: orders})
 	case *messages.OrderPendingDetail:
-		ctx.Send(cmd.ReplyTo, &messages.OrderDetailReply{Order: a.book.Order(cmd.OrderID)})
+		o := a.book.Order(cmd.OrderID)
+		if cmd.ClientID != "" {
+			o = a.book.OrderByClientID(cmd.User, cmd.ClientID)
+		}
+		ctx.Send(cmd.ReplyTo, &messages.OrderDetailReply{Order: o})
 	case *messages.OrderDepth:
 		asks, bids := a.book.Depth(cmd.Limit, cmd.Interval)
 		ctx.Send(cmd.ReplyTo, &messages.DepthReply{Asks: asks, Bids: bids})
@@ -185,9 +195,9 @@ func (a *Actor) order(ctx actor.Context, cmd messages.Command, replyTo *actor.PI
 	a.env.Journal.Reply(replyTo, &messages.OrderReply{Order: o})
 }
 
-// cancel decides an order.cancel or order.cancel_all, journals its events
-// as one record (none for a cancel-all that finds no order), settles them
-// and answers.
+// cancel decides a command that places no order (order.cancel,
+// order.cancel_all, order.amend, order.cancel_all_after), journals its
+// events as one record (none if there are none), settles them and answers.
 func (a *Actor) cancel(ctx actor.Context, cmd messages.Command, replyTo *actor.PID) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -206,17 +216,51 @@ func (a *Actor) cancel(ctx actor.Context, cmd messages.Command, replyTo *actor.P
 		return
 	}
 	var reply messages.Reply = &messages.OrderReply{Order: o}
-	if _, all := cmd.(*messages.CancelAll); all {
+	cancels := len(events) // one OrderFinished per order cancelled
+	switch c := cmd.(type) {
+	case *messages.CancelAll:
 		reply = &messages.CancelAllReply{Count: len(events)}
+	case *messages.Amend:
+		cancels = 0
+	case *messages.CancelAfter:
+		reply = &messages.CancelAfterReply{Deadline: a.book.Deadline(c.User)}
+		cancels = 0
 	}
 	if len(events) > 0 {
 		lsn := a.env.Journal.Append(events)
 		a.settle(ctx, lsn, 0, events)
 	}
 	if m := a.env.Metrics; m != nil {
-		m.Cancels.Add(float64(len(events))) // one OrderFinished per order cancelled
+		m.Cancels.Add(float64(cancels))
 	}
 	a.env.Journal.Reply(replyTo, reply)
+}
+
+// tick fires the dead-man's switches due at now: one journal record for
+// all of them.
+func (a *Actor) tick(ctx actor.Context, now int64) {
+	if a.env.Journal.Failed() {
+		return // they fire at the first tick after the journal recovers
+	}
+	events := a.book.Expire(now)
+	if len(events) == 0 {
+		return
+	}
+	lsn := a.env.Journal.Append(events)
+	a.settle(ctx, lsn, 0, events)
+	if m := a.env.Metrics; m != nil {
+		m.Cancels.Add(float64(len(events) - countSwitches(events)))
+	}
+	ctx.Logger().Info("dead-man's switch fired", "market", a.book.Config().Market, "events", len(events))
+}
+
+func countSwitches(events []messages.Event) (n int) {
+	for _, ev := range events {
+		if _, ok := ev.(*messages.CancelAfterSet); ok {
+			n++
+		}
+	}
+	return n
 }
 
 func (a *Actor) fault(point string, cmd messages.Command) {
@@ -245,6 +289,8 @@ func (a *Actor) settle(ctx actor.Context, lsn, reservation uint64, events []mess
 			mark(e.BidUser)
 			mark(a.env.FeeUser)
 		case *messages.OrderFinished:
+			mark(e.User)
+		case *messages.OrderAmended:
 			mark(e.User)
 		}
 	}

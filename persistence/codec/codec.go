@@ -21,9 +21,15 @@ import (
 	"github.com/holiman/uint256"
 )
 
-// Version is the codec version written in every journal record. Decoders
-// refuse versions they do not know.
-const Version = 1
+// Version is the codec version written in every journal record and
+// snapshot. Decoders read every version from MinVersion up and refuse
+// others. Version 2 added the order options (Order.ClientID … STP, after
+// Source) and the events StopTriggered, OrderAmended and CancelAfterSet;
+// version 1 data decodes with the options at their zero values.
+const (
+	Version    = 2
+	MinVersion = 1
+)
 
 // Limits on decoded variable-length fields.
 const (
@@ -79,6 +85,25 @@ func Append(b []byte, ev messages.Event) []byte {
 		b = appendBool(b, e.Cancelled)
 		b = binary.AppendUvarint(b, uint64(e.Asset))
 		b = AppendU256(b, &e.Release)
+	case *messages.StopTriggered:
+		b = binary.AppendUvarint(b, uint64(e.Market))
+		b = binary.AppendUvarint(b, e.OrderID)
+		b = binary.AppendVarint(b, e.Time)
+		b = binary.AppendVarint(b, e.Price)
+	case *messages.OrderAmended:
+		b = binary.AppendUvarint(b, uint64(e.Market))
+		b = binary.AppendUvarint(b, e.OrderID)
+		b = binary.AppendUvarint(b, uint64(e.User))
+		b = binary.AppendVarint(b, e.Time)
+		b = binary.AppendVarint(b, e.Amount)
+		b = binary.AppendVarint(b, e.Left)
+		b = binary.AppendUvarint(b, uint64(e.Asset))
+		b = AppendU256(b, &e.Release)
+	case *messages.CancelAfterSet:
+		b = binary.AppendUvarint(b, uint64(e.Market))
+		b = binary.AppendUvarint(b, uint64(e.User))
+		b = binary.AppendVarint(b, e.Deadline)
+		b = binary.AppendVarint(b, e.Time)
 	default:
 		panic(fmt.Sprintf("codec: unknown event %T", ev))
 	}
@@ -103,7 +128,13 @@ func AppendOrder(b []byte, o *messages.Order) []byte {
 	b = AppendU256(b, &o.DealMoney)
 	b = AppendU256(b, &o.DealFee)
 	b = AppendU256(b, &o.Frozen)
-	return appendString(b, o.Source)
+	b = appendString(b, o.Source)
+	b = appendString(b, o.ClientID)
+	b = binary.AppendVarint(b, o.StopPrice)
+	b = appendBool(b, o.Triggered)
+	b = append(b, byte(o.TIF))
+	b = appendBool(b, o.PostOnly)
+	return append(b, byte(o.STP))
 }
 
 func appendString(b []byte, s string) []byte {
@@ -127,9 +158,16 @@ func AppendU256(b []byte, u *uint256.Int) []byte {
 	return append(b, buf[32-n:]...)
 }
 
-// Decode decodes one event that fills b exactly.
-func Decode(b []byte) (messages.Event, error) {
-	r := reader{b: b}
+// Decode decodes one event of the current Version that fills b exactly.
+func Decode(b []byte) (messages.Event, error) { return DecodeVersion(b, Version) }
+
+// DecodeVersion decodes one event written by codec version v that fills b
+// exactly.
+func DecodeVersion(b []byte, v byte) (messages.Event, error) {
+	if v < MinVersion || v > Version {
+		return nil, fmt.Errorf("codec: unknown version %d", v)
+	}
+	r := reader{b: b, v: v}
 	ev := r.event()
 	if r.err == nil && r.i != len(r.b) {
 		r.err = ErrCorrupt
@@ -143,6 +181,7 @@ func Decode(b []byte) (messages.Event, error) {
 type reader struct {
 	b   []byte
 	i   int
+	v   byte // the codec version being read
 	err error
 }
 
@@ -290,14 +329,49 @@ func (r *reader) event() messages.Event {
 		e.Release = r.u256()
 		return e
 	}
+	if r.v < 2 {
+		r.fail()
+		return nil
+	}
+	r.i--
+	switch messages.EventType(r.byte()) {
+	case messages.TypeStopTriggered:
+		e := &messages.StopTriggered{}
+		e.Market = messages.MarketID(r.u16())
+		e.OrderID = r.u64()
+		e.Time = r.varint()
+		e.Price = r.varint()
+		return e
+	case messages.TypeOrderAmended:
+		e := &messages.OrderAmended{}
+		e.Market = messages.MarketID(r.u16())
+		e.OrderID = r.u64()
+		e.User = r.u32()
+		e.Time = r.varint()
+		e.Amount = r.varint()
+		e.Left = r.varint()
+		e.Asset = messages.AssetID(r.u16())
+		e.Release = r.u256()
+		return e
+	case messages.TypeCancelAfterSet:
+		e := &messages.CancelAfterSet{}
+		e.Market = messages.MarketID(r.u16())
+		e.User = r.u32()
+		e.Deadline = r.varint()
+		e.Time = r.varint()
+		return e
+	}
 	r.fail()
 	return nil
 }
 
-// DecodeOrder decodes an order written by AppendOrder from the start of b and
-// returns the bytes after it.
-func DecodeOrder(b []byte, o *messages.Order) ([]byte, error) {
-	r := reader{b: b}
+// DecodeOrder decodes an order written by AppendOrder of codec version v
+// from the start of b and returns the bytes after it.
+func DecodeOrder(b []byte, v byte, o *messages.Order) ([]byte, error) {
+	if v < MinVersion || v > Version {
+		return nil, fmt.Errorf("codec: unknown version %d", v)
+	}
+	r := reader{b: b, v: v}
 	r.order(o)
 	if r.err != nil {
 		return nil, r.err
@@ -326,4 +400,16 @@ func (r *reader) order(o *messages.Order) {
 	o.DealFee = r.u256()
 	o.Frozen = r.u256()
 	o.Source = r.string()
+	if r.v < 2 {
+		return
+	}
+	o.ClientID = r.string()
+	o.StopPrice = r.varint()
+	o.Triggered = r.bool()
+	o.TIF = messages.TimeInForce(r.byte())
+	o.PostOnly = r.bool()
+	o.STP = messages.STP(r.byte())
+	if o.TIF > messages.FOK || o.STP > messages.STPCancelBoth || o.StopPrice < 0 || (o.Triggered && o.StopPrice == 0) {
+		r.fail()
+	}
 }

@@ -98,7 +98,7 @@ func frame(b []byte) (body []byte, n int, err error) {
 	if bodyCRC(body) != binary.LittleEndian.Uint32(b[4:]) {
 		return nil, 0, errors.New("checksum mismatch")
 	}
-	if body[0] != codec.Version {
+	if body[0] < codec.MinVersion || body[0] > codec.Version {
 		return nil, 0, fmt.Errorf("unknown version %d", body[0])
 	}
 	return body, headerSize + size, nil
@@ -113,7 +113,7 @@ func decodeBody(body []byte) (r Record, err error) {
 	if len(body) < bodyPrefix {
 		return r, fmt.Errorf("short body (%d bytes)", len(body))
 	}
-	if body[0] != codec.Version {
+	if body[0] < codec.MinVersion || body[0] > codec.Version {
 		return r, fmt.Errorf("unknown version %d", body[0])
 	}
 	r.LSN = binary.LittleEndian.Uint64(body[1:])
@@ -129,7 +129,7 @@ func decodeBody(body []byte) (r Record, err error) {
 		if k <= 0 || n > uint64(len(rest)-k) {
 			return r, errors.New("bad event length")
 		}
-		ev, err := codec.Decode(rest[k : k+int(n)])
+		ev, err := codec.DecodeVersion(rest[k:k+int(n)], body[0])
 		if err != nil {
 			return r, err
 		}

@@ -67,7 +67,12 @@ func (r *reader) u256() (u uint256.Int) {
 }
 
 // LoadBook restores into an empty book the state AppendBook wrote.
-func LoadBook(data []byte, b *book.Book) error {
+func LoadBook(data []byte, b *book.Book) error { return LoadBookVersion(data, codec.Version, b) }
+
+// LoadBookVersion restores into an empty book the state AppendBook of codec
+// version v wrote (version 1 had neither stop orders, last price nor
+// dead-man's switches).
+func LoadBookVersion(data []byte, v byte, b *book.Book) error {
 	r := &reader{b: data}
 	if m := r.uvarint(); r.err == nil && m != uint64(b.Config().Market) {
 		return fmt.Errorf("%w: book of market %d, want %d", ErrCorrupt, m, b.Config().Market)
@@ -77,12 +82,24 @@ func LoadBook(data []byte, b *book.Book) error {
 	b.Grow(int(min(n, uint64(len(r.b)/17)))) // an order takes ≥ 17 bytes
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		var o messages.Order
-		rest, err := codec.DecodeOrder(r.b, &o)
+		rest, err := codec.DecodeOrder(r.b, v, &o)
 		if err != nil {
 			return fmt.Errorf("%w: order %d: %v", ErrCorrupt, i, err)
 		}
 		r.b = rest
 		b.Restore(o)
+	}
+	if v >= 2 {
+		b.SetLastPrice(r.varint())
+		n := r.uvarint()
+		for i := uint64(0); i < n && r.err == nil; i++ {
+			user, deadline := r.uvarint(), r.varint()
+			if user > 1<<32-1 {
+				r.err = ErrCorrupt
+			} else if r.err == nil {
+				b.RestoreDeadline(uint32(user), deadline)
+			}
+		}
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = ErrCorrupt

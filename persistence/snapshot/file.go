@@ -22,19 +22,32 @@ import (
 // to; Deposits and Withdrawals are the per-asset sums of every balance update
 // up to LSN (for the conservation check).
 type File struct {
+	// Version is the codec version the parts were written with; 0 means
+	// codec.Version.
+	Version               byte
 	LSN                   uint64
 	Fingerprint           [32]byte
 	Deposits, Withdrawals []uint256.Int
 	Books, Ledgers        [][]byte
 }
 
-var magic = []byte("BOURSNP1")
+// magic starts a snapshot file; its last byte is the codec version.
+var magic = []byte("BOURSNP2")
+
+// CodecVersion is the codec version of f's parts.
+func (f *File) CodecVersion() byte {
+	if f.Version == 0 {
+		return codec.Version
+	}
+	return f.Version
+}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Encode serialises f: magic, body, CRC-32C of the body.
 func (f *File) Encode() []byte {
-	b := append([]byte(nil), magic...)
+	b := append([]byte(nil), magic[:len(magic)-1]...)
+	b = append(b, '0'+f.CodecVersion())
 	b = binary.AppendUvarint(b, f.LSN)
 	b = append(b, f.Fingerprint[:]...)
 	b = binary.AppendUvarint(b, uint64(len(f.Deposits)))
@@ -54,15 +67,19 @@ func (f *File) Encode() []byte {
 
 // Decode parses and checks an encoded snapshot.
 func Decode(data []byte) (*File, error) {
-	if len(data) < len(magic)+4 || !bytes.Equal(data[:len(magic)], magic) {
+	if len(data) < len(magic)+4 || !bytes.Equal(data[:len(magic)-1], magic[:len(magic)-1]) {
 		return nil, fmt.Errorf("%w: bad magic", ErrCorrupt)
+	}
+	v := data[len(magic)-1] - '0'
+	if v < codec.MinVersion || v > codec.Version {
+		return nil, fmt.Errorf("%w: unknown version %d", ErrCorrupt, v)
 	}
 	body := data[len(magic) : len(data)-4]
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
 	}
 	r := &reader{b: body}
-	f := &File{LSN: r.uvarint()}
+	f := &File{Version: v, LSN: r.uvarint()}
 	copy(f.Fingerprint[:], r.bytes(32))
 	n := r.uvarint()
 	if n > 1<<16 {

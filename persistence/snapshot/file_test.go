@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"github.com/bourse-exchange/bourse/persistence/codec"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,6 +17,7 @@ func sample(lsn uint64) *File {
 		Withdrawals: []uint256.Int{*uint256.NewInt(1), *uint256.NewInt(0)},
 		Books:       [][]byte{{1, 2}, {}},
 		Ledgers:     [][]byte{{9}, {8, 7}, {}},
+		Version:     codec.Version,
 	}
 }
 

@@ -22,8 +22,10 @@ const (
 	accountBytes = 6
 )
 
-// AppendBook appends a book's state: its market, id counters and every
-// resting order in matching priority (side by side, best first, FIFO).
+// AppendBook appends a book's state: its market, id counters, every open
+// order (the resting ones in matching priority, side by side, best first,
+// FIFO; then the held stop orders, oldest first), the last trade price and
+// the armed dead-man's switches by user.
 func AppendBook(b []byte, bk *book.Book) []byte {
 	order, deal := bk.Seqs()
 	b = binary.AppendUvarint(b, uint64(bk.Config().Market))
@@ -34,6 +36,14 @@ func AppendBook(b []byte, bk *book.Book) []byte {
 	b = binary.AppendUvarint(b, uint64(n))
 	b = slices.Grow(b, n*orderBytes)
 	bk.EachOrder(func(o *messages.Order) { b = codec.AppendOrder(b, o) })
+	b = binary.AppendVarint(b, bk.LastPrice())
+	n = 0
+	bk.EachDeadline(func(uint32, int64) { n++ })
+	b = binary.AppendUvarint(b, uint64(n))
+	bk.EachDeadline(func(user uint32, deadline int64) {
+		b = binary.AppendUvarint(b, uint64(user))
+		b = binary.AppendVarint(b, deadline)
+	})
 	return b
 }
 

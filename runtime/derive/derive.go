@@ -62,8 +62,8 @@ type OrderEvent uint8
 
 // Order events.
 const (
-	OrderPut    OrderEvent = 1 // the taker rests after its taker pass
-	OrderUpdate OrderEvent = 2 // a maker was partly filled
+	OrderPut    OrderEvent = 1 // the taker rests after its taker pass, or a stop order is held
+	OrderUpdate OrderEvent = 2 // a maker was partly filled; a stop triggered (and rests); an order was amended
 	OrderFinish OrderEvent = 3 // filled, cancelled, or a market order done
 )
 
@@ -153,7 +153,27 @@ func (d *Deriver) event(out *Record, ev messages.Event) error {
 		if o == nil {
 			return fmt.Errorf("order %d rests but was never placed", e.OrderID)
 		}
-		out.Orders = append(out.Orders, OrderChange{Event: OrderPut, Order: *o})
+		ev := OrderPut
+		if o.Triggered {
+			ev = OrderUpdate // a triggered stop was PUT when it was held
+		}
+		out.Orders = append(out.Orders, OrderChange{Event: ev, Order: *o})
+	case *messages.StopTriggered:
+		o := d.orders[e.OrderID]
+		if o == nil || !o.Held() {
+			return fmt.Errorf("order %d triggers but is not a held stop", e.OrderID)
+		}
+		o.Triggered, o.MTime = true, e.Time
+		out.Orders = append(out.Orders, OrderChange{Event: OrderUpdate, Order: *o})
+	case *messages.OrderAmended:
+		o := d.orders[e.OrderID]
+		if o == nil || o.Frozen.Lt(&e.Release) {
+			return fmt.Errorf("order %d amended but is not open", e.OrderID)
+		}
+		o.Amount, o.Left, o.MTime = e.Amount, e.Left, e.Time
+		o.Frozen.Sub(&o.Frozen, &e.Release)
+		out.Orders = append(out.Orders, OrderChange{Event: OrderUpdate, Order: *o})
+	case *messages.CancelAfterSet:
 	case *messages.OrderFinished:
 		o := d.orders[e.OrderID]
 		if o == nil {

@@ -201,6 +201,10 @@ func (l *Ledger) Apply(ev messages.Event, mode Mode) {
 		if l.cfg.Owns(e.User) {
 			l.release(e.User, e.Asset, &e.Release)
 		}
+	case *messages.OrderAmended:
+		if l.cfg.Owns(e.User) {
+			l.release(e.User, e.Asset, &e.Release)
+		}
 	}
 }
 

@@ -193,6 +193,16 @@ type Book struct {
 	lastID  uint64                 // order seq
 	lastDID uint64                 // deal seq
 
+	// Bourse's order options (stops.go): held stop orders, open orders by
+	// client order id, armed dead-man's switches, the last trade price, and
+	// the range of trade prices of the command being executed (0: none).
+	buyStops, sellStops []*order
+	byClient            map[clientKey]*order
+	deadlines           map[uint32]int64
+	lastPrice           int64
+	lo, hi              int64
+	due                 []*order // scratch: stops a command triggered
+
 	slab       slab
 	scratch    []messages.Event // events of the command being decided
 	freeOrders *order           // recycled orders, linked by next
@@ -203,11 +213,13 @@ type Book struct {
 // New returns an empty book.
 func New(cfg Config) *Book {
 	return &Book{
-		cfg:    cfg,
-		asks:   side{},
-		bids:   side{bid: true},
-		orders: make(map[uint64]*order, 1024),
-		byUser: make(map[uint32]*userOrders, 256),
+		cfg:       cfg,
+		asks:      side{},
+		bids:      side{bid: true},
+		orders:    make(map[uint64]*order, 1024),
+		byUser:    make(map[uint32]*userOrders, 256),
+		byClient:  map[clientKey]*order{},
+		deadlines: map[uint32]int64{},
 	}
 }
 
@@ -346,22 +358,26 @@ func (b *Book) PutLimit(cmd *messages.PutLimit) ([]messages.Event, *messages.Err
 	if err := c.CheckMinAmount(cmd.Amount); err != nil {
 		return nil, err
 	}
+	if err := b.checkClientID(cmd.User, cmd.ClientID); err != nil {
+		return nil, err
+	}
 	t := messages.Order{
 		ID: c.id(b.lastID + 1), Market: c.Market, Type: messages.Limit, Side: cmd.Side,
 		User: cmd.User, CTime: cmd.Time, MTime: cmd.Time, Price: cmd.Price,
 		Amount: cmd.Amount, TakerFee: cmd.TakerFee, MakerFee: cmd.MakerFee,
 		Left: cmd.Amount, Source: cmd.Source,
+		ClientID: cmd.ClientID, StopPrice: cmd.StopPrice, TIF: cmd.TIF, PostOnly: cmd.PostOnly, STP: cmd.STP,
 	}
-	stp := cmd.STP
-	if stp == messages.STPDefault {
-		stp = c.STP
+	if cmd.StopPrice != 0 {
+		return b.hold(&t)
 	}
+	stp := c.stp(cmd.STP)
 	if cmd.PostOnly {
 		if best := b.sideOf(cmd.Side.Opposite()).best(); best != nil && crosses(cmd.Side, cmd.Price, best.price) {
 			return nil, messages.ErrWouldTake
 		}
 	}
-	if cmd.TIF == messages.FOK && !b.fillable(cmd, stp) {
+	if cmd.TIF == messages.FOK && !b.fillable(cmd.Side, cmd.User, cmd.Price, cmd.Amount, stp) {
 		return nil, messages.ErrNoEnoughTrader
 	}
 	asset, frozen := c.Reservation(messages.Limit, cmd.Side, cmd.Amount, cmd.Price)
@@ -382,12 +398,10 @@ func (b *Book) PutLimit(cmd *messages.PutLimit) ([]messages.Event, *messages.Err
 		}
 		// A remainder may rest only below the user's limit of open orders
 		// in this market (counted before matching).
-		if c.MaxOpenOrders > 0 {
-			if u := b.byUser[cmd.User]; u != nil && u.count >= c.MaxOpenOrders {
-				clear(events)
-				b.scratch = events[:0]
-				return nil, messages.ErrLimitExceeded
-			}
+		if err := b.checkOpen(cmd.User); err != nil {
+			clear(events)
+			b.scratch = events[:0]
+			return nil, err
 		}
 		r := b.slab.orderRested()
 		*r = messages.OrderRested{Market: c.Market, OrderID: t.ID, Time: cmd.Time}
@@ -397,6 +411,14 @@ func (b *Book) PutLimit(cmd *messages.PutLimit) ([]messages.Event, *messages.Err
 	}
 	b.scratch = events[:0]
 	return b.slab.seal(events), nil
+}
+
+// enoughMoney reports whether a market buy of amount (money_prec) buys at
+// least min_amount at the best ask's price: both at money_prec+stock_prec.
+func (c *Config) enoughMoney(amount, bestAsk int64) bool {
+	have := fixed.FromInt64(amount, c.MoneyPrec, c.MoneyPrec+c.StockPrec)
+	need := fixed.Mul64(bestAsk, c.MinAmount)
+	return !have.Lt(&need)
 }
 
 // placed returns the OrderPlaced event of order t.
@@ -417,6 +439,23 @@ func (b *Book) PutMarket(cmd *messages.PutMarket) ([]messages.Event, *messages.E
 	if err := c.CheckMarket(cmd); err != nil {
 		return nil, err
 	}
+	if err := b.checkClientID(cmd.User, cmd.ClientID); err != nil {
+		return nil, err
+	}
+	if cmd.StopPrice != 0 {
+		// A stop-market sell's amount is stock, checked now; a buy's
+		// money is checked against the book when it triggers.
+		if cmd.Side == messages.Ask && cmd.Amount < c.MinAmount {
+			return nil, messages.ErrAmountTooSmall
+		}
+		t := messages.Order{
+			ID: c.id(b.lastID + 1), Market: c.Market, Type: messages.Market, Side: cmd.Side,
+			User: cmd.User, CTime: cmd.Time, MTime: cmd.Time, Amount: cmd.Amount,
+			TakerFee: cmd.TakerFee, Left: cmd.Amount, Source: cmd.Source,
+			ClientID: cmd.ClientID, StopPrice: cmd.StopPrice, STP: cmd.STP,
+		}
+		return b.hold(&t)
+	}
 	best := b.sideOf(cmd.Side.Opposite()).best()
 	if best == nil {
 		return nil, messages.ErrNoEnoughTrader
@@ -425,24 +464,19 @@ func (b *Book) PutMarket(cmd *messages.PutMarket) ([]messages.Event, *messages.E
 		if cmd.Amount < c.MinAmount {
 			return nil, messages.ErrAmountTooSmall
 		}
-	} else {
-		// amount (money_prec) vs best ask × min_amount, both at
-		// money_prec+stock_prec.
-		have := fixed.FromInt64(cmd.Amount, c.MoneyPrec, c.MoneyPrec+c.StockPrec)
-		need := fixed.Mul64(best.price, c.MinAmount)
-		if have.Lt(&need) {
-			return nil, messages.ErrAmountTooSmall
-		}
+	} else if !c.enoughMoney(cmd.Amount, best.price) {
+		return nil, messages.ErrAmountTooSmall
 	}
 	t := messages.Order{
 		ID: c.id(b.lastID + 1), Market: c.Market, Type: messages.Market, Side: cmd.Side,
 		User: cmd.User, CTime: cmd.Time, MTime: cmd.Time, Amount: cmd.Amount,
 		TakerFee: cmd.TakerFee, Left: cmd.Amount, Source: cmd.Source,
+		ClientID: cmd.ClientID, STP: cmd.STP,
 	}
 	asset, frozen := c.Reservation(messages.Market, cmd.Side, cmd.Amount, 0)
 	t.Frozen = frozen
 	events := append(b.scratch[:0], b.placed(&t, asset))
-	events, _, stopped := b.match(events, &t, cmd.Time, c.STP)
+	events, _, stopped := b.match(events, &t, cmd.Time, c.stp(cmd.STP))
 	events = append(events, b.finished(&t, cmd.Time, stopped, &t.Frozen))
 	b.scratch = events[:0]
 	return b.slab.seal(events), nil
@@ -517,19 +551,18 @@ func (b *Book) match(events []messages.Event, t *messages.Order, now int64, stp 
 // amount at prices it accepts, counting what self-trade prevention lets it
 // trade with: a maker of its own user that stp cancels is no liquidity, and
 // one that stops the taker ends the count.
-func (b *Book) fillable(cmd *messages.PutLimit, stp messages.STP) bool {
-	opp := b.sideOf(cmd.Side.Opposite())
-	need := cmd.Amount
+func (b *Book) fillable(s messages.Side, user uint32, price, need int64, stp messages.STP) bool {
+	opp := b.sideOf(s.Opposite())
 	for li := len(opp.levels) - 1; li >= 0; li-- {
 		l := opp.levels[li]
-		if !crosses(cmd.Side, cmd.Price, l.price) {
+		if !crosses(s, price, l.price) {
 			return false
 		}
 		if stp <= messages.STPNone && l.total >= need {
 			return true
 		}
 		for m := l.head; m != nil; m = m.next {
-			if stp > messages.STPNone && m.User == cmd.User {
+			if stp > messages.STPNone && m.User == user {
 				if stp == messages.STPCancelMaker {
 					continue
 				}
@@ -633,44 +666,30 @@ func (b *Book) finished(o *messages.Order, now int64, cancelled bool, release *u
 	return f
 }
 
-// Cancel decides the cancellation of a resting order: code 10 if it is not
-// resting in this market, 11 if it belongs to another user.
+// Cancel decides the cancellation of an open order (resting or a held
+// stop): code 10 if it is not open in this market, 11 if it belongs to
+// another user.
 func (b *Book) Cancel(cmd *messages.Cancel) ([]messages.Event, *messages.Error) {
 	if cmd.Market != b.cfg.Market {
 		return nil, messages.ErrInvalidArgument
 	}
-	o := b.orders[cmd.OrderID]
-	if o == nil {
-		return nil, messages.ErrOrderNotFound
-	}
-	if o.User != cmd.User {
-		return nil, messages.ErrUserNotMatch
+	o, err := b.open(cmd.User, cmd.OrderID, cmd.ClientID)
+	if err != nil {
+		return nil, err
 	}
 	events := append(b.scratch[:0], b.finished(&o.Order, cmd.Time, true, &o.Frozen))
 	b.scratch = events[:0]
 	return b.slab.seal(events), nil
 }
 
-// CancelAll decides the cancellation of every resting order of the user in
-// this market on cmd.Side (0: both), oldest first: no events when there is
-// none. Code 1 for another market or a bad side.
+// CancelAll decides the cancellation of every open order (resting or held
+// stop) of the user in this market on cmd.Side (0: both), oldest first: no
+// events when there is none. Code 1 for another market or a bad side.
 func (b *Book) CancelAll(cmd *messages.CancelAll) ([]messages.Event, *messages.Error) {
 	if cmd.Market != b.cfg.Market || (cmd.Side != 0 && cmd.Side != messages.Ask && cmd.Side != messages.Bid) {
 		return nil, messages.ErrInvalidArgument
 	}
-	u := b.byUser[cmd.User]
-	if u == nil {
-		return nil, nil
-	}
-	if u.unsorted {
-		u.sort()
-	}
-	events := b.scratch[:0]
-	for o := u.head; o != nil; o = o.unext {
-		if cmd.Side == 0 || o.Side == cmd.Side {
-			events = append(events, b.finished(&o.Order, cmd.Time, true, &o.Frozen))
-		}
-	}
+	events := b.cancelUser(b.scratch[:0], cmd.User, cmd.Side, cmd.Time)
 	b.scratch = events[:0]
 	if len(events) == 0 {
 		return nil, nil
@@ -698,6 +717,7 @@ func (b *Book) Apply(ev messages.Event) {
 		if s := e.DealID >> IDShift; s > b.lastDID {
 			b.lastDID = s
 		}
+		b.traded(e.Price)
 		t := b.taker
 		makerID, makers := e.AskOrder, &b.asks
 		if e.TakerSide == messages.Ask {
@@ -720,9 +740,7 @@ func (b *Book) Apply(ev messages.Event) {
 		t := b.taker
 		b.taker = nil
 		b.rested = t
-		b.orders[t.ID] = t
-		b.addUser(t)
-		b.sideOf(t.Side).insert(t)
+		b.open1(t)
 	case *messages.OrderFinished:
 		if e.Market != b.cfg.Market {
 			return
@@ -747,10 +765,41 @@ func (b *Book) Apply(ev messages.Event) {
 		if b.rested == o {
 			b.rested = nil
 		}
-		b.sideOf(o.Side).remove(o)
-		delete(b.orders, o.ID)
-		b.removeUser(o)
+		b.close(o)
 		b.retire(o)
+	case *messages.StopTriggered:
+		if e.Market != b.cfg.Market {
+			return
+		}
+		o := b.orders[e.OrderID]
+		if o == nil || !o.Held() {
+			panic(fmt.Sprintf("book: trigger of order %d, not a held stop", e.OrderID))
+		}
+		b.close(o)
+		o.Triggered, o.MTime = true, e.Time
+		b.taker = o
+	case *messages.OrderAmended:
+		if e.Market != b.cfg.Market {
+			return
+		}
+		o := b.orders[e.OrderID]
+		if o == nil {
+			panic(fmt.Sprintf("book: amend of unknown order %d", e.OrderID))
+		}
+		if o.lvl != nil {
+			b.sideOf(o.Side).filled(o, o.Left-e.Left)
+		}
+		o.Amount, o.Left, o.MTime = e.Amount, e.Left, e.Time
+		mustSub(&o.Frozen, &e.Release, o.ID)
+	case *messages.CancelAfterSet:
+		if e.Market != b.cfg.Market {
+			return
+		}
+		if e.Deadline == 0 {
+			delete(b.deadlines, e.User)
+		} else {
+			b.deadlines[e.User] = e.Deadline
+		}
 	}
 }
 

@@ -60,10 +60,11 @@ func (c *Config) CheckLimit(cmd *messages.PutLimit) *messages.Error {
 	if err := c.checkCommon(cmd.User, cmd.Side, cmd.Amount, cmd.TakerFee, cmd.Source); err != nil {
 		return err
 	}
-	if cmd.Price <= 0 || cmd.MakerFee < 0 || cmd.MakerFee >= c.feeOne() {
+	if cmd.Price <= 0 || cmd.MakerFee < 0 || cmd.MakerFee >= c.feeOne() ||
+		cmd.TIF > messages.FOK || (cmd.PostOnly && cmd.TIF != messages.GTC) {
 		return messages.ErrInvalidArgument
 	}
-	return nil
+	return checkOptions(cmd.STP, cmd.ClientID, cmd.StopPrice)
 }
 
 // CheckMinAmount reports code 11 for a limit order below min_amount.
@@ -76,7 +77,36 @@ func (c *Config) CheckMinAmount(amount int64) *messages.Error {
 
 // CheckMarket validates a market order's arguments (code 1).
 func (c *Config) CheckMarket(cmd *messages.PutMarket) *messages.Error {
-	return c.checkCommon(cmd.User, cmd.Side, cmd.Amount, cmd.TakerFee, cmd.Source)
+	if err := c.checkCommon(cmd.User, cmd.Side, cmd.Amount, cmd.TakerFee, cmd.Source); err != nil {
+		return err
+	}
+	return checkOptions(cmd.STP, cmd.ClientID, cmd.StopPrice)
+}
+
+// MaxClientID is the longest client order id, in bytes.
+const MaxClientID = 32
+
+// ValidClientID reports whether id may be a client order id: 1 to
+// MaxClientID bytes of ASCII letters, digits and . _ : -
+func ValidClientID(id string) bool {
+	if len(id) == 0 || len(id) > MaxClientID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func checkOptions(stp messages.STP, clientID string, stopPrice int64) *messages.Error {
+	if stp > messages.STPCancelBoth || stopPrice < 0 || (clientID != "" && !ValidClientID(clientID)) {
+		return messages.ErrInvalidArgument
+	}
+	return nil
 }
 
 // MaxSource is the longest accepted order source, in bytes (PROTOCOL D16).

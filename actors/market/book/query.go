@@ -1,14 +1,19 @@
 package book
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
 	"github.com/bourse-exchange/bourse/messages"
 )
 
-// Execute decides cmd (a *PutLimit, *PutMarket or *Cancel) and applies the
-// resulting events. It returns the events, in journal order, and the
-// command's order as it stands afterwards. On error nothing changed.
+// Execute decides cmd (a *PutLimit, *PutMarket, *Cancel, *Amend, *CancelAll
+// or *CancelAfter) and applies the resulting events, then decides and
+// applies those of the stop orders the command's trades triggered. It
+// returns the events, in journal order, and the command's order as it stood
+// after its own events (none for CancelAll and CancelAfter). On error
+// nothing changed.
 //
 // I/O order for the caller: append the events to the journal before sending
 // any settlement or reply they cause.
@@ -16,16 +21,32 @@ func (b *Book) Execute(cmd messages.Command) ([]messages.Event, messages.Order, 
 	var (
 		events []messages.Event
 		err    *messages.Error
+		now    int64
 	)
+	b.lo, b.hi = 0, 0
 	switch c := cmd.(type) {
 	case *messages.PutLimit:
 		events, err = b.PutLimit(c)
+		now = c.Time
 	case *messages.PutMarket:
 		events, err = b.PutMarket(c)
+		now = c.Time
 	case *messages.Cancel:
 		events, err = b.Cancel(c)
+	case *messages.Amend:
+		events, err = b.Amend(c)
+		if err == nil {
+			b.Apply(events[0])
+			return events, b.orders[events[0].(*messages.OrderAmended).OrderID].Order, nil
+		}
 	case *messages.CancelAll:
 		events, err = b.CancelAll(c)
+		for _, ev := range events {
+			b.Apply(ev)
+		}
+		return events, messages.Order{}, err
+	case *messages.CancelAfter:
+		events, err = b.CancelAfter(c)
 		for _, ev := range events {
 			b.Apply(ev)
 		}
@@ -39,12 +60,18 @@ func (b *Book) Execute(cmd messages.Command) ([]messages.Event, messages.Order, 
 	for _, ev := range events {
 		b.Apply(ev)
 	}
-	// The command's order either rested (the last event) or finished
-	// (placed and done, or cancelled).
+	// The command's order either rested or was held (the last event) or
+	// finished (placed and done, or cancelled).
+	var o messages.Order
 	if _, ok := events[len(events)-1].(*messages.OrderRested); ok {
-		return events, b.rested.Order, nil
+		o = b.rested.Order
+	} else {
+		o = b.last.Order
 	}
-	return events, b.last.Order, nil
+	if b.triggered() {
+		events = b.cascade(events, now)
+	}
+	return events, o, nil
 }
 
 // Orders lists one side in matching priority (best price first, then oldest
@@ -91,9 +118,19 @@ func (b *Book) Pending(user uint32, offset, limit int) (int, []messages.Order) {
 	return u.count, out
 }
 
-// Order returns a resting order, or nil.
+// Order returns an open order (resting or a held stop), or nil.
 func (b *Book) Order(id uint64) *messages.Order {
 	if o := b.orders[id]; o != nil {
+		c := o.Order
+		return &c
+	}
+	return nil
+}
+
+// OrderByClientID returns a user's open order with client order id id, or
+// nil.
+func (b *Book) OrderByClientID(user uint32, id string) *messages.Order {
+	if o := b.byClient[clientKey{user, id}]; o != nil {
 		c := o.Order
 		return &c
 	}
@@ -149,8 +186,9 @@ func (b *Book) Summary() messages.MarketSummaryReply {
 	}
 }
 
-// EachOrder calls f for every resting order (side, then priority order);
-// tests use it to check that frozen balances equal reservations.
+// EachOrder calls f for every open order: the resting ones (side, then
+// priority order), then the held stops, oldest first. Tests use it to check
+// that frozen balances equal reservations.
 func (b *Book) EachOrder(f func(*messages.Order)) {
 	for _, sd := range []*side{&b.asks, &b.bids} {
 		for li := len(sd.levels) - 1; li >= 0; li-- {
@@ -158,6 +196,14 @@ func (b *Book) EachOrder(f func(*messages.Order)) {
 				f(&o.Order)
 			}
 		}
+	}
+	if len(b.buyStops)+len(b.sellStops) == 0 {
+		return
+	}
+	held := append(slices.Clone(b.buyStops), b.sellStops...)
+	slices.SortFunc(held, func(x, y *order) int { return cmp.Compare(x.ID, y.ID) })
+	for _, o := range held {
+		f(&o.Order)
 	}
 }
 
@@ -169,10 +215,7 @@ func (b *Book) Seqs() (order, deal uint64) { return b.lastID, b.lastDID }
 // as a snapshot recorded it; orders of one price level must come oldest
 // first (EachOrder's order). SetSeqs restores the id counters.
 func (b *Book) Restore(o messages.Order) {
-	r := b.newOrder(&o)
-	b.orders[o.ID] = r
-	b.addUser(r)
-	b.sideOf(o.Side).insert(r)
+	b.open1(b.newOrder(&o))
 }
 
 // SetSeqs restores the id counters (see Seqs).
