@@ -92,6 +92,28 @@ const (
 	STPCancelBoth      // both
 )
 
+var (
+	tifNames = [...]string{GTC: "GTC", IOC: "IOC", FOK: "FOK"}
+	stpNames = [...]string{STPDefault: "", STPNone: "none", STPCancelTaker: "cancel_taker", STPCancelMaker: "cancel_maker", STPCancelBoth: "cancel_both"}
+)
+
+// String returns the wire name: "GTC", "IOC" or "FOK".
+func (t TimeInForce) String() string {
+	if int(t) < len(tifNames) {
+		return tifNames[t]
+	}
+	return "?"
+}
+
+// String returns the wire name: "none", "cancel_taker", "cancel_maker",
+// "cancel_both", or "" for STPDefault.
+func (s STP) String() string {
+	if int(s) < len(stpNames) {
+		return stpNames[s]
+	}
+	return "?"
+}
+
 // CancelAll cancels every resting order of User in Market, on one Side or
 // (Side 0) both: one journal record. Answered with *CancelAllReply.
 type CancelAll struct {

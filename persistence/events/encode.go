@@ -255,7 +255,39 @@ func AppendOrder(b []byte, m *config.Market, o *messages.Order) []byte {
 	} else {
 		b = appendStripped(b, &o.DealFee, m.MoneyAsset.PrecSave)
 	}
-	return append(b, `"}`...)
+	b = append(b, '"')
+	return appendOptions(b, m, o)
+}
+
+// appendOptions appends the order's Bourse options (README "Order
+// options"), each only when it is not the default, so that an order placed
+// through viabtc's methods prints exactly as viabtc prints it; and the
+// closing brace.
+func appendOptions(b []byte, m *config.Market, o *messages.Order) []byte {
+	if o.ClientID != "" {
+		b = append(b, `,"client_id":`...)
+		b = appendString(b, o.ClientID)
+	}
+	if o.StopPrice != 0 {
+		b = append(b, `,"stop_price":"`...)
+		b = appendStrippedInt(b, o.StopPrice, m.MoneyPrec)
+		b = append(b, `","triggered":`...)
+		b = strconv.AppendBool(b, o.Triggered)
+	}
+	if o.TIF != messages.GTC {
+		b = append(b, `,"time_in_force":"`...)
+		b = append(b, o.TIF.String()...)
+		b = append(b, '"')
+	}
+	if o.PostOnly {
+		b = append(b, `,"post_only":true`...)
+	}
+	if o.STP != messages.STPDefault {
+		b = append(b, `,"stp":"`...)
+		b = append(b, o.STP.String()...)
+		b = append(b, '"')
+	}
+	return append(b, '}')
 }
 
 // appendDigits appends the decimal digits of u (uint64 fast path).
