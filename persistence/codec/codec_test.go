@@ -33,6 +33,62 @@ func sampleEvents() []messages.Event {
 			Price: 100, Amount: 200, Stock: 0, Money: 2, StockQty: big("1"), Deal: big("2"), AskFee: big("3"), BidFee: big("4"), BidFrozen: big("5")},
 		&messages.OrderRested{Market: 65535, OrderID: 77, Time: math.MinInt64},
 		&messages.OrderFinished{Market: 2, OrderID: 8, User: 6, Time: 5, Cancelled: true, Asset: 1, Release: big("99")},
+		&messages.OrderPlaced{Order: withOptions(o), FrozenAsset: 2},
+		&messages.StopTriggered{Market: 4, OrderID: 1 << 40, Time: 6, Price: math.MaxInt64},
+		&messages.OrderAmended{Market: 1, OrderID: 2, User: 3, Time: -4, Amount: 5, Left: 1, Asset: 7, Release: big("123456789")},
+		&messages.CancelAfterSet{Market: 2, User: math.MaxUint32, Deadline: 1700000000000000, Time: 1699999999000000},
+		&messages.CancelAfterSet{Market: 2, User: 1},
+	}
+}
+
+func withOptions(o messages.Order) messages.Order {
+	o.ClientID, o.StopPrice, o.Triggered = "client-1", 12345, true
+	o.TIF, o.PostOnly, o.STP = messages.FOK, true, messages.STPCancelBoth
+	return o
+}
+
+// TestVersion1 decodes the bytes version 1 wrote for an order (without the
+// options) and refuses the events version 1 did not have.
+func TestVersion1(t *testing.T) {
+	ev := sampleEvents()[2].(*messages.OrderPlaced)
+	v2 := Append(nil, ev)
+	// Version 2 appends the options after Source, before FrozenAsset:
+	// client id (1 byte length), stop price, triggered, TIF, post-only, STP.
+	opts := 1 + 1 + 1 + 1 + 1 + 1
+	tail := v2[len(v2)-1:] // FrozenAsset, one uvarint byte
+	v1 := append(append([]byte(nil), v2[:len(v2)-1-opts]...), tail...)
+	got, err := DecodeVersion(v1, 1)
+	if err != nil || !reflect.DeepEqual(got, ev) {
+		t.Fatalf("version 1 order: %v %+v", err, got)
+	}
+	if _, err := DecodeVersion(v2, 1); err == nil {
+		t.Fatal("version 2 bytes decoded as version 1")
+	}
+	for _, ev := range sampleEvents()[7:] {
+		if _, err := DecodeVersion(Append(nil, ev), 1); err == nil {
+			t.Errorf("%T decoded as version 1", ev)
+		}
+	}
+	for _, v := range []byte{0, Version + 1} {
+		if _, err := DecodeVersion(v2, v); err == nil {
+			t.Errorf("version %d accepted", v)
+		}
+	}
+}
+
+// TestBadOptions: option values out of range are corrupt, not decoded.
+func TestBadOptions(t *testing.T) {
+	for _, mod := range []func(*messages.Order){
+		func(o *messages.Order) { o.TIF = messages.FOK + 1 },
+		func(o *messages.Order) { o.STP = messages.STPCancelBoth + 1 },
+		func(o *messages.Order) { o.StopPrice = -1 },
+		func(o *messages.Order) { o.StopPrice, o.Triggered = 0, true },
+	} {
+		o := withOptions(sampleEvents()[2].(*messages.OrderPlaced).Order)
+		mod(&o)
+		if _, err := Decode(Append(nil, &messages.OrderPlaced{Order: o})); err == nil {
+			t.Errorf("order %+v decoded", o)
+		}
 	}
 }
 

@@ -81,11 +81,18 @@ func (o *optEnv) rest(user uint32, side messages.Side, amount, price string) uin
 }
 
 // summary describes events as "T" (trade), "F" (finished), "Fc" (finished,
-// cancelled), "P" (placed), "R" (rested).
+// cancelled), "P" (placed), "R" (rested or held), "S" (stop triggered), "A"
+// (amended), "D" (dead-man's switch set).
 func summary(events []messages.Event) string {
 	s := ""
 	for _, ev := range events {
 		switch e := ev.(type) {
+		case *messages.StopTriggered:
+			s += "S"
+		case *messages.OrderAmended:
+			s += "A"
+		case *messages.CancelAfterSet:
+			s += "D"
 		case *messages.OrderPlaced:
 			s += "P"
 		case *messages.Trade:
