@@ -22,6 +22,8 @@ import (
 //	bourse_market_rejected_total{market}  orders the market refused
 //	bourse_market_cancels_total{market}   orders cancelled
 //	bourse_market_trades_total{market}    trades (deals)
+//	bourse_market_stops_triggered_total{market}  stop orders triggered
+//	bourse_market_switches_fired_total{market}   dead-man's switches fired
 //	bourse_market_match_seconds{market}   Book.Execute + journal append per order, histogram
 //	bourse_market_mailbox_depth{market}   messages waiting for the market actor
 //	bourse_shard_mailbox_depth{shard}     messages waiting for the balance shard
@@ -62,6 +64,7 @@ func (m *journalMetrics) observe(records int, took time.Duration) {
 // and one histogram observation, no label lookup.
 type marketMetrics struct {
 	orders, rejected, cancels, trades *prometheus.CounterVec
+	triggers, switches                *prometheus.CounterVec
 	match                             *prometheus.HistogramVec
 }
 
@@ -74,6 +77,8 @@ func newMarketMetrics() *marketMetrics {
 		rejected: counter("bourse_market_rejected_total", "Orders the market refused."),
 		cancels:  counter("bourse_market_cancels_total", "Orders cancelled."),
 		trades:   counter("bourse_market_trades_total", "Trades (deals) made."),
+		triggers: counter("bourse_market_stops_triggered_total", "Stop orders triggered."),
+		switches: counter("bourse_market_switches_fired_total", "Dead-man's switches (order.cancel_all_after) fired."),
 		match: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "bourse_market_match_seconds", Help: "Time of one order in the market actor: Book.Execute plus the journal append.",
 			Buckets: prometheus.ExponentialBuckets(1e-6, 2, 16), // 1 µs .. 33 ms
@@ -86,12 +91,13 @@ func (m *marketMetrics) market(name string) *market.Metrics {
 	return &market.Metrics{
 		Orders: m.orders.WithLabelValues(name), Rejected: m.rejected.WithLabelValues(name),
 		Cancels: m.cancels.WithLabelValues(name), Trades: m.trades.WithLabelValues(name),
+		Triggers: m.triggers.WithLabelValues(name), Switches: m.switches.WithLabelValues(name),
 		Match: m.match.WithLabelValues(name),
 	}
 }
 
 func (m *marketMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.orders, m.rejected, m.cancels, m.trades, m.match}
+	return []prometheus.Collector{m.orders, m.rejected, m.cancels, m.trades, m.triggers, m.switches, m.match}
 }
 
 var (

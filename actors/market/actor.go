@@ -186,11 +186,12 @@ func (a *Actor) order(ctx actor.Context, cmd messages.Command, replyTo *actor.PI
 		m.Match.Observe(time.Since(t0).Seconds())
 	}
 	st.accepted, st.events = true, events
-	trades := a.settle(ctx, st.lsn, reservation, events)
+	trades, triggers := a.settle(ctx, st.lsn, reservation, events)
 	st.settled = true
 	if m != nil {
 		m.Orders.Inc()
 		m.Trades.Add(float64(trades))
+		m.Triggers.Add(float64(triggers))
 	}
 	a.env.Journal.Reply(replyTo, &messages.OrderReply{Order: o})
 }
@@ -249,7 +250,9 @@ func (a *Actor) tick(ctx actor.Context, now int64) {
 	lsn := a.env.Journal.Append(events)
 	a.settle(ctx, lsn, 0, events)
 	if m := a.env.Metrics; m != nil {
-		m.Cancels.Add(float64(len(events) - countSwitches(events)))
+		fired := countSwitches(events)
+		m.Switches.Add(float64(fired))
+		m.Cancels.Add(float64(len(events) - fired))
 	}
 	ctx.Logger().Info("dead-man's switch fired", "market", a.book.Config().Market, "events", len(events))
 }
@@ -275,8 +278,9 @@ func (a *Actor) unreserve(ctx actor.Context, reservation uint64, user uint32, ty
 }
 
 // settle sends one Settle, sharing the events, to each shard owning a user
-// the events touch, and returns the number of trades among the events.
-func (a *Actor) settle(ctx actor.Context, lsn, reservation uint64, events []messages.Event) (trades int) {
+// the events touch, and returns the number of trades and of stop triggers
+// among the events.
+func (a *Actor) settle(ctx actor.Context, lsn, reservation uint64, events []messages.Event) (trades, triggers int) {
 	n := len(a.shards)
 	mark := func(u uint32) { a.shards[int(u%uint32(n))] = true }
 	for _, ev := range events {
@@ -292,6 +296,8 @@ func (a *Actor) settle(ctx actor.Context, lsn, reservation uint64, events []mess
 			mark(e.User)
 		case *messages.OrderAmended:
 			mark(e.User)
+		case *messages.StopTriggered:
+			triggers++
 		}
 	}
 	msg := &messages.Settle{LSN: lsn, Reservation: reservation, Events: events}
@@ -301,5 +307,5 @@ func (a *Actor) settle(ctx actor.Context, lsn, reservation uint64, events []mess
 			a.shards[i] = false
 		}
 	}
-	return trades
+	return trades, triggers
 }

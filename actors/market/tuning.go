@@ -22,6 +22,9 @@ type Metrics struct {
 	Cancels prometheus.Counter
 	// Trades counts trades (deals).
 	Trades prometheus.Counter
+	// Triggers counts stop orders triggered; Switches dead-man's switches
+	// fired.
+	Triggers, Switches prometheus.Counter
 	// Match observes, for every order the book decided (accepted or
 	// rejected), the seconds spent in Book.Execute plus the journal
 	// append of its events.
