@@ -193,7 +193,7 @@ type Book struct {
 	lastID  uint64                 // order seq
 	lastDID uint64                 // deal seq
 
-	// Bourse's order options (stops.go): held stop orders, open orders by
+	// Bourse's order options (options.go): held stop orders, open orders by
 	// client order id, armed dead-man's switches, the last trade price, and
 	// the range of trade prices of the command being executed (0: none).
 	buyStops, sellStops []*order
