@@ -114,6 +114,16 @@ type FinishedOrder struct {
 	DealStock string
 	DealMoney string
 	DealFee   string
+	// The order options, as on Order; zero values are viabtc's behaviour
+	// (and what orders finished before the history stored options have).
+	// StopPrice is a decimal like Price, "" when the order is not a stop
+	// order.
+	ClientID  string
+	StopPrice string
+	Triggered bool
+	TIF       TimeInForce
+	PostOnly  bool
+	STP       STP
 }
 
 // DealRecord is one side of a deal: the order OrderID of User, on Side,

@@ -16,7 +16,8 @@ import (
 // Columns written by Apply, in order.
 var (
 	orderColumns = []string{"id", "create_time", "finish_time", "user_id", "market", "source", "t", "side",
-		"price", "amount", "taker_fee", "maker_fee", "deal_stock", "deal_money", "deal_fee", "lsn"}
+		"price", "amount", "taker_fee", "maker_fee", "deal_stock", "deal_money", "deal_fee", "lsn",
+		"client_id", "stop_price", "triggered", "time_in_force", "post_only", "stp"}
 	dealColumns = []string{"time", "user_id", "deal_id", "order_id", "deal_order_id", "market", "side", "role",
 		"price", "amount", "deal", "fee", "deal_fee", "lsn"}
 	balanceColumns = []string{"time", "user_id", "asset", "business", "change", "balance", "detail", "lsn"}
@@ -214,7 +215,8 @@ func (s *Store) record(r *derive.Record, orders, deals, balances *batch) error {
 		if err := orders.add(s.d.id(o.ID), o.CTime, o.MTime, o.User, m.Name, o.Source, uint8(o.Type), uint8(o.Side),
 			price, fixed.FormatInt(o.Amount, amountPrec), fixed.FormatInt(o.TakerFee, m.Fee), makerFee,
 			fixed.FormatInt(o.DealStock, m.StockPrec), fixed.Format(&o.DealMoney, m.MoneyAsset.PrecSave),
-			fixed.Format(&o.DealFee, feeSave), lsn); err != nil {
+			fixed.Format(&o.DealFee, feeSave), lsn,
+			o.ClientID, fixed.FormatInt(o.StopPrice, m.MoneyPrec), flag(o.Triggered), uint8(o.TIF), flag(o.PostOnly), uint8(o.STP)); err != nil {
 			return fmt.Errorf("insert finished orders: %w", err)
 		}
 	}
@@ -251,4 +253,12 @@ func (s *Store) record(r *derive.Record, orders, deals, balances *batch) error {
 		}
 	}
 	return nil
+}
+
+// flag is a bool column's value (both backends store 0 or 1).
+func flag(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -10,8 +10,12 @@
 // indexes for each query, no sharding):
 //
 //	order_history    a row per finished order, also a cancel without fills
-//	                 (D7); primary key the order id, which also serves
-//	                 order.finished_detail; index (user_id, market, id)
+//	                 (D7), with its options (client_id, stop_price "0"
+//	                 for none, triggered, time_in_force, post_only, stp;
+//	                 schema version 2 added them, with viabtc's defaults
+//	                 for older rows); primary key the order id, which also
+//	                 serves order.finished_detail; index (user_id, market,
+//	                 id)
 //	deal_history     a row per side of every deal, ask side first:
 //	                 user_id, order_id, deal_order_id (the other side's
 //	                 order), role, side, market, price, amount, deal, fee

@@ -30,7 +30,9 @@ var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 var _ runtime.Follower = (*history.Store)(nil)
 
 // trader plays a seeded session of deposits, withdrawals, limit and market
-// orders and cancels on a node.
+// orders — some with the order options: client ids, stop orders, IOC, FOK,
+// post-only, self-trade prevention — cancels (by id or client id) and
+// amends on a node.
 type trader struct {
 	cfg     *config.Config
 	rng     *rand.Rand
@@ -83,22 +85,47 @@ func (tr *trader) run(t *testing.T, n *runtime.Node, steps int) {
 				Change: change, Negative: true, Detail: []byte(`{}`), Time: tr.clock}
 		case k < 13:
 			price := int64(95+rng.IntN(10))*pow10(m.MoneyPrec) + int64(rng.IntN(3))
-			cmd = &messages.PutLimit{User: user, Market: m.ID, Side: side, Amount: int64(1+rng.IntN(40)) * m.MinUnits,
+			c := &messages.PutLimit{User: user, Market: m.ID, Side: side, Amount: int64(1+rng.IntN(40)) * m.MinUnits,
 				Price: price, TakerFee: int64(rng.IntN(30)), MakerFee: int64(rng.IntN(20)), Source: "s" + strconv.Itoa(rng.IntN(3)), Time: tr.clock}
+			if rng.IntN(2) == 0 {
+				c.ClientID, c.StopPrice = tr.options(m, &c.STP)
+				switch rng.IntN(5) {
+				case 0:
+					c.TIF = messages.IOC
+				case 1:
+					c.TIF = messages.FOK
+				case 2:
+					c.PostOnly = true
+				}
+			}
+			cmd = c
 		case k < 16:
 			amount := int64(1+rng.IntN(20)) * m.MinUnits
 			if side == messages.Bid {
 				amount = int64(1+rng.IntN(300))*pow10(m.MoneyPrec) + 7
 			}
-			cmd = &messages.PutMarket{User: user, Market: m.ID, Side: side, Amount: amount, TakerFee: int64(rng.IntN(30)), Source: "m", Time: tr.clock}
+			c := &messages.PutMarket{User: user, Market: m.ID, Side: side, Amount: amount, TakerFee: int64(rng.IntN(30)), Source: "m", Time: tr.clock}
+			if rng.IntN(2) == 0 {
+				c.ClientID, c.StopPrice = tr.options(m, &c.STP)
+			}
+			cmd = c
 		default:
 			if len(tr.resting) == 0 {
 				continue
 			}
 			j := rng.IntN(len(tr.resting))
 			o := tr.resting[j]
+			if rng.IntN(3) == 0 { // amend: often refused (dealt meanwhile, finished), which is fine
+				cmd = &messages.Amend{User: o.User, Market: o.Market, OrderID: o.ID, Amount: o.Amount - o.Amount/3, Time: tr.clock}
+				tr.resting[j].Amount = o.Amount - o.Amount/3
+				break
+			}
 			tr.resting = append(tr.resting[:j], tr.resting[j+1:]...)
-			cmd = &messages.Cancel{User: o.User, Market: o.Market, OrderID: o.ID, Time: tr.clock}
+			if o.ClientID != "" {
+				cmd = &messages.Cancel{User: o.User, Market: o.Market, ClientID: o.ClientID, Time: tr.clock}
+			} else {
+				cmd = &messages.Cancel{User: o.User, Market: o.Market, OrderID: o.ID, Time: tr.clock}
+			}
 		}
 		rep, err := n.Router.Do(context.Background(), cmd)
 		if err != nil {
@@ -108,6 +135,28 @@ func (tr *trader) run(t *testing.T, n *runtime.Node, steps int) {
 			tr.resting = append(tr.resting, r.Order)
 		}
 	}
+}
+
+// options draws an order's client id (often none; from a small set, so
+// that some are in use, code 14), stop price (often none; near the prices
+// traded, so that some are refused, code 15) and self-trade prevention.
+func (tr *trader) options(m *config.Market, stp *messages.STP) (clientID string, stop int64) {
+	rng := tr.rng
+	if rng.IntN(2) == 0 {
+		clientID = "c-" + strconv.Itoa(rng.IntN(20))
+	}
+	if rng.IntN(2) == 0 {
+		stop = int64(95+rng.IntN(10))*pow10(m.MoneyPrec) + int64(rng.IntN(3))
+	}
+	*stp = messages.STP(rng.IntN(5))
+	return clientID, stop
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func waitCursor(t *testing.T, s *history.Store, lsn uint64) {
@@ -193,6 +242,24 @@ func TestFollowNode(t *testing.T) {
 			t.Fatalf("session too small: %d finished orders, %d deal rows, %d balance rows",
 				len(want.orders), len(want.deals), len(want.balances))
 		}
+		// The options were exercised: finished orders with each of them,
+		// stops triggered, amends.
+		var clientIDs, stops, triggered, tifs, postOnly, stps int
+		for _, o := range want.orders {
+			v := o.v
+			clientIDs += btoi(v.ClientID != "")
+			stops += btoi(v.StopPrice != "")
+			triggered += btoi(v.Triggered)
+			tifs += btoi(v.TIF != messages.GTC)
+			postOnly += btoi(v.PostOnly)
+			stps += btoi(v.STP != messages.STPDefault)
+		}
+		if clientIDs < 5 || stops < 5 || triggered < 3 || tifs < 5 || postOnly < 3 || stps < 5 || want.amended < 3 {
+			t.Fatalf("options barely exercised: finished orders with client ids %d, stops %d (triggered %d), IOC/FOK %d, post-only %d, stp %d; amends %d",
+				clientIDs, stops, triggered, tifs, postOnly, stps, want.amended)
+		}
+		t.Logf("finished orders with client ids %d, stops %d (triggered %d), IOC/FOK %d, post-only %d, stp %d; amends %d",
+			clientIDs, stops, triggered, tifs, postOnly, stps, want.amended)
 		checkTables(t, b, want)
 		checkQueries(t, s2, want)
 		checkTotals(t, cfg, dir, b)
@@ -204,6 +271,7 @@ type expected struct {
 	orders   []row[messages.FinishedOrder]
 	deals    []row[messages.DealRecord]
 	balances []balanceRow
+	amended  int // OrderAmended events
 }
 
 type row[T any] struct {
@@ -226,7 +294,7 @@ func dec64(v int64, prec int) string { return dec(big.NewInt(v), prec) }
 
 // refOrder is an open order as the model tracks it from the events.
 type refOrder struct {
-	o         messages.Order // as placed
+	o         messages.Order // as placed; Amount and Triggered as amended and triggered
 	dealStock int64
 	dealMoney big.Int
 	dealFee   big.Int
@@ -339,6 +407,19 @@ func reference(t *testing.T, cfg *config.Config, dir string, last uint64) *expec
 				if !e.BidFee.IsZero() {
 					addBalance(r.LSN, e.Time, cfg.FeeUserID, m.StockAsset.ID, "trade", e.BidFee.ToBig(), legDetail(e.BidOrder, bidRate, true))
 				}
+			case *messages.StopTriggered:
+				o := open[e.OrderID]
+				if o == nil || o.o.StopPrice == 0 || o.o.Triggered {
+					return fmt.Errorf("LSN %d: order %d triggered, not a held stop", r.LSN, e.OrderID)
+				}
+				o.o.Triggered, o.mtime = true, e.Time
+			case *messages.OrderAmended:
+				o := open[e.OrderID]
+				if o == nil {
+					return fmt.Errorf("LSN %d: order %d amended, not open", r.LSN, e.OrderID)
+				}
+				o.o.Amount, o.mtime = e.Amount, e.Time
+				out.amended++
 			case *messages.OrderFinished:
 				o := open[e.OrderID]
 				if o == nil {
@@ -353,7 +434,11 @@ func reference(t *testing.T, cfg *config.Config, dir string, last uint64) *expec
 					Source: o.o.Source, Type: o.o.Type, Side: o.o.Side, Price: "0", MakerFee: "0",
 					Amount: dec64(o.o.Amount, m.StockPrec), TakerFee: dec64(o.o.TakerFee, m.Fee),
 					DealStock: dec64(o.dealStock, m.StockPrec), DealMoney: dec(&o.dealMoney, m.MoneyAsset.PrecSave),
-					DealFee: dec(&o.dealFee, m.MoneyAsset.PrecSave)}
+					DealFee: dec(&o.dealFee, m.MoneyAsset.PrecSave), ClientID: o.o.ClientID, Triggered: o.o.Triggered,
+					TIF: o.o.TIF, PostOnly: o.o.PostOnly, STP: o.o.STP}
+				if o.o.StopPrice != 0 {
+					f.StopPrice = dec64(o.o.StopPrice, m.MoneyPrec)
+				}
 				if o.o.Type == messages.Limit {
 					f.Price, f.MakerFee = dec64(o.o.Price, m.MoneyPrec), dec64(o.o.MakerFee, m.Fee)
 				} else if o.o.Side == messages.Bid {
@@ -437,16 +522,22 @@ func checkTables(t *testing.T, b history.Backend, want *expected) {
 		byID[o.v.ID] = o
 	}
 	r = rows("SELECT `id`, `create_time`, `finish_time`, `user_id`, `market`, `source`, `t`, `side`, `price`, `amount`, " +
-		"`taker_fee`, `maker_fee`, `deal_stock`, `deal_money`, `deal_fee`, `lsn` FROM `" + b.Table("order_history") + "`")
+		"`taker_fee`, `maker_fee`, `deal_stock`, `deal_money`, `deal_fee`, `lsn`, " +
+		"`client_id`, `stop_price`, `triggered`, `time_in_force`, `post_only`, `stp` FROM `" + b.Table("order_history") + "`")
 	i = 0
 	for ; r.Next(); i++ {
 		var got row[messages.FinishedOrder]
 		o := &got.v
 		if err := r.Scan(&o.ID, &o.CTime, &o.FTime, &o.User, &o.Market, &o.Source, &o.Type, &o.Side, &o.Price, &o.Amount,
-			&o.TakerFee, &o.MakerFee, &o.DealStock, &o.DealMoney, &o.DealFee, &got.lsn); err != nil {
+			&o.TakerFee, &o.MakerFee, &o.DealStock, &o.DealMoney, &o.DealFee, &got.lsn,
+			&o.ClientID, &o.StopPrice, &o.Triggered, &o.TIF, &o.PostOnly, &o.STP); err != nil {
 			t.Fatal(err)
 		}
-		if w, ok := byID[o.ID]; !ok || got != w {
+		w, ok := byID[o.ID]
+		if ok && w.v.StopPrice == "" {
+			w.v.StopPrice = "0" // the column of an order that is not a stop order
+		}
+		if !ok || got != w {
 			t.Fatalf("finished order %+v; want %+v", got, w)
 		}
 	}

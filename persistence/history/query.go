@@ -182,23 +182,30 @@ func timeFilter(b *strings.Builder, args []any, col string, start, end int64) []
 }
 
 const orderSelect = "SELECT `id`, `create_time`, `finish_time`, `user_id`, `market`, `source`, `t`, `side`, `price`, `amount`, " +
-	"`taker_fee`, `maker_fee`, `deal_stock`, `deal_money`, `deal_fee` FROM "
+	"`taker_fee`, `maker_fee`, `deal_stock`, `deal_money`, `deal_fee`, " +
+	"`client_id`, `stop_price`, `triggered`, `time_in_force`, `post_only`, `stp` FROM "
 
 // scanner is *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
 func scanOrder(sc scanner) (messages.FinishedOrder, error) {
 	var (
-		o          messages.FinishedOrder
-		id         u64
-		user       int64
-		typ, side  int64
-		ctime, fin int64
+		o                             messages.FinishedOrder
+		id                            u64
+		user                          int64
+		typ, side                     int64
+		ctime, fin                    int64
+		triggered, tif, postOnly, stp int64
 	)
 	err := sc.Scan(&id, &ctime, &fin, &user, &o.Market, &o.Source, &typ, &side, &o.Price, &o.Amount,
-		&o.TakerFee, &o.MakerFee, &o.DealStock, &o.DealMoney, &o.DealFee)
+		&o.TakerFee, &o.MakerFee, &o.DealStock, &o.DealMoney, &o.DealFee,
+		&o.ClientID, &o.StopPrice, &triggered, &tif, &postOnly, &stp)
 	o.ID, o.CTime, o.FTime, o.User = uint64(id), ctime, fin, uint32(user)
 	o.Type, o.Side = messages.OrderType(typ), messages.Side(side)
+	if o.StopPrice == "0" {
+		o.StopPrice = "" // not a stop order
+	}
+	o.Triggered, o.TIF, o.PostOnly, o.STP = triggered != 0, messages.TimeInForce(tif), postOnly != 0, messages.STP(stp)
 	return o, err
 }
 

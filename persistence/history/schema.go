@@ -29,6 +29,12 @@ type dialect struct {
 	// 64-bit, so ids are stored as their int64 bit pattern (order and
 	// deal ids stay far below 2^63: seq << 10 | market).
 	id func(uint64) any
+	// hasColumn counts (0 or 1) the columns of a table (first argument)
+	// with a name (second argument).
+	hasColumn string
+	// alterMany: one ALTER TABLE may add several columns (MySQL); else
+	// one statement per column (SQLite).
+	alterMany bool
 }
 
 var mysqlDialect = &dialect{
@@ -47,6 +53,9 @@ var mysqlDialect = &dialect{
 	forUpdate:     " FOR UPDATE",
 	insertIgnore:  "INSERT IGNORE INTO ",
 	id:            func(v uint64) any { return v },
+	hasColumn: "SELECT COUNT(*) FROM information_schema.COLUMNS " +
+		"WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+	alterMany: true,
 }
 
 var sqliteDialect = &dialect{
@@ -62,6 +71,7 @@ var sqliteDialect = &dialect{
 	text:         "TEXT NOT NULL",
 	insertIgnore: "INSERT OR IGNORE INTO ",
 	id:           func(v uint64) any { return int64(v) },
+	hasColumn:    "SELECT COUNT(*) FROM pragma_table_info(?) WHERE `name` = ?",
 }
 
 // tables are the Store's table names, prefix included.
@@ -109,17 +119,26 @@ func (d *dialect) createTable(table string, cols []string, indexes []index) []st
 	return stmts
 }
 
-// migration is one schema step. Its statements must be idempotent: on
-// MySQL, DDL is not transactional and a step interrupted by a crash runs
-// again.
+// migration is one schema step: statements, then columns added to
+// existing tables. Its statements must be idempotent: on MySQL, DDL is not
+// transactional and a step interrupted by a crash runs again. Columns are
+// added only where missing (neither backend has a portable ADD COLUMN IF
+// NOT EXISTS), so a column step is idempotent too.
 type migration struct {
 	version int
 	stmts   func(d *dialect, t tables) []string
+	columns func(d *dialect, t tables) []column
+}
+
+// column is a column a migration adds to table. Its definition must have a
+// default (rows already there take it; SQLite requires one for NOT NULL).
+type column struct {
+	table, name, def string
 }
 
 // migrations, in version order. Never edit a released step: add one.
 var migrations = []migration{
-	{1, func(d *dialect, t tables) []string {
+	{version: 1, stmts: func(d *dialect, t tables) []string {
 		var s []string
 		s = append(s, d.createTable(t.cursor, []string{
 			"`name` " + d.name64 + " PRIMARY KEY",
@@ -187,6 +206,19 @@ var migrations = []migration{
 		})...)
 		return s
 	}},
+	// 2: the order options (README "Order options") of finished orders;
+	// orders finished before have the defaults, which are viabtc's
+	// behaviour. stop_price is "0" for an order that is not a stop order.
+	{version: 2, columns: func(d *dialect, t tables) []column {
+		return []column{
+			{t.orders, "client_id", d.name64 + " DEFAULT ''"},
+			{t.orders, "stop_price", d.dec + " DEFAULT '0'"},
+			{t.orders, "triggered", d.u8 + " DEFAULT 0"},
+			{t.orders, "time_in_force", d.u8 + " DEFAULT 0"},
+			{t.orders, "post_only", d.u8 + " DEFAULT 0"},
+			{t.orders, "stp", d.u8 + " DEFAULT 0"},
+		}
+	}},
 }
 
 // SchemaVersion is the schema version this package creates.
@@ -233,7 +265,18 @@ func runMigration(ctx context.Context, db *sqlx.DB, d *dialect, t tables, m migr
 		return err
 	}
 	defer tx.Rollback()
-	for _, stmt := range m.stmts(d, t) {
+	var stmts []string
+	if m.stmts != nil {
+		stmts = m.stmts(d, t)
+	}
+	if m.columns != nil {
+		add, err := addColumns(ctx, tx, d, m.columns(d, t))
+		if err != nil {
+			return err
+		}
+		stmts = append(stmts, add...)
+	}
+	for _, stmt := range stmts {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("%s: %w", stmt, err)
 		}
@@ -245,4 +288,28 @@ func runMigration(ctx context.Context, db *sqlx.DB, d *dialect, t tables, m migr
 		return err
 	}
 	return tx.Commit()
+}
+
+// addColumns returns the ALTER TABLE statements adding those of cols that
+// the tables lack.
+func addColumns(ctx context.Context, tx *sqlx.Tx, d *dialect, cols []column) ([]string, error) {
+	var stmts []string
+	var last string // the table of the statement being built (alterMany)
+	for _, c := range cols {
+		var n int
+		if err := tx.GetContext(ctx, &n, d.hasColumn, c.table, c.name); err != nil {
+			return nil, fmt.Errorf("look for column %s.%s: %w", c.table, c.name, err)
+		}
+		if n > 0 {
+			continue
+		}
+		add := "ADD COLUMN " + q(c.name) + " " + c.def
+		if d.alterMany && last == c.table {
+			stmts[len(stmts)-1] += ", " + add
+			continue
+		}
+		stmts = append(stmts, "ALTER TABLE "+q(c.table)+" "+add)
+		last = c.table
+	}
+	return stmts, nil
 }

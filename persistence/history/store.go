@@ -57,6 +57,10 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// maxVariables is the most bound variables an SQLite statement takes
+// (SQLITE_MAX_VARIABLE_NUMBER); MySQL takes 65535.
+const maxVariables = 32766
+
 // Defaults of Options.
 const (
 	DefaultName          = "history"
@@ -137,8 +141,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.RowsPerInsert <= 0 {
 		opts.RowsPerInsert = DefaultRowsPerInsert
 	}
-	if opts.RowsPerInsert > 2000 {
-		opts.RowsPerInsert = 2000 // 16 columns × 2000 stays below SQLite's 32766 variables
+	if limit := maxVariables / len(orderColumns); opts.RowsPerInsert > limit {
+		opts.RowsPerInsert = limit // the widest table's rows stay within SQLite's variables
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
