@@ -201,7 +201,9 @@ func (c *call) orderFinished() error {
 	return nil
 }
 
-// appendFinishedOrder appends a finished order record (§3.15; no "left").
+// appendFinishedOrder appends a finished order record (§3.15; no "left"),
+// then its options as the live order info prints them
+// (events.AppendOrder): each only when it is not the default.
 func appendFinishedOrder(b []byte, o *messages.FinishedOrder) []byte {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendUint(b, o.ID, 10)
@@ -233,6 +235,27 @@ func appendFinishedOrder(b []byte, o *messages.FinishedOrder) []byte {
 	b = appendString(b, o.DealMoney)
 	b = append(b, `,"deal_fee":`...)
 	b = appendString(b, o.DealFee)
+	if o.ClientID != "" {
+		b = append(b, `,"client_id":`...)
+		b = appendString(b, o.ClientID)
+	}
+	if o.StopPrice != "" {
+		b = append(b, `,"stop_price":`...)
+		b = appendString(b, o.StopPrice)
+		b = append(b, `,"triggered":`...)
+		b = strconv.AppendBool(b, o.Triggered)
+	}
+	if o.TIF != messages.GTC {
+		b = append(b, `,"time_in_force":`...)
+		b = appendString(b, o.TIF.String())
+	}
+	if o.PostOnly {
+		b = append(b, `,"post_only":true`...)
+	}
+	if o.STP != messages.STPDefault {
+		b = append(b, `,"stp":`...)
+		b = appendString(b, o.STP.String())
+	}
 	return append(b, '}')
 }
 

@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/events"
 	"github.com/bourse-exchange/bourse/persistence/history"
 	"github.com/bourse-exchange/bourse/runtime/derive"
+	"github.com/holiman/uint256"
 )
 
 // Records used as scripted history replies.
@@ -24,6 +27,15 @@ var (
 	historyOrderJSON = `{"id":3073,"ctime":1700000000.123456,"ftime":1700000001.0,"user":7,"market":"BTCUSDT",` +
 		`"source":"w\"b","type":1,"side":2,"price":"30000.12","amount":"1.5","taker_fee":"0.002","maker_fee":"0.001",` +
 		`"deal_stock":"1","deal_money":"30000.12","deal_fee":"0.002"}`
+	// A stop-limit order with every option set.
+	historyOptionsOrder = messages.FinishedOrder{ID: 4097, CTime: 1700000000000000, FTime: 1700000002000000, User: 7,
+		Market: "BTCUSDT", Source: "api", Type: messages.Limit, Side: messages.Ask, Price: "29000", Amount: "0.5",
+		TakerFee: "0.002", MakerFee: "0.001", DealStock: "0.5", DealMoney: "14500", DealFee: "14.5",
+		ClientID: "tp-1:a_b.c", StopPrice: "29100.5", Triggered: true, TIF: messages.IOC, PostOnly: true, STP: messages.STPCancelBoth}
+	historyOptionsOrderJSON = `{"id":4097,"ctime":1700000000.0,"ftime":1700000002.0,"user":7,"market":"BTCUSDT",` +
+		`"source":"api","type":1,"side":1,"price":"29000","amount":"0.5","taker_fee":"0.002","maker_fee":"0.001",` +
+		`"deal_stock":"0.5","deal_money":"14500","deal_fee":"14.5","client_id":"tp-1:a_b.c","stop_price":"29100.5",` +
+		`"triggered":true,"time_in_force":"IOC","post_only":true,"stp":"cancel_both"}`
 	historyDeal = messages.DealRecord{Time: 1700000002500000, User: 7, ID: 5121, OrderID: 3073, DealOrderID: 2049,
 		Market: "BTCUSDT", Side: messages.Bid, Role: messages.Taker, Price: "30000.12", Amount: "1", Deal: "30000.12",
 		Fee: "0.002", DealFee: "30.00012"}
@@ -99,6 +111,18 @@ func TestHistoryMethods(t *testing.T) {
 			reply:  &messages.FinishedOrderDetailReply{Order: &historyOrder},
 			want:   &messages.FinishedOrderDetail{OrderID: 3073},
 			result: historyOrderJSON,
+		},
+		{
+			name: "order.finished_detail options", method: "order.finished_detail", params: `[4097]`,
+			reply:  &messages.FinishedOrderDetailReply{Order: &historyOptionsOrder},
+			want:   &messages.FinishedOrderDetail{OrderID: 4097},
+			result: historyOptionsOrderJSON,
+		},
+		{
+			name: "order.finished with and without options", method: "order.finished", params: `[7,"BTCUSDT",0,0,0,2]`,
+			reply:  &messages.FinishedOrdersReply{Records: []messages.FinishedOrder{historyOptionsOrder, historyOrder}},
+			want:   &messages.FinishedOrders{User: 7, Market: "BTCUSDT", Limit: 2},
+			result: `{"offset":0,"limit":2,"records":[` + historyOptionsOrderJSON + `,` + historyOrderJSON + `]}`,
 		},
 		{
 			name: "order.finished_detail null", method: "order.finished_detail", params: `[18446744073709551615]`,
@@ -309,4 +333,91 @@ func TestHistoryWithStore(t *testing.T) {
 			t.Errorf("%s %s =\n%d %s\nwant\n%s", tc.method, tc.params, code, body, want)
 		}
 	}
+}
+
+// TestHistoryOptionsAsLive: an order with options reads in history as it
+// printed live. Random orders of every kind and option are stored finished
+// in a real history store (SQLite); order.finished_detail's record ends with
+// the same members, from "deal_fee" on, as the order info the HTTP API,
+// Kafka and the websocket print (events.AppendOrder).
+func TestHistoryOptionsAsLive(t *testing.T) {
+	cfg := loadTestConfig(t)
+	st, err := history.Open(context.Background(), history.Options{
+		Path: filepath.Join(t.TempDir(), "history.db"), Config: cfg,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rng := rand.New(rand.NewPCG(8, 8))
+	var orders []messages.Order
+	var records []derive.Record
+	counts := map[string]int{}
+	for i := 0; i < 300; i++ {
+		m := cfg.Markets[rng.IntN(len(cfg.Markets))]
+		o := messages.Order{ID: uint64(i+1)<<10 | uint64(m.ID), Market: m.ID, Type: messages.OrderType(1 + rng.IntN(2)),
+			Side: messages.Side(1 + rng.IntN(2)), User: 1 + rng.Uint32N(9), CTime: 1700000000000000 + int64(i), MTime: 1700000000500000 + int64(i),
+			Price: rng.Int64N(1e9), Amount: 1 + rng.Int64N(1e9), TakerFee: rng.Int64N(100), MakerFee: rng.Int64N(100),
+			DealStock: rng.Int64N(1e9), DealMoney: *uint256.NewInt(rng.Uint64()), DealFee: *uint256.NewInt(rng.Uint64N(1e12)),
+			Source: "s"}
+		if rng.IntN(3) > 0 {
+			o.ClientID = []string{"a", "B-1", "x.y:z_0", strings.Repeat("q", 32)}[rng.IntN(4)]
+		}
+		if rng.IntN(2) == 0 {
+			o.StopPrice = 1 + rng.Int64N(1e9)
+			o.Triggered = rng.IntN(2) == 0
+		}
+		if o.Type == messages.Limit {
+			o.TIF = messages.TimeInForce(rng.IntN(3))
+			o.PostOnly = o.TIF == messages.GTC && rng.IntN(3) == 0
+		}
+		o.STP = messages.STP(rng.IntN(5))
+		counts["client_id"] += oneIf(o.ClientID != "")
+		counts["stop"] += oneIf(o.StopPrice != 0)
+		counts["triggered"] += oneIf(o.Triggered)
+		counts["tif"] += oneIf(o.TIF != messages.GTC)
+		counts["post_only"] += oneIf(o.PostOnly)
+		counts["stp"] += oneIf(o.STP != messages.STPDefault)
+		counts["none"] += oneIf(o.ClientID == "" && o.StopPrice == 0 && o.TIF == messages.GTC && !o.PostOnly && o.STP == messages.STPDefault)
+		orders = append(orders, o)
+		records = append(records, derive.Record{LSN: uint64(i + 1), Orders: []derive.OrderChange{{Event: derive.OrderFinish, Order: o}}})
+	}
+	for k, n := range counts {
+		if n < 5 {
+			t.Fatalf("only %d orders with %s: %v", n, k, counts)
+		}
+	}
+	if err := st.Apply(context.Background(), records); err != nil {
+		t.Fatal(err)
+	}
+	s, f := newTestServer(t)
+	f.reply = func(ctx context.Context, cmd messages.Command) (messages.Reply, error) { return st.Query(ctx, cmd) }
+	tail := func(b string) string {
+		i := strings.LastIndex(b, `,"deal_fee":`)
+		if i < 0 {
+			return "no deal_fee in " + b
+		}
+		return b[i:]
+	}
+	for i := range orders {
+		o := &orders[i]
+		live := string(events.AppendOrder(nil, cfg.Markets[o.Market], o))
+		code, body := post(s.Handler(), envelope("order.finished_detail", fmt.Sprintf("[%d]", o.ID)))
+		result, ok := strings.CutPrefix(body, `{"error":null,"result":`)
+		if code != 200 || !ok || !json.Valid([]byte(body)) {
+			t.Fatalf("order.finished_detail %d = %d %s", o.ID, code, body)
+		}
+		result = strings.TrimSuffix(result, `,"id":1}`)
+		if got, want := tail(result), tail(live); got != want {
+			t.Fatalf("order %+v\nin history: %s\nlive:       %s", o, result, live)
+		}
+	}
+}
+
+func oneIf(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
