@@ -26,7 +26,12 @@
 // balance.query, balance.update, asset.list, asset.summary,
 // order.put_limit, order.put_market, order.cancel, order.book, order.depth,
 // order.pending, order.pending_detail, market.list and market.summary, with
-// viabtc's positional params. Every param is checked before anything is sent
+// viabtc's positional params; Bourse's order options (README "Order
+// options"): order.put_limit_ex, order.put_market_ex, order.put_stop_limit,
+// order.put_stop_market (a trailing options object), order.cancel_all,
+// order.cancel_by_client_id, order.pending_detail_by_client_id,
+// order.amend, order.amend_by_client_id and order.cancel_all_after; and
+// server.state. Every param is checked before anything is sent
 // to the exchange; any violation — wrong count, wrong JSON type (integers
 // must be JSON integers, decimals JSON strings), out of range, unknown
 // market or asset — answers code 1 "invalid argument" and sends nothing.
@@ -38,9 +43,10 @@
 // method builds one command (market.summary: one per market asked) and waits
 // for the reply through actors.Exchange.
 //
-// Bourse's decisions applied here: user_id must be ≥ 1 for order.put_limit,
-// order.put_market, order.cancel and balance.update (D9; balance.query and
-// order.pending accept 0, the fee account); source and business are at most
+// Bourse's decisions applied here: user_id must be ≥ 1 for balance.update
+// and every order method that changes something (D9; balance.query,
+// order.pending and order.pending_detail_by_client_id accept 0, the fee
+// account); source and business are at most
 // 30 bytes and detail at most 1 KiB (D16); a market buy's amount is money,
 // truncated at money_prec (D8); the listener can require a bearer token
 // (D14).

@@ -33,39 +33,59 @@ var entryCodes = map[string][]int{
 	"order.put_limit":  {1, 10, 11},
 	"order.put_market": {1, 10, 11, 12},
 	"order.cancel":     {1, 10, 11},
-	// put_limit_ex: 12 a FOK order not filled at once, 13 post-only would take.
-	"order.put_limit_ex": {1, 10, 11, 12, 13},
+	// put_limit_ex: 12 a FOK order not filled at once, 13 post-only would
+	// take, 14 client order id in use.
+	"order.put_limit_ex":  {1, 10, 11, 12, 13, 14},
+	"order.put_market_ex": {1, 10, 11, 12, 14},
+	// Stop orders are held: nothing is matched when they are placed; 15
+	// the last price has reached the stop price already.
+	"order.put_stop_limit":      {1, 10, 11, 14, 15},
+	"order.put_stop_market":     {1, 10, 11, 14, 15},
+	"order.cancel_by_client_id": {1, 10, 11},
+	"order.amend":               {1, 10, 11},
+	"order.amend_by_client_id":  {1, 10, 11},
 }
 
 // entryTemplates are valid calls; a near-valid call replaces one param.
 var entryTemplates = map[string][]string{
-	"balance.query":         {`1`, `"BTC"`, `"USDT"`},
-	"balance.update":        {`1`, `"USDT"`, `"deposit"`, `1`, `"1.5"`, `{}`},
-	"balance.history":       {`1`, `"BTC"`, `"deposit"`, `0`, `0`, `0`, `10`},
-	"asset.list":            {},
-	"asset.summary":         {`"BTC"`},
-	"order.put_limit":       {`1`, `"BTCUSDT"`, `2`, `"0.01"`, `"100"`, `"0.002"`, `"0.001"`, `"web"`},
-	"order.put_market":      {`1`, `"BTCUSDT"`, `1`, `"0.01"`, `"0.002"`, `"web"`},
-	"order.cancel":          {`1`, `"BTCUSDT"`, `1`},
-	"order.put_limit_ex":    {`2`, `"BTCUSDT"`, `1`, `"0.01"`, `"100"`, `"0.002"`, `"0.001"`, `"web"`, `{"time_in_force":"IOC","stp":"cancel_maker"}`},
-	"order.cancel_all":      {`1`, `"BTCUSDT"`, `0`},
-	"order.book":            {`"BTCUSDT"`, `1`, `0`, `10`},
-	"order.depth":           {`"BTCUSDT"`, `10`, `"0"`},
-	"order.pending":         {`1`, `"BTCUSDT"`, `0`, `10`},
-	"order.pending_detail":  {`"BTCUSDT"`, `1`},
-	"order.finished":        {`1`, `"BTCUSDT"`, `0`, `0`, `0`, `10`, `0`},
-	"order.deals":           {`1`, `0`, `10`},
-	"order.finished_detail": {`1`},
-	"market.list":           {},
-	"market.summary":        {},
-	"market.last":           {`"BTCUSDT"`},
-	"market.deals":          {`"BTCUSDT"`, `10`, `0`},
-	"market.kline":          {`"BTCUSDT"`, `0`, `2000000000`, `60`},
-	"market.status":         {`"BTCUSDT"`, `86400`},
-	"market.status_today":   {`"BTCUSDT"`},
-	"market.user_deals":     {`1`, `"BTCUSDT"`, `0`, `10`},
-	"server.state":          {},
+	"balance.query":                     {`1`, `"BTC"`, `"USDT"`},
+	"balance.update":                    {`1`, `"USDT"`, `"deposit"`, `1`, `"1.5"`, `{}`},
+	"balance.history":                   {`1`, `"BTC"`, `"deposit"`, `0`, `0`, `0`, `10`},
+	"asset.list":                        {},
+	"asset.summary":                     {`"BTC"`},
+	"order.put_limit":                   {`1`, `"BTCUSDT"`, `2`, `"0.01"`, `"100"`, `"0.002"`, `"0.001"`, `"web"`},
+	"order.put_market":                  {`1`, `"BTCUSDT"`, `1`, `"0.01"`, `"0.002"`, `"web"`},
+	"order.cancel":                      {`1`, `"BTCUSDT"`, `1`},
+	"order.put_limit_ex":                {`2`, `"BTCUSDT"`, `1`, `"0.01"`, `"100"`, `"0.002"`, `"0.001"`, `"web"`, `{"stp":"cancel_maker","client_id":"c-1"}`},
+	"order.cancel_all":                  {`1`, `"BTCUSDT"`, `0`},
+	"order.put_market_ex":               {`1`, `"BTCUSDT"`, `2`, `"1"`, `"0.002"`, `"web"`, `{"stp":"cancel_taker","client_id":"m-1"}`},
+	"order.put_stop_limit":              {`1`, `"BTCUSDT"`, `2`, `"0.01"`, `"150"`, `"151"`, `"0.002"`, `"0.001"`, `"web"`, `{"client_id":"s-1"}`},
+	"order.put_stop_market":             {`2`, `"BTCUSDT"`, `1`, `"0.01"`, `"50"`, `"0.002"`, `"web"`, `{"client_id":"s-2"}`},
+	"order.cancel_by_client_id":         {`1`, `"BTCUSDT"`, `"s-1"`},
+	"order.pending_detail_by_client_id": {`1`, `"BTCUSDT"`, `"s-1"`},
+	"order.amend":                       {`2`, `"BTCUSDT"`, `1024`, `"0.005"`},
+	"order.amend_by_client_id":          {`2`, `"BTCUSDT"`, `"c-1"`, `"0.005"`},
+	"order.cancel_all_after":            {`1`, `"BTCUSDT"`, `60`},
+	"order.book":                        {`"BTCUSDT"`, `1`, `0`, `10`},
+	"order.depth":                       {`"BTCUSDT"`, `10`, `"0"`},
+	"order.pending":                     {`1`, `"BTCUSDT"`, `0`, `10`},
+	"order.pending_detail":              {`"BTCUSDT"`, `1`},
+	"order.finished":                    {`1`, `"BTCUSDT"`, `0`, `0`, `0`, `10`, `0`},
+	"order.deals":                       {`1`, `0`, `10`},
+	"order.finished_detail":             {`1`},
+	"market.list":                       {},
+	"market.summary":                    {},
+	"market.last":                       {`"BTCUSDT"`},
+	"market.deals":                      {`"BTCUSDT"`, `10`, `0`},
+	"market.kline":                      {`"BTCUSDT"`, `0`, `2000000000`, `60`},
+	"market.status":                     {`"BTCUSDT"`, `86400`},
+	"market.status_today":               {`"BTCUSDT"`},
+	"market.user_deals":                 {`1`, `"BTCUSDT"`, `0`, `10`},
+	"server.state":                      {},
 }
+
+// nullable are the methods that may answer null.
+var nullable = map[string]bool{"order.pending_detail": true, "order.pending_detail_by_client_id": true, "order.finished_detail": true}
 
 // entryNode is a real node with its followers and the HTTP edge, shared
 // by every call of a fuzzing process.
@@ -97,7 +117,9 @@ func startEntryNode(tb testing.TB) *entryNode {
 			return
 		}
 		data := filepath.Join(dir, "data")
-		node, err := runtime.Start(cfg, runtime.Options{DataDir: data})
+		// No ticks: a dead-man's switch armed by one call must not fire
+		// while another call is checked.
+		node, err := runtime.Start(cfg, runtime.Options{DataDir: data, TickInterval: -1})
 		if err != nil {
 			entryErr = err
 			return
@@ -147,7 +169,7 @@ func (n *entryNode) check(t testing.TB, name, params string) {
 		t.Fatalf("%s %s: malformed reply %s (%v)", name, params, body, err)
 	}
 	if rep.Error == nil {
-		if len(rep.Result) == 0 || string(rep.Result) == "null" && name != "order.pending_detail" && name != "order.finished_detail" {
+		if len(rep.Result) == 0 || string(rep.Result) == "null" && !nullable[name] {
 			t.Fatalf("%s %s: no error and no result: %s", name, params, body)
 		}
 		return

@@ -99,6 +99,12 @@ func clearTime(cmd messages.Command) int64 {
 		p = &c.Time
 	case *messages.Cancel:
 		p = &c.Time
+	case *messages.CancelAll:
+		p = &c.Time
+	case *messages.Amend:
+		p = &c.Time
+	case *messages.CancelAfter:
+		p = &c.Time
 	default:
 		return -1
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -46,6 +47,9 @@ func echoExchange(ctx context.Context, cmd messages.Command) (messages.Reply, er
 	case *messages.PutMarket:
 		return &messages.OrderReply{Order: order(c.Market, messages.Market, c.Side, c.Amount, 0)}, nil
 	case *messages.Cancel:
+		if c.ClientID != "" {
+			return &messages.OrderReply{Order: order(c.Market, messages.Limit, messages.Ask, int64(len(c.ClientID)), 1)}, nil
+		}
 		switch c.OrderID {
 		case 13:
 			return &messages.ErrorReply{Err: messages.ErrOrderNotFound}, nil
@@ -53,6 +57,15 @@ func echoExchange(ctx context.Context, cmd messages.Command) (messages.Reply, er
 			return nil, messages.ErrServiceTimeout
 		}
 		return &messages.OrderReply{Order: order(c.Market, messages.Limit, messages.Ask, int64(c.OrderID>>1), 1)}, nil
+	case *messages.Amend:
+		if c.OrderID == 13 || c.ClientID == "e" {
+			return &messages.ErrorReply{Err: messages.ErrOrderNotFound}, nil
+		}
+		return &messages.OrderReply{Order: order(c.Market, messages.Limit, messages.Bid, c.Amount, 7)}, nil
+	case *messages.CancelAfter:
+		return &messages.CancelAfterReply{Deadline: c.Time + c.Timeout}, nil
+	case *messages.CancelAll:
+		return &messages.CancelAllReply{Count: int(c.Side)}, nil
 	case *messages.OrderBook:
 		return &messages.OrderListReply{Total: c.Offset, Orders: []messages.Order{order(c.Market, messages.Limit, c.Side, int64(c.Limit), 5)}}, nil
 	case *messages.OrderPending:
@@ -142,7 +155,10 @@ var methodNames = []string{
 	"balance.query", "balance.update", "asset.list", "asset.summary",
 	"order.put_limit", "order.put_market", "order.cancel", "order.book",
 	"order.depth", "order.pending", "order.pending_detail", "market.list",
-	"market.summary",
+	"market.summary", "order.put_limit_ex", "order.cancel_all",
+	"order.put_market_ex", "order.put_stop_limit", "order.put_stop_market",
+	"order.cancel_by_client_id", "order.pending_detail_by_client_id",
+	"order.amend", "order.amend_by_client_id", "order.cancel_all_after",
 }
 
 // FuzzMethodParams reaches the param decoders more directly than
@@ -167,6 +183,16 @@ func FuzzMethodParams(f *testing.F) {
 		`["ETH\u0042TC","BTCUSDT"]`,
 	} {
 		f.Add(uint8(i), []byte(p))
+	}
+	for _, seed := range []struct{ method, params string }{
+		{"order.put_limit_ex", `[1,"BTCUSDT",2,"1","100","0.002","0.001","web",{"client_id":"a-1","time_in_force":"IOC"}]`},
+		{"order.put_stop_limit", `[1,"BTCUSDT",2,"1","101","100","0.002","0.001","web",{"post_only":true}]`},
+		{"order.put_stop_market", `[1,"BTCUSDT",1,"0.5","99","0.002","web",{"stp":"cancel_both"}]`},
+		{"order.put_market_ex", `[1,"BTCUSDT",2,"50","0.002","web",{"client_id":"m"}]`},
+		{"order.amend_by_client_id", `[1,"ETHBTC","c-7","0.25"]`},
+		{"order.cancel_all_after", `[1,"ETHBTC",86400]`},
+	} {
+		f.Add(uint8(slices.Index(methodNames, seed.method)), []byte(seed.params))
 	}
 	cfg := loadTestConfig(f)
 	f.Fuzz(func(t *testing.T, m uint8, params []byte) {

@@ -3,12 +3,12 @@ package httprpc
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"strconv"
 	"time"
 
 	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
@@ -30,24 +30,33 @@ type call struct {
 // timeout (answered with HTTP 504 and code 5).
 type method func(c *call) error
 
-// methods is the method table (PROTOCOL §3.1–§3.13).
+// methods is the method table: PROTOCOL §3.1–§3.13, Bourse's order options
+// (README "Order options") and server.state.
 var methods = map[string]method{
-	"balance.query":        (*call).balanceQuery,
-	"balance.update":       (*call).balanceUpdate,
-	"asset.list":           (*call).assetList,
-	"asset.summary":        (*call).assetSummary,
-	"order.put_limit":      (*call).putLimit,
-	"order.put_market":     (*call).putMarket,
-	"order.cancel":         (*call).cancel,
-	"order.put_limit_ex":   (*call).putLimitEx,
-	"order.cancel_all":     (*call).cancelAll,
-	"order.book":           (*call).orderBook,
-	"order.depth":          (*call).orderDepth,
-	"order.pending":        (*call).orderPending,
-	"order.pending_detail": (*call).orderPendingDetail,
-	"market.list":          (*call).marketList,
-	"market.summary":       (*call).marketSummary,
-	"server.state":         (*call).serverState,
+	"balance.query":                     (*call).balanceQuery,
+	"balance.update":                    (*call).balanceUpdate,
+	"asset.list":                        (*call).assetList,
+	"asset.summary":                     (*call).assetSummary,
+	"order.put_limit":                   (*call).putLimit,
+	"order.put_market":                  (*call).putMarket,
+	"order.cancel":                      (*call).cancel,
+	"order.put_limit_ex":                (*call).putLimitEx,
+	"order.put_market_ex":               (*call).putMarketEx,
+	"order.put_stop_limit":              (*call).putStopLimit,
+	"order.put_stop_market":             (*call).putStopMarket,
+	"order.cancel_all":                  (*call).cancelAll,
+	"order.cancel_by_client_id":         (*call).cancelByClientID,
+	"order.cancel_all_after":            (*call).cancelAllAfter,
+	"order.amend":                       (*call).amend,
+	"order.amend_by_client_id":          (*call).amendByClientID,
+	"order.pending_detail_by_client_id": (*call).orderPendingDetailByClientID,
+	"order.book":                        (*call).orderBook,
+	"order.depth":                       (*call).orderDepth,
+	"order.pending":                     (*call).orderPending,
+	"order.pending_detail":              (*call).orderPendingDetail,
+	"market.list":                       (*call).marketList,
+	"market.summary":                    (*call).marketSummary,
+	"server.state":                      (*call).serverState,
 }
 
 var (
@@ -281,6 +290,11 @@ func (c *call) putLimit() error {
 	if !ok {
 		return errArg
 	}
+	return c.place(cmd)
+}
+
+// place sends an order command and appends the order it answers.
+func (c *call) place(cmd messages.Command) error {
 	rep, err := c.do(cmd)
 	if err != nil {
 		return err
@@ -337,60 +351,65 @@ func (c *call) limitArgs(p [][]byte) (*messages.PutLimit, bool) {
 
 // order.put_limit_ex [user_id, market, side, amount, price, taker_fee_rate,
 // maker_fee_rate, source, options] (Bourse): put_limit with an options
-// object — "time_in_force": "GTC" (default), "IOC" or "FOK"; "post_only":
-// true refuses an order that would take liquidity (code 13; GTC only);
-// "stp": "none", "cancel_taker", "cancel_maker" or "cancel_both" (default:
-// the market's). Unknown options are code 1. A FOK order that cannot be
-// filled entirely at once is code 12 and changes nothing.
+// object (argOptions: time_in_force, post_only, stp, client_id). A FOK
+// order that cannot be filled entirely at once is code 12, a post-only
+// order that would take liquidity code 13, a client id one of the user's
+// open orders in the market has code 14; none changes anything.
 func (c *call) putLimitEx() error {
 	p := c.params
 	if len(p) != 9 {
 		return errArg
 	}
 	cmd, ok := c.limitArgs(p[:8])
+	if !ok || !setLimitOptions(cmd, p[8]) {
+		return errArg
+	}
+	return c.place(cmd)
+}
+
+// order.put_stop_limit [user_id, market, side, amount, stop_price, price,
+// taker_fee_rate, maker_fee_rate, source, options?] (Bourse): a limit order
+// held until a trade prints at or above stop_price (buy) or at or below it
+// (sell), then matched as a new limit order. stop_price is a price (> 0 at
+// money_prec); options as put_limit_ex. Code 15 if the market's last price
+// has reached stop_price already.
+func (c *call) putStopLimit() error {
+	p := c.params
+	if len(p) != 9 && len(p) != 10 {
+		return errArg
+	}
+	cmd, ok := c.limitArgs([][]byte{p[0], p[1], p[2], p[3], p[5], p[6], p[7], p[8]})
 	if !ok {
 		return errArg
 	}
-	var opts struct {
-		TIF      *string `json:"time_in_force"`
-		PostOnly *bool   `json:"post_only"`
-		STP      *string `json:"stp"`
-	}
-	d := json.NewDecoder(bytes.NewReader(p[8]))
-	d.DisallowUnknownFields()
-	if len(p[8]) == 0 || p[8][0] != '{' || d.Decode(&opts) != nil || d.More() {
+	if cmd.StopPrice, ok = argPositive(p[4], c.cfg.Markets[cmd.Market].MoneyPrec); !ok {
 		return errArg
 	}
-	if opts.TIF != nil {
-		switch *opts.TIF {
-		case "GTC":
-			cmd.TIF = messages.GTC
-		case "IOC":
-			cmd.TIF = messages.IOC
-		case "FOK":
-			cmd.TIF = messages.FOK
-		default:
-			return errArg
-		}
+	if len(p) == 10 && !setLimitOptions(cmd, p[9]) {
+		return errArg
 	}
-	if opts.PostOnly != nil {
-		cmd.PostOnly = *opts.PostOnly
+	return c.place(cmd)
+}
+
+// setLimitOptions applies an options object to a limit order.
+func setLimitOptions(cmd *messages.PutLimit, raw []byte) bool {
+	o, ok := argOptions(raw, true)
+	if !ok {
+		return false
 	}
-	if opts.STP != nil {
-		mode, ok := config.ParseSTP(*opts.STP)
-		if !ok || mode == messages.STPDefault {
-			return errArg
-		}
-		cmd.STP = mode
+	cmd.TIF, cmd.PostOnly, cmd.STP, cmd.ClientID = o.tif, o.postOnly, o.stp, o.clientID
+	return true
+}
+
+// setMarketOptions applies an options object to a market order: stp and
+// client_id only.
+func setMarketOptions(cmd *messages.PutMarket, raw []byte) bool {
+	o, ok := argOptions(raw, false)
+	if !ok {
+		return false
 	}
-	if cmd.PostOnly && cmd.TIF != messages.GTC {
-		return errArg // it could never trade nor rest
-	}
-	rep, err := c.do(cmd)
-	if err != nil {
-		return err
-	}
-	return c.order(rep)
+	cmd.STP, cmd.ClientID = o.stp, o.clientID
+	return true
 }
 
 // order.cancel_all [user_id, market, side] (Bourse): cancels every resting
@@ -430,21 +449,29 @@ func (c *call) cancelAll() error {
 // order.put_market [user_id, market, side, amount, taker_fee_rate, source]
 // (§3.6). A buy's amount is money, at money_prec (D8).
 func (c *call) putMarket() error {
-	p := c.params
-	if len(p) != 6 {
+	if len(c.params) != 6 {
 		return errArg
 	}
-	user, ok := argUser(p[0], false)
+	cmd, ok := c.marketArgs(c.params)
 	if !ok {
 		return errArg
+	}
+	return c.place(cmd)
+}
+
+// marketArgs reads put_market's six params into a command.
+func (c *call) marketArgs(p [][]byte) (*messages.PutMarket, bool) {
+	user, ok := argUser(p[0], false)
+	if !ok {
+		return nil, false
 	}
 	m, ok := argMarket(c.cfg, p[1])
 	if !ok {
-		return errArg
+		return nil, false
 	}
 	side, ok := argSide(p[2])
 	if !ok {
-		return errArg
+		return nil, false
 	}
 	prec := m.StockPrec
 	if messages.Side(side) == messages.Bid {
@@ -452,17 +479,17 @@ func (c *call) putMarket() error {
 	}
 	amount, ok := argPositive(p[3], prec)
 	if !ok {
-		return errArg
+		return nil, false
 	}
 	takerFee, ok := argFeeRate(p[4], m.Fee)
 	if !ok {
-		return errArg
+		return nil, false
 	}
 	source, ok := argString(p[5], MaxSourceLen)
 	if !ok {
-		return errArg
+		return nil, false
 	}
-	rep, err := c.do(&messages.PutMarket{
+	return &messages.PutMarket{
 		User:     user,
 		Market:   m.ID,
 		Side:     messages.Side(side),
@@ -470,15 +497,116 @@ func (c *call) putMarket() error {
 		TakerFee: takerFee,
 		Source:   source,
 		Time:     now(),
-	})
-	if err != nil {
-		return err
+	}, true
+}
+
+// order.put_market_ex [user_id, market, side, amount, taker_fee_rate,
+// source, options] (Bourse): put_market with an options object of stp and
+// client_id only (argOptions).
+func (c *call) putMarketEx() error {
+	p := c.params
+	if len(p) != 7 {
+		return errArg
 	}
-	return c.order(rep)
+	cmd, ok := c.marketArgs(p[:6])
+	if !ok || !setMarketOptions(cmd, p[6]) {
+		return errArg
+	}
+	return c.place(cmd)
+}
+
+// order.put_stop_market [user_id, market, side, amount, stop_price,
+// taker_fee_rate, source, options?] (Bourse): a market order held until a
+// trade reaches stop_price (as put_stop_limit), then matched as a new
+// market order; if the book cannot take it then, it is cancelled. amount
+// as put_market; options as put_market_ex.
+func (c *call) putStopMarket() error {
+	p := c.params
+	if len(p) != 7 && len(p) != 8 {
+		return errArg
+	}
+	cmd, ok := c.marketArgs([][]byte{p[0], p[1], p[2], p[3], p[5], p[6]})
+	if !ok {
+		return errArg
+	}
+	if cmd.StopPrice, ok = argPositive(p[4], c.cfg.Markets[cmd.Market].MoneyPrec); !ok {
+		return errArg
+	}
+	if len(p) == 8 && !setMarketOptions(cmd, p[7]) {
+		return errArg
+	}
+	return c.place(cmd)
 }
 
 // order.cancel [user_id, market, order_id] (§3.7).
-func (c *call) cancel() error {
+func (c *call) cancel() error { return c.cancelBy(false) }
+
+// order.cancel_by_client_id [user_id, market, client_id] (Bourse): the
+// user's open order with that client id, as order.cancel.
+func (c *call) cancelByClientID() error { return c.cancelBy(true) }
+
+func (c *call) cancelBy(byClient bool) error {
+	p := c.params
+	if len(p) != 3 {
+		return errArg
+	}
+	user, m, id, clientID, ok := c.orderRef(p, false, byClient)
+	if !ok {
+		return errArg
+	}
+	return c.place(&messages.Cancel{User: user, Market: m.ID, OrderID: id, ClientID: clientID, Time: now()})
+}
+
+// orderRef reads the [user_id, market, order_id or client_id] that name an
+// order (user_id 0 only if zeroOK).
+func (c *call) orderRef(p [][]byte, zeroOK, byClient bool) (user uint32, m *config.Market, id uint64, clientID string, ok bool) {
+	if user, ok = argUser(p[0], zeroOK); !ok {
+		return
+	}
+	if m, ok = argMarket(c.cfg, p[1]); !ok {
+		return
+	}
+	if byClient {
+		clientID, ok = argClientID(p[2])
+	} else {
+		id, ok = argUint(p[2], ^uint64(0))
+	}
+	return
+}
+
+// order.amend [user_id, market, order_id, amount] (Bourse): reduces an
+// open limit order (resting, or a stop-limit order not yet triggered) to
+// the new total amount, at stock_prec, keeping its place in the queue; the
+// funds no longer needed are released. Code 1 unless deal_stock < amount <
+// the old amount and the order is a limit order; 10/11 as order.cancel.
+func (c *call) amend() error { return c.amendBy(false) }
+
+// order.amend_by_client_id [user_id, market, client_id, amount] (Bourse):
+// order.amend naming the order by its client id.
+func (c *call) amendByClientID() error { return c.amendBy(true) }
+
+func (c *call) amendBy(byClient bool) error {
+	p := c.params
+	if len(p) != 4 {
+		return errArg
+	}
+	user, m, id, clientID, ok := c.orderRef(p, false, byClient)
+	if !ok {
+		return errArg
+	}
+	amount, ok := argPositive(p[3], m.StockPrec)
+	if !ok {
+		return errArg
+	}
+	return c.place(&messages.Amend{User: user, Market: m.ID, OrderID: id, ClientID: clientID, Amount: amount, Time: now()})
+}
+
+// order.cancel_all_after [user_id, market, timeout] (Bourse): the
+// dead-man's switch. timeout in seconds, 1 to 86400, arms or re-arms it:
+// unless called again within timeout, every open order of the user in the
+// market is cancelled; 0 disarms it. Result {"deadline": Unix seconds, or
+// 0 when disarmed}.
+func (c *call) cancelAllAfter() error {
 	p := c.params
 	if len(p) != 3 {
 		return errArg
@@ -491,15 +619,26 @@ func (c *call) cancel() error {
 	if !ok {
 		return errArg
 	}
-	id, ok := argUint(p[2], ^uint64(0))
+	timeout, ok := argUint(p[2], book.MaxCancelAfter/1e6)
 	if !ok {
 		return errArg
 	}
-	rep, err := c.do(&messages.Cancel{User: user, Market: m.ID, OrderID: id, Time: now()})
+	rep, err := c.do(&messages.CancelAfter{User: user, Market: m.ID, Timeout: int64(timeout) * 1e6, Time: now()})
 	if err != nil {
 		return err
 	}
-	return c.order(rep)
+	r, ok := rep.(*messages.CancelAfterReply)
+	if !ok || r == nil || r.Deadline < 0 {
+		return errInternal
+	}
+	b := append(c.out, `{"deadline":`...)
+	if r.Deadline == 0 {
+		b = append(b, '0')
+	} else {
+		b = appendTime(b, r.Deadline)
+	}
+	c.out = append(b, '}')
+	return nil
 }
 
 // order appends the order info of a *messages.OrderReply.
@@ -672,7 +811,27 @@ func (c *call) orderPendingDetail() error {
 	if !ok {
 		return errArg
 	}
-	rep, err := c.do(&messages.OrderPendingDetail{Market: m.ID, OrderID: id})
+	return c.orderDetail(&messages.OrderPendingDetail{Market: m.ID, OrderID: id})
+}
+
+// order.pending_detail_by_client_id [user_id, market, client_id] (Bourse):
+// the user's open order with that client id, or null. user_id 0 is allowed
+// (a query).
+func (c *call) orderPendingDetailByClientID() error {
+	p := c.params
+	if len(p) != 3 {
+		return errArg
+	}
+	user, m, _, clientID, ok := c.orderRef(p, true, true)
+	if !ok {
+		return errArg
+	}
+	return c.orderDetail(&messages.OrderPendingDetail{Market: m.ID, User: user, ClientID: clientID})
+}
+
+// orderDetail sends an OrderPendingDetail and appends the order or null.
+func (c *call) orderDetail(cmd *messages.OrderPendingDetail) error {
+	rep, err := c.do(cmd)
 	if err != nil {
 		return err
 	}

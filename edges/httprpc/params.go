@@ -1,9 +1,12 @@
 package httprpc
 
 import (
+	"encoding/json"
 	"math"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/actors/market/book"
+	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
 )
@@ -181,4 +184,72 @@ func argDetail(raw []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return raw, true
+}
+
+// argClientID parses a client order id: a JSON string of 1 to 32 bytes of
+// ASCII letters, digits and . _ : - (book.ValidClientID).
+func argClientID(raw []byte) (string, bool) {
+	s, ok := argString(raw, book.MaxClientID)
+	if !ok || !book.ValidClientID(s) {
+		return "", false
+	}
+	return s, true
+}
+
+// options are the order options of order.put_limit_ex, order.put_market_ex
+// and the stop methods (README "Order options"); zero values are viabtc's
+// behaviour.
+type options struct {
+	tif      messages.TimeInForce
+	postOnly bool
+	stp      messages.STP
+	clientID string
+}
+
+// timesInForce are the names of "time_in_force".
+var timesInForce = map[string]messages.TimeInForce{"GTC": messages.GTC, "IOC": messages.IOC, "FOK": messages.FOK}
+
+// argOptions parses an options object. Every order may name "stp" ("none",
+// "cancel_taker", "cancel_maker" or "cancel_both"; absent: the market's)
+// and "client_id" (argClientID); a limit order also "time_in_force"
+// ("GTC", "IOC" or "FOK") and "post_only" (a boolean; GTC only). Keys are
+// exact; a null value is the same as an absent key. Anything else — another
+// key, a value of the wrong type or name, a param that is not an object —
+// is refused.
+func argOptions(raw []byte, limit bool) (options, bool) {
+	var o options
+	var fields map[string]json.RawMessage
+	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &fields) != nil {
+		return o, false
+	}
+	for key, v := range fields {
+		if string(v) == "null" {
+			continue
+		}
+		var ok bool
+		switch key {
+		case "time_in_force":
+			s, _ := argString(v, 3) // "" if not a string: no such name
+			o.tif, ok = timesInForce[s]
+			ok = ok && limit
+		case "post_only":
+			ok = limit && (string(v) == "true" || string(v) == "false")
+			o.postOnly = string(v) == "true"
+		case "stp":
+			var s string
+			if s, ok = argString(v, 12); ok {
+				o.stp, ok = config.ParseSTP(s)
+				ok = ok && o.stp != messages.STPDefault
+			}
+		case "client_id":
+			o.clientID, ok = argClientID(v)
+		}
+		if !ok {
+			return options{}, false
+		}
+	}
+	if o.postOnly && o.tif != messages.GTC {
+		return options{}, false // it could never trade nor rest
+	}
+	return o, true
 }

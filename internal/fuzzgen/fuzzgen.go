@@ -28,9 +28,14 @@ var Values = func() []string {
 		`"BTC"`, `"ETH"`, `"USDT"`, `"BTCUSDT"`, `"ETHBTC"`, `"ETHUSDT"`, `"btcusdt"`, `"BTC\u0000"`,
 		`"nope"`, `""`, `"` + long + `"`, `"deposit"`, `"withdraw"`, `"trade"`, `"web"`, `"'; DROP TABLE x; --"`,
 		`"dev:1"`, `"dev:2"`, `"dev:0"`, `"dev:-1"`, `"dev:4294967296"`,
-		// order.put_limit_ex options
+		// order options (put_limit_ex, put_market_ex, the stop methods)
 		`{"time_in_force":"FOK"}`, `{"time_in_force":"GTC","post_only":true}`, `{"stp":"cancel_both"}`,
 		`{"time_in_force":"IOC","post_only":true}`, `{"time_in_force":"ioc"}`, `{"stp":""}`, `{"bogus":1}`,
+		`{"client_id":"c-1"}`, `{"client_id":"s-1","stp":"cancel_maker"}`, `{"client_id":""}`, `{"client_id":"a b"}`,
+		`{"client_id":"` + strings.Repeat("c", 33) + `"}`, `{"client_id":1}`, `{"Stp":"none"}`, `{"stp":null}`,
+		// client order ids and more numbers (stop prices, timeouts, order ids)
+		`"c-1"`, `"s-1"`, `"s-2"`, `"m-1"`, `"a.B_9:-"`, `"a b"`, `"` + strings.Repeat("c", 32) + `"`, `"` + strings.Repeat("c", 33) + `"`,
+		`"150"`, `"99.99"`, `60`, `86400`, `86401`, `1024`, `2048`,
 		// other types
 		`null`, `true`, `false`, `{}`, `{"a":[1,{"b":null}]}`, `[]`, `[1,2]`, `[[[]]]`,
 	}
