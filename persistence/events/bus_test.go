@@ -222,6 +222,7 @@ func TestBusSession(t *testing.T) {
 		}
 	}
 	check(t, taken, wants) // acked is 0 here: the bus has no such header
+	checkExercised(t, wants, dir, last)
 }
 
 // TestBusReliableSubscriber: a reliable subscriber with a tiny buffer that

@@ -153,6 +153,7 @@ func TestPublisherSession(t *testing.T) {
 			}
 			wants := reference(t, cfg, dir, last)
 			check(t, taken, wants)
+			checkExercised(t, wants, dir, last)
 			st := p.Stats()
 			if st.Messages != uint64(len(wants)) || st.Failures != 0 || st.Cursor != last {
 				t.Errorf("Stats = %+v; want %d messages, no failures, cursor %d", st, len(wants), last)

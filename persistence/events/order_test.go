@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/bourse-exchange/bourse/messages"
@@ -17,12 +19,13 @@ import (
 var orderKeys = []string{"id", "market", "source", "type", "side", "user", "ctime", "mtime", "price", "amount",
 	"taker_fee", "maker_fee", "left", "deal_stock", "deal_money", "deal_fee"}
 
-// TestAppendOrderRandom: for random orders of every kind, on markets with
-// unusual precisions, AppendOrder prints valid JSON with the members in
-// order, and each value equals what a shopspring/decimal reference makes of
-// the order's fixed-point fields (PROTOCOL D2: plain, trailing zeros
-// stripped; a market order's price and maker_fee "0"; a market buy's amount
-// in money and left its unspent money). The HTTP API, the Kafka orders
+// TestAppendOrderRandom: for random orders of every kind, with and without
+// each order option, on markets with unusual precisions, AppendOrder prints
+// valid JSON with the members in order (the options after viabtc's, each
+// only when set), and each value equals what a shopspring/decimal
+// reference makes of the order's fixed-point fields (PROTOCOL D2: plain,
+// trailing zeros stripped; a market order's price and maker_fee "0"; a
+// market buy's amount in money and left its unspent money). The HTTP API, the Kafka orders
 // topic and the websocket pushes all print orders with it.
 func TestAppendOrderRandom(t *testing.T) {
 	docs := []string{string(config.Default), `
@@ -71,6 +74,32 @@ markets:
 				DealMoney: u256(), DealFee: u256(), Frozen: u256(), Source: []string{"", "web", `a"\` + "\x01é"}[rng.IntN(3)],
 			}
 			m := cfg.Markets[o.Market]
+			// Options, each set in about half the orders: printed after
+			// viabtc's members, only when set.
+			keys := orderKeys
+			opt := map[string]string{}
+			if rng.IntN(2) == 0 {
+				o.ClientID = []string{"a", "Z.9:_-", "0123456789abcdefghijklmnopqrstuv"}[rng.IntN(3)]
+				keys, opt["client_id"] = append(keys[:len(keys):len(keys)], "client_id"), o.ClientID
+			}
+			if rng.IntN(2) == 0 {
+				o.StopPrice, o.Triggered = 1+rng.Int64N(1<<rng.IntN(62)), rng.IntN(2) == 0
+				keys = append(keys[:len(keys):len(keys)], "stop_price", "triggered")
+				opt["stop_price"], opt["triggered"] = dec(o.StopPrice, m.MoneyPrec), strconv.FormatBool(o.Triggered)
+			}
+			if rng.IntN(2) == 0 {
+				o.TIF = messages.TimeInForce(1 + rng.IntN(2))
+				keys, opt["time_in_force"] = append(keys[:len(keys):len(keys)], "time_in_force"), []string{"", "IOC", "FOK"}[o.TIF]
+			}
+			if rng.IntN(2) == 0 {
+				o.PostOnly = true
+				keys, opt["post_only"] = append(keys[:len(keys):len(keys)], "post_only"), "true"
+			}
+			if rng.IntN(2) == 0 {
+				o.STP = messages.STP(1 + rng.IntN(4))
+				keys = append(keys[:len(keys):len(keys)], "stp")
+				opt["stp"] = []string{"", "none", "cancel_taker", "cancel_maker", "cancel_both"}[o.STP]
+			}
 			market, marketBid := o.Type == messages.Market, o.Type == messages.Market && o.Side == messages.Bid
 			want := map[string]string{
 				"id": decimal.NewFromUint64(o.ID).String(), "market": m.Name, "source": o.Source,
@@ -90,18 +119,18 @@ markets:
 			if o.Side == messages.Bid {
 				want["deal_fee"] = dec256(&o.DealFee, m.StockAsset.PrecSave)
 			}
+			for k, v := range opt {
+				want[k] = v
+			}
 			out := events.AppendOrder(nil, m, &o)
-			keys, got, err := decodeObject(out)
+			gotKeys, got, err := decodeObject(out)
 			if err != nil {
 				t.Fatalf("AppendOrder(%+v) = %s: %v", o, out, err)
 			}
-			if len(keys) != len(orderKeys) {
-				t.Fatalf("AppendOrder(%+v) members %v; want %v", o, keys, orderKeys)
+			if !slices.Equal(gotKeys, keys) {
+				t.Fatalf("AppendOrder(%+v) members %v; want %v", o, gotKeys, keys)
 			}
-			for j, k := range orderKeys {
-				if keys[j] != k {
-					t.Fatalf("AppendOrder(%+v) members %v; want %v", o, keys, orderKeys)
-				}
+			for _, k := range keys {
 				g, w := got[k], want[k]
 				if k == "ctime" || k == "mtime" {
 					// Numbers: compare by value ("1.5" = "1.50").
@@ -143,6 +172,8 @@ func decodeObject(b []byte) (keys []string, vals map[string]string, err error) {
 			vals[name] = x
 		case json.Number:
 			vals[name] = x.String()
+		case bool:
+			vals[name] = strconv.FormatBool(x)
 		default:
 			return nil, nil, &json.UnsupportedValueError{Str: name}
 		}

@@ -71,7 +71,9 @@ func pow10(n int) int64 {
 
 // workload plays a seeded session through the router: deposits (some with
 // more digits than prec_show), withdrawals, limit and market orders on
-// every market, cancels. Times are the step numbers plus base.
+// every market — half of them with order options: client ids, stop prices, IOC,
+// FOK, post-only, self-trade prevention — cancels (by id or client id) and
+// amends. Times are the step numbers plus base.
 func workload(t testing.TB, n *runtime.Node, seed uint64, steps int, base int64) {
 	t.Helper()
 	cfg := n.Config
@@ -98,22 +100,47 @@ func workload(t testing.TB, n *runtime.Node, seed uint64, steps int, base int64)
 				Change: fixed.FromInt64(75, 1, a.PrecSave), Negative: true, Time: now}
 		case k < 15:
 			price := int64(95+rng.IntN(10))*pow10(m.MoneyPrec) + int64(rng.IntN(int(pow10(m.MoneyPrec))))
-			cmd = &messages.PutLimit{User: user, Market: m.ID, Side: side, Amount: int64(1+rng.IntN(30)) * m.MinUnits,
+			c := &messages.PutLimit{User: user, Market: m.ID, Side: side, Amount: int64(1+rng.IntN(30)) * m.MinUnits,
 				Price: price, TakerFee: int64(rng.IntN(30)), MakerFee: int64(rng.IntN(20)), Source: "src" + strconv.Itoa(i%3), Time: now}
+			if rng.IntN(2) == 0 {
+				c.ClientID, c.StopPrice, c.STP = options(rng, m)
+				switch rng.IntN(5) {
+				case 0:
+					c.TIF = messages.IOC
+				case 1:
+					c.TIF = messages.FOK
+				case 2:
+					c.PostOnly = true
+				}
+			}
+			cmd = c
 		case k < 17:
 			amt := int64(1+rng.IntN(10)) * m.MinUnits
 			if side == messages.Bid {
 				amt = int64(1+rng.IntN(500))*pow10(m.MoneyPrec) + 7
 			}
-			cmd = &messages.PutMarket{User: user, Market: m.ID, Side: side, Amount: amt, TakerFee: int64(rng.IntN(25)), Source: "mkt", Time: now}
+			c := &messages.PutMarket{User: user, Market: m.ID, Side: side, Amount: amt, TakerFee: int64(rng.IntN(25)), Source: "mkt", Time: now}
+			if rng.IntN(2) == 0 {
+				c.ClientID, c.StopPrice, c.STP = options(rng, m)
+			}
+			cmd = c
 		default:
 			if len(resting) == 0 {
 				continue
 			}
 			j := rng.IntN(len(resting))
 			o := resting[j]
+			if rng.IntN(3) == 0 { // amend; refused if dealt meanwhile or gone, which is fine
+				resting[j].Amount = o.Amount - o.Amount/3
+				cmd = &messages.Amend{User: o.User, Market: o.Market, OrderID: o.ID, Amount: resting[j].Amount, Time: now}
+				break
+			}
 			resting = append(resting[:j], resting[j+1:]...)
-			cmd = &messages.Cancel{User: o.User, Market: o.Market, OrderID: o.ID, Time: now}
+			if o.ClientID != "" {
+				cmd = &messages.Cancel{User: o.User, Market: o.Market, ClientID: o.ClientID, Time: now}
+			} else {
+				cmd = &messages.Cancel{User: o.User, Market: o.Market, OrderID: o.ID, Time: now}
+			}
 		}
 		r, err := n.Router.Do(context.Background(), cmd)
 		if err != nil {
@@ -124,6 +151,19 @@ func workload(t testing.TB, n *runtime.Node, seed uint64, steps int, base int64)
 			resting = append(resting, r.Order)
 		}
 	}
+}
+
+// options draws an order's client id (often none; from a small set, so
+// that some are in use), stop price (often none; near the prices traded,
+// so that some are refused as already reached) and self-trade prevention.
+func options(rng *rand.Rand, m *config.Market) (clientID string, stop int64, stp messages.STP) {
+	if rng.IntN(2) == 0 {
+		clientID = "k." + strconv.Itoa(rng.IntN(12))
+	}
+	if rng.IntN(2) == 0 {
+		stop = int64(95+rng.IntN(10))*pow10(m.MoneyPrec) + int64(rng.IntN(int(pow10(m.MoneyPrec))))
+	}
+	return clientID, stop, messages.STP(rng.IntN(5))
 }
 
 // want is an expected message: computed from the journal's events by the
@@ -148,7 +188,21 @@ type refOrder struct {
 	left, dealStock            decimal.Decimal
 	dealMoney, dealFee, frozen decimal.Decimal
 	source                     string
+	// Options; stop is zero for an order that is not a stop order.
+	clientID  string
+	stop      decimal.Decimal
+	triggered bool
+	tif       messages.TimeInForce
+	postOnly  bool
+	stp       messages.STP
 }
+
+// The options' wire names (README "Order options").
+var (
+	tifNames = map[messages.TimeInForce]string{messages.IOC: "IOC", messages.FOK: "FOK"}
+	stpNames = map[messages.STP]string{messages.STPNone: "none", messages.STPCancelTaker: "cancel_taker",
+		messages.STPCancelMaker: "cancel_maker", messages.STPCancelBoth: "cancel_both"}
+)
 
 func dInt(v int64, scale int) decimal.Decimal { return decimal.New(v, -int32(scale)) }
 
@@ -170,13 +224,30 @@ func (o *refOrder) info() map[string]any {
 			left = o.frozen.String()
 		}
 	}
-	return map[string]any{
+	info := map[string]any{
 		"id": num(strconv.FormatUint(o.id, 10)), "market": m.Name, "source": o.source,
 		"type": num(strconv.Itoa(int(o.typ))), "side": num(strconv.Itoa(int(o.side))), "user": num(strconv.Itoa(int(o.user))),
 		"ctime": tnum(o.ctime), "mtime": tnum(o.mtime), "price": price, "amount": o.amount.String(),
 		"taker_fee": o.taker.String(), "maker_fee": maker, "left": left, "deal_stock": o.dealStock.String(),
 		"deal_money": o.dealMoney.String(), "deal_fee": o.dealFee.String(),
 	}
+	// Options appear only when set.
+	if o.clientID != "" {
+		info["client_id"] = o.clientID
+	}
+	if !o.stop.IsZero() {
+		info["stop_price"], info["triggered"] = o.stop.String(), o.triggered
+	}
+	if o.tif != messages.GTC {
+		info["time_in_force"] = tifNames[o.tif]
+	}
+	if o.postOnly {
+		info["post_only"] = true
+	}
+	if o.stp != messages.STPDefault {
+		info["stp"] = stpNames[o.stp]
+	}
+	return info
 }
 
 // reference reads the journal under dir and computes every message the
@@ -221,6 +292,8 @@ func reference(t testing.TB, cfg *config.Config, dir string, upto uint64) []want
 					price: dInt(o.Price, m.MoneyPrec), amount: dInt(o.Amount, amountScale),
 					taker: dInt(o.TakerFee, m.Fee), make: dInt(o.MakerFee, m.Fee),
 					left: dInt(o.Amount, amountScale), frozen: dU(&o.Frozen, frozenScale), source: o.Source,
+					clientID: o.ClientID, stop: dInt(o.StopPrice, m.MoneyPrec), triggered: o.Triggered,
+					tif: o.TIF, postOnly: o.PostOnly, stp: o.STP,
 				}
 				if o.Type == messages.Market && o.Side == messages.Bid {
 					orders[o.ID].left = decimal.Zero
@@ -262,7 +335,32 @@ func reference(t testing.TB, cfg *config.Config, dir string, upto uint64) []want
 					emit(events.Orders, m.Name, orderMsg(2, maker))
 				}
 			case *messages.OrderRested:
-				emit(events.Orders, cfg.Markets[e.Market].Name, orderMsg(1, orders[e.OrderID]))
+				o := orders[e.OrderID]
+				event := 1 // PUT: a new order rests, or a stop order is held
+				if o.triggered {
+					event = 2 // the stop was PUT when it was held
+				}
+				emit(events.Orders, cfg.Markets[e.Market].Name, orderMsg(event, o))
+			case *messages.StopTriggered:
+				o := orders[e.OrderID]
+				if o == nil || o.stop.IsZero() || o.triggered {
+					return fmt.Errorf("LSN %d: order %d triggered, not a held stop", r.LSN, e.OrderID)
+				}
+				o.triggered, o.mtime = true, e.Time
+				emit(events.Orders, cfg.Markets[e.Market].Name, orderMsg(2, o))
+			case *messages.OrderAmended:
+				o := orders[e.OrderID]
+				if o == nil {
+					return fmt.Errorf("LSN %d: order %d amended, not open", r.LSN, e.OrderID)
+				}
+				m := cfg.Markets[e.Market]
+				frozenScale := m.StockAsset.PrecSave
+				if o.side == messages.Bid {
+					frozenScale = m.MoneyAsset.PrecSave
+				}
+				o.amount, o.left, o.mtime = dInt(e.Amount, m.StockPrec), dInt(e.Left, m.StockPrec), e.Time
+				o.frozen = o.frozen.Sub(dU(&e.Release, frozenScale))
+				emit(events.Orders, m.Name, orderMsg(2, o))
 			case *messages.OrderFinished:
 				o := orders[e.OrderID]
 				if e.Cancelled {
@@ -278,6 +376,44 @@ func reference(t testing.TB, cfg *config.Config, dir string, upto uint64) []want
 		t.Fatal(err)
 	}
 	return out
+}
+
+// checkExercised fails the test unless the orders messages of wants show
+// every option a few times, and the journal under dir (up to upto) has
+// stops triggered and orders amended.
+func checkExercised(t testing.TB, wants []want, dir string, upto uint64) {
+	t.Helper()
+	n := map[string]int{}
+	for _, w := range wants {
+		if msg, ok := w.value.(map[string]any); ok {
+			info := msg["order"].(map[string]any)
+			for _, k := range []string{"client_id", "stop_price", "time_in_force", "post_only", "stp"} {
+				if _, ok := info[k]; ok {
+					n[k]++
+				}
+			}
+		}
+	}
+	err := pj.ReadFiles(runtime.JournalDir(dir), 0, upto, func(r pj.Record) error {
+		for _, ev := range r.Events {
+			switch ev.(type) {
+			case *messages.StopTriggered:
+				n["StopTriggered"]++
+			case *messages.OrderAmended:
+				n["OrderAmended"]++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"client_id", "stop_price", "time_in_force", "post_only", "stp", "StopTriggered", "OrderAmended"} {
+		if n[k] < 3 {
+			t.Fatalf("options barely exercised: %v", n)
+		}
+	}
+	t.Logf("orders messages with options, events: %v", n)
 }
 
 func orderMsg(event int, o *refOrder) map[string]any {
