@@ -93,8 +93,7 @@ var optionsWant = map[string][]orderEvent{
 	},
 	"stop": {
 		{event: "1", amount: "0.5", left: "0.5", dealStock: "0", clientID: "stop-1", stop: "101", triggered: "false"},
-		{event: "2", amount: "0.5", left: "0.5", dealStock: "0", clientID: "stop-1", stop: "101", triggered: "true"}, // triggered
-		{event: "2", amount: "0.5", left: "0.5", dealStock: "0", clientID: "stop-1", stop: "101", triggered: "true"}, // rests
+		{event: "2", amount: "0.5", left: "0.5", dealStock: "0", clientID: "stop-1", stop: "101", triggered: "true"}, // triggered; rests without a trade: no second UPDATE
 		{event: "2", amount: "0.3", left: "0.3", dealStock: "0", clientID: "stop-1", stop: "101", triggered: "true"}, // amended
 		{event: "3", amount: "0.3", left: "0.3", dealStock: "0", clientID: "stop-1", stop: "101", triggered: "true"}, // cancelled
 	},

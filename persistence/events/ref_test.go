@@ -195,6 +195,8 @@ type refOrder struct {
 	tif       messages.TimeInForce
 	postOnly  bool
 	stp       messages.STP
+	// dealAtTrigger: what it had dealt at its trigger, until it rests.
+	dealAtTrigger *decimal.Decimal
 }
 
 // The options' wire names (README "Order options").
@@ -339,6 +341,10 @@ func reference(t testing.TB, cfg *config.Config, dir string, upto uint64) []want
 				event := 1 // PUT: a new order rests, or a stop order is held
 				if o.triggered {
 					event = 2 // the stop was PUT when it was held
+					if o.dealAtTrigger != nil && o.dealAtTrigger.Equal(o.dealStock) {
+						o.dealAtTrigger = nil
+						break // no trade since its trigger's UPDATE: nothing new to say
+					}
 				}
 				emit(events.Orders, cfg.Markets[e.Market].Name, orderMsg(event, o))
 			case *messages.StopTriggered:
@@ -347,6 +353,8 @@ func reference(t testing.TB, cfg *config.Config, dir string, upto uint64) []want
 					return fmt.Errorf("LSN %d: order %d triggered, not a held stop", r.LSN, e.OrderID)
 				}
 				o.triggered, o.mtime = true, e.Time
+				dealt := o.dealStock
+				o.dealAtTrigger = &dealt
 				emit(events.Orders, cfg.Markets[e.Market].Name, orderMsg(2, o))
 			case *messages.OrderAmended:
 				o := orders[e.OrderID]

@@ -63,7 +63,7 @@ type OrderEvent uint8
 // Order events.
 const (
 	OrderPut    OrderEvent = 1 // the taker rests after its taker pass, or a stop order is held
-	OrderUpdate OrderEvent = 2 // a maker was partly filled; a stop triggered (and rests); an order was amended
+	OrderUpdate OrderEvent = 2 // a maker was partly filled; a stop triggered (and rests after trading); an order was amended
 	OrderFinish OrderEvent = 3 // filled, cancelled, or a market order done
 )
 
@@ -81,12 +81,17 @@ type Deriver struct {
 	lsn    uint64
 	orders map[uint64]*messages.Order
 	totals map[uint32][]uint256.Int
+	// triggered holds, from a stop's trigger to its rest or finish (one
+	// record), what it had dealt when its UPDATE was emitted: a stop that
+	// rests without trading gets no second, identical UPDATE.
+	triggered map[uint64]int64
 }
 
 // New returns a Deriver positioned after record lsn, with no open orders and
 // no balances: fill them in with AddOrder and SetTotal.
 func New(cfg *config.Config, lsn uint64) *Deriver {
-	return &Deriver{cfg: cfg, lsn: lsn, orders: make(map[uint64]*messages.Order), totals: make(map[uint32][]uint256.Int)}
+	return &Deriver{cfg: cfg, lsn: lsn, orders: make(map[uint64]*messages.Order), totals: make(map[uint32][]uint256.Int),
+		triggered: make(map[uint64]int64)}
 }
 
 // LSN is the last record derived.
@@ -156,6 +161,11 @@ func (d *Deriver) event(out *Record, ev messages.Event) error {
 		ev := OrderPut
 		if o.Triggered {
 			ev = OrderUpdate // a triggered stop was PUT when it was held
+			dealt, ok := d.triggered[e.OrderID]
+			delete(d.triggered, e.OrderID)
+			if ok && dealt == o.DealStock {
+				break // it rests as its trigger's UPDATE showed it
+			}
 		}
 		out.Orders = append(out.Orders, OrderChange{Event: ev, Order: *o})
 	case *messages.StopTriggered:
@@ -164,6 +174,7 @@ func (d *Deriver) event(out *Record, ev messages.Event) error {
 			return fmt.Errorf("order %d triggers but is not a held stop", e.OrderID)
 		}
 		o.Triggered, o.MTime = true, e.Time
+		d.triggered[e.OrderID] = o.DealStock
 		out.Orders = append(out.Orders, OrderChange{Event: OrderUpdate, Order: *o})
 	case *messages.OrderAmended:
 		o := d.orders[e.OrderID]
@@ -184,6 +195,7 @@ func (d *Deriver) event(out *Record, ev messages.Event) error {
 		}
 		out.Orders = append(out.Orders, OrderChange{Event: OrderFinish, Order: *o})
 		delete(d.orders, e.OrderID)
+		delete(d.triggered, e.OrderID)
 	default:
 		return fmt.Errorf("unknown event %T", ev)
 	}
