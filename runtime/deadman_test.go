@@ -83,3 +83,21 @@ func TestDeadMansSwitchSurvivesRestart(t *testing.T) {
 		t.Fatalf("the switch is off after firing: %+v", r)
 	}
 }
+
+// TestShutdownTwice: a second Shutdown returns the first one's result.
+func TestShutdownTwice(t *testing.T) {
+	cfg, err := config.Parse(config.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := runtime.Start(cfg, runtime.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -45,6 +45,9 @@ type Node struct {
 	markets  []*actor.PID
 	stopTick chan struct{}
 	tickDone chan struct{}
+
+	shutdownOnce sync.Once
+	shutdownErr  error
 }
 
 // Options tune a node beyond its configuration file.
@@ -239,12 +242,17 @@ func (n *Node) startTicks(every time.Duration) {
 }
 
 // Shutdown stops the actors — shards first (no new orders reach markets),
-// then markets — and then closes the journal after its last commit.
+// then markets — and then closes the journal after its last commit. Calls
+// after the first return its result.
 func (n *Node) Shutdown(ctx context.Context) error {
+	n.shutdownOnce.Do(func() { n.shutdownErr = n.shutdown(ctx) })
+	return n.shutdownErr
+}
+
+func (n *Node) shutdown(ctx context.Context) error {
 	if n.stopTick != nil {
 		close(n.stopTick)
 		<-n.tickDone
-		n.stopTick = nil
 	}
 	for _, name := range []string{actors.ShardsSupervisor, actors.MarketsSupervisor} {
 		pid := n.System.NewLocalPID(name)
