@@ -20,9 +20,16 @@ const (
 	OpBook                // order.book
 	OpPending             // order.pending
 	OpSummary             // market.summary
+
+	OpCancelAll   // order.cancel_all (Side 0: both sides)
+	OpAmend       // order.amend (Amount: the new total amount)
+	OpCancelAfter // order.cancel_all_after (Timeout)
+	OpTick        // the runtime's tick at Time: due dead-man's switches fire in every market
+	OpDetail      // order.pending_detail (by OrderID, or by User and ClientID)
 )
 
-var opNames = [...]string{"update", "put_limit", "put_market", "cancel", "depth", "book", "pending", "summary"}
+var opNames = [...]string{"update", "put_limit", "put_market", "cancel", "depth", "book", "pending", "summary",
+	"cancel_all", "amend", "cancel_after", "tick", "detail"}
 
 func (o Op) String() string {
 	if int(o) < len(opNames) {
@@ -46,11 +53,25 @@ type Cmd struct {
 	BusinessID uint64
 	Change     string // signed, at prec_show
 
-	// OpPutLimit, OpPutMarket
+	// OpPutLimit, OpPutMarket; Amount also OpAmend
 	Amount, Price, TakerFee, MakerFee string
 
-	// OpCancel
-	OrderID uint64
+	// Order options (zero values: viabtc's behaviour). TIF and PostOnly
+	// are OpPutLimit's; StopPrice ("" none; else money_prec, which must be
+	// positive: code 1 otherwise, as the edge answers) makes a stop order.
+	TIF       messages.TimeInForce
+	PostOnly  bool
+	STP       messages.STP
+	StopPrice string
+
+	// OpCancel, OpAmend, OpDetail name the order by OrderID, or by the
+	// user's ClientID when that is not empty; OpPutLimit and OpPutMarket
+	// give the new order ClientID.
+	OrderID  uint64
+	ClientID string
+
+	// OpCancelAfter, microseconds (0 disarms)
+	Timeout int64
 
 	// OpDepth
 	Interval string
@@ -64,11 +85,21 @@ func (c *Cmd) String() string {
 	case OpUpdate:
 		return fmt.Sprintf("t=%d update user=%d asset=%d %s/%d change=%s", c.Time, c.User, c.Asset, c.Business, c.BusinessID, c.Change)
 	case OpPutLimit:
-		return fmt.Sprintf("t=%d put_limit m=%d user=%d %s amount=%s price=%s fee=%s/%s", c.Time, c.Market, c.User, SideName(c.Side), c.Amount, c.Price, c.TakerFee, c.MakerFee)
+		return fmt.Sprintf("t=%d put_limit m=%d user=%d %s amount=%s price=%s fee=%s/%s%s", c.Time, c.Market, c.User, SideName(c.Side), c.Amount, c.Price, c.TakerFee, c.MakerFee, c.options())
 	case OpPutMarket:
-		return fmt.Sprintf("t=%d put_market m=%d user=%d %s amount=%s fee=%s", c.Time, c.Market, c.User, SideName(c.Side), c.Amount, c.TakerFee)
+		return fmt.Sprintf("t=%d put_market m=%d user=%d %s amount=%s fee=%s%s", c.Time, c.Market, c.User, SideName(c.Side), c.Amount, c.TakerFee, c.options())
 	case OpCancel:
-		return fmt.Sprintf("t=%d cancel m=%d user=%d order=%d (#%d)", c.Time, c.Market, c.User, c.OrderID, Seq(c.OrderID))
+		return fmt.Sprintf("t=%d cancel m=%d user=%d %s", c.Time, c.Market, c.User, c.target())
+	case OpCancelAll:
+		return fmt.Sprintf("t=%d cancel_all m=%d user=%d side=%d", c.Time, c.Market, c.User, c.Side)
+	case OpAmend:
+		return fmt.Sprintf("t=%d amend m=%d user=%d %s amount=%s", c.Time, c.Market, c.User, c.target(), c.Amount)
+	case OpCancelAfter:
+		return fmt.Sprintf("t=%d cancel_after m=%d user=%d timeout=%d", c.Time, c.Market, c.User, c.Timeout)
+	case OpTick:
+		return fmt.Sprintf("t=%d tick", c.Time)
+	case OpDetail:
+		return fmt.Sprintf("detail m=%d user=%d %s", c.Market, c.User, c.target())
 	case OpDepth:
 		return fmt.Sprintf("depth m=%d limit=%d interval=%s", c.Market, c.Limit, c.Interval)
 	case OpBook:
@@ -81,16 +112,48 @@ func (c *Cmd) String() string {
 	return c.Op.String()
 }
 
+// target names the order a cancel, amend or detail is about.
+func (c *Cmd) target() string {
+	if c.ClientID != "" {
+		return fmt.Sprintf("client_id=%q", c.ClientID)
+	}
+	return fmt.Sprintf("order=%d (#%d)", c.OrderID, Seq(c.OrderID))
+}
+
+// options renders the order options that are set.
+func (c *Cmd) options() string {
+	var s string
+	if c.TIF != messages.GTC {
+		s += " tif=" + c.TIF.String()
+	}
+	if c.PostOnly {
+		s += " post_only"
+	}
+	if c.STP != messages.STPDefault {
+		s += fmt.Sprintf(" stp=%d", c.STP)
+	}
+	if c.StopPrice != "" {
+		s += " stop=" + c.StopPrice
+	}
+	if c.ClientID != "" {
+		s += fmt.Sprintf(" client_id=%q", c.ClientID)
+	}
+	return s
+}
+
 // Result is what the engine answered.
 type Result struct {
-	Err     *messages.Error
-	Events  []messages.Event
-	Order   messages.Order // order commands
-	Asks    []messages.DepthLevel
-	Bids    []messages.DepthLevel
-	Total   int              // book, pending
-	Orders  []messages.Order // book, pending
-	Summary messages.MarketSummaryReply
+	Err      *messages.Error
+	Events   []messages.Event
+	Order    messages.Order // order commands
+	Asks     []messages.DepthLevel
+	Bids     []messages.DepthLevel
+	Total    int              // book, pending
+	Orders   []messages.Order // book, pending
+	Summary  messages.MarketSummaryReply
+	Count    int             // cancel_all: orders cancelled
+	Detail   *messages.Order // detail: the open order, or nil
+	Deadline int64           // cancel_after: the user's deadline after the command
 }
 
 // parseUnits parses a non-negative decimal at prec into int64 units as the
@@ -101,6 +164,19 @@ func parseUnits(s string, prec int) (int64, *messages.Error) {
 		return 0, messages.ErrInvalidArgument
 	}
 	return v, nil
+}
+
+// parseStop parses a stop price: "" is none (0); otherwise it must be a
+// positive decimal at prec (code 1).
+func parseStop(s string, prec int) (int64, *messages.Error) {
+	if s == "" {
+		return 0, nil
+	}
+	v, err := parseUnits(s, prec)
+	if err == nil && v == 0 {
+		err = messages.ErrInvalidArgument
+	}
+	return v, err
 }
 
 // Do runs c as edge + shard + market would and returns the answer.
@@ -146,6 +222,10 @@ func (e *Engine) Do(c *Cmd) Result {
 		if cmd.MakerFee, r.Err = parseUnits(c.MakerFee, bc.FeePrec); r.Err != nil {
 			return r
 		}
+		if cmd.StopPrice, r.Err = parseStop(c.StopPrice, bc.MoneyPrec); r.Err != nil {
+			return r
+		}
+		cmd.TIF, cmd.PostOnly, cmd.STP, cmd.ClientID = c.TIF, c.PostOnly, c.STP, c.ClientID
 		r.Events, r.Order, r.Err = e.PutLimit(cmd)
 	case OpPutMarket:
 		cmd := &messages.PutMarket{User: c.User, Market: c.Market, Side: c.Side, Source: "test", Time: c.Time}
@@ -159,9 +239,39 @@ func (e *Engine) Do(c *Cmd) Result {
 		if cmd.TakerFee, r.Err = parseUnits(c.TakerFee, bc.FeePrec); r.Err != nil {
 			return r
 		}
+		if cmd.StopPrice, r.Err = parseStop(c.StopPrice, bc.MoneyPrec); r.Err != nil {
+			return r
+		}
+		if c.TIF != messages.GTC || c.PostOnly {
+			r.Err = messages.ErrInvalidArgument // not options of a market order
+			return r
+		}
+		cmd.STP, cmd.ClientID = c.STP, c.ClientID
 		r.Events, r.Order, r.Err = e.PutMarket(cmd)
 	case OpCancel:
-		r.Events, r.Order, r.Err = e.Cancel(&messages.Cancel{User: c.User, Market: c.Market, OrderID: c.OrderID, Time: c.Time})
+		r.Events, r.Order, r.Err = e.Cancel(&messages.Cancel{User: c.User, Market: c.Market, OrderID: c.OrderID, ClientID: c.ClientID, Time: c.Time})
+	case OpCancelAll:
+		r.Events, r.Err = e.CancelAll(&messages.CancelAll{User: c.User, Market: c.Market, Side: c.Side, Time: c.Time})
+		r.Count = len(r.Events)
+	case OpAmend:
+		cmd := &messages.Amend{User: c.User, Market: c.Market, OrderID: c.OrderID, ClientID: c.ClientID, Time: c.Time}
+		if cmd.Amount, r.Err = parseUnits(c.Amount, bc.StockPrec); r.Err != nil {
+			return r
+		}
+		r.Events, r.Order, r.Err = e.Amend(cmd)
+	case OpCancelAfter:
+		r.Events, r.Err = e.CancelAfter(&messages.CancelAfter{User: c.User, Market: c.Market, Timeout: c.Timeout, Time: c.Time})
+		if r.Err == nil {
+			r.Deadline = b.Deadline(c.User)
+		}
+	case OpTick:
+		r.Events = e.Tick(c.Time)
+	case OpDetail:
+		if c.ClientID != "" {
+			r.Detail = b.OrderByClientID(c.User, c.ClientID)
+		} else {
+			r.Detail = b.Order(c.OrderID)
+		}
 	case OpDepth:
 		iv, err := parseUnits(c.Interval, bc.MoneyPrec)
 		if err != nil {

@@ -9,21 +9,55 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// DiffStats is what a differential run did: commands compared and what
+// the reference counted (RefStats).
+type DiffStats struct {
+	Commands int
+	RefStats
+}
+
+// Add adds o's counts to s.
+func (s *DiffStats) Add(o DiffStats) {
+	s.Commands += o.Commands
+	s.Triggers += o.Triggers
+	s.Cascades += o.Cascades
+	s.TriggerCancels += o.TriggerCancels
+	s.Amends += o.Amends
+	s.Fired += o.Fired
+	s.STPMakers += o.STPMakers
+	s.STPTakers += o.STPTakers
+	if s.Codes == nil {
+		s.Codes = map[int]int{}
+	}
+	for c, n := range o.Codes {
+		s.Codes[c] += n
+	}
+}
+
+func (s DiffStats) String() string {
+	return fmt.Sprintf("%d commands: %d stops triggered (%d cancelled at trigger), %d cascades, %d amends, %d dead-man's switches fired, "+
+		"self-trade prevention cancelled %d makers and %d takers; refusals by code %v",
+		s.Commands, s.Triggers, s.TriggerCancels, s.Cascades, s.Amends, s.Fired, s.STPMakers, s.STPTakers, s.Codes)
+}
+
 // Diff runs up to steps generated commands against both the fixed-point
 // engine (with the given number of balance shards and the replay shadow) and
-// the decimal reference, and returns how many ran. After every command it
-// compares the answers (errors, order fields, trades, depth, listings) and
-// every balance of users 0..users and of the fee account, and checks the
-// engine's invariants. The error names the step and the command.
-func Diff(cfg *config.Config, shards, users int, src Source, steps int, extreme bool) (int, error) {
+// the decimal reference, and returns how many ran and what they reached.
+// After every command it compares the answers (errors, every event, order
+// fields, depth, listings) and every balance of users 0..users and of the
+// fee account, and checks the engine's invariants (Engine.Check:
+// conservation, frozen = reservations, replay = live). The error names the
+// step and the command.
+func Diff(cfg *config.Config, shards, users int, src Source, steps int, extreme bool) (DiffStats, error) {
 	eng := NewEngine(cfg, shards, true)
 	ref := NewRef(cfg)
 	gen := NewGen(cfg, src, ref, users)
 	gen.Extreme = extreme
+	stats := func(n int) DiffStats { return DiffStats{Commands: n, RefStats: ref.Stats} }
 	for i := range steps {
 		c := gen.Next()
 		if c == nil {
-			return i, nil
+			return stats(i), nil
 		}
 		got := eng.Do(c)
 		want := ref.Do(c)
@@ -35,10 +69,10 @@ func Diff(cfg *config.Config, shards, users int, src Source, steps int, extreme 
 			err = eng.Check()
 		}
 		if err != nil {
-			return i, fmt.Errorf("step %d: %s:\n%w\nevents:\n%s", i, c, err, FormatEvents(cfg, got.Events))
+			return stats(i), fmt.Errorf("step %d: %s:\n%w\nevents:\n%s", i, c, err, FormatEvents(cfg, got.Events))
 		}
 	}
-	return steps, nil
+	return stats(steps), nil
 }
 
 func dI(v int64, prec int) decimal.Decimal { return decimal.New(v, -int32(prec)) }
@@ -67,23 +101,29 @@ func compare(cfg *config.Config, c *Cmd, got *Result, want *RefResult) error {
 		}
 		return nil
 	}
+	if err := compareEvents(cfg, got.Events, want.Events); err != nil {
+		return err
+	}
 	switch c.Op {
-	case OpPutLimit, OpPutMarket, OpCancel:
+	case OpPutLimit, OpPutMarket, OpCancel, OpAmend:
 		if err := compareOrder(cfg, &got.Order, &want.Order); err != nil {
 			return fmt.Errorf("reply: %w", err)
 		}
-		var trades []*messages.Trade
-		for _, ev := range got.Events {
-			if t, ok := ev.(*messages.Trade); ok {
-				trades = append(trades, t)
-			}
+	case OpCancelAll:
+		if got.Count != want.Count {
+			return fmt.Errorf("cancel_all count %d; reference %d", got.Count, want.Count)
 		}
-		if len(trades) != len(want.Deals) {
-			return fmt.Errorf("%d trades; reference %d", len(trades), len(want.Deals))
+	case OpCancelAfter:
+		if got.Deadline != want.Deadline {
+			return fmt.Errorf("cancel_after deadline %d; reference %d", got.Deadline, want.Deadline)
 		}
-		for i, t := range trades {
-			if err := compareTrade(cfg, t, &want.Deals[i]); err != nil {
-				return fmt.Errorf("trade %d: %w", i, err)
+	case OpDetail:
+		if (got.Detail == nil) != (want.Detail == nil) {
+			return fmt.Errorf("detail %v; reference %v", got.Detail, want.Detail)
+		}
+		if got.Detail != nil {
+			if err := compareOrder(cfg, got.Detail, want.Detail); err != nil {
+				return fmt.Errorf("detail: %w", err)
 			}
 		}
 	case OpDepth:
@@ -156,8 +196,83 @@ func compareOrder(cfg *config.Config, g *messages.Order, w *RefOrder) error {
 		}
 	}
 	if g.ID != w.ID || g.Market != w.Market || g.Type != w.Type || g.Side != w.Side || g.User != w.User ||
-		g.CTime != w.CTime || g.MTime != w.MTime {
+		g.CTime != w.CTime || g.MTime != w.MTime || g.ClientID != w.ClientID || !dI(g.StopPrice, c.MoneyPrec).Equal(w.StopPrice) ||
+		g.Triggered != w.Triggered || g.TIF != w.TIF || g.PostOnly != w.PostOnly || g.STP != w.STP {
 		return fmt.Errorf("order %+v; reference %+v", *g, *w)
+	}
+	return nil
+}
+
+// compareEvents compares the engine's events with the reference's, one by
+// one and field by field.
+func compareEvents(cfg *config.Config, got []messages.Event, want []RefEvent) error {
+	for i := range max(len(got), len(want)) {
+		if i >= len(got) || i >= len(want) {
+			g, w := "none", "none"
+			if i < len(got) {
+				g = FormatEvent(cfg, got[i])
+			}
+			if i < len(want) {
+				w = fmt.Sprintf("%s %+v", want[i].Kind, want[i])
+			}
+			return fmt.Errorf("%d events, reference %d: event %d is %s; reference %s", len(got), len(want), i, g, w)
+		}
+		if err := compareEvent(cfg, got[i], &want[i]); err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func compareEvent(cfg *config.Config, ev messages.Event, w *RefEvent) error {
+	save := func(a messages.AssetID) int { return cfg.Assets[a].PrecSave }
+	ok := false
+	switch e := ev.(type) {
+	case *messages.BalanceUpdated:
+		change := dU(&e.Change, save(e.Asset))
+		if e.Negative {
+			change = change.Neg()
+		}
+		ok = w.Kind == RefBalanceUpdated && e.User == w.User && e.Asset == w.Asset && e.Business == w.Business &&
+			change.Equal(w.Amount) && e.Time == w.Time
+	case *messages.OrderPlaced:
+		if w.Kind != RefPlaced {
+			break
+		}
+		if err := compareOrder(cfg, &e.Order, &w.Order); err != nil {
+			return fmt.Errorf("placed: %w", err)
+		}
+		asset := cfg.Markets[e.Order.Market].StockAsset.ID
+		if e.Order.Side == messages.Bid {
+			asset = cfg.Markets[e.Order.Market].MoneyAsset.ID
+		}
+		ok = e.FrozenAsset == asset && same(&e.Order.Frozen, save(asset), w.Frozen)
+	case *messages.Trade:
+		if w.Kind != RefTrade {
+			break
+		}
+		if err := compareTrade(cfg, e, &w.Deal); err != nil {
+			return err
+		}
+		ok = e.Time == w.Time
+	case *messages.OrderRested:
+		ok = w.Kind == RefRested && e.OrderID == w.OrderID && e.Time == w.Time
+	case *messages.OrderFinished:
+		ok = w.Kind == RefFinished && e.OrderID == w.OrderID && e.User == w.User && e.Cancelled == w.Cancelled &&
+			e.Asset == w.Asset && same(&e.Release, save(e.Asset), w.Release) && e.Time == w.Time
+	case *messages.StopTriggered:
+		mc := cfg.Markets[e.Market]
+		ok = w.Kind == RefTriggered && e.OrderID == w.OrderID && dI(e.Price, mc.MoneyPrec).Equal(w.Price) && e.Time == w.Time
+	case *messages.OrderAmended:
+		mc := cfg.Markets[e.Market]
+		ok = w.Kind == RefAmended && e.OrderID == w.OrderID && e.User == w.User && e.Asset == w.Asset &&
+			dI(e.Amount, mc.StockPrec).Equal(w.Amount) && dI(e.Left, mc.StockPrec).Equal(w.Left) &&
+			same(&e.Release, save(e.Asset), w.Release) && e.Time == w.Time
+	case *messages.CancelAfterSet:
+		ok = w.Kind == RefSwitch && e.User == w.User && e.Deadline == w.Deadline && e.Time == w.Time
+	}
+	if !ok {
+		return fmt.Errorf("%s; reference %s %+v", FormatEvent(cfg, ev), w.Kind, *w)
 	}
 	return nil
 }

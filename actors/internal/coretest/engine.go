@@ -421,14 +421,29 @@ func checkListings(b *book.Book) error {
 		s      messages.Side
 		orders []messages.Order
 	}{{messages.Ask, asks}, {messages.Bid, bids}} {
-		for i := 1; i < len(side.orders); i++ {
-			p, o := side.orders[i-1], side.orders[i]
-			better := p.Price < o.Price
-			if side.s == messages.Bid {
-				better = p.Price > o.Price
+		// Best price first; within a price, the orders that rested when
+		// placed in id order. A stop order rests when it triggers, behind
+		// whatever rested before: its place is the differential's to check.
+		var lastID uint64 // of the last order at this price not triggered from a stop
+		for i, o := range side.orders {
+			if i > 0 {
+				p := side.orders[i-1]
+				better := p.Price < o.Price
+				if side.s == messages.Bid {
+					better = p.Price > o.Price
+				}
+				if !better && p.Price != o.Price {
+					return fmt.Errorf("side %d: order %d (price %d) before order %d (price %d)", side.s, p.ID, p.Price, o.ID, o.Price)
+				}
+				if better {
+					lastID = 0
+				}
 			}
-			if !better && !(p.Price == o.Price && p.ID < o.ID) {
-				return fmt.Errorf("side %d: order %d (price %d) before order %d (price %d)", side.s, p.ID, p.Price, o.ID, o.Price)
+			if !o.Triggered {
+				if o.ID <= lastID {
+					return fmt.Errorf("side %d: order %d before order %d at price %d", side.s, lastID, o.ID, o.Price)
+				}
+				lastID = o.ID
 			}
 		}
 		total, list := b.Orders(side.s, 0, len(side.orders)+1)

@@ -64,6 +64,24 @@ func FormatOrder(cfg *config.Config, o *messages.Order) string {
 		fmt.Fprintf(&b, " frozen=%s %s", fixed.Format(&o.Frozen, fp), fa.Name)
 	}
 	fmt.Fprintf(&b, " t=%d/%d", o.CTime, o.MTime)
+	if o.StopPrice != 0 {
+		fmt.Fprintf(&b, " stop=%s", fixed.FormatInt(o.StopPrice, c.MoneyPrec))
+		if o.Triggered {
+			b.WriteString(" triggered")
+		}
+	}
+	if o.TIF != messages.GTC {
+		fmt.Fprintf(&b, " tif=%s", o.TIF)
+	}
+	if o.PostOnly {
+		b.WriteString(" post_only")
+	}
+	if o.STP != messages.STPDefault {
+		fmt.Fprintf(&b, " stp=%s", o.STP)
+	}
+	if o.ClientID != "" {
+		fmt.Fprintf(&b, " client_id=%s", o.ClientID)
+	}
 	if o.Source != "" {
 		fmt.Fprintf(&b, " source=%s", o.Source)
 	}
@@ -99,6 +117,18 @@ func FormatEvent(cfg *config.Config, ev messages.Event) string {
 			s += " cancelled"
 		}
 		return s
+	case *messages.StopTriggered:
+		c := cfg.Markets[e.Market].BookConfig()
+		return fmt.Sprintf("triggered #%d last=%s", Seq(e.OrderID), fixed.FormatInt(e.Price, c.MoneyPrec))
+	case *messages.OrderAmended:
+		c := cfg.Markets[e.Market].BookConfig()
+		return fmt.Sprintf("amended #%d user=%d amount=%s left=%s release=%s %s", Seq(e.OrderID), e.User,
+			fixed.FormatInt(e.Amount, c.StockPrec), fixed.FormatInt(e.Left, c.StockPrec), amt(&e.Release, e.Asset), cfg.Assets[e.Asset].Name)
+	case *messages.CancelAfterSet:
+		if e.Deadline == 0 {
+			return fmt.Sprintf("switch m=%d user=%d off", e.Market, e.User)
+		}
+		return fmt.Sprintf("switch m=%d user=%d deadline=%d", e.Market, e.User, e.Deadline)
 	}
 	return fmt.Sprintf("%T", ev)
 }

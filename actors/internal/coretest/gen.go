@@ -74,7 +74,13 @@ func (s *ByteSource) Done() bool { return s.dry }
 // deposits, withdrawals (some too large), repeated business ids, limit and
 // market orders (some below min_amount, over balance, with bad arguments or
 // extra decimals to truncate), cancels (some of missing orders or by the
-// wrong user) and queries.
+// wrong user) and queries; and the order options: time in force,
+// post-only, self-trade prevention modes (with users often trading against
+// their own orders), client order ids from a small pool (so that some are
+// in use), stop orders with stop prices a few steps from the last price
+// (so that triggers and cascades happen; some already reached), cancels
+// and amends by id or client id, cancel-all, dead-man's switches with
+// short timeouts, ticks that fire them, and pending_detail.
 type Gen struct {
 	cfg   *config.Config
 	src   Source
@@ -173,14 +179,25 @@ func (g *Gen) Next() *Cmd {
 	c := &Cmd{Time: g.time, Market: messages.MarketID(g.n(len(g.cfg.Markets)))}
 	m := g.cfg.Markets[c.Market]
 	switch k := g.n(100); {
-	case k < 12:
+	case k < 11:
 		g.update(c)
-	case k < 65:
+	case k < 51:
 		g.putLimit(c, m)
-	case k < 75:
+	case k < 60:
 		g.putMarket(c, m)
-	case k < 90:
+	case k < 72:
 		g.cancel(c, m)
+	case k < 74:
+		g.cancelAll(c)
+	case k < 80:
+		g.amend(c, m)
+	case k < 83:
+		g.cancelAfter(c)
+	case k < 87:
+		g.time += int64(g.n(20)) * 1000
+		c.Op, c.Time = OpTick, g.time
+	case k < 90:
+		g.detail(c)
 	default:
 		g.query(c, m)
 	}
@@ -259,18 +276,105 @@ func (g *Gen) amount(m *config.Market) int64 {
 
 func (g *Gen) putLimit(c *Cmd, m *config.Market) {
 	c.Op = OpPutLimit
-	c.User = g.user()
 	c.Side = messages.Side(1 + g.n(2))
+	c.User = g.trader(c)
 	c.Amount = g.dec(g.amount(m), m.StockPrec)
 	c.Price = g.price(c, m)
 	c.TakerFee = g.fee(m.Fee)
 	c.MakerFee = g.fee(m.Fee)
+	if g.pct(30) { // order.put_limit_ex
+		c.TIF = messages.TimeInForce(g.n(3))
+		c.PostOnly = g.pct(30) && (c.TIF == messages.GTC || g.pct(10)) // else code 1
+		c.STP = g.stp()
+	}
+	if g.pct(25) {
+		c.ClientID = g.clientID()
+	}
+	if g.pct(20) { // order.put_stop_limit: a limit price near the stop price
+		stop := g.stop(c, m)
+		c.StopPrice = g.dec(stop, m.MoneyPrec)
+		step := g.step(m)
+		c.Price = g.dec(max(stop+step*int64(g.n(7)-3), 1), m.MoneyPrec)
+		if g.pct(2) {
+			c.StopPrice = "0" // code 1
+		}
+	}
+}
+
+// trader is the user of an order on side c.Side: often the owner of the
+// best order on the other side, to trade with oneself.
+func (g *Gen) trader(c *Cmd) uint32 {
+	rm := g.ref.markets[c.Market]
+	opp := rm.bids
+	if c.Side == messages.Bid {
+		opp = rm.asks
+	}
+	if len(opp) > 0 && g.pct(15) {
+		return opp[0].User
+	}
+	return g.user()
+}
+
+func (g *Gen) stp() messages.STP {
+	if g.pct(2) {
+		return messages.STPCancelBoth + 1 // code 1
+	}
+	return messages.STP(g.n(5))
+}
+
+var clientIDs = []string{"a", "b", "c.1", "X_y:z-9", "0"}
+
+// clientID draws a client order id: mostly from a small pool, so that some
+// are in use; sometimes invalid (code 1) or of the longest valid length.
+func (g *Gen) clientID() string {
+	switch g.n(25) {
+	case 0:
+		return "bad id" // code 1
+	case 1:
+		return strings.Repeat("k", 33) // code 1
+	case 2:
+		return strings.Repeat("q", 32)
+	}
+	return clientIDs[g.n(len(clientIDs))]
+}
+
+// step is a price step of the market: mostly one unit of money_prec.
+func (g *Gen) step(m *config.Market) int64 {
+	switch g.n(10) {
+	case 0:
+		return 7
+	case 1:
+		return pow10(m.MoneyPrec / 2)
+	}
+	return 1
+}
+
+// stop draws a stop price (money_prec units) a few steps from the
+// market's last price (the drifting center before the first trade): on the
+// side where it has not been reached yet, sometimes on the other (code 15)
+// or at the last price itself (code 15).
+func (g *Gen) stop(c *Cmd, m *config.Market) int64 {
+	last := g.center[c.Market]
+	if l := g.ref.markets[c.Market].last; l.IsPositive() {
+		last = l.Shift(int32(m.MoneyPrec)).IntPart()
+	}
+	off := int64(1+g.n(4)) * g.step(m)
+	switch g.n(20) {
+	case 0:
+		off = 0
+	case 1, 2:
+		off = -off
+	}
+	if c.Side == messages.Ask {
+		off = -off
+	}
+	return max(last+off, 1)
 }
 
 func (g *Gen) putMarket(c *Cmd, m *config.Market) {
 	c.Op = OpPutMarket
-	c.User = g.user()
 	c.Side = messages.Side(1 + g.n(2))
+	c.User = g.trader(c)
 	if c.Side == messages.Ask {
 		c.Amount = g.dec(g.amount(m), m.StockPrec)
 	} else {
@@ -285,26 +389,123 @@ func (g *Gen) putMarket(c *Cmd, m *config.Market) {
 		c.Amount = g.dec(v, m.MoneyPrec)
 	}
 	c.TakerFee = g.fee(m.Fee)
+	if g.pct(30) { // order.put_market_ex
+		c.STP = g.stp()
+		if g.pct(3) {
+			c.TIF = messages.IOC // code 1: not an option of a market order
+		}
+	}
+	if g.pct(15) {
+		c.ClientID = g.clientID()
+	}
+	if g.pct(30) { // order.put_stop_market
+		c.StopPrice = g.dec(g.stop(c, m), m.MoneyPrec)
+	}
+}
+
+// open picks one of the market's open orders (resting or held), or nil.
+func (g *Gen) open(mi messages.MarketID) *RefOrder {
+	all := g.ref.markets[mi].open()
+	if len(all) == 0 {
+		return nil
+	}
+	return all[g.n(len(all))]
+}
+
+// name makes c name order o (nil: a missing one): by id or by client id,
+// mostly as its owner.
+func (g *Gen) name(c *Cmd, o *RefOrder) {
+	c.User = g.user()
+	if o == nil {
+		if g.pct(30) {
+			c.ClientID = g.clientID()
+		} else {
+			c.OrderID = uint64(g.n(1000))<<book.IDShift | uint64(c.Market)
+		}
+		return
+	}
+	if g.n(10) > 0 {
+		c.User = o.User
+	}
+	if o.ClientID != "" && g.pct(40) {
+		c.ClientID = o.ClientID
+	} else {
+		c.OrderID = o.ID
+	}
+}
+
+func (g *Gen) cancelAll(c *Cmd) {
+	c.Op = OpCancelAll
+	c.User = g.user()
+	c.Side = messages.Side(g.n(3))
+	if g.pct(3) {
+		c.Side = 3 // code 1
+	}
+}
+
+// amend draws an amend of an open order, mostly to a valid amount.
+func (g *Gen) amend(c *Cmd, m *config.Market) {
+	c.Op = OpAmend
+	var o *RefOrder
+	if g.pct(90) {
+		o = g.open(c.Market)
+	}
+	g.name(c, o)
+	if o == nil {
+		c.Amount = g.dec(g.amount(m), m.StockPrec)
+		return
+	}
+	prec := int32(m.StockPrec)
+	dealt, amount := o.DealStock.Shift(prec).IntPart(), o.Amount.Shift(prec).IntPart()
+	v := amount - 1
+	switch k := g.n(20); {
+	case k == 0:
+		v = dealt // code 1
+	case k == 1:
+		v = amount // code 1
+	case k == 2:
+		v = amount + 1 // code 1
+	case amount-dealt > 2:
+		v = dealt + 1 + int64(g.n(int(min(amount-dealt-1, 1<<30))))
+	}
+	c.Amount = g.dec(v, m.StockPrec)
+}
+
+// cancelAfter draws a dead-man's switch: mostly armed for a few commands'
+// time, sometimes disarmed or out of range (code 1).
+func (g *Gen) cancelAfter(c *Cmd) {
+	c.Op = OpCancelAfter
+	c.User = g.user()
+	switch g.n(12) {
+	case 0, 1:
+		c.Timeout = 0
+	case 2:
+		c.Timeout = 86400 * 1000 * 1000
+	case 3:
+		c.Timeout = 86400*1000*1000 + 1 // code 1
+	case 4:
+		c.Timeout = -1000 // code 1
+	default:
+		c.Timeout = int64(1+g.n(30)) * 1000
+	}
+}
+
+func (g *Gen) detail(c *Cmd) {
+	c.Op = OpDetail
+	var o *RefOrder
+	if g.pct(80) {
+		o = g.open(c.Market)
+	}
+	g.name(c, o)
 }
 
 func (g *Gen) cancel(c *Cmd, m *config.Market) {
 	c.Op = OpCancel
 	c.User = g.user()
 	rm := g.ref.markets[c.Market]
-	resting := len(rm.asks) + len(rm.bids)
 	switch k := g.n(10); {
-	case k < 8 && resting > 0:
-		i := g.n(resting)
-		var o *RefOrder
-		if i < len(rm.asks) {
-			o = rm.asks[i]
-		} else {
-			o = rm.bids[i-len(rm.asks)]
-		}
-		c.OrderID = o.ID
-		if g.n(10) > 0 {
-			c.User = o.User
-		}
+	case k < 8 && len(rm.open()) > 0:
+		g.name(c, g.open(c.Market))
 	case k == 8 && len(g.cfg.Markets) > 1:
 		// an order of another market: not found here
 		other := g.ref.markets[(int(c.Market)+1)%len(g.cfg.Markets)]

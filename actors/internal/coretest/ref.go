@@ -12,10 +12,11 @@ import (
 )
 
 // Ref is a plain reference implementation of viabtc's matching (PROTOCOL §3
-// and §4) with Bourse's decisions, written with shopspring/decimal only: its
-// own book of sorted slices, balances as decimals truncated (ROUND_DOWN) to
-// prec_save on every change. It shares nothing with the fixed-point cores
-// but the configuration, and is written for clarity, not speed.
+// and §4) with Bourse's decisions and order options, written with
+// shopspring/decimal only: its own book of sorted slices, balances as
+// decimals truncated (ROUND_DOWN) to prec_save on every change. It shares
+// nothing with the fixed-point cores but the configuration (and the number
+// of market bits in an id), and is written for clarity, not speed.
 //
 // Decisions followed: fees are credited to the fee account (D3), so a fee is
 // truncated to prec_save once and that amount is both charged and credited,
@@ -23,11 +24,37 @@ import (
 // at money_prec (D8); cancel sets mtime (D7); user 0 cannot trade or update
 // balances (D9); the taker's funds are reserved up front and released at the
 // end, which leaves the same balances as viabtc's spending from available.
+//
+// Order options (README "Order options"): time in force (IOC cancels what
+// is left, FOK is refused with code 12 unless it fills at once), post-only
+// (code 13 if it would take), self-trade prevention, client order ids
+// (code 14 if one of the user's open orders in the market has it), stop
+// orders (held with their funds frozen until a trade prints at or beyond
+// the stop price; code 15 if the last price already did; triggered within
+// the command whose trades reached them, oldest first, round after round,
+// each then handled as a new order of its type whose refusal is a
+// cancellation), amend (a smaller amount in place) and the dead-man's
+// switch. A command that fails after matching (a remainder that would
+// overflow its side, or code 8) is tried on a copy of the state that is
+// then thrown away.
 type Ref struct {
 	Cfg     *config.Config
 	markets []*refMarket
 	bal     map[uint32][]RefBalance
 	keys    map[refKey]bool
+	events  []RefEvent // the command's, in journal order
+	// Stats counts what the commands reached (see RefStats).
+	Stats RefStats
+}
+
+// RefStats counts what the commands run so far reached: stop orders
+// triggered, commands whose triggers went on for more than one round
+// (cascades), triggered stops that were cancelled instead (a refusal at
+// trigger), amends, dead-man's switches fired, makers and takers cancelled
+// by self-trade prevention, and each refusal code.
+type RefStats struct {
+	Triggers, Cascades, TriggerCancels, Amends, Fired, STPMakers, STPTakers int
+	Codes                                                                   map[int]int
 }
 
 // RefBalance is one (user, asset) holding.
@@ -51,8 +78,17 @@ type RefOrder struct {
 	CTime, MTime                        int64
 	Price, Amount, TakerFee, MakerFee   decimal.Decimal
 	Left, DealStock, DealMoney, DealFee decimal.Decimal
-	freeze                              decimal.Decimal
+	ClientID                            string
+	StopPrice                           decimal.Decimal // zero: not a stop order
+	Triggered                           bool
+	TIF                                 messages.TimeInForce
+	PostOnly                            bool
+	STP                                 messages.STP
+	freeze                              decimal.Decimal // what the order keeps frozen
 }
+
+// held reports a stop order waiting for its trigger.
+func (o *RefOrder) held() bool { return !o.StopPrice.IsZero() && !o.Triggered }
 
 // RefDeal is one fill.
 type RefDeal struct {
@@ -67,11 +103,55 @@ type RefDeal struct {
 // RefLevel is a depth level.
 type RefLevel struct{ Price, Amount decimal.Decimal }
 
+// RefEventKind is the kind of a RefEvent, one per journal event type.
+type RefEventKind uint8
+
+// Reference event kinds.
+const (
+	RefBalanceUpdated RefEventKind = iota
+	RefPlaced
+	RefTrade
+	RefRested
+	RefFinished
+	RefTriggered
+	RefAmended
+	RefSwitch // CancelAfterSet
+)
+
+var refKindNames = [...]string{"balance_updated", "placed", "trade", "rested", "finished", "triggered", "amended", "switch"}
+
+func (k RefEventKind) String() string { return refKindNames[k] }
+
+// RefEvent is one event as the reference records it; which fields are set
+// depends on Kind: Order (placed: as placed, with Frozen its reservation),
+// Deal (trade), OrderID (rested, finished, triggered, amended), User,
+// Asset and Amount (balance_updated: the signed change; finished and
+// amended: Release is what goes back to available), Cancelled (finished),
+// Price (triggered: the last price), Amount and Left (amended), Deadline
+// (switch), Time.
+type RefEvent struct {
+	Kind      RefEventKind
+	Order     RefOrder
+	Frozen    decimal.Decimal
+	Deal      RefDeal
+	OrderID   uint64
+	User      uint32
+	Asset     messages.AssetID
+	Business  string
+	Cancelled bool
+	Release   decimal.Decimal
+	Price     decimal.Decimal
+	Amount    decimal.Decimal
+	Left      decimal.Decimal
+	Deadline  int64
+	Time      int64
+}
+
 // RefResult is what the reference answered.
 type RefResult struct {
 	Err        *messages.Error
 	Order      RefOrder
-	Deals      []RefDeal
+	Events     []RefEvent
 	Asks, Bids []RefLevel
 	Total      int
 	Orders     []RefOrder
@@ -79,19 +159,26 @@ type RefResult struct {
 	BidCount   int
 	AskAmount  decimal.Decimal
 	BidAmount  decimal.Decimal
+	Count      int       // cancel_all
+	Deadline   int64     // cancel_after
+	Detail     *RefOrder // detail
 }
 
 type refMarket struct {
 	m          *config.Market
-	asks, bids []*RefOrder // best first
+	asks, bids []*RefOrder // resting, best first
+	held       []*RefOrder // stop orders waiting for their trigger, oldest first
 	seq, deals uint64
+	last       decimal.Decimal  // price of the last trade (zero: none yet)
+	lo, hi     decimal.Decimal  // range of the trade prices of the running command (zero: none)
+	deadlines  map[uint32]int64 // armed dead-man's switches
 }
 
 // NewRef returns an empty reference exchange for cfg.
 func NewRef(cfg *config.Config) *Ref {
-	r := &Ref{Cfg: cfg, bal: make(map[uint32][]RefBalance), keys: make(map[refKey]bool)}
+	r := &Ref{Cfg: cfg, bal: make(map[uint32][]RefBalance), keys: make(map[refKey]bool), Stats: RefStats{Codes: map[int]int{}}}
 	for _, m := range cfg.Markets {
-		r.markets = append(r.markets, &refMarket{m: m})
+		r.markets = append(r.markets, &refMarket{m: m, deadlines: map[uint32]int64{}})
 	}
 	return r
 }
@@ -147,10 +234,31 @@ func parse(s string, prec int) (decimal.Decimal, bool) {
 	return d, !d.IsNegative()
 }
 
+// fits reports whether d is at most int64 units at prec, as every amount,
+// price and fee rate of an order must be (code 1 otherwise).
+func fits(d decimal.Decimal, prec int) bool {
+	return !d.Shift(int32(prec)).GreaterThan(decimal.NewFromInt(math.MaxInt64))
+}
+
 func (r *Ref) id(m *refMarket, seq uint64) uint64 { return seq<<book.IDShift | uint64(m.m.ID) }
+
+func (r *Ref) emit(e RefEvent) { r.events = append(r.events, e) }
 
 // Do runs one command.
 func (r *Ref) Do(c *Cmd) RefResult {
+	r.events = nil
+	res := r.do(c)
+	if res.Err != nil {
+		r.Stats.Codes[res.Err.Code]++
+		res.Events = nil
+	} else {
+		res.Events = r.events
+	}
+	r.events = nil
+	return res
+}
+
+func (r *Ref) do(c *Cmd) RefResult {
 	if int(c.Market) >= len(r.markets) {
 		return RefResult{Err: messages.ErrInvalidArgument}
 	}
@@ -158,28 +266,62 @@ func (r *Ref) Do(c *Cmd) RefResult {
 	switch c.Op {
 	case OpUpdate:
 		return RefResult{Err: r.update(c)}
-	case OpPutLimit:
-		return r.putLimit(m, c)
-	case OpPutMarket:
-		return r.putMarket(m, c)
+	case OpPutLimit, OpPutMarket:
+		// Decided on a copy: a refusal after matching leaves nothing.
+		saved := r.copyState(m)
+		var res RefResult
+		if c.Op == OpPutLimit {
+			res = r.putLimit(m, c)
+		} else {
+			res = r.putMarket(m, c)
+		}
+		if res.Err != nil {
+			r.restoreState(m, saved)
+		}
+		return res
 	case OpCancel:
 		return r.cancel(m, c)
+	case OpCancelAll:
+		if c.Side != 0 && c.Side != messages.Ask && c.Side != messages.Bid {
+			return RefResult{Err: messages.ErrInvalidArgument}
+		}
+		n := r.cancelUser(m, c.User, c.Side, c.Time)
+		return RefResult{Count: n}
+	case OpAmend:
+		return r.amend(m, c)
+	case OpCancelAfter:
+		return r.cancelAfter(m, c)
+	case OpTick:
+		for _, mk := range r.markets {
+			r.expire(mk, c.Time)
+		}
+		return RefResult{}
+	case OpDetail:
+		var o *RefOrder
+		if c.ClientID != "" {
+			o = r.byClient(m, c.User, c.ClientID)
+		} else {
+			o = r.byID(m, c.OrderID)
+		}
+		if o == nil {
+			return RefResult{}
+		}
+		cp := *o
+		return RefResult{Detail: &cp}
 	case OpDepth:
 		return r.depth(m, c)
 	case OpBook:
+		if c.Side != messages.Ask && c.Side != messages.Bid {
+			return RefResult{Err: messages.ErrInvalidArgument}
+		}
 		list := m.asks
 		if c.Side == messages.Bid {
 			list = m.bids
 		}
 		return RefResult{Total: len(list), Orders: page(list, c.Offset, c.Limit)}
 	case OpPending:
-		var mine []*RefOrder
-		for _, o := range append(slices.Clone(m.asks), m.bids...) {
-			if o.User == c.User {
-				mine = append(mine, o)
-			}
-		}
-		slices.SortFunc(mine, func(a, b *RefOrder) int { return -cmpU64(a.ID, b.ID) })
+		mine := r.openOf(m, c.User)
+		slices.Reverse(mine) // newest first
 		return RefResult{Total: len(mine), Orders: page(mine, c.Offset, c.Limit)}
 	case OpSummary:
 		res := RefResult{AskCount: len(m.asks), BidCount: len(m.bids)}
@@ -200,6 +342,71 @@ func page(list []*RefOrder, offset, limit int) []RefOrder {
 		out = append(out, *list[i])
 	}
 	return out
+}
+
+// open returns every open order of the market: resting and held.
+func (m *refMarket) open() []*RefOrder {
+	return slices.Concat(m.asks, m.bids, m.held)
+}
+
+// openOf returns user's open orders in m, oldest (lowest id) first.
+func (r *Ref) openOf(m *refMarket, user uint32) []*RefOrder {
+	var mine []*RefOrder
+	for _, o := range m.open() {
+		if o.User == user {
+			mine = append(mine, o)
+		}
+	}
+	slices.SortFunc(mine, func(a, b *RefOrder) int { return cmpU64(a.ID, b.ID) })
+	return mine
+}
+
+func (r *Ref) byID(m *refMarket, id uint64) *RefOrder {
+	for _, o := range m.open() {
+		if o.ID == id {
+			return o
+		}
+	}
+	return nil
+}
+
+func (r *Ref) byClient(m *refMarket, user uint32, clientID string) *RefOrder {
+	for _, o := range m.open() {
+		if o.User == user && o.ClientID == clientID {
+			return o
+		}
+	}
+	return nil
+}
+
+// refState is what copyState keeps of the state an order command may
+// change: the market and every balance.
+type refState struct {
+	m   refMarket
+	bal map[uint32][]RefBalance
+}
+
+func (r *Ref) copyState(m *refMarket) refState {
+	copyList := func(list []*RefOrder) []*RefOrder {
+		out := make([]*RefOrder, len(list))
+		for i, o := range list {
+			c := *o
+			out[i] = &c
+		}
+		return out
+	}
+	s := refState{m: *m, bal: make(map[uint32][]RefBalance, len(r.bal))}
+	s.m.asks, s.m.bids, s.m.held = copyList(m.asks), copyList(m.bids), copyList(m.held)
+	for u, b := range r.bal {
+		s.bal[u] = slices.Clone(b)
+	}
+	return s
+}
+
+func (r *Ref) restoreState(m *refMarket, s refState) {
+	*m = s.m
+	r.bal = s.bal
+	r.events = nil
 }
 
 func (r *Ref) update(c *Cmd) *messages.Error {
@@ -225,6 +432,7 @@ func (r *Ref) update(c *Cmd) *messages.Error {
 		r.add(c.User, c.Asset, false, d)
 	}
 	r.keys[k] = true
+	r.emit(RefEvent{Kind: RefBalanceUpdated, User: c.User, Asset: c.Asset, Business: c.Business, Amount: d, Time: c.Time})
 	return nil
 }
 
@@ -233,14 +441,165 @@ func (r *Ref) feeRate(s string, m *config.Market) (decimal.Decimal, bool) {
 	return d, ok && d.LessThan(decimal.New(1, 0))
 }
 
+// validClientID: 1 to 32 bytes of ASCII letters, digits and . _ : -
+func validClientID(id string) bool {
+	if len(id) < 1 || len(id) > 32 {
+		return false
+	}
+	for _, ch := range []byte(id) {
+		ok := ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' ||
+			ch == '.' || ch == '_' || ch == ':' || ch == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// options checks the options every order takes (code 1) and returns the
+// stop price (zero: none).
+func (r *Ref) options(c *Cmd, cm *config.Market) (decimal.Decimal, bool) {
+	if c.STP > messages.STPCancelBoth || (c.ClientID != "" && !validClientID(c.ClientID)) {
+		return decimal.Decimal{}, false
+	}
+	if c.StopPrice == "" {
+		return decimal.Decimal{}, true
+	}
+	stop, ok := parse(c.StopPrice, cm.MoneyPrec)
+	return stop, ok && stop.IsPositive() && fits(stop, cm.MoneyPrec)
+}
+
+// stpOf is the self-trade prevention mode an order applies: its own, or
+// the market's.
+func stpOf(o *RefOrder, cm *config.Market) messages.STP {
+	if o.STP == messages.STPDefault {
+		return cm.STPMode
+	}
+	return o.STP
+}
+
+// preventsSelfTrade reports whether mode stp keeps a user from trading
+// with itself (none and the market default of none do not).
+func preventsSelfTrade(stp messages.STP) bool {
+	return stp == messages.STPCancelTaker || stp == messages.STPCancelMaker || stp == messages.STPCancelBoth
+}
+
+// reservation is what open order o keeps frozen, and in which asset: an
+// ask its stock left, a limit bid price × left, a market bid (a held
+// stop-market buy) its money left.
+func (r *Ref) reservation(cm *config.Market, o *RefOrder) (messages.AssetID, decimal.Decimal) {
+	switch {
+	case o.Side == messages.Ask:
+		return cm.StockAsset.ID, o.Left
+	case o.Type == messages.Limit:
+		return cm.MoneyAsset.ID, o.Left.Mul(o.Price)
+	default:
+		return cm.MoneyAsset.ID, o.Left
+	}
+}
+
+// freeze makes o's reservation frozen (o is becoming open).
+func (r *Ref) freeze(cm *config.Market, o *RefOrder) {
+	a, v := r.reservation(cm, o)
+	o.freeze = v
+	r.sub(o.User, a, false, v)
+	r.add(o.User, a, true, v)
+}
+
+// unfreeze gives back what o keeps frozen and returns it.
+func (r *Ref) unfreeze(cm *config.Market, o *RefOrder) (messages.AssetID, decimal.Decimal) {
+	a := cm.StockAsset.ID
+	if o.Side == messages.Bid {
+		a = cm.MoneyAsset.ID
+	}
+	v := o.freeze
+	r.sub(o.User, a, true, v)
+	r.add(o.User, a, false, v)
+	o.freeze = decimal.Decimal{}
+	return a, v
+}
+
+// finish records that o, no longer open, is done: the release is what its
+// reservation would still be (nothing for a filled order).
+func (r *Ref) finish(cm *config.Market, o *RefOrder, now int64, cancelled bool) {
+	a, v := r.reservation(cm, o)
+	if cancelled {
+		o.MTime = now
+	}
+	r.emit(RefEvent{Kind: RefFinished, OrderID: o.ID, User: o.User, Asset: a, Release: v, Cancelled: cancelled, Time: now})
+}
+
+// remove takes o out of whichever list holds it.
+func (m *refMarket) remove(o *RefOrder) {
+	for _, list := range []*[]*RefOrder{&m.asks, &m.bids, &m.held} {
+		if i := slices.Index(*list, o); i >= 0 {
+			*list = slices.Delete(*list, i, i+1)
+			return
+		}
+	}
+	panic("ref: removing an order that is not open")
+}
+
+// cancelOpen cancels open order o: out of the book, its funds back.
+func (r *Ref) cancelOpen(m *refMarket, o *RefOrder, now int64) {
+	m.remove(o)
+	r.unfreeze(m.m, o)
+	r.finish(m.m, o, now, true)
+}
+
+// rest puts o (a limit order with something left) in the book, after every
+// order of its price or better, and freezes what it reserves.
+func (r *Ref) rest(m *refMarket, o *RefOrder, now int64) {
+	r.freeze(m.m, o)
+	if o.Side == messages.Ask {
+		m.asks = insert(m.asks, o, func(a, b *RefOrder) bool { return a.Price.LessThan(b.Price) })
+	} else {
+		m.bids = insert(m.bids, o, func(a, b *RefOrder) bool { return a.Price.GreaterThan(b.Price) })
+	}
+	r.emit(RefEvent{Kind: RefRested, OrderID: o.ID, Time: now})
+}
+
+// insert places o after every order of equal or better priority.
+func insert(list []*RefOrder, o *RefOrder, better func(a, b *RefOrder) bool) []*RefOrder {
+	i := 0
+	for i < len(list) && !better(o, list[i]) {
+		i++
+	}
+	return slices.Insert(list, i, o)
+}
+
+// crosses reports whether limit order o accepts price.
+func crosses(o *RefOrder, price decimal.Decimal) bool {
+	if o.Side == messages.Bid {
+		return o.Price.GreaterThanOrEqual(price)
+	}
+	return o.Price.LessThanOrEqual(price)
+}
+
+// sideTooLarge reports whether resting left more on o's side would take
+// the side's Σ left past int64 units (Bourse's limit, DESIGN §2: code 1).
+func (m *refMarket) sideTooLarge(o *RefOrder) bool {
+	own := m.asks
+	if o.Side == messages.Bid {
+		own = m.bids
+	}
+	total := o.Left
+	for _, x := range own {
+		total = total.Add(x.Left)
+	}
+	return !fits(total, m.m.StockPrec)
+}
+
 func (r *Ref) putLimit(m *refMarket, c *Cmd) RefResult {
 	cm := m.m
 	amount, ok1 := parse(c.Amount, cm.StockPrec)
 	price, ok2 := parse(c.Price, cm.MoneyPrec)
 	taker, ok3 := r.feeRate(c.TakerFee, cm)
 	maker, ok4 := r.feeRate(c.MakerFee, cm)
-	if !(ok1 && ok2 && ok3 && ok4) || c.User == 0 || (c.Side != messages.Ask && c.Side != messages.Bid) ||
-		!amount.IsPositive() || !price.IsPositive() {
+	stop, ok5 := r.options(c, cm)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5) || c.User == 0 || (c.Side != messages.Ask && c.Side != messages.Bid) ||
+		!amount.IsPositive() || !price.IsPositive() || !fits(amount, cm.StockPrec) || !fits(price, cm.MoneyPrec) ||
+		c.TIF > messages.FOK || (c.PostOnly && c.TIF != messages.GTC) {
 		return RefResult{Err: messages.ErrInvalidArgument}
 	}
 	stock, money := cm.StockAsset.ID, cm.MoneyAsset.ID
@@ -254,64 +613,196 @@ func (r *Ref) putLimit(m *refMarket, c *Cmd) RefResult {
 	if amount.LessThan(decimal.New(cm.MinUnits, -int32(cm.StockPrec))) {
 		return RefResult{Err: messages.ErrAmountTooSmall}
 	}
-	// Bourse's limit (DESIGN §2): a remainder that would rest must keep its
-	// side's Σ left within int64 units, else code 1.
-	own, opp := m.asks, m.bids
-	if c.Side == messages.Bid {
-		own, opp = m.bids, m.asks
+	if c.ClientID != "" && r.byClient(m, c.User, c.ClientID) != nil {
+		return RefResult{Err: messages.ErrClientIDInUse}
 	}
-	left := amount
+	o := &RefOrder{
+		ID: r.id(m, m.seq+1), Market: cm.ID, Type: messages.Limit, Side: c.Side, User: c.User,
+		CTime: c.Time, MTime: c.Time, Price: price, Amount: amount, TakerFee: taker, MakerFee: maker,
+		Left: amount, ClientID: c.ClientID, StopPrice: stop, TIF: c.TIF, PostOnly: c.PostOnly, STP: c.STP,
+	}
+	if o.held() {
+		return r.hold(m, o)
+	}
+	stp := stpOf(o, cm)
+	if c.PostOnly && r.wouldTake(m, o) {
+		return RefResult{Err: messages.ErrWouldTake}
+	}
+	if c.TIF == messages.FOK && !r.fillable(m, o, stp) {
+		return RefResult{Err: messages.ErrNoEnoughTrader}
+	}
+	openBefore := len(r.openOf(m, c.User))
+	m.seq++
+	r.placed(m, o)
+	m.lo, m.hi = decimal.Decimal{}, decimal.Decimal{}
+	stopped := r.match(m, o, c.Time, stp)
+	switch {
+	case o.Left.IsZero():
+		r.finish(cm, o, c.Time, false)
+	case stopped || c.TIF != messages.GTC:
+		r.finish(cm, o, c.Time, true)
+	case m.sideTooLarge(o):
+		return RefResult{Err: messages.ErrInvalidArgument}
+	case cm.MaxOpenOrders > 0 && openBefore >= cm.MaxOpenOrders:
+		return RefResult{Err: messages.ErrLimitExceeded}
+	default:
+		r.rest(m, o, c.Time)
+	}
+	res := RefResult{Order: *o}
+	r.cascade(m, c.Time)
+	return res
+}
+
+// placed records the placement of o.
+func (r *Ref) placed(m *refMarket, o *RefOrder) {
+	_, v := r.reservation(m.m, o)
+	r.emit(RefEvent{Kind: RefPlaced, Order: *o, Frozen: v})
+}
+
+// wouldTake reports whether limit order o would trade with the best order
+// on the other side, whoever's it is.
+func (r *Ref) wouldTake(m *refMarket, o *RefOrder) bool {
+	opp := m.bids
+	if o.Side == messages.Bid {
+		opp = m.asks
+	}
+	return len(opp) > 0 && crosses(o, opp[0].Price)
+}
+
+// fillable reports whether limit order o would fill its whole left at
+// once: the liquidity at prices it accepts, without the makers of its own
+// user that stp cancels, up to the first one that stops it.
+func (r *Ref) fillable(m *refMarket, o *RefOrder, stp messages.STP) bool {
+	opp := m.bids
+	if o.Side == messages.Bid {
+		opp = m.asks
+	}
+	var have decimal.Decimal
 	for _, mk := range opp {
-		if c.Side == messages.Ask && price.GreaterThan(mk.Price) || c.Side == messages.Bid && price.LessThan(mk.Price) {
+		if !crosses(o, mk.Price) {
 			break
 		}
-		left = left.Sub(decimal.Min(left, mk.Left))
+		if preventsSelfTrade(stp) && mk.User == o.User {
+			if stp == messages.STPCancelMaker {
+				continue
+			}
+			break
+		}
+		have = have.Add(mk.Left)
 	}
-	if left.IsPositive() {
-		total := left
-		for _, o := range own {
-			total = total.Add(o.Left)
-		}
-		if total.Shift(int32(cm.StockPrec)).GreaterThan(decimal.NewFromInt(math.MaxInt64)) {
-			return RefResult{Err: messages.ErrInvalidArgument}
-		}
+	return have.GreaterThanOrEqual(o.Left)
+}
+
+// hold places stop order o: refused (code 15) if the last price already
+// reached its stop price, or (code 8) at the user's limit of open orders;
+// else held with its funds frozen.
+func (r *Ref) hold(m *refMarket, o *RefOrder) RefResult {
+	if !m.last.IsZero() && reached(o, m.last, m.last) {
+		return RefResult{Err: messages.ErrStopWouldTrigger}
+	}
+	if m.m.MaxOpenOrders > 0 && len(r.openOf(m, o.User)) >= m.m.MaxOpenOrders {
+		return RefResult{Err: messages.ErrLimitExceeded}
 	}
 	m.seq++
-	o := &RefOrder{
-		ID: r.id(m, m.seq), Market: cm.ID, Type: messages.Limit, Side: c.Side, User: c.User,
-		CTime: c.Time, MTime: c.Time, Price: price, Amount: amount, TakerFee: taker, MakerFee: maker,
-		Left: amount,
+	r.placed(m, o)
+	r.freeze(m.m, o)
+	m.held = append(m.held, o)
+	r.emit(RefEvent{Kind: RefRested, OrderID: o.ID, Time: o.CTime})
+	return RefResult{Order: *o}
+}
+
+// reached reports whether trades at prices from lo to hi reach stop order
+// o: a buy stop at or above its stop price, a sell stop at or below.
+func reached(o *RefOrder, lo, hi decimal.Decimal) bool {
+	if o.Side == messages.Bid {
+		return hi.GreaterThanOrEqual(o.StopPrice)
 	}
-	deals := r.match(m, o, c.Time)
-	if o.Left.IsPositive() {
-		// rest and freeze the remainder
-		if o.Side == messages.Ask {
-			o.freeze = o.Left
-			r.sub(o.User, stock, false, o.freeze)
-			r.add(o.User, stock, true, o.freeze)
-			m.asks = insert(m.asks, o, func(a, b *RefOrder) bool { return a.Price.LessThan(b.Price) })
-		} else {
-			o.freeze = o.Left.Mul(o.Price)
-			r.sub(o.User, money, false, o.freeze)
-			r.add(o.User, money, true, o.freeze)
-			m.bids = insert(m.bids, o, func(a, b *RefOrder) bool { return a.Price.GreaterThan(b.Price) })
+	return lo.LessThanOrEqual(o.StopPrice)
+}
+
+// cascade triggers the held stops that the trades of the running command
+// reached, in rounds: every stop reached by the trades so far, oldest
+// first; then those the trades of that round reached; until a round
+// triggers none.
+func (r *Ref) cascade(m *refMarket, now int64) {
+	rounds := 0
+	for !m.hi.IsZero() {
+		var due []*RefOrder
+		for _, o := range m.held {
+			if reached(o, m.lo, m.hi) {
+				due = append(due, o)
+			}
+		}
+		if len(due) == 0 {
+			break
+		}
+		rounds++
+		for _, o := range due {
+			r.trigger(m, o, now)
 		}
 	}
-	return RefResult{Order: *o, Deals: deals}
+	if rounds > 1 {
+		r.Stats.Cascades++
+	}
 }
 
-// insert places o after every order of equal or better priority.
-func insert(list []*RefOrder, o *RefOrder, better func(a, b *RefOrder) bool) []*RefOrder {
-	i := 0
-	for i < len(list) && !better(o, list[i]) {
-		i++
+// trigger turns held stop o into a new order of its type, placed now with
+// its funds already reserved; what would refuse a new order cancels it.
+func (r *Ref) trigger(m *refMarket, o *RefOrder, now int64) {
+	cm := m.m
+	r.Stats.Triggers++
+	r.emit(RefEvent{Kind: RefTriggered, OrderID: o.ID, Price: m.last, Time: now})
+	m.remove(o)
+	r.unfreeze(cm, o) // the taker spends from available, as a new order
+	o.Triggered, o.MTime = true, now
+	stp := stpOf(o, cm)
+	opp := m.bids
+	if o.Side == messages.Bid {
+		opp = m.asks
 	}
-	return slices.Insert(list, i, o)
+	cancel := func() {
+		r.Stats.TriggerCancels++
+		r.finish(cm, o, now, true)
+	}
+	if o.Type == messages.Limit {
+		if o.PostOnly && r.wouldTake(m, o) || o.TIF == messages.FOK && !r.fillable(m, o, stp) {
+			cancel()
+			return
+		}
+		stopped := r.match(m, o, now, stp)
+		switch {
+		case o.Left.IsZero():
+			r.finish(cm, o, now, false)
+		case stopped || o.TIF != messages.GTC || m.sideTooLarge(o):
+			cancel()
+		default:
+			r.rest(m, o, now)
+		}
+		return
+	}
+	if len(opp) == 0 || o.Side == messages.Bid && o.Amount.LessThan(opp[0].Price.Mul(decimal.New(cm.MinUnits, -int32(cm.StockPrec)))) {
+		cancel()
+		return
+	}
+	stopped := r.match(m, o, now, stp)
+	r.finish(cm, o, now, stopped)
 }
+
+// MarketBuySTPFirst makes a market buy apply self-trade prevention to a
+// maker of its own user before it knows whether its money left buys
+// anything at that maker's price, and go on to the next maker after one it
+// filled partly, as the book does: so a market buy that has spent its
+// money (or all but dust) still cancels the user's next resting order
+// (cancel_maker, cancel_both) or ends "cancelled" (cancel_taker). The reference's own rule is false: a maker the taker
+// would not trade with is not a self-trade. Reported; while the book keeps
+// its behaviour the differential follows it.
+var MarketBuySTPFirst = true
 
 // match runs taker o against the opposite side, spending from available
-// (the taker phase freezes nothing), as PROTOCOL §4.3 and §4.4.
-func (r *Ref) match(m *refMarket, o *RefOrder, now int64) []RefDeal {
+// (the taker phase freezes nothing), as PROTOCOL §4.3 and §4.4. A maker of
+// the taker's own user is handled by self-trade prevention mode stp: it
+// reports true if the taker's remainder is to be cancelled.
+func (r *Ref) match(m *refMarket, o *RefOrder, now int64, stp messages.STP) (stopped bool) {
 	cm := m.m
 	stock, money := cm.StockAsset.ID, cm.MoneyAsset.ID
 	opp := &m.bids
@@ -319,19 +810,43 @@ func (r *Ref) match(m *refMarket, o *RefOrder, now int64) []RefDeal {
 		opp = &m.asks
 	}
 	marketBuy := o.Type == messages.Market && o.Side == messages.Bid
-	var deals []RefDeal
-	for len(*opp) > 0 && o.Left.IsPositive() {
-		mk := (*opp)[0]
+	unit := decimal.New(1, -int32(cm.StockPrec))
+	// selfTrade applies stp to maker mk: handled reports that mk is the
+	// taker's own (cancelled or not), stop that the taker is to stop.
+	selfTrade := func(mk *RefOrder) (handled, stop bool) {
+		if !preventsSelfTrade(stp) || mk.User != o.User {
+			return false, false
+		}
+		if stp == messages.STPCancelMaker || stp == messages.STPCancelBoth {
+			r.Stats.STPMakers++
+			r.cancelOpen(m, mk, now)
+		}
+		if stp == messages.STPCancelTaker || stp == messages.STPCancelBoth {
+			r.Stats.STPTakers++
+			return true, true
+		}
+		return true, false
+	}
+	for i := 0; i < len(*opp); {
+		if !marketBuy && !o.Left.IsPositive() {
+			break
+		}
+		mk := (*opp)[i]
 		price := mk.Price
-		if o.Type == messages.Limit {
-			if o.Side == messages.Ask && o.Price.GreaterThan(price) || o.Side == messages.Bid && o.Price.LessThan(price) {
-				break
+		if o.Type == messages.Limit && !crosses(o, price) {
+			break
+		}
+		if marketBuy && MarketBuySTPFirst {
+			if handled, stop := selfTrade(mk); stop {
+				return true
+			} else if handled {
+				continue // the next maker is at index i now
 			}
 		}
 		var amount decimal.Decimal
 		if marketBuy {
+			// the stock the money left buys at this price, truncated
 			amount, _ = o.Left.QuoRem(price, int32(cm.StockPrec))
-			unit := decimal.New(1, -int32(cm.StockPrec))
 			for amount.Mul(price).GreaterThan(o.Left) {
 				amount = amount.Sub(unit)
 			}
@@ -341,6 +856,11 @@ func (r *Ref) match(m *refMarket, o *RefOrder, now int64) []RefDeal {
 			}
 		} else {
 			amount = decimal.Min(o.Left, mk.Left)
+		}
+		if handled, stop := selfTrade(mk); stop {
+			return true
+		} else if handled {
+			continue
 		}
 		deal := price.Mul(amount)
 		ask, bid := mk, o
@@ -354,10 +874,17 @@ func (r *Ref) match(m *refMarket, o *RefOrder, now int64) []RefDeal {
 		askFee := deal.Mul(askRate).Truncate(r.save(money))
 		bidFee := amount.Mul(bidRate).Truncate(r.save(stock))
 		m.deals++
-		deals = append(deals, RefDeal{
+		r.emit(RefEvent{Kind: RefTrade, Time: now, Deal: RefDeal{
 			ID: r.id(m, m.deals), TakerSide: o.Side, Price: price, Amount: amount, Deal: deal,
 			AskFee: askFee, BidFee: bidFee, AskOrder: ask.ID, BidOrder: bid.ID, AskUser: ask.User, BidUser: bid.User,
-		})
+		}})
+		m.last = price
+		if m.lo.IsZero() || price.LessThan(m.lo) {
+			m.lo = price
+		}
+		if price.GreaterThan(m.hi) {
+			m.hi = price
+		}
 		// taker, from available
 		if o.Side == messages.Ask {
 			r.sub(o.User, stock, false, amount)
@@ -398,19 +925,18 @@ func (r *Ref) match(m *refMarket, o *RefOrder, now int64) []RefDeal {
 			}
 			x.MTime = now
 		}
+		if mk.Left.IsPositive() && marketBuy && MarketBuySTPFirst {
+			i++ // the book goes on to the next maker, for its self-trade check
+		}
 		if !mk.Left.IsPositive() {
-			*opp = (*opp)[1:]
+			*opp = slices.Delete(*opp, i, i+1)
 			if mk.freeze.IsPositive() {
-				a := stock
-				if mk.Side == messages.Bid {
-					a = money
-				}
-				r.sub(mk.User, a, true, mk.freeze)
-				r.add(mk.User, a, false, mk.freeze)
+				r.unfreeze(cm, mk)
 			}
+			r.finish(cm, mk, now, false)
 		}
 	}
-	return deals
+	return false
 }
 
 func (r *Ref) putMarket(m *refMarket, c *Cmd) RefResult {
@@ -421,15 +947,37 @@ func (r *Ref) putMarket(m *refMarket, c *Cmd) RefResult {
 	}
 	amount, ok1 := parse(c.Amount, prec)
 	taker, ok2 := r.feeRate(c.TakerFee, cm)
-	if !(ok1 && ok2) || c.User == 0 || (c.Side != messages.Ask && c.Side != messages.Bid) || !amount.IsPositive() {
+	stop, ok3 := r.options(c, cm)
+	if !(ok1 && ok2 && ok3) || c.User == 0 || (c.Side != messages.Ask && c.Side != messages.Bid) ||
+		!amount.IsPositive() || !fits(amount, prec) || c.TIF != messages.GTC || c.PostOnly {
 		return RefResult{Err: messages.ErrInvalidArgument}
 	}
 	stock, money := cm.StockAsset.ID, cm.MoneyAsset.ID
 	min := decimal.New(cm.MinUnits, -int32(cm.StockPrec))
-	if c.Side == messages.Ask {
-		if r.Balance(c.User, stock).Available.LessThan(amount) {
-			return RefResult{Err: messages.ErrBalanceNotEnough}
+	have := r.Balance(c.User, stock).Available
+	if c.Side == messages.Bid {
+		have = r.Balance(c.User, money).Available
+	}
+	if have.LessThan(amount) {
+		return RefResult{Err: messages.ErrBalanceNotEnough}
+	}
+	if c.ClientID != "" && r.byClient(m, c.User, c.ClientID) != nil {
+		return RefResult{Err: messages.ErrClientIDInUse}
+	}
+	o := &RefOrder{
+		ID: r.id(m, m.seq+1), Market: cm.ID, Type: messages.Market, Side: c.Side, User: c.User,
+		CTime: c.Time, MTime: c.Time, Amount: amount, TakerFee: taker, Left: amount,
+		ClientID: c.ClientID, StopPrice: stop, STP: c.STP,
+	}
+	if o.held() {
+		// a sell's amount is stock, checked now; a buy's money is checked
+		// against the book when it triggers
+		if c.Side == messages.Ask && amount.LessThan(min) {
+			return RefResult{Err: messages.ErrAmountTooSmall}
 		}
+		return r.hold(m, o)
+	}
+	if c.Side == messages.Ask {
 		if len(m.bids) == 0 {
 			return RefResult{Err: messages.ErrNoEnoughTrader}
 		}
@@ -437,9 +985,6 @@ func (r *Ref) putMarket(m *refMarket, c *Cmd) RefResult {
 			return RefResult{Err: messages.ErrAmountTooSmall}
 		}
 	} else {
-		if r.Balance(c.User, money).Available.LessThan(amount) {
-			return RefResult{Err: messages.ErrBalanceNotEnough}
-		}
 		if len(m.asks) == 0 {
 			return RefResult{Err: messages.ErrNoEnoughTrader}
 		}
@@ -448,40 +993,125 @@ func (r *Ref) putMarket(m *refMarket, c *Cmd) RefResult {
 		}
 	}
 	m.seq++
-	o := &RefOrder{
-		ID: r.id(m, m.seq), Market: cm.ID, Type: messages.Market, Side: c.Side, User: c.User,
-		CTime: c.Time, MTime: c.Time, Amount: amount, TakerFee: taker, Left: amount,
+	r.placed(m, o)
+	m.lo, m.hi = decimal.Decimal{}, decimal.Decimal{}
+	stopped := r.match(m, o, c.Time, stpOf(o, cm))
+	r.finish(cm, o, c.Time, stopped)
+	res := RefResult{Order: *o}
+	r.cascade(m, c.Time)
+	return res
+}
+
+// target finds the open order a cancel or amend names: code 10 if there is
+// none, 11 if it is another user's.
+func (r *Ref) target(m *refMarket, c *Cmd) (*RefOrder, *messages.Error) {
+	var o *RefOrder
+	if c.ClientID != "" {
+		o = r.byClient(m, c.User, c.ClientID)
+	} else {
+		o = r.byID(m, c.OrderID)
 	}
-	deals := r.match(m, o, c.Time)
-	return RefResult{Order: *o, Deals: deals}
+	if o == nil {
+		return nil, messages.ErrOrderNotFound
+	}
+	if o.User != c.User {
+		return nil, messages.ErrUserNotMatch
+	}
+	return o, nil
 }
 
 func (r *Ref) cancel(m *refMarket, c *Cmd) RefResult {
-	for _, list := range []*[]*RefOrder{&m.asks, &m.bids} {
-		for i, o := range *list {
-			if o.ID != c.OrderID {
-				continue
-			}
-			if o.User != c.User {
-				return RefResult{Err: messages.ErrUserNotMatch}
-			}
-			*list = slices.Delete(*list, i, i+1)
-			a := m.m.StockAsset.ID
-			if o.Side == messages.Bid {
-				a = m.m.MoneyAsset.ID
-			}
-			r.sub(o.User, a, true, o.freeze)
-			r.add(o.User, a, false, o.freeze)
-			o.MTime = c.Time
-			return RefResult{Order: *o}
+	o, err := r.target(m, c)
+	if err != nil {
+		return RefResult{Err: err}
+	}
+	r.cancelOpen(m, o, c.Time)
+	return RefResult{Order: *o}
+}
+
+// cancelUser cancels user's open orders in m on side s (0: both), oldest
+// first, and returns how many.
+func (r *Ref) cancelUser(m *refMarket, user uint32, s messages.Side, now int64) int {
+	n := 0
+	for _, o := range r.openOf(m, user) {
+		if s == 0 || o.Side == s {
+			r.cancelOpen(m, o, now)
+			n++
 		}
 	}
-	return RefResult{Err: messages.ErrOrderNotFound}
+	return n
+}
+
+func (r *Ref) amend(m *refMarket, c *Cmd) RefResult {
+	cm := m.m
+	amount, ok := parse(c.Amount, cm.StockPrec)
+	if !ok || !fits(amount, cm.StockPrec) {
+		return RefResult{Err: messages.ErrInvalidArgument}
+	}
+	o, err := r.target(m, c)
+	if err != nil {
+		return RefResult{Err: err}
+	}
+	if o.Type != messages.Limit || !amount.GreaterThan(o.DealStock) || !amount.LessThan(o.Amount) {
+		return RefResult{Err: messages.ErrInvalidArgument}
+	}
+	a, before := r.reservation(cm, o)
+	o.Amount, o.Left, o.MTime = amount, amount.Sub(o.DealStock), c.Time
+	_, after := r.reservation(cm, o)
+	release := before.Sub(after)
+	r.sub(o.User, a, true, release)
+	r.add(o.User, a, false, release)
+	o.freeze = o.freeze.Sub(release)
+	r.Stats.Amends++
+	r.emit(RefEvent{Kind: RefAmended, OrderID: o.ID, User: o.User, Asset: a, Release: release, Amount: o.Amount, Left: o.Left, Time: c.Time})
+	return RefResult{Order: *o}
+}
+
+// maxCancelAfter is the longest dead-man's switch timeout: one day, in µs.
+const maxCancelAfter = 86400 * 1000 * 1000
+
+func (r *Ref) cancelAfter(m *refMarket, c *Cmd) RefResult {
+	if c.User == 0 || c.Timeout < 0 || c.Timeout > maxCancelAfter {
+		return RefResult{Err: messages.ErrInvalidArgument}
+	}
+	_, armed := m.deadlines[c.User]
+	switch {
+	case c.Timeout > 0:
+		m.deadlines[c.User] = c.Time + c.Timeout
+		r.emit(RefEvent{Kind: RefSwitch, User: c.User, Deadline: c.Time + c.Timeout, Time: c.Time})
+	case armed:
+		delete(m.deadlines, c.User)
+		r.emit(RefEvent{Kind: RefSwitch, User: c.User, Time: c.Time})
+	}
+	return RefResult{Deadline: m.deadlines[c.User]}
+}
+
+// expire fires the dead-man's switches of m due at now, earliest deadline
+// first (then by user): each goes off and cancels its user's open orders.
+func (r *Ref) expire(m *refMarket, now int64) {
+	var due []uint32
+	for u, d := range m.deadlines {
+		if d <= now {
+			due = append(due, u)
+		}
+	}
+	slices.SortFunc(due, func(a, b uint32) int {
+		if m.deadlines[a] != m.deadlines[b] {
+			return int(m.deadlines[a] - m.deadlines[b])
+		}
+		return int(a) - int(b)
+	})
+	for _, u := range due {
+		delete(m.deadlines, u)
+		r.Stats.Fired++
+		r.emit(RefEvent{Kind: RefSwitch, User: u, Time: now})
+		r.cancelUser(m, u, 0, now)
+	}
 }
 
 func (r *Ref) depth(m *refMarket, c *Cmd) RefResult {
 	iv, ok := parse(c.Interval, m.m.MoneyPrec)
-	if !ok {
+	if !ok || !fits(iv, m.m.MoneyPrec) {
 		return RefResult{Err: messages.ErrInvalidArgument}
 	}
 	levels := func(list []*RefOrder, up bool) []RefLevel {

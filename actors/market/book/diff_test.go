@@ -3,7 +3,7 @@ package book_test
 import (
 	"flag"
 	"fmt"
-	"sync/atomic"
+	"sync"
 	"testing"
 
 	"github.com/bourse-exchange/bourse/actors/internal/coretest"
@@ -13,11 +13,13 @@ import (
 var (
 	diffSeed  = flag.Uint64("diff.seed", 0, "run the differential test on this seed only")
 	diffSteps = flag.Int("diff.steps", 0, "commands per seed (default: 5000, or 1000 with -short or -race)")
+	diffSTP   = flag.Bool("diff.strict-stp", false, "the reference's own self-trade rule for market buys (coretest.MarketBuySTPFirst false)")
 )
 
 // customConfig has precisions unlike the default's: a stock_prec of 0, a
 // seller's fee truncated by 3 digits, min_amount 0 (market buys that buy
-// nothing), and a fee account that also trades.
+// nothing), a fee account that also trades, a market whose orders prevent
+// self-trades by default and one with a small limit of open orders.
 const customConfig = `
 fee_user_id: 2
 balance_shards: 3
@@ -26,14 +28,17 @@ assets:
   - { name: B, prec_save: 8 }
   - { name: C, prec_save: 10, prec_show: 3 }
 markets:
-  - { name: AB, stock: A, money: B, stock_prec: 3, money_prec: 5, fee_prec: 3, min_amount: "0" }
-  - { name: CA, stock: C, money: A, stock_prec: 0, money_prec: 2, fee_prec: 4, min_amount: "1" }
+  - { name: AB, stock: A, money: B, stock_prec: 3, money_prec: 5, fee_prec: 3, min_amount: "0", stp: cancel_maker }
+  - { name: CA, stock: C, money: A, stock_prec: 0, money_prec: 2, fee_prec: 4, min_amount: "1", max_open_orders: 4 }
 `
 
 // TestDifferential runs the fixed-point book and ledger against the plain
-// decimal reference (coretest.Ref) on seeded random command streams,
-// comparing every reply and every balance after every command and checking
-// the invariants (conservation, frozen = reservations, replay = live).
+// decimal reference (coretest.Ref) on seeded random command streams (order
+// options, stop orders, amends and dead-man's switches included),
+// comparing every reply, every event and every balance after every command
+// and checking the invariants (conservation, frozen = reservations, replay
+// = live). It logs what the streams reached (stops triggered, cascades,
+// amends, switches fired, refusals by code).
 func TestDifferential(t *testing.T) {
 	steps := 5000
 	if testing.Short() || raceEnabled {
@@ -53,22 +58,30 @@ func TestDifferential(t *testing.T) {
 		{"custom", coretest.MustConfig(customConfig), 3, 4, false},
 		{"extreme", coretest.DefaultConfig(), 2, 3, true},
 	}
+	if *diffSTP {
+		coretest.MarketBuySTPFirst = false
+	}
 	seeds := []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 	if *diffSeed != 0 {
 		seeds = []uint64{*diffSeed}
 	}
-	var total atomic.Int64
+	var (
+		mu    sync.Mutex
+		total coretest.DiffStats
+	)
 	for _, c := range configs {
 		for _, seed := range seeds {
 			t.Run(fmt.Sprintf("%s/seed=%d", c.name, seed), func(t *testing.T) {
 				t.Parallel()
-				n, err := coretest.Diff(c.cfg, c.shards, c.users, coretest.NewRandSource(seed), steps, c.extreme)
-				total.Add(int64(n))
+				st, err := coretest.Diff(c.cfg, c.shards, c.users, coretest.NewRandSource(seed), steps, c.extreme)
+				mu.Lock()
+				total.Add(st)
+				mu.Unlock()
 				if err != nil {
 					t.Fatalf("seed %d (rerun: go test -run 'TestDifferential/%s/seed=%d$' ./actors/market/book): %v", seed, c.name, seed, err)
 				}
 			})
 		}
 	}
-	t.Cleanup(func() { t.Logf("%d commands compared", total.Load()) })
+	t.Cleanup(func() { t.Logf("compared %s", total) })
 }

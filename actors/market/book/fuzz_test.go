@@ -8,8 +8,10 @@ import (
 )
 
 // FuzzBookCommands turns bytes into a command stream (coretest.Gen drawing
-// its choices from the bytes) and runs it through the engine glue and the
-// decimal reference: no panic, the same answers and balances, and the
+// its choices from the bytes: every command kind, order options, stop
+// orders, amends, dead-man's switches and ticks included) and runs it
+// through the engine glue and the decimal reference: no panic, the same
+// answers, events and balances, and the
 // invariants (conservation, frozen = reservations, replay = live) after
 // every command. Byte 0 picks the configuration (bit 0) and extreme values
 // (bit 1), byte 1 the number of balance shards; at most 256 of the other
