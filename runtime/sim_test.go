@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,18 +12,23 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/messages"
+	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // TestSimulation is a seeded simulation of the whole actor tree in one
 // process. Each seed draws a workload (deposits, withdrawals, limit orders
-// with and without put_limit_ex's options, market orders, cancels and
-// cancel-alls; times from a simulated clock, never the wall
-// clock) and a plan of faults, then runs several epochs. In an epoch the
+// with and without put_limit_ex's options, market orders, stop-limit and
+// stop-market orders near the traded prices (held, refused as already
+// reached, or triggered), client order ids, cancels by id and by client
+// id, amends, cancel-alls, dead-man's switches and the runtime's ticks that
+// fire them; times from a simulated clock, never the wall clock: the
+// node's own ticker is off) and a plan of faults, then runs several epochs. In an epoch the
 // node recovers from the data directory, takes the workload one command
 // at a time (so the order of events, and every state, is a function of
 // the seed), has actors crash at seeded commands (a market after its book
@@ -72,12 +78,17 @@ func TestSimulation(t *testing.T) {
 		}
 		os.RemoveAll(dir)
 	}
-	t.Logf("%d seeds: %d epochs, %d commands (%d acknowledged), %d actor crashes, %d torn tails, %d snapshots",
-		seeds, totals.epochs, totals.commands, totals.acked, totals.crashes, totals.torn, totals.snapshots)
+	t.Logf("%d seeds: %d epochs, %d commands (%d acknowledged), %d actor crashes, %d torn tails, %d snapshots; "+
+		"%d stop orders held, %d triggered, %d amends, %d switches armed, %d fired in %d ticks",
+		seeds, totals.epochs, totals.commands, totals.acked, totals.crashes, totals.torn, totals.snapshots,
+		totals.stops, totals.triggered, totals.amends, totals.armed, totals.fired, totals.ticks)
 }
 
 type simTotals struct {
 	epochs, commands, acked, crashes, torn, snapshots int
+	// order options acknowledged: stop orders placed, stops triggered,
+	// amends, switches armed, switches fired, ticks
+	stops, triggered, amends, armed, fired, ticks int
 }
 
 // simRun is one seed's workload and what the exchange acknowledged.
@@ -89,10 +100,24 @@ type simRun struct {
 	clock  int64
 	nextID uint64
 	acked  []*messages.BalanceUpdate
-	net    []int64             // per asset: acknowledged deposits - withdrawals (prec_save units)
-	orders map[uint32][]uint64 // per market: acknowledged order ids (cancel candidates)
-	maxID  map[uint32]uint64   // per market: largest acknowledged order id
-	armed  bool                // the epoch's fault plan applies (not to the checks)
+	net    []int64               // per asset: acknowledged deposits - withdrawals (prec_save units)
+	orders map[uint32][]simOrder // per market: acknowledged open orders (cancel and amend candidates)
+	maxID  map[uint32]uint64     // per market: largest acknowledged order id
+	read   uint64                // journal records counted in totals (checkOffline)
+	// deadlines are the acknowledged dead-man's switches by market and
+	// user, to count those that fire (a statistic only).
+	deadlines map[[2]uint32]int64
+	armed     bool // the epoch's fault plan applies (not to the checks)
+	totals    *simTotals
+}
+
+// simOrder is an order the exchange acknowledged as open (resting or a
+// held stop); it may have been filled or cancelled since.
+type simOrder struct {
+	id       uint64
+	user     uint32
+	clientID string
+	amount   int64
 }
 
 func (r *simRun) failf(format string, args ...any) bool {
@@ -109,7 +134,8 @@ func simulate(t *testing.T, seed uint64, dir string, totals *simTotals) bool {
 		t.Fatal(err)
 	}
 	r := &simRun{t: t, seed: seed, cfg: cfg, rng: rand.New(rand.NewPCG(seed, 0x5eed)), clock: 1_700_000_000_000_000,
-		net: make([]int64, len(cfg.Assets)), orders: map[uint32][]uint64{}, maxID: map[uint32]uint64{}}
+		net: make([]int64, len(cfg.Assets)), orders: map[uint32][]simOrder{}, maxID: map[uint32]uint64{}, totals: totals,
+		deadlines: map[[2]uint32]int64{}}
 	epochs := 2 + r.rng.IntN(3)
 	var live string // hash at the end of the previous epoch
 	for epoch := 0; epoch < epochs; epoch++ {
@@ -143,7 +169,7 @@ func simulate(t *testing.T, seed uint64, dir string, totals *simTotals) bool {
 		}
 		n, err := runtime.Start(cfg, runtime.Options{
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir,
-			Journal: journal.Options{Mode: journal.Sync}, Faults: faults,
+			Journal: journal.Options{Mode: journal.Sync}, Faults: faults, TickInterval: -1,
 		})
 		if err != nil {
 			return r.failf("epoch %d: start: %v", epoch, err)
@@ -215,22 +241,74 @@ func (r *simRun) epoch(n *runtime.Node, epoch int, want string, totals *simTotal
 			totals.snapshots++
 		}
 		r.clock += int64(1 + r.rng.IntN(5000)) // µs
+		if r.rng.IntN(25) == 0 {
+			if !r.tick(n, epoch) {
+				return false
+			}
+			continue
+		}
 		cmd := r.command()
 		rep, err := n.Router.Do(ctx, cmd)
 		if err != nil {
 			return r.failf("epoch %d: %T: no answer: %v", epoch, cmd, err)
 		}
 		totals.commands++
-		if o, ok := rep.(*messages.OrderReply); ok {
-			if _, cancel := cmd.(*messages.Cancel); !cancel && o.Order.ID <= r.maxID[uint32(o.Order.Market)] {
-				return r.failf("epoch %d: order id %d handed out again (largest acknowledged: %d)", epoch, o.Order.ID, r.maxID[uint32(o.Order.Market)])
-			}
+		if o, ok := rep.(*messages.OrderReply); ok && isPut(cmd) && o.Order.ID <= r.maxID[uint32(o.Order.Market)] {
+			return r.failf("epoch %d: order id %d handed out again (largest acknowledged: %d)", epoch, o.Order.ID, r.maxID[uint32(o.Order.Market)])
 		}
 		if r.record(cmd, rep) {
 			totals.acked++
 		}
 	}
 	return true
+}
+
+func isPut(cmd messages.Command) bool {
+	switch cmd.(type) {
+	case *messages.PutLimit, *messages.PutMarket:
+		return true
+	}
+	return false
+}
+
+// tick tells every market the simulated time, as the node's ticker would,
+// and waits until each has handled it (a query sent after it is answered
+// after it), so that the switches it fires come before the next command.
+func (r *simRun) tick(n *runtime.Node, epoch int) bool {
+	ctx := context.Background()
+	n.Tick(time.UnixMicro(r.clock))
+	for _, m := range r.cfg.Markets {
+		if _, err := n.Router.Do(ctx, &messages.MarketSummary{Market: m.ID}); err != nil {
+			return r.failf("epoch %d: after a tick: %v", epoch, err)
+		}
+	}
+	r.totals.ticks++
+	for k, d := range r.deadlines {
+		if d <= r.clock {
+			r.totals.fired++
+			delete(r.deadlines, k)
+		}
+	}
+	return true
+}
+
+// clientIDs are the client order ids the simulation uses: few, so that
+// some are in use (code 14).
+var simClientIDs = []string{"a", "b", "c"}
+
+// order picks an acknowledged open order of market m, or nil.
+func (r *simRun) order(m messages.MarketID) *simOrder {
+	list := r.orders[uint32(m)]
+	if len(list) == 0 {
+		return nil
+	}
+	return &list[r.rng.IntN(len(list))]
+}
+
+// stopPrice draws a stop price around the prices orders trade at: some
+// already reached (code 15), some held, some triggered later.
+func (r *simRun) stopPrice(m *config.Market) int64 {
+	return int64(96+r.rng.IntN(9)) * pow(m.MoneyPrec)
 }
 
 // command draws the next command.
@@ -258,6 +336,12 @@ func (r *simRun) command() messages.Command {
 			cmd.PostOnly = cmd.TIF == messages.GTC && r.rng.IntN(3) == 0
 			cmd.STP = messages.STP(r.rng.IntN(5))
 		}
+		if r.rng.IntN(4) == 0 {
+			cmd.ClientID = simClientIDs[r.rng.IntN(len(simClientIDs))]
+		}
+		if r.rng.IntN(6) == 0 { // order.put_stop_limit
+			cmd.StopPrice = r.stopPrice(m)
+		}
 		return cmd
 	case k < 70:
 		return &messages.CancelAll{User: user, Market: m.ID, Side: messages.Side(r.rng.IntN(3)), Time: r.clock}
@@ -267,15 +351,40 @@ func (r *simRun) command() messages.Command {
 		if side == messages.Bid { // a market bid's amount is money
 			amount = int64(1+r.rng.IntN(3000)) * pow(m.MoneyPrec)
 		}
-		return &messages.PutMarket{User: user, Market: m.ID, Side: side, Amount: amount,
+		cmd := &messages.PutMarket{User: user, Market: m.ID, Side: side, Amount: amount,
 			TakerFee: int64(r.rng.IntN(30)), Source: "sim", Time: r.clock}
-	default:
-		ids := r.orders[uint32(m.ID)]
-		var id uint64 = 1
-		if len(ids) > 0 {
-			id = ids[r.rng.IntN(len(ids))]
+		if r.rng.IntN(3) == 0 { // order.put_stop_market, order.put_market_ex
+			cmd.StopPrice = r.stopPrice(m)
+			cmd.STP = messages.STP(r.rng.IntN(5))
+			cmd.ClientID = simClientIDs[r.rng.IntN(len(simClientIDs))]
 		}
-		return &messages.Cancel{User: user, Market: m.ID, OrderID: id, Time: r.clock}
+		return cmd
+	case k < 82: // order.amend, by id or by client id, mostly by the owner
+		cmd := &messages.Amend{User: user, Market: m.ID, OrderID: 1, Amount: m.MinUnits, Time: r.clock}
+		if o := r.order(m.ID); o != nil {
+			cmd.OrderID, cmd.Amount = o.id, 1+r.rng.Int64N(max(o.amount, 1))
+			if r.rng.IntN(5) > 0 {
+				cmd.User = o.user
+			}
+			if o.clientID != "" && r.rng.IntN(2) == 0 {
+				cmd.OrderID, cmd.ClientID = 0, o.clientID
+			}
+		}
+		return cmd
+	case k < 85: // order.cancel_all_after: a few ticks' time, or off
+		return &messages.CancelAfter{User: user, Market: m.ID, Timeout: int64(r.rng.IntN(4)) * 20_000, Time: r.clock}
+	default:
+		cmd := &messages.Cancel{User: user, Market: m.ID, OrderID: 1, Time: r.clock}
+		if o := r.order(m.ID); o != nil {
+			cmd.OrderID = o.id
+			if r.rng.IntN(2) == 0 {
+				cmd.User = o.user
+			}
+			if o.clientID != "" && r.rng.IntN(3) == 0 {
+				cmd.OrderID, cmd.ClientID = 0, o.clientID
+			}
+		}
+		return cmd
 	}
 }
 
@@ -297,16 +406,37 @@ func (r *simRun) record(cmd messages.Command, rep messages.Reply) bool {
 		if o, ok := rep.(*messages.OrderReply); ok {
 			m := uint32(o.Order.Market)
 			r.maxID[m] = max(r.maxID[m], o.Order.ID)
-			if o.Order.Type == messages.Limit && o.Order.Left > 0 {
-				r.orders[m] = append(r.orders[m], o.Order.ID)
+			if o.Order.Held() {
+				r.totals.stops++
+			}
+			if o.Order.Left > 0 && (o.Order.Type == messages.Limit || o.Order.Held()) {
+				r.orders[m] = append(r.orders[m], simOrder{id: o.Order.ID, user: o.Order.User, clientID: o.Order.ClientID, amount: o.Order.Amount})
 			}
 		}
 	case *messages.CancelAll:
 		// Its orders are gone; cancels of them now answer code 10.
+	case *messages.Amend:
+		if o, ok := rep.(*messages.OrderReply); ok {
+			for i := range r.orders[uint32(c.Market)] {
+				if so := &r.orders[uint32(c.Market)][i]; so.id == o.Order.ID {
+					so.amount = o.Order.Amount
+				}
+			}
+		}
+	case *messages.CancelAfter:
+		if d, ok := rep.(*messages.CancelAfterReply); ok {
+			k := [2]uint32{uint32(c.Market), c.User}
+			if d.Deadline != 0 {
+				r.totals.armed++
+				r.deadlines[k] = d.Deadline
+			} else {
+				delete(r.deadlines, k)
+			}
+		}
 	case *messages.Cancel:
 		m := uint32(c.Market)
-		if i := slices.Index(r.orders[m], c.OrderID); i >= 0 {
-			r.orders[m] = slices.Delete(r.orders[m], i, i+1)
+		if o, ok := rep.(*messages.OrderReply); ok {
+			r.orders[m] = slices.DeleteFunc(r.orders[m], func(so simOrder) bool { return so.id == o.Order.ID })
 		}
 	}
 	return true
@@ -343,7 +473,13 @@ func (r *simRun) tear(jdir string) error {
 	case 1: // zeros, as a preallocated but unwritten block
 		tail = make([]byte, 1+r.rng.IntN(512))
 	default: // the first part of a record: a cut copy of the file's head
-		tail = slices.Clone(data[:min(len(data), 1+r.rng.IntN(48))])
+		// (short of the whole first record, which some are: a whole
+		// copy would be a valid record with a stale LSN, not a tear)
+		n := min(len(data), 1+r.rng.IntN(48))
+		if len(data) >= 4 {
+			n = min(n, 8+int(binary.LittleEndian.Uint32(data))-1) // header (length, crc) + body
+		}
+		tail = slices.Clone(data[:n])
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
@@ -363,7 +499,23 @@ func (r *simRun) checkOffline(dir, live string, epoch int) bool {
 	if err != nil {
 		return r.failf("epoch %d: offline recovery: %v", epoch, err)
 	}
+	// What the options did, from the records this epoch added.
+	err = files.Read(r.read, s.LastLSN, func(rec pj.Record) error {
+		for _, ev := range rec.Events {
+			switch ev.(type) {
+			case *messages.StopTriggered:
+				r.totals.triggered++
+			case *messages.OrderAmended:
+				r.totals.amends++
+			}
+		}
+		return nil
+	})
 	files.Close()
+	if err != nil {
+		return r.failf("epoch %d: reading the journal: %v", epoch, err)
+	}
+	r.read = s.LastLSN
 	if bad := s.Check(r.cfg); len(bad) > 0 {
 		return r.failf("epoch %d: invariants after recovery: %v", epoch, bad)
 	}
