@@ -2,26 +2,34 @@ package runtime_test
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/codec"
+	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // startAt starts a node on the journal under dir, or in MySQL at dsn if set.
+// Its markets are told the time only by the workload's ticks (Node.Tick),
+// so dead-man's switches fire at the same commands in every run.
 func startAt(t *testing.T, cfg *config.Config, dir, dsn string, mode journal.Mode) *runtime.Node {
 	t.Helper()
 	n, err := runtime.Start(cfg, runtime.Options{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir, JournalDSN: dsn,
-		Journal: journal.Options{Mode: mode},
+		Journal: journal.Options{Mode: mode}, TickInterval: -1,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -32,15 +40,38 @@ func startAt(t *testing.T, cfg *config.Config, dir, dsn string, mode journal.Mod
 // workload plays a seeded mix of deposits, withdrawals, limit and market
 // orders and cancels through the router.
 func workload(t *testing.T, n *runtime.Node, seed uint64, steps int) {
+	workloadWith(t, n, seed, steps, false)
+}
+
+// workloadWith plays workload's mix and, with options, the order options
+// too: limit orders with time in force, post-only, self-trade prevention
+// and client ids, stop-limit and stop-market orders near the traded
+// prices, cancels by client id, amends, cancel-alls, dead-man's switches,
+// and ticks (Node.Tick, at the workload's clock) that fire them. Without
+// options the stream is workload's as it always was.
+func workloadWith(t *testing.T, n *runtime.Node, seed uint64, steps int, options bool) {
 	cfg := n.Config
 	rng := rand.New(rand.NewPCG(seed, 1))
-	var resting []*messages.Order
+	var resting []*messages.Order // open when acknowledged: resting or held
+	pick := func() *messages.Order {
+		if len(resting) == 0 {
+			return nil
+		}
+		j := rng.IntN(len(resting))
+		o := resting[j]
+		resting = append(resting[:j], resting[j+1:]...)
+		return o
+	}
 	for i := 0; i < steps; i++ {
 		user := uint32(1 + rng.IntN(8))
 		m := cfg.Markets[rng.IntN(len(cfg.Markets))]
 		side := messages.Side(1 + rng.IntN(2))
 		var cmd messages.Command
-		switch k := rng.IntN(20); {
+		kinds := 20
+		if options {
+			kinds = 25
+		}
+		switch k := rng.IntN(kinds); {
 		case k < 3:
 			a := cfg.Assets[rng.IntN(len(cfg.Assets))]
 			cmd = &messages.BalanceUpdate{User: user, Asset: a.ID, Business: "deposit", BusinessID: seed<<32 | uint64(i), Change: save("1000"), Time: int64(i)}
@@ -49,26 +80,71 @@ func workload(t *testing.T, n *runtime.Node, seed uint64, steps int) {
 			cmd = &messages.BalanceUpdate{User: user, Asset: a.ID, Business: "withdraw", BusinessID: seed<<32 | uint64(i), Change: save("7.5"), Negative: true, Time: int64(i)}
 		case k < 15:
 			price := int64(95+rng.IntN(10)) * pow(m.MoneyPrec)
-			cmd = &messages.PutLimit{User: user, Market: m.ID, Side: side, Amount: int64(1+rng.IntN(30)) * m.MinUnits, Price: price, TakerFee: int64(rng.IntN(30)), MakerFee: int64(rng.IntN(20)), Source: "t", Time: int64(i)}
+			c := &messages.PutLimit{User: user, Market: m.ID, Side: side, Amount: int64(1+rng.IntN(30)) * m.MinUnits, Price: price, TakerFee: int64(rng.IntN(30)), MakerFee: int64(rng.IntN(20)), Source: "t", Time: int64(i)}
+			if options {
+				switch rng.IntN(8) {
+				case 0: // order.put_limit_ex
+					c.TIF, c.STP = messages.TimeInForce(rng.IntN(3)), messages.STP(rng.IntN(5))
+					c.PostOnly = c.TIF == messages.GTC && rng.IntN(2) == 0
+					c.ClientID = []string{"", "x", "y"}[rng.IntN(3)]
+				case 1: // order.put_stop_limit
+					c.StopPrice = int64(97+rng.IntN(7)) * pow(m.MoneyPrec)
+					c.ClientID = []string{"", "s"}[rng.IntN(2)]
+				}
+			}
+			cmd = c
 		case k < 17:
 			amt := int64(1+rng.IntN(10)) * m.MinUnits
 			if side == messages.Bid {
 				amt = int64(1+rng.IntN(500)) * pow(m.MoneyPrec)
 			}
-			cmd = &messages.PutMarket{User: user, Market: m.ID, Side: side, Amount: amt, TakerFee: 10, Time: int64(i)}
-		default:
-			if len(resting) == 0 {
+			c := &messages.PutMarket{User: user, Market: m.ID, Side: side, Amount: amt, TakerFee: 10, Time: int64(i)}
+			if options && rng.IntN(3) == 0 { // order.put_stop_market
+				c.StopPrice, c.STP = int64(97+rng.IntN(7))*pow(m.MoneyPrec), messages.STP(rng.IntN(5))
+			}
+			cmd = c
+		case k < 20:
+			o := pick()
+			if o == nil {
 				continue
 			}
-			j := rng.IntN(len(resting))
-			o := resting[j]
-			resting = append(resting[:j], resting[j+1:]...)
-			cmd = &messages.Cancel{User: o.User, Market: o.Market, OrderID: o.ID, Time: int64(i)}
+			c := &messages.Cancel{User: o.User, Market: o.Market, OrderID: o.ID, Time: int64(i)}
+			if o.ClientID != "" && rng.IntN(2) == 0 {
+				c.OrderID, c.ClientID = 0, o.ClientID
+			}
+			cmd = c
+		case k < 21: // order.amend (refused when it no longer fits)
+			o := pick()
+			if o == nil {
+				continue
+			}
+			c := &messages.Amend{User: o.User, Market: o.Market, OrderID: o.ID, Amount: 1 + rng.Int64N(o.Amount), Time: int64(i)}
+			if o.ClientID != "" && rng.IntN(2) == 0 {
+				c.OrderID, c.ClientID = 0, o.ClientID
+			}
+			cmd = c
+		case k < 22:
+			cmd = &messages.CancelAfter{User: user, Market: m.ID, Timeout: int64(rng.IntN(3)) * 40, Time: int64(i)}
+		case k < 23:
+			cmd = &messages.CancelAll{User: user, Market: m.ID, Side: messages.Side(rng.IntN(3)), Time: int64(i)}
+		default:
+			tick(t, n, int64(i))
+			continue
 		}
-		if r, ok := do(t, n, cmd).(*messages.OrderReply); ok && r.Order.Left > 0 && r.Order.Type == messages.Limit {
+		if r, ok := do(t, n, cmd).(*messages.OrderReply); ok && r.Order.Left > 0 && (r.Order.Type == messages.Limit || r.Order.Held()) {
 			o := r.Order
 			resting = append(resting, &o)
 		}
+	}
+}
+
+// tick tells every market the time now (µs), as the node's ticker does,
+// and waits until each has handled it.
+func tick(t *testing.T, n *runtime.Node, now int64) {
+	t.Helper()
+	n.Tick(time.UnixMicro(now))
+	for _, m := range n.Config.Markets {
+		do(t, n, &messages.MarketSummary{Market: m.ID}) // answered after the tick
 	}
 }
 
@@ -107,7 +183,7 @@ func TestReplayIsExact(t *testing.T) {
 
 func replayIsExact(t *testing.T, cfg *config.Config, dir, dsn string, mode journal.Mode, seed uint64) {
 	n := startAt(t, cfg, dir, dsn, mode)
-	workload(t, n, seed, 1500)
+	workloadWith(t, n, seed, 1500, true)
 	live, err := n.Router.StateHash(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -119,9 +195,17 @@ func replayIsExact(t *testing.T, cfg *config.Config, dir, dsn string, mode journ
 	if err != nil {
 		t.Fatal(err)
 	}
+	reached := countOptionEvents(t, backend, s.LastLSN)
 	backend.Close()
 	if got := s.Hash(); got != live {
 		t.Fatalf("seed %d: offline recovery hash %s != live %s", seed, got, live)
+	}
+	t.Logf("seed %d: %d stops triggered, %d amends, %d dead-man's switch events", seed,
+		reached[messages.TypeStopTriggered], reached[messages.TypeOrderAmended], reached[messages.TypeCancelAfterSet])
+	for _, typ := range []messages.EventType{messages.TypeStopTriggered, messages.TypeOrderAmended, messages.TypeCancelAfterSet} {
+		if reached[typ] == 0 {
+			t.Fatalf("seed %d: the journal has no event of type %d: the workload did not reach it (%v)", seed, typ, reached)
+		}
 	}
 	if bad := s.Check(cfg); len(bad) > 0 {
 		t.Fatalf("seed %d: invariants: %v", seed, bad)
@@ -135,8 +219,29 @@ func replayIsExact(t *testing.T, cfg *config.Config, dir, dsn string, mode journ
 		t.Fatalf("seed %d: restarted node hash %s != live %s", seed, again, live)
 	}
 	// Work continues after a restart, with fresh ids.
-	workload(t, n, seed+100, 200)
+	workloadWith(t, n, seed+100, 200, true)
 	n.Shutdown(context.Background())
+}
+
+// countOptionEvents counts the events of the order options in the
+// journal up to last: stops triggered, amends, dead-man's switches set
+// (armed, disarmed or fired).
+func countOptionEvents(t *testing.T, b runtime.Backend, last uint64) map[messages.EventType]int {
+	t.Helper()
+	n := map[messages.EventType]int{}
+	err := b.Read(0, last, func(r pj.Record) error {
+		for _, ev := range r.Events {
+			switch ev.(type) {
+			case *messages.StopTriggered, *messages.OrderAmended, *messages.CancelAfterSet:
+				n[ev.Type()]++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // TestTornTail cuts the journal mid-record: recovery keeps the durable
@@ -145,7 +250,7 @@ func TestTornTail(t *testing.T) {
 	cfg, _ := config.Parse(config.Default)
 	dir := t.TempDir()
 	n := startAt(t, cfg, dir, "", journal.Sync)
-	workload(t, n, 9, 300)
+	workloadWith(t, n, 9, 300, true)
 	n.Shutdown(context.Background())
 	segs, _ := filepath.Glob(filepath.Join(runtime.JournalDir(dir), "*.seg"))
 	if len(segs) == 0 {
@@ -193,4 +298,168 @@ func TestTornTail(t *testing.T) {
 	n = startAt(t, cfg, dir, "", journal.Sync)
 	workload(t, n, 10, 100)
 	n.Shutdown(context.Background())
+}
+
+// TestVersion1JournalReplays: a journal written before the order options
+// (codec version 1: orders without the option fields, none of the new
+// events) recovers to the state it recorded; a node started on it appends
+// version-2 records (the options workload) after the version-1 ones, and
+// that mixed journal replays exactly too. The version-1 segment is built
+// here, byte by byte, from the records of a node that ran the plain
+// workload.
+func TestVersion1JournalReplays(t *testing.T) {
+	cfg, err := config.Parse(config.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	n := startAt(t, cfg, src, "", journal.Sync)
+	workload(t, n, 5, 600) // what version 1 could record
+	live, err := n.Router.StateHash(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s, b, err := runtime.Recover(cfg, src, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seg []byte
+	first := uint64(0)
+	err = b.Read(0, s.LastLSN, func(r pj.Record) error {
+		if first == 0 {
+			first = r.LSN
+		}
+		seg = appendV1Record(t, seg, r)
+		return nil
+	})
+	b.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dst := t.TempDir()
+	if err := os.MkdirAll(runtime.JournalDir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(runtime.JournalDir(dst), fmt.Sprintf("%020d.seg", first)), seg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s1, b1, err := runtime.Recover(cfg, dst, "")
+	if err != nil {
+		t.Fatalf("recovering the version-1 journal: %v", err)
+	}
+	b1.Close()
+	if s1.LastLSN != s.LastLSN || s1.Hash() != live {
+		t.Fatalf("version-1 journal: LSN %d hash %s; the node that wrote it: LSN %d hash %s", s1.LastLSN, s1.Hash(), s.LastLSN, live)
+	}
+	if bad := s1.Check(cfg); len(bad) > 0 {
+		t.Fatalf("version-1 journal: invariants: %v", bad)
+	}
+
+	n = startAt(t, cfg, dst, "", journal.Sync)
+	if got, err := n.Router.StateHash(context.Background()); err != nil || got != live {
+		t.Fatalf("node on the version-1 journal: hash %s (%v); want %s", got, err, live)
+	}
+	workloadWith(t, n, 6, 600, true)
+	live2, err := n.Router.StateHash(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	versions := segmentVersions(t, runtime.JournalDir(dst))
+	if versions[1] == 0 || versions[2] == 0 {
+		t.Fatalf("records by version %v: want both 1 and 2", versions)
+	}
+	s2, b2, err := runtime.Recover(cfg, dst, "")
+	if err != nil {
+		t.Fatalf("recovering the mixed journal: %v", err)
+	}
+	reached := countOptionEvents(t, b2, s2.LastLSN)
+	b2.Close()
+	if s2.Hash() != live2 {
+		t.Fatalf("mixed journal (records by version %v): recovered hash %s; live %s", versions, s2.Hash(), live2)
+	}
+	if bad := s2.Check(cfg); len(bad) > 0 {
+		t.Fatalf("mixed journal: invariants: %v", bad)
+	}
+	if reached[messages.TypeStopTriggered] == 0 {
+		t.Fatalf("the version-2 part has no stop trigger (%v)", reached)
+	}
+}
+
+// appendV1Record frames record r as the version-1 journal did: a header
+// (body length, CRC-32C of the body, little-endian) and the body: version
+// 1, the LSN, the event count and each event with a 3-byte uvarint length.
+// Version 1 encoded an order without the option fields after Source, and
+// the other events as version 2 does.
+func appendV1Record(t *testing.T, b []byte, r pj.Record) []byte {
+	t.Helper()
+	body := []byte{1}
+	body = binary.LittleEndian.AppendUint64(body, r.LSN)
+	body = binary.AppendUvarint(body, uint64(len(r.Events)))
+	for _, ev := range r.Events {
+		var e []byte
+		switch x := ev.(type) {
+		case *messages.OrderPlaced:
+			o := &x.Order
+			if o.ClientID != "" || o.StopPrice != 0 || o.Triggered || o.TIF != 0 || o.PostOnly || o.STP != 0 {
+				t.Fatalf("LSN %d: order %d has options: not a version-1 order", r.LSN, o.ID)
+			}
+			e = append(e, byte(messages.TypeOrderPlaced))
+			e = binary.AppendUvarint(e, o.ID)
+			e = binary.AppendUvarint(e, uint64(o.Market))
+			e = append(e, byte(o.Type), byte(o.Side))
+			e = binary.AppendUvarint(e, uint64(o.User))
+			for _, v := range []int64{o.CTime, o.MTime, o.Price, o.Amount, o.TakerFee, o.MakerFee, o.Left, o.DealStock} {
+				e = binary.AppendVarint(e, v)
+			}
+			e = codec.AppendU256(e, &o.DealMoney)
+			e = codec.AppendU256(e, &o.DealFee)
+			e = codec.AppendU256(e, &o.Frozen)
+			e = binary.AppendUvarint(e, uint64(len(o.Source)))
+			e = append(e, o.Source...)
+			e = binary.AppendUvarint(e, uint64(x.FrozenAsset))
+		case *messages.BalanceUpdated, *messages.Trade, *messages.OrderRested, *messages.OrderFinished:
+			e = codec.Append(nil, ev)
+		default:
+			t.Fatalf("LSN %d: %T is not a version-1 event", r.LSN, ev)
+		}
+		n := len(e)
+		body = append(body, byte(n)|0x80, byte(n>>7)|0x80, byte(n>>14))
+		body = append(body, e...)
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(body)))
+	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
+	return append(b, body...)
+}
+
+// segmentVersions counts the records of the segment files in dir by their
+// version byte.
+func segmentVersions(t *testing.T, dir string) map[byte]int {
+	t.Helper()
+	segs, err := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[byte]int{}
+	for _, seg := range segs {
+		data, err := os.ReadFile(seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for len(data) >= 9 {
+			size := int(binary.LittleEndian.Uint32(data))
+			if size == 0 || 8+size > len(data) {
+				break
+			}
+			n[data[8]]++
+			data = data[8+size:]
+		}
+	}
+	return n
 }
