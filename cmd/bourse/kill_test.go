@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +44,23 @@ type killLoad struct {
 	nextBiz   uint64
 	acks      int
 	pause     time.Duration // each worker waits this long before each request (0: none)
+
+	// The order options the load had acknowledged: stop orders (by id; new
+	// since the last check, then checked), amends (by order id: the
+	// smallest amount acknowledged, which the order's amount cannot exceed
+	// since) and counts for the log.
+	stops, stopsChecked map[int64]killStop
+	amended             map[int64]decimal.Decimal
+	armed, optionAcks   int
+	triggered, held     int // of the stops checked, when first checked
+}
+
+// killStop is an acknowledged stop order.
+type killStop struct {
+	market string
+	user   int
+	side   int
+	stop   decimal.Decimal
 }
 
 var killMarkets = []struct {
@@ -115,10 +133,15 @@ func (l *killLoad) worker(url string, seed uint64, stop <-chan struct{}) {
 			}
 		case k < 8:
 			side := 1 + rng.IntN(2)
-			price := decimal.NewFromInt(int64(m.price)).Mul(decimal.NewFromFloat(0.95 + 0.01*float64(rng.IntN(10)))).StringFixed(2)
-			params := []any{user, m.name, side, strconv.Itoa(1 + rng.IntN(3)), price, "0.002", "0.001", "kill"}
+			near := func(lo int) string { // lo/100 .. lo/100 + 0.09 of the market's price
+				return decimal.NewFromInt(int64(m.price)).Mul(decimal.NewFromFloat(0.01 * float64(lo+rng.IntN(10)))).StringFixed(2)
+			}
+			price := near(95)
+			amount := strconv.Itoa(1 + rng.IntN(3))
+			params := []any{user, m.name, side, amount, price, "0.002", "0.001", "kill"}
 			method := "order.put_limit"
-			switch rng.IntN(8) {
+			var stop string
+			switch rng.IntN(14) {
 			case 0: // options beyond viabtc
 				method = "order.put_limit_ex"
 				params = append(params, map[string]any{
@@ -128,6 +151,52 @@ func (l *killLoad) worker(url string, seed uint64, stop <-chan struct{}) {
 			case 1:
 				if _, _, ok := rpc(client, url, "order.cancel_all", user, m.name, rng.IntN(3)); !ok {
 					return
+				}
+				continue
+			case 2, 3: // a stop-limit near the traded prices: held, refused (15), triggered later
+				method, stop = "order.put_stop_limit", near(96)
+				params = []any{user, m.name, side, amount, stop, near(95), "0.002", "0.001", "kill"}
+			case 4: // a stop-market; a buy's amount is money
+				method, stop = "order.put_stop_market", near(96)
+				if side == 2 {
+					amount = strconv.Itoa((1 + rng.IntN(3)) * m.price)
+				}
+				params = []any{user, m.name, side, amount, stop, "0.002", "kill"}
+			case 5: // amend one of the user's newest orders (some are gone: code 10)
+				l.mu.Lock()
+				ids := l.orders[fmt.Sprint(user, m.name)]
+				var id int64
+				if len(ids) > 0 {
+					id = ids[len(ids)-1-rng.IntN(min(len(ids), 3))]
+				}
+				l.mu.Unlock()
+				if id == 0 {
+					continue
+				}
+				to := decimal.RequireFromString([]string{"0.5", "1", "1.5", "2"}[rng.IntN(4)])
+				_, code, ok := rpc(client, url, "order.amend", user, m.name, id, to.String())
+				if !ok {
+					return
+				}
+				if code == 0 {
+					l.mu.Lock()
+					l.acks++
+					l.optionAcks++
+					if a, seen := l.amended[id]; !seen || to.LessThan(a) {
+						l.amended[id] = to
+					}
+					l.mu.Unlock()
+				}
+				continue
+			case 6: // a dead-man's switch: off, or one or two seconds
+				_, code, ok := rpc(client, url, "order.cancel_all_after", user, m.name, rng.IntN(3))
+				if !ok {
+					return
+				}
+				if code == 0 {
+					l.mu.Lock()
+					l.armed++
+					l.mu.Unlock()
 				}
 				continue
 			}
@@ -146,6 +215,10 @@ func (l *killLoad) worker(url string, seed uint64, stop <-chan struct{}) {
 					l.maxID[m.name] = o.ID
 				}
 				l.orders[fmt.Sprint(user, m.name)] = append(l.orders[fmt.Sprint(user, m.name)], o.ID)
+				if stop != "" {
+					l.optionAcks++
+					l.stops[o.ID] = killStop{market: m.name, user: user, side: side, stop: decimal.RequireFromString(stop)}
+				}
 				l.mu.Unlock()
 			}
 		default:
@@ -168,11 +241,14 @@ func (l *killLoad) worker(url string, seed uint64, stop <-chan struct{}) {
 
 // TestKill9 kills the real binary with SIGKILL at random moments under a
 // concurrent load of deposits, withdrawals, orders (some with
-// order.put_limit_ex options), cancels and cancel-alls, restarts it
-// on the same data directory, and checks after every restart that every
-// acknowledged balance update is present (re-sending it answers "repeat
-// update"), that order ids are never handed out again, and that every asset
-// is conserved with frozen funds equal to the resting orders' reservations.
+// order.put_limit_ex options), stop-limit and stop-market orders, amends,
+// cancels, cancel-alls and dead-man's switches, restarts it on the same
+// data directory, and checks after every restart that every acknowledged
+// balance update is present (re-sending it answers "repeat update"), that
+// order ids are never handed out again, that every asset is conserved with
+// frozen funds equal to the open orders' reservations (held stops
+// included), and that every acknowledged stop order and amend survived
+// (checkOptions).
 // It runs on each journal backend: segment files, and MySQL (its own
 // table) when BOURSE_TEST_MYSQL_DSN is set. BOURSE_KILL_ROUNDS sets the
 // number of rounds per backend (default 10; `make soak` runs 100).
@@ -213,7 +289,8 @@ func killRedis(t *testing.T, db int) []string {
 // verify) arguments and more as extra server arguments.
 func kill9(t *testing.T, rounds int, journal, more []string) {
 	dataDir := filepath.Join(t.TempDir(), "data")
-	load := &killLoad{maxID: map[string]int64{}, orders: map[string][]int64{}, applied: map[string]decimal.Decimal{}}
+	load := &killLoad{maxID: map[string]int64{}, orders: map[string][]int64{}, applied: map[string]decimal.Decimal{},
+		stops: map[int64]killStop{}, stopsChecked: map[int64]killStop{}, amended: map[int64]decimal.Decimal{}}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	kafka := startKafka(t)
 	extra := append(append(append(append([]string{}, journal...), more...), "-kafka", kafka), strings.Fields(os.Getenv("BOURSE_KILL_ARGS"))...) // e.g. "-durability async" to see the test fail
@@ -221,6 +298,7 @@ func kill9(t *testing.T, rounds int, journal, more []string) {
 		s := startIn(t, dataDir, extra...)
 		if round > 0 {
 			checkAfterRestart(t, s, load, round)
+			checkOptions(t, s, load, round)
 		}
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
@@ -245,7 +323,16 @@ func kill9(t *testing.T, rounds int, journal, more []string) {
 	// hash with an offline `bourse verify` of the same directory.
 	s := startIn(t, dataDir, extra...)
 	checkAfterRestart(t, s, load, rounds)
+	checkOptions(t, s, load, rounds)
 	checkFollowers(t, s, load, kafka)
+	// No switch may fire between the live hash and the offline one.
+	for _, m := range killMarkets {
+		for _, user := range killUsers[1:] {
+			if _, code, _ := rpc(http.DefaultClient, s.url, "order.cancel_all_after", user, m.name, 0); code != 0 {
+				t.Fatalf("disarming user %d's switch in %s: code %d", user, m.name, code)
+			}
+		}
+	}
 	res, code, ok := rpc(http.DefaultClient, s.url, "server.state")
 	if !ok || code != 0 {
 		t.Fatalf("server.state: code %d ok %v", code, ok)
@@ -266,6 +353,203 @@ func kill9(t *testing.T, rounds int, journal, more []string) {
 	}
 	if load.acks < rounds*10 {
 		t.Fatalf("only %d writes were acknowledged in %d rounds: the load did not run", load.acks, rounds)
+	}
+	t.Logf("order options acknowledged: %d stop orders (%d triggered, %d still held, the rest cancelled when checked), %d orders amended, %d dead-man's switches set",
+		len(load.stopsChecked), load.triggered, load.held, len(load.amended), load.armed)
+	if load.optionAcks == 0 {
+		t.Fatalf("no stop order or amend was acknowledged in %d rounds", rounds)
+	}
+}
+
+// serverLSN returns the journal's last LSN (server.state).
+func serverLSN(t *testing.T, client *http.Client, url string) uint64 {
+	t.Helper()
+	res, code, ok := rpc(client, url, "server.state")
+	if !ok || code != 0 {
+		t.Fatalf("server.state: code %d ok %v", code, ok)
+	}
+	var st struct {
+		LSN uint64 `json:"lsn"`
+	}
+	json.Unmarshal(res, &st)
+	return st.LSN
+}
+
+// killOrder is an open or finished order as order.pending and
+// order.finished_detail print it.
+type killOrder struct {
+	ID        int64           `json:"id"`
+	User      int             `json:"user"`
+	Type      int             `json:"type"`
+	Side      int             `json:"side"`
+	Price     decimal.Decimal `json:"price"`
+	Amount    decimal.Decimal `json:"amount"`
+	Left      decimal.Decimal `json:"left"`
+	StopPrice decimal.Decimal `json:"stop_price"`
+	Triggered bool            `json:"triggered"`
+	market    string
+}
+
+// openOrders lists every open order (resting or a held stop) of the load's
+// users in every market.
+func openOrders(t *testing.T, client *http.Client, url string) map[int64]killOrder {
+	t.Helper()
+	open := map[int64]killOrder{}
+	for _, m := range killMarkets {
+		for _, user := range killUsers[1:] {
+			for off := 0; ; off += 100 {
+				res, code, _ := rpc(client, url, "order.pending", user, m.name, off, 100)
+				if code != 0 {
+					t.Fatalf("order.pending: code %d", code)
+				}
+				var page struct {
+					Total   int         `json:"total"`
+					Records []killOrder `json:"records"`
+				}
+				json.Unmarshal(res, &page)
+				for _, o := range page.Records {
+					o.market = m.name
+					open[o.ID] = o
+				}
+				if off+100 >= page.Total {
+					break
+				}
+			}
+		}
+	}
+	return open
+}
+
+// checkReservations compares asset.summary with deposits and with what
+// the open orders reserve: an ask its stock left, a limit bid price × left,
+// a held stop-market bid its money (left is its unspent money). It returns
+// the differences.
+func checkReservations(t *testing.T, client *http.Client, url string, deposits map[string]decimal.Decimal) []string {
+	t.Helper()
+	res, code, _ := rpc(client, url, "asset.summary")
+	if code != 0 {
+		t.Fatalf("asset.summary: code %d", code)
+	}
+	var rows []struct {
+		Name   string `json:"name"`
+		Total  string `json:"total_balance"`
+		Freeze string `json:"freeze_balance"`
+	}
+	json.Unmarshal(res, &rows)
+	stock, money := map[string]string{}, map[string]string{}
+	for _, m := range killMarkets {
+		stock[m.name], money[m.name] = m.stock, m.money
+	}
+	reserved := map[string]decimal.Decimal{}
+	for _, o := range openOrders(t, client, url) {
+		switch {
+		case o.Side == 1:
+			reserved[stock[o.market]] = reserved[stock[o.market]].Add(o.Left)
+		case o.Type == 1:
+			reserved[money[o.market]] = reserved[money[o.market]].Add(o.Left.Mul(o.Price))
+		default:
+			reserved[money[o.market]] = reserved[money[o.market]].Add(o.Left)
+		}
+	}
+	var bad []string
+	for _, r := range rows {
+		total, freeze := decimal.RequireFromString(r.Total), decimal.RequireFromString(r.Freeze)
+		if !total.Equal(deposits[r.Name]) {
+			bad = append(bad, fmt.Sprintf("%s: Σ balances %s != deposits - withdrawals %s", r.Name, total, deposits[r.Name]))
+		}
+		if !freeze.Equal(reserved[r.Name]) {
+			bad = append(bad, fmt.Sprintf("%s: frozen %s != open orders' reservations %s", r.Name, freeze, reserved[r.Name]))
+		}
+	}
+	return bad
+}
+
+// checkOptions checks after a restart that what the load's order options
+// got acknowledged survived:
+//
+//   - every acknowledged stop order is open (listed by order.pending with
+//     its stop price; if still held, the market's last price has not
+//     reached it, or it would have triggered) or finished and in the
+//     order history (order.finished_detail, with its stop price);
+//   - every acknowledged amend is kept: the order, open or finished, has
+//     at most the amount acknowledged.
+//
+// Stops new since the last check are all checked, older ones by a sample.
+func checkOptions(t *testing.T, s *server, l *killLoad, round int) {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	open := openOrders(t, client, s.url)
+	waitFollowers(t, s) // the order history holds every order finished before the listing
+	last := map[string]decimal.Decimal{}
+	for _, m := range killMarkets {
+		res, code, _ := rpc(client, s.url, "market.last", m.name)
+		var p string
+		if code != 0 || json.Unmarshal(res, &p) != nil {
+			t.Fatalf("market.last %s: code %d %s", m.name, code, res)
+		}
+		last[m.name] = decimal.RequireFromString(p)
+	}
+	finished := func(id int64) (killOrder, bool) {
+		res, code, _ := rpc(client, s.url, "order.finished_detail", id)
+		if code != 0 {
+			t.Fatalf("order.finished_detail %d: code %d", id, code)
+		}
+		var o *killOrder
+		json.Unmarshal(res, &o)
+		if o == nil {
+			return killOrder{}, false
+		}
+		return *o, true
+	}
+	check := l.stops
+	older := make([]int64, 0, len(l.stopsChecked))
+	for id := range l.stopsChecked {
+		older = append(older, id)
+	}
+	slices.Sort(older)
+	for i := 0; i < min(len(older), 200); i++ {
+		id := older[(i*7919+round*104729)%len(older)]
+		check[id] = l.stopsChecked[id]
+	}
+	for id, st := range check {
+		o, isOpen := open[id]
+		if !isOpen {
+			var ok bool
+			if o, ok = finished(id); !ok {
+				t.Errorf("round %d: acknowledged stop order %d (user %d %s, stop %s) is neither open nor in the order history", round, id, st.user, st.market, st.stop)
+				continue
+			}
+		}
+		if !o.StopPrice.Equal(st.stop) || o.User != st.user {
+			t.Errorf("round %d: stop order %d: user %d stop %s; acknowledged user %d stop %s", round, id, o.User, o.StopPrice, st.user, st.stop)
+		}
+		if _, seen := l.stopsChecked[id]; !seen {
+			if o.Triggered {
+				l.triggered++
+			} else if isOpen {
+				l.held++
+			}
+		}
+		if p := last[st.market]; isOpen && !o.Triggered && p.IsPositive() &&
+			(st.side == 2 && !p.LessThan(st.stop) || st.side == 1 && !p.GreaterThan(st.stop)) {
+			t.Errorf("round %d: stop order %d (side %d, stop %s) still held though %s last traded at %s", round, id, st.side, st.stop, st.market, p)
+		}
+		l.stopsChecked[id] = st
+	}
+	l.stops = map[int64]killStop{}
+	for id, amount := range l.amended {
+		o, ok := open[id]
+		if !ok {
+			if o, ok = finished(id); !ok {
+				t.Errorf("round %d: amended order %d is neither open nor in the order history", round, id)
+				continue
+			}
+		}
+		if o.Amount.GreaterThan(amount) {
+			t.Errorf("round %d: order %d has amount %s; an amend to %s was acknowledged", round, id, o.Amount, amount)
+		}
 	}
 }
 
@@ -308,55 +592,20 @@ func checkAfterRestart(t *testing.T, s *server, l *killLoad, round int) {
 		}
 	}
 	l.updates = l.updates[:0]
-	deposits := l.applied
-	// 2. Conservation and frozen = reservations.
-	res, code, _ := rpc(client, s.url, "asset.summary")
-	if code != 0 {
-		t.Fatalf("asset.summary: code %d", code)
-	}
-	var rows []struct {
-		Name   string `json:"name"`
-		Total  string `json:"total_balance"`
-		Freeze string `json:"freeze_balance"`
-	}
-	json.Unmarshal(res, &rows)
-	reserved := map[string]decimal.Decimal{}
-	for _, m := range killMarkets {
-		for side := 1; side <= 2; side++ {
-			for off := 0; ; off += 100 {
-				res, code, _ := rpc(client, s.url, "order.book", m.name, side, off, 100)
-				if code != 0 {
-					t.Fatalf("order.book: code %d", code)
-				}
-				var page struct {
-					Total  int `json:"total"`
-					Orders []struct {
-						Price string `json:"price"`
-						Left  string `json:"left"`
-					} `json:"orders"`
-				}
-				json.Unmarshal(res, &page)
-				for _, o := range page.Orders {
-					left := decimal.RequireFromString(o.Left)
-					if side == 1 {
-						reserved[m.stock] = reserved[m.stock].Add(left)
-					} else {
-						reserved[m.money] = reserved[m.money].Add(left.Mul(decimal.RequireFromString(o.Price)))
-					}
-				}
-				if off+100 >= page.Total {
-					break
-				}
+	// 2. Conservation and frozen = reservations, on a still state: a
+	// dead-man's switch armed before the kill may fire at any tick.
+	for try := 0; ; try++ {
+		lsn := serverLSN(t, client, s.url)
+		time.Sleep(20 * time.Millisecond) // what a record appended before lsn settles reaches the shards
+		bad := checkReservations(t, client, s.url, l.applied)
+		if len(bad) == 0 {
+			break
+		}
+		if serverLSN(t, client, s.url) == lsn || try == 20 {
+			for _, b := range bad {
+				t.Errorf("round %d: %s", round, b)
 			}
-		}
-	}
-	for _, r := range rows {
-		total, freeze := decimal.RequireFromString(r.Total), decimal.RequireFromString(r.Freeze)
-		if !total.Equal(deposits[r.Name]) {
-			t.Errorf("round %d: %s: Σ balances %s != deposits - withdrawals %s", round, r.Name, total, deposits[r.Name])
-		}
-		if !freeze.Equal(reserved[r.Name]) {
-			t.Errorf("round %d: %s: frozen %s != resting orders' reservations %s", round, r.Name, freeze, reserved[r.Name])
+			break
 		}
 	}
 	// 3. Order ids are never handed out again.
