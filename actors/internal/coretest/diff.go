@@ -44,8 +44,10 @@ func (s DiffStats) String() string {
 // engine (with the given number of balance shards and the replay shadow) and
 // the decimal reference, and returns how many ran and what they reached.
 // After every command it compares the answers (errors, every event, order
-// fields, depth, listings) and every balance of users 0..users and of the
-// fee account, and checks the engine's invariants (Engine.Check:
+// fields, depth, listings), every balance of users 0..users and of the
+// fee account, and, after one that changed something, every open order
+// (held stops included), last price and armed dead-man's switch; and it
+// checks the engine's invariants (Engine.Check:
 // conservation, frozen = reservations, replay = live). The error names the
 // step and the command.
 func Diff(cfg *config.Config, shards, users int, src Source, steps int, extreme bool) (DiffStats, error) {
@@ -64,6 +66,9 @@ func Diff(cfg *config.Config, shards, users int, src Source, steps int, extreme 
 		err := compare(cfg, c, &got, &want)
 		if err == nil {
 			err = compareBalances(cfg, eng, ref, users)
+		}
+		if err == nil && len(got.Events) > 0 {
+			err = compareState(cfg, eng, ref)
 		}
 		if err == nil {
 			err = eng.Check()
@@ -199,6 +204,56 @@ func compareOrder(cfg *config.Config, g *messages.Order, w *RefOrder) error {
 		g.CTime != w.CTime || g.MTime != w.MTime || g.ClientID != w.ClientID || !dI(g.StopPrice, c.MoneyPrec).Equal(w.StopPrice) ||
 		g.Triggered != w.Triggered || g.TIF != w.TIF || g.PostOnly != w.PostOnly || g.STP != w.STP {
 		return fmt.Errorf("order %+v; reference %+v", *g, *w)
+	}
+	return nil
+}
+
+// compareState compares every market's open orders (resting and held),
+// last price and armed dead-man's switches.
+func compareState(cfg *config.Config, eng *Engine, ref *Ref) error {
+	for mi, b := range eng.Books {
+		rm := ref.markets[mi]
+		want := map[uint64]*RefOrder{}
+		for _, o := range rm.open() {
+			want[o.ID] = o
+		}
+		n := 0
+		var err error
+		b.EachOrder(func(o *messages.Order) {
+			n++
+			w := want[o.ID]
+			switch {
+			case err != nil:
+			case w == nil:
+				err = fmt.Errorf("market %d: order %d is open; not in the reference", mi, o.ID)
+			case o.Held() != w.held():
+				err = fmt.Errorf("market %d: order %d held %v; reference %v", mi, o.ID, o.Held(), w.held())
+			default:
+				err = compareOrder(cfg, o, w)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		if n != len(want) {
+			return fmt.Errorf("market %d: %d open orders; reference %d", mi, n, len(want))
+		}
+		if last := dI(b.LastPrice(), cfg.Markets[mi].MoneyPrec); !last.Equal(rm.last) {
+			return fmt.Errorf("market %d: last price %s; reference %s", mi, last, rm.last)
+		}
+		armed := 0
+		b.EachDeadline(func(user uint32, deadline int64) {
+			armed++
+			if d, ok := rm.deadlines[user]; (!ok || d != deadline) && err == nil {
+				err = fmt.Errorf("market %d: user %d's switch at %d; reference %d", mi, user, deadline, d)
+			}
+		})
+		if err == nil && armed != len(rm.deadlines) {
+			err = fmt.Errorf("market %d: %d switches armed; reference %d", mi, armed, len(rm.deadlines))
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
