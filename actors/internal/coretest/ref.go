@@ -788,16 +788,6 @@ func (r *Ref) trigger(m *refMarket, o *RefOrder, now int64) {
 	r.finish(cm, o, now, stopped)
 }
 
-// MarketBuySTPFirst makes a market buy apply self-trade prevention to a
-// maker of its own user before it knows whether its money left buys
-// anything at that maker's price, and go on to the next maker after one it
-// filled partly, as the book does: so a market buy that has spent its
-// money (or all but dust) still cancels the user's next resting order
-// (cancel_maker, cancel_both) or ends "cancelled" (cancel_taker). The reference's own rule is false: a maker the taker
-// would not trade with is not a self-trade. Reported; while the book keeps
-// its behaviour the differential follows it.
-var MarketBuySTPFirst = true
-
 // match runs taker o against the opposite side, spending from available
 // (the taker phase freezes nothing), as PROTOCOL §4.3 and §4.4. A maker of
 // the taker's own user is handled by self-trade prevention mode stp: it
@@ -835,13 +825,6 @@ func (r *Ref) match(m *refMarket, o *RefOrder, now int64, stp messages.STP) (sto
 		price := mk.Price
 		if o.Type == messages.Limit && !crosses(o, price) {
 			break
-		}
-		if marketBuy && MarketBuySTPFirst {
-			if handled, stop := selfTrade(mk); stop {
-				return true
-			} else if handled {
-				continue // the next maker is at index i now
-			}
 		}
 		var amount decimal.Decimal
 		if marketBuy {
@@ -924,9 +907,6 @@ func (r *Ref) match(m *refMarket, o *RefOrder, now int64, stp messages.STP) (sto
 				x.DealFee = x.DealFee.Add(bidFee)
 			}
 			x.MTime = now
-		}
-		if mk.Left.IsPositive() && marketBuy && MarketBuySTPFirst {
-			i++ // the book goes on to the next maker, for its self-trade check
 		}
 		if !mk.Left.IsPositive() {
 			*opp = slices.Delete(*opp, i, i+1)

@@ -499,6 +499,16 @@ func (b *Book) match(events []messages.Event, t *messages.Order, now int64, stp 
 			break
 		}
 		for m := l.head; m != nil; m = m.next {
+			var qty int64
+			if marketBuy {
+				// stock the unspent money buys at this price, truncated:
+				// none, and the order is done (before self-trade
+				// prevention: a maker it cannot trade with is no
+				// self-trade).
+				if qty = maxQty(&t.Frozen, l.price, c); qty == 0 {
+					return events, 0, false
+				}
+			}
 			if stp > messages.STPNone && m.User == t.User {
 				switch stp {
 				case messages.STPCancelTaker:
@@ -511,16 +521,8 @@ func (b *Book) match(events []messages.Event, t *messages.Order, now int64, stp 
 					continue
 				}
 			}
-			var qty int64
 			if marketBuy {
-				// stock the unspent money buys at this price, truncated.
-				qty = maxQty(&t.Frozen, l.price, c)
-				if qty == 0 {
-					return events, 0, false
-				}
-				if qty > m.Left {
-					qty = m.Left
-				}
+				qty = min(qty, m.Left)
 			} else {
 				qty = min(t.Left, m.Left)
 			}

@@ -13,7 +13,6 @@ import (
 var (
 	diffSeed  = flag.Uint64("diff.seed", 0, "run the differential test on this seed only")
 	diffSteps = flag.Int("diff.steps", 0, "commands per seed (default: 5000, or 1000 with -short or -race)")
-	diffSTP   = flag.Bool("diff.strict-stp", false, "the reference's own self-trade rule for market buys (coretest.MarketBuySTPFirst false)")
 )
 
 // customConfig has precisions unlike the default's: a stock_prec of 0, a
@@ -57,9 +56,6 @@ func TestDifferential(t *testing.T) {
 		{"default", coretest.DefaultConfig(), 4, 5, false},
 		{"custom", coretest.MustConfig(customConfig), 3, 4, false},
 		{"extreme", coretest.DefaultConfig(), 2, 3, true},
-	}
-	if *diffSTP {
-		coretest.MarketBuySTPFirst = false
 	}
 	seeds := []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 	if *diffSeed != 0 {

@@ -513,3 +513,23 @@ func fixedU(t *testing.T, s string, prec int) *uint256.Int {
 }
 
 func coretestDefault() string { return string(config.Default) }
+
+// TestMarketBuySpentNoSelfTrade: a market buy whose money is spent does not
+// meet the next maker, so self-trade prevention does not touch its user's
+// resting order there (found by the differential reference).
+func TestMarketBuySpentNoSelfTrade(t *testing.T) {
+	for _, mode := range []messages.STP{messages.STPCancelMaker, messages.STPCancelBoth, messages.STPCancelTaker} {
+		o := newOptEnv(t, "")
+		o.rest(2, messages.Ask, "1", "100")
+		own := o.rest(1, messages.Ask, "1", "101")
+		o.now++
+		events, ord, e := o.e.PutMarket(&messages.PutMarket{User: 1, Market: 0, Side: messages.Bid, Amount: o.price("100"), Source: "t", Time: o.now, STP: mode})
+		o.check("put_market")
+		if e != nil || summary(events) != "P T F F " || o.open(own) == nil {
+			t.Errorf("STP %v: %s %v; own ask open: %v", mode, summary(events), e, o.open(own) != nil)
+		}
+		if fin := events[len(events)-1].(*messages.OrderFinished); fin.Cancelled || ord.DealStock != o.amount("1") {
+			t.Errorf("STP %v: the market buy is done, not cancelled: %+v", mode, fin)
+		}
+	}
+}
