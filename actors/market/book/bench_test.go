@@ -254,26 +254,53 @@ func BenchmarkCancel(b *testing.B) {
 func BenchmarkCrossing(b *testing.B) {
 	for _, kind := range cores {
 		b.Run("core="+kind, func(b *testing.B) {
-			bn := newBench(b, kind)
-			left := 0
-			b.ReportAllocs()
-			clk := startClock(b)
-			defer clk.report()
-			for i := 0; i < b.N; i++ {
-				if left == 0 {
-					clk.stop()
-					for j := range 1000 {
-						bn.limit(b, uint32(11+j%benchUsers), messages.Ask, gapBase, btcUnit)
-					}
-					left = 1000
-					clk.start()
-				}
-				o := bn.limit(b, uint32(21+i%benchUsers), messages.Bid, gapBase, btcUnit)
-				if o.Left != 0 {
-					b.Fatalf("taker left %d", o.Left)
-				}
-				left--
+			crossing(b, newBench(b, kind))
+		})
+	}
+}
+
+func crossing(b *testing.B, bn *bench) {
+	left := 0
+	b.ReportAllocs()
+	clk := startClock(b)
+	defer clk.report()
+	for i := 0; i < b.N; i++ {
+		if left == 0 {
+			clk.stop()
+			for j := range 1000 {
+				bn.limit(b, uint32(11+j%benchUsers), messages.Ask, gapBase, btcUnit)
 			}
+			left = 1000
+			clk.start()
+		}
+		o := bn.limit(b, uint32(21+i%benchUsers), messages.Bid, gapBase, btcUnit)
+		if o.Left != 0 {
+			b.Fatalf("taker left %d", o.Left)
+		}
+		left--
+	}
+}
+
+// BenchmarkCrossingWithStops is BenchmarkCrossing on a book that also
+// holds 1,000 stop orders its trades never reach (buy stops from 500.00 up,
+// sell stops from 10.00 down): what held stops cost orders that do not
+// trigger them.
+func BenchmarkCrossingWithStops(b *testing.B) {
+	for _, kind := range cores {
+		b.Run("core="+kind, func(b *testing.B) {
+			bn := newBench(b, kind)
+			for j := range int64(1000) {
+				side, stop := messages.Bid, 50000+j
+				if j%2 == 1 {
+					side, stop = messages.Ask, 1000-j
+				}
+				bn.now++
+				bn.putCmd = messages.PutLimit{User: uint32(31 + j%benchUsers), Side: side, Amount: btcUnit, Price: stop, TakerFee: 20, MakerFee: 10, Time: bn.now, StopPrice: stop}
+				if o, err := bn.exec(&bn.putCmd); err != nil || !o.Held() {
+					b.Fatalf("stop order: %v %+v", err, o)
+				}
+			}
+			crossing(b, bn)
 		})
 	}
 }

@@ -62,16 +62,15 @@ func (b *Book) Execute(cmd messages.Command) ([]messages.Event, messages.Order, 
 	}
 	// The command's order either rested or was held (the last event) or
 	// finished (placed and done, or cancelled).
-	var o messages.Order
+	o := b.last
 	if _, ok := events[len(events)-1].(*messages.OrderRested); ok {
-		o = b.rested.Order
-	} else {
-		o = b.last.Order
+		o = b.rested
 	}
-	if b.triggered() {
-		events = b.cascade(events, now)
+	if !b.triggered() {
+		return events, o.Order, nil
 	}
-	return events, o, nil
+	own := o.Order // before the stops' events recycle o
+	return b.cascade(events, now), own, nil
 }
 
 // Orders lists one side in matching priority (best price first, then oldest
