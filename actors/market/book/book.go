@@ -742,7 +742,14 @@ func (b *Book) Apply(ev messages.Event) {
 		t := b.taker
 		b.taker = nil
 		b.rested = t
-		b.open1(t)
+		if t.StopPrice == 0 && t.ClientID == "" {
+			// a plain order rests (open1's common case, inline)
+			b.orders[t.ID] = t
+			b.addUser(t)
+			b.sideOf(t.Side).insert(t)
+		} else {
+			b.open1(t)
+		}
 	case *messages.OrderFinished:
 		if e.Market != b.cfg.Market {
 			return
@@ -767,7 +774,14 @@ func (b *Book) Apply(ev messages.Event) {
 		if b.rested == o {
 			b.rested = nil
 		}
-		b.close(o)
+		if o.StopPrice == 0 && o.ClientID == "" {
+			// a plain resting order leaves (close's common case, inline)
+			b.sideOf(o.Side).remove(o)
+			delete(b.orders, o.ID)
+			b.removeUser(o)
+		} else {
+			b.close(o)
+		}
 		b.retire(o)
 	case *messages.StopTriggered:
 		if e.Market != b.cfg.Market {

@@ -60,11 +60,16 @@ func (c *Config) CheckLimit(cmd *messages.PutLimit) *messages.Error {
 	if err := c.checkCommon(cmd.User, cmd.Side, cmd.Amount, cmd.TakerFee, cmd.Source); err != nil {
 		return err
 	}
-	if cmd.Price <= 0 || cmd.MakerFee < 0 || cmd.MakerFee >= c.feeOne() ||
-		cmd.TIF > messages.FOK || (cmd.PostOnly && cmd.TIF != messages.GTC) {
+	if cmd.Price <= 0 || cmd.MakerFee < 0 || cmd.MakerFee >= c.feeOne() {
 		return messages.ErrInvalidArgument
 	}
-	return checkOptions(cmd.STP, cmd.ClientID, cmd.StopPrice)
+	if cmd.TIF != messages.GTC || cmd.PostOnly || cmd.STP != messages.STPDefault || cmd.ClientID != "" || cmd.StopPrice != 0 {
+		if cmd.TIF > messages.FOK || (cmd.PostOnly && cmd.TIF != messages.GTC) {
+			return messages.ErrInvalidArgument
+		}
+		return checkOptions(cmd.STP, cmd.ClientID, cmd.StopPrice)
+	}
+	return nil
 }
 
 // CheckMinAmount reports code 11 for a limit order below min_amount.
@@ -80,7 +85,10 @@ func (c *Config) CheckMarket(cmd *messages.PutMarket) *messages.Error {
 	if err := c.checkCommon(cmd.User, cmd.Side, cmd.Amount, cmd.TakerFee, cmd.Source); err != nil {
 		return err
 	}
-	return checkOptions(cmd.STP, cmd.ClientID, cmd.StopPrice)
+	if cmd.STP != messages.STPDefault || cmd.ClientID != "" || cmd.StopPrice != 0 {
+		return checkOptions(cmd.STP, cmd.ClientID, cmd.StopPrice)
+	}
+	return nil
 }
 
 // MaxClientID is the longest client order id, in bytes.
