@@ -55,6 +55,13 @@ type killLoad struct {
 	triggered, held     int // of the stops checked, when first checked
 }
 
+// newKillLoad returns an empty load whose workers wait pause before each
+// request.
+func newKillLoad(pause time.Duration) *killLoad {
+	return &killLoad{maxID: map[string]int64{}, orders: map[string][]int64{}, applied: map[string]decimal.Decimal{},
+		stops: map[int64]killStop{}, stopsChecked: map[int64]killStop{}, amended: map[int64]decimal.Decimal{}, pause: pause}
+}
+
 // killStop is an acknowledged stop order.
 type killStop struct {
 	market string
@@ -289,8 +296,7 @@ func killRedis(t *testing.T, db int) []string {
 // verify) arguments and more as extra server arguments.
 func kill9(t *testing.T, rounds int, journal, more []string) {
 	dataDir := filepath.Join(t.TempDir(), "data")
-	load := &killLoad{maxID: map[string]int64{}, orders: map[string][]int64{}, applied: map[string]decimal.Decimal{},
-		stops: map[int64]killStop{}, stopsChecked: map[int64]killStop{}, amended: map[int64]decimal.Decimal{}}
+	load := newKillLoad(0)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	kafka := startKafka(t)
 	extra := append(append(append(append([]string{}, journal...), more...), "-kafka", kafka), strings.Fields(os.Getenv("BOURSE_KILL_ARGS"))...) // e.g. "-durability async" to see the test fail

@@ -19,7 +19,6 @@ import (
 	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
-	"github.com/shopspring/decimal"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -140,7 +139,7 @@ func TestOutage(t *testing.T) {
 
 	// Paced (~100 writes/s) so that a long run stays within the 10,000
 	// recent deals per market that market.deals keeps (checkFollowers).
-	load := &killLoad{maxID: map[string]int64{}, orders: map[string][]int64{}, applied: map[string]decimal.Decimal{}, pause: 30 * time.Millisecond}
+	load := newKillLoad(30 * time.Millisecond)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {

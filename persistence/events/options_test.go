@@ -122,7 +122,7 @@ var optionsWant = map[string][]orderEvent{
 // optionsSequence is the order of all the scenario's orders messages: a
 // command's own first (ioc fills ask3), then those of the stop orders its
 // trades triggered (stop, then smkt after ask5 and bid1).
-var optionsSequence = []string{"a1 1", "stop 1", "ask3 1", "ask3 3", "ioc 3", "stop 2", "stop 2", "a1 2", "stop 2",
+var optionsSequence = []string{"a1 1", "stop 1", "ask3 1", "ask3 3", "ioc 3", "stop 2", "a1 2", "stop 2",
 	"stop 3", "smkt 1", "bid1 1", "bid1 2", "ask5 3", "smkt 2", "bid1 2", "smkt 3"}
 
 // checkOptionsScenario compares the orders messages values (in the
