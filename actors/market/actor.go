@@ -180,6 +180,7 @@ func (a *Actor) order(ctx actor.Context, cmd messages.Command, replyTo *actor.PI
 		a.env.Journal.Reply(replyTo, &messages.ErrorReply{Err: err})
 		return
 	}
+	reply := &messages.OrderReply{Order: *o} // o is the book's: copy it now
 	a.fault("apply", cmd)
 	st.lsn = a.env.Journal.Append(events)
 	if m != nil {
@@ -193,7 +194,7 @@ func (a *Actor) order(ctx actor.Context, cmd messages.Command, replyTo *actor.PI
 		m.Trades.Add(float64(trades))
 		m.Triggers.Add(float64(triggers))
 	}
-	a.env.Journal.Reply(replyTo, &messages.OrderReply{Order: o})
+	a.env.Journal.Reply(replyTo, reply)
 }
 
 // cancel decides a command that places no order (order.cancel,
@@ -216,7 +217,10 @@ func (a *Actor) cancel(ctx actor.Context, cmd messages.Command, replyTo *actor.P
 		a.env.Journal.Reply(replyTo, &messages.ErrorReply{Err: err})
 		return
 	}
-	var reply messages.Reply = &messages.OrderReply{Order: o}
+	var reply messages.Reply
+	if o != nil {
+		reply = &messages.OrderReply{Order: *o}
+	}
 	cancels := len(events) // one OrderFinished per order cancelled
 	switch c := cmd.(type) {
 	case *messages.CancelAll:

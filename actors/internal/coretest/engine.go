@@ -224,8 +224,12 @@ func (e *Engine) execute(cmd messages.Command, market messages.MarketID) ([]mess
 	if err != nil {
 		return nil, messages.Order{}, err
 	}
+	var ord messages.Order
+	if o != nil {
+		ord = *o
+	}
 	e.apply(events)
-	return events, o, nil
+	return events, ord, nil
 }
 
 func (e *Engine) apply(events []messages.Event) {

@@ -38,7 +38,7 @@ func (p *matchPath) limit(user uint32, side messages.Side, price, amount int64) 
 	if err != nil {
 		p.t.Fatalf("put_limit: %v", err)
 	}
-	return events, o
+	return events, *o
 }
 
 func (p *matchPath) run() {

@@ -66,7 +66,7 @@ func TestAppendixA(t *testing.T) {
 		for _, ev := range evs {
 			l.Apply(ev, ledger.Live)
 		}
-		return o
+		return *o
 	}
 	o1 := put(&messages.PutLimit{User: 2, Market: m.ID, Side: messages.Ask, Amount: dec(t, "2", 8), Price: dec(t, "100", 2), TakerFee: 20, MakerFee: 10, Source: "web", Time: 10})
 	if got := fixed.FormatInt(o1.Left, 8); got != "2" {
@@ -99,10 +99,11 @@ func TestAppendixA(t *testing.T) {
 	if len(asks) != 1 || asks[0].Price != 10000 || asks[0].Amount != 50000000 || len(bids) != 0 {
 		t.Errorf("depth = %v %v; want asks [[100 0.5]]", asks, bids)
 	}
-	evs, o, e := b.Execute(&messages.Cancel{User: 2, Market: m.ID, OrderID: o1.ID, Time: 30})
+	evs, cancelled, e := b.Execute(&messages.Cancel{User: 2, Market: m.ID, OrderID: o1.ID, Time: 30})
 	if e != nil {
 		t.Fatal(e)
 	}
+	o := *cancelled
 	for _, ev := range evs {
 		l.Apply(ev, ledger.Live)
 	}

@@ -44,7 +44,10 @@ type bareBook struct{ b *book.Book }
 
 func (c bareBook) exec(cmd messages.Command) (messages.Order, *messages.Error) {
 	_, o, err := c.b.Execute(cmd)
-	return o, err
+	if err != nil {
+		return messages.Order{}, err
+	}
+	return *o, nil
 }
 
 type engineCore struct{ e *coretest.Engine }

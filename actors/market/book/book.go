@@ -201,7 +201,8 @@ type Book struct {
 	deadlines           map[uint32]int64
 	lastPrice           int64
 	lo, hi              int64
-	due                 []*order // scratch: stops a command triggered
+	due                 []*order       // scratch: stops a command triggered
+	own                 messages.Order // Execute's order when stops triggered after it
 
 	slab       slab
 	scratch    []messages.Event // events of the command being decided

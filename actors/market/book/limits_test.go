@@ -20,10 +20,13 @@ func TestMaxOpenOrders(t *testing.T) {
 	put := func(user uint32, side messages.Side, price, amount int64) (messages.Order, *messages.Error) {
 		now++
 		events, o, err := b.Execute(&messages.PutLimit{User: user, Market: cfg.Market, Side: side, Price: price, Amount: amount, Time: now})
-		if err == nil && len(events) == 0 {
+		if err != nil {
+			return messages.Order{}, err
+		}
+		if len(events) == 0 {
 			t.Fatalf("accepted without events")
 		}
-		return o, err
+		return *o, nil
 	}
 	unit := cfg.MinAmount * 10
 	for i := range 2 {

@@ -12,12 +12,13 @@ import (
 // or *CancelAfter) and applies the resulting events, then decides and
 // applies those of the stop orders the command's trades triggered. It
 // returns the events, in journal order, and the command's order as it stood
-// after its own events (none for CancelAll and CancelAfter). On error
-// nothing changed.
+// after its own events (nil for CancelAll and CancelAfter). The order is the
+// book's own record, valid until the book's next Execute, Apply or Expire:
+// copy it to keep it. On error nothing changed.
 //
 // I/O order for the caller: append the events to the journal before sending
 // any settlement or reply they cause.
-func (b *Book) Execute(cmd messages.Command) ([]messages.Event, messages.Order, *messages.Error) {
+func (b *Book) Execute(cmd messages.Command) ([]messages.Event, *messages.Order, *messages.Error) {
 	var (
 		events []messages.Event
 		err    *messages.Error
@@ -37,25 +38,25 @@ func (b *Book) Execute(cmd messages.Command) ([]messages.Event, messages.Order, 
 		events, err = b.Amend(c)
 		if err == nil {
 			b.Apply(events[0])
-			return events, b.orders[events[0].(*messages.OrderAmended).OrderID].Order, nil
+			return events, &b.orders[events[0].(*messages.OrderAmended).OrderID].Order, nil
 		}
 	case *messages.CancelAll:
 		events, err = b.CancelAll(c)
 		for _, ev := range events {
 			b.Apply(ev)
 		}
-		return events, messages.Order{}, err
+		return events, nil, err
 	case *messages.CancelAfter:
 		events, err = b.CancelAfter(c)
 		for _, ev := range events {
 			b.Apply(ev)
 		}
-		return events, messages.Order{}, err
+		return events, nil, err
 	default:
-		return nil, messages.Order{}, messages.ErrInvalidArgument
+		return nil, nil, messages.ErrInvalidArgument
 	}
 	if err != nil {
-		return nil, messages.Order{}, err
+		return nil, nil, err
 	}
 	for _, ev := range events {
 		b.Apply(ev)
@@ -67,10 +68,10 @@ func (b *Book) Execute(cmd messages.Command) ([]messages.Event, messages.Order, 
 		o = b.rested
 	}
 	if !b.triggered() {
-		return events, o.Order, nil
+		return events, &o.Order, nil
 	}
-	own := o.Order // before the stops' events recycle o
-	return b.cascade(events, now), own, nil
+	b.own = o.Order // before the stops' events recycle o
+	return b.cascade(events, now), &b.own, nil
 }
 
 // Orders lists one side in matching priority (best price first, then oldest
