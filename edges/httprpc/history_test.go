@@ -15,6 +15,7 @@ import (
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/events"
 	"github.com/bourse-exchange/bourse/persistence/history"
+	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/bourse-exchange/bourse/runtime/derive"
 	"github.com/holiman/uint256"
 )
@@ -273,14 +274,7 @@ func TestHistoryInvalidArgument(t *testing.T) {
 // (SQLite), from derived records to JSON.
 func TestHistoryWithStore(t *testing.T) {
 	cfg := loadTestConfig(t)
-	st, err := history.Open(context.Background(), history.Options{
-		Path: filepath.Join(t.TempDir(), "history.db"), Config: cfg,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openSQLiteStore(t, cfg)
 	// ETHBTC: stock ETH (prec_save 10), money BTC (prec_save 14),
 	// stock_prec 4, money_prec 6, fee_prec 3. User 9 sells 2.5 ETH at
 	// 0.065 to user 4's market buy.
@@ -342,14 +336,7 @@ func TestHistoryWithStore(t *testing.T) {
 // Kafka and the websocket print (events.AppendOrder).
 func TestHistoryOptionsAsLive(t *testing.T) {
 	cfg := loadTestConfig(t)
-	st, err := history.Open(context.Background(), history.Options{
-		Path: filepath.Join(t.TempDir(), "history.db"), Config: cfg,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openSQLiteStore(t, cfg)
 	rng := rand.New(rand.NewPCG(8, 8))
 	var orders []messages.Order
 	var records []derive.Record
@@ -420,4 +407,19 @@ func oneIf(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// openSQLiteStore opens a history store in a temporary SQLite file, closed
+// when the test ends.
+func openSQLiteStore(t *testing.T, cfg *config.Config) *history.Store {
+	t.Helper()
+	st, err := history.Open(context.Background(), history.Options{
+		Path: filepath.Join(t.TempDir(), "history.db"), Config: cfg,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

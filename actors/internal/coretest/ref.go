@@ -297,12 +297,7 @@ func (r *Ref) do(c *Cmd) RefResult {
 		}
 		return RefResult{}
 	case OpDetail:
-		var o *RefOrder
-		if c.ClientID != "" {
-			o = r.byClient(m, c.User, c.ClientID)
-		} else {
-			o = r.byID(m, c.OrderID)
-		}
+		o := r.named(m, c)
 		if o == nil {
 			return RefResult{}
 		}
@@ -982,15 +977,19 @@ func (r *Ref) putMarket(m *refMarket, c *Cmd) RefResult {
 	return res
 }
 
+// named returns the open order c names by client id (if it has one) or by
+// id, or nil.
+func (r *Ref) named(m *refMarket, c *Cmd) *RefOrder {
+	if c.ClientID != "" {
+		return r.byClient(m, c.User, c.ClientID)
+	}
+	return r.byID(m, c.OrderID)
+}
+
 // target finds the open order a cancel or amend names: code 10 if there is
 // none, 11 if it is another user's.
 func (r *Ref) target(m *refMarket, c *Cmd) (*RefOrder, *messages.Error) {
-	var o *RefOrder
-	if c.ClientID != "" {
-		o = r.byClient(m, c.User, c.ClientID)
-	} else {
-		o = r.byID(m, c.OrderID)
-	}
+	o := r.named(m, c)
 	if o == nil {
 		return nil, messages.ErrOrderNotFound
 	}
