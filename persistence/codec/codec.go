@@ -273,7 +273,8 @@ func (r *reader) side() messages.Side {
 }
 
 func (r *reader) event() messages.Event {
-	switch messages.EventType(r.byte()) {
+	typ := messages.EventType(r.byte())
+	switch typ {
 	case messages.TypeBalanceUpdated:
 		e := &messages.BalanceUpdated{}
 		e.User = r.u32()
@@ -333,8 +334,7 @@ func (r *reader) event() messages.Event {
 		r.fail()
 		return nil
 	}
-	r.i--
-	switch messages.EventType(r.byte()) {
+	switch typ {
 	case messages.TypeStopTriggered:
 		e := &messages.StopTriggered{}
 		e.Market = messages.MarketID(r.u16())
