@@ -95,9 +95,11 @@ func (a *Actor) Receive(ctx actor.Context) {
 		total, orders := a.book.Pending(cmd.User, cmd.Offset, cmd.Limit)
 		ctx.Send(cmd.ReplyTo, &messages.OrderListReply{Total: total, Orders: orders})
 	case *messages.OrderPendingDetail:
-		o := a.book.Order(cmd.OrderID)
+		var o *messages.Order
 		if cmd.ClientID != "" {
 			o = a.book.OrderByClientID(cmd.User, cmd.ClientID)
+		} else {
+			o = a.book.Order(cmd.OrderID)
 		}
 		ctx.Send(cmd.ReplyTo, &messages.OrderDetailReply{Order: o})
 	case *messages.OrderDepth:

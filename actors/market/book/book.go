@@ -443,17 +443,17 @@ func (b *Book) PutMarket(cmd *messages.PutMarket) ([]messages.Event, *messages.E
 	if err := b.checkClientID(cmd.User, cmd.ClientID); err != nil {
 		return nil, err
 	}
+	t := messages.Order{
+		ID: c.id(b.lastID + 1), Market: c.Market, Type: messages.Market, Side: cmd.Side,
+		User: cmd.User, CTime: cmd.Time, MTime: cmd.Time, Amount: cmd.Amount,
+		TakerFee: cmd.TakerFee, Left: cmd.Amount, Source: cmd.Source,
+		ClientID: cmd.ClientID, StopPrice: cmd.StopPrice, STP: cmd.STP,
+	}
 	if cmd.StopPrice != 0 {
 		// A stop-market sell's amount is stock, checked now; a buy's
 		// money is checked against the book when it triggers.
 		if cmd.Side == messages.Ask && cmd.Amount < c.MinAmount {
 			return nil, messages.ErrAmountTooSmall
-		}
-		t := messages.Order{
-			ID: c.id(b.lastID + 1), Market: c.Market, Type: messages.Market, Side: cmd.Side,
-			User: cmd.User, CTime: cmd.Time, MTime: cmd.Time, Amount: cmd.Amount,
-			TakerFee: cmd.TakerFee, Left: cmd.Amount, Source: cmd.Source,
-			ClientID: cmd.ClientID, StopPrice: cmd.StopPrice, STP: cmd.STP,
 		}
 		return b.hold(&t)
 	}
@@ -467,12 +467,6 @@ func (b *Book) PutMarket(cmd *messages.PutMarket) ([]messages.Event, *messages.E
 		}
 	} else if !c.enoughMoney(cmd.Amount, best.price) {
 		return nil, messages.ErrAmountTooSmall
-	}
-	t := messages.Order{
-		ID: c.id(b.lastID + 1), Market: c.Market, Type: messages.Market, Side: cmd.Side,
-		User: cmd.User, CTime: cmd.Time, MTime: cmd.Time, Amount: cmd.Amount,
-		TakerFee: cmd.TakerFee, Left: cmd.Amount, Source: cmd.Source,
-		ClientID: cmd.ClientID, STP: cmd.STP,
 	}
 	asset, frozen := c.Reservation(messages.Market, cmd.Side, cmd.Amount, 0)
 	t.Frozen = frozen
