@@ -141,7 +141,7 @@ func (l *killLoad) worker(url string, seed uint64, stop <-chan struct{}) {
 		case k < 8:
 			side := 1 + rng.IntN(2)
 			near := func(lo int) string { // lo/100 .. lo/100 + 0.09 of the market's price
-				return decimal.NewFromInt(int64(m.price)).Mul(decimal.NewFromFloat(0.01 * float64(lo+rng.IntN(10)))).StringFixed(2)
+				return decimal.New(int64(m.price*(lo+rng.IntN(10))), -2).StringFixed(2)
 			}
 			price := near(95)
 			amount := strconv.Itoa(1 + rng.IntN(3))

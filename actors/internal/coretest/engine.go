@@ -293,7 +293,7 @@ func (e *Engine) Check() error {
 				err = fmt.Errorf("open order %d: type %d amount %d left %d deal_stock %d", o.ID, o.Type, o.Amount, o.Left, o.DealStock)
 			}
 			if !o.Frozen.Eq(&r) && err == nil {
-				err = fmt.Errorf("resting order %d: frozen %s; want reservation %s", o.ID, o.Frozen.Dec(), r.Dec())
+				err = fmt.Errorf("open order %d: frozen %s; want reservation %s", o.ID, o.Frozen.Dec(), r.Dec())
 			}
 			k := userAsset{o.User, asset}
 			if want[k] == nil {

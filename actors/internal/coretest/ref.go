@@ -1,6 +1,7 @@
 package coretest
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -1075,10 +1076,7 @@ func (r *Ref) expire(m *refMarket, now int64) {
 		}
 	}
 	slices.SortFunc(due, func(a, b uint32) int {
-		if m.deadlines[a] != m.deadlines[b] {
-			return int(m.deadlines[a] - m.deadlines[b])
-		}
-		return int(a) - int(b)
+		return cmp.Or(cmp.Compare(m.deadlines[a], m.deadlines[b]), cmp.Compare(a, b))
 	})
 	for _, u := range due {
 		delete(m.deadlines, u)

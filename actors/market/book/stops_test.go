@@ -220,7 +220,7 @@ func TestStopInteractions(t *testing.T) {
 			o := newOptEnv(t, "")
 			o.trade("1", "100")
 			o.rest(1, messages.Ask, "1", "105")
-			stop, _, e := o.limit(1, messages.Bid, "1", "105", func(c *messages.PutLimit) { c.StopPrice, c.STP = o.price("101"), tc.mode })
+			_, _, e := o.limit(1, messages.Bid, "1", "105", func(c *messages.PutLimit) { c.StopPrice, c.STP = o.price("101"), tc.mode })
 			if e != nil {
 				t.Fatal(e)
 			}
@@ -232,7 +232,6 @@ func TestStopInteractions(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("STP %v: %s; want %s", tc.mode, got, tc.want)
 			}
-			_ = stop
 		}
 	})
 	t.Run("a post-only stop that would take when triggered is cancelled", func(t *testing.T) {

@@ -345,7 +345,8 @@ func runMode(ctx context.Context, o *options, mode string, cfg *config.Config, c
 		mode, o.users, len(prefill), len(cfg.Markets), time.Since(t0).Round(time.Millisecond))
 
 	var cmds []workload.Cmd
-	if ladder := rates(startRate[mode], ladders[o.ladder], o.maxRate); o.warmup > 0 && len(ladder) > 0 {
+	ladder := rates(startRate[mode], ladders[o.ladder], o.maxRate)
+	if o.warmup > 0 && len(ladder) > 0 {
 		// Not measured: what a freshly started target does once (the
 		// snapshot follower's first pass, first fsyncs, page faults)
 		// would otherwise land in the first step.
@@ -357,7 +358,7 @@ func runMode(ctx context.Context, o *options, mode string, cfg *config.Config, c
 			return rows, counts, err
 		}
 	}
-	for _, rate := range rates(startRate[mode], ladders[o.ladder], o.maxRate) {
+	for _, rate := range ladder {
 		if ctx.Err() != nil {
 			return rows, counts, ctx.Err()
 		}
