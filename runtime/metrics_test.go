@@ -3,10 +3,12 @@ package runtime_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // TestMetrics: the journal histograms count every committed record once
@@ -25,9 +27,16 @@ func TestMetrics(t *testing.T) {
 	waitCursor(t, rec, last)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(n.Metrics())
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	// The feed records a follower's cursor just after the follower has
+	// taken the record: gather until it shows (or the deadline passes).
+	var families []*dto.MetricFamily
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if families, err = reg.Gather(); err != nil {
+			t.Fatal(err)
+		}
+		if followerCursor(families) == float64(last) || time.Now().After(deadline) {
+			break
+		}
 	}
 	got := map[string]float64{}
 	for _, f := range families {
@@ -61,4 +70,15 @@ func TestMetrics(t *testing.T) {
 	if c := got["bourse_journal_commit_seconds_count"]; c < 1 || c > float64(last) {
 		t.Errorf("bourse_journal_commit_seconds_count = %v; want 1..%d commits", c, last)
 	}
+}
+
+func followerCursor(families []*dto.MetricFamily) float64 {
+	for _, f := range families {
+		if f.GetName() == "bourse_follower_cursor" {
+			for _, m := range f.GetMetric() {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	return -1
 }
