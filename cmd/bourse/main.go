@@ -5,6 +5,8 @@
 //	       [-auth-url URL] [-sign-url URL] [-dev-auth]
 //	       [-history DSN] [-redis ADDR] [-kafka BROKERS] [-alert-redis ADDR]
 //	bourse verify [-config FILE] [-data-dir DIR] [-journal DSN]
+//	bourse version
+//	bourse help [COMMAND]
 //
 // Without -config it uses the embedded default configuration (see
 // runtime/config/bourse.yaml). It recovers its state from the journal in
@@ -28,6 +30,9 @@
 // "bourse verify" recovers the journal (-data-dir, or -journal) offline
 // (the node must not be running) and prints the last LSN, the state hash
 // and the invariant checks; it exits 1 if an invariant does not hold.
+// "bourse version" prints the module version and VCS revision; "bourse help"
+// lists the subcommands. Any other first argument that is not a flag is a
+// usage error (exit status 2), as is a positional argument after the flags.
 package main
 
 import (
@@ -41,6 +46,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -57,17 +63,151 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "bourse:", err)
-		os.Exit(1)
+	os.Exit(exitCode(dispatch(os.Args[1:], os.Stdout), os.Stderr))
+}
+
+// subcommand is a named command of the binary: bourse NAME [flags].
+type subcommand struct {
+	name    string
+	summary string                                   // one line, for bourse help
+	run     func(args []string, out io.Writer) error // args: those after the name
+}
+
+// subcommands is the table of bourse's subcommands; without one, bourse
+// runs a node. Adding a subcommand is adding a line here.
+func subcommands() []subcommand {
+	return []subcommand{
+		{"verify", "recover a data directory offline, print its last LSN and state hash, check the invariants", verify},
+		{"version", "print the module version and the VCS revision the binary was built from", version},
+		{"help", "list the subcommands; bourse help COMMAND prints the flags of COMMAND", help},
 	}
 }
 
-func run(args []string) error {
-	if len(args) > 0 && args[0] == "verify" {
-		return verify(args[1:], os.Stdout)
+// dispatch runs the subcommand named by args[0], or a node when args is
+// empty or starts with a flag. Any other first argument is a usage error:
+// a mistyped subcommand must not start a live exchange.
+func dispatch(args []string, out io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return run(args)
 	}
+	for _, c := range subcommands() {
+		if c.name == args[0] {
+			return c.run(args[1:], out)
+		}
+	}
+	return usageErrorf("unknown command %q; the commands are %s, or flags only to run a node (bourse help)", args[0], commandNames())
+}
+
+// usageError is a command line bourse cannot run: it exits with status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// exitCode reports err on stderr and gives the process's exit status: 0
+// without an error or when help was asked (-h), 2 for a usage error, else 1.
+func exitCode(err error, stderr io.Writer) int {
+	var ue *usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, "bourse:", err)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "bourse:", err)
+		return 1
+	}
+}
+
+// parseFlags parses args with fs (already printing its own message on a
+// bad flag) and refuses positional arguments, which no command takes: in
+// "bourse -data-dir X verify" the word is not a subcommand.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q after the flags: a subcommand (%s) comes first, bourse COMMAND [flags] (bourse help)", fs.Arg(0), commandNames())
+	}
+	return nil
+}
+
+func commandNames() string {
+	var names []string
+	for _, c := range subcommands() {
+		names = append(names, c.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// help prints the subcommands, or with one argument the flags of that
+// subcommand ("node" or none for the node's own flags).
+func help(args []string, out io.Writer) error {
+	switch {
+	case len(args) > 1:
+		return usageErrorf("help takes at most one command, not %q", args)
+	case len(args) == 1 && args[0] == "node":
+		return run([]string{"-h"})
+	case len(args) == 1:
+		for _, c := range subcommands() {
+			if c.name == args[0] {
+				return c.run([]string{"-h"}, out)
+			}
+		}
+		return usageErrorf("unknown command %q; the commands are %s", args[0], commandNames())
+	}
+	fmt.Fprint(out, "usage:\n  bourse [flags]            run a node (bourse help node, or bourse -h, lists the flags)\n  bourse COMMAND [flags]\n\ncommands:\n")
+	for _, c := range subcommands() {
+		fmt.Fprintf(out, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(out, "\nbourse help COMMAND prints the flags of COMMAND.\n")
+	return nil
+}
+
+// version prints the module version and the VCS revision recorded in the
+// binary by the Go toolchain.
+func version(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("bourse version", flag.ContinueOnError)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return errors.New("no build information in this binary")
+	}
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	fmt.Fprintf(out, "module:   %s %s\n", bi.Main.Path, bi.Main.Version)
+	if rev := settings["vcs.revision"]; rev != "" {
+		if settings["vcs.modified"] == "true" {
+			rev += " (modified)"
+		}
+		fmt.Fprintf(out, "revision: %s\n", rev)
+		if t := settings["vcs.time"]; t != "" {
+			fmt.Fprintf(out, "time:     %s\n", t)
+		}
+	} else {
+		fmt.Fprintln(out, "revision: unknown (built without VCS information)")
+	}
+	fmt.Fprintf(out, "go:       %s %s/%s\n", bi.GoVersion, settings["GOOS"], settings["GOARCH"])
+	return nil
+}
+
+func run(args []string) error {
 	fs := flag.NewFlagSet("bourse", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: bourse [flags] runs a node; bourse COMMAND [flags] runs one of: %s (bourse help)\n\nflags:\n", commandNames())
+		fs.PrintDefaults()
+	}
 	configPath := fs.String("config", "", "configuration file (default: the embedded default configuration)")
 	dataDir := fs.String("data-dir", "./data", "directory for local state")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "listen address of the HTTP JSON-RPC API (internal: keep it private)")
@@ -84,7 +224,7 @@ func run(args []string) error {
 	kafkaBrokers := fs.String("kafka", "", "publish events to these Kafka brokers, comma-separated (default: kafka.brokers of the configuration, else the in-process bus only)")
 	durability := fs.String("durability", "sync", "when a write is acknowledged: sync (after fsync), batch (after write; fsync every tuning.journal.sync_interval, default 10ms), async (at once)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	// Signals are caught from the start: a SIGHUP (token reload) or
@@ -284,7 +424,7 @@ func verify(args []string, out io.Writer) error {
 	configPath := fs.String("config", "", "configuration file (default: the embedded default configuration)")
 	dataDir := fs.String("data-dir", "./data", "data directory to verify")
 	journalDSN := journalFlag(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := config.LoadFile(*configPath)
