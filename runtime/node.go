@@ -14,6 +14,7 @@ import (
 	"github.com/bourse-exchange/bourse/actors/market"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/dirlock"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime/config"
 )
@@ -46,6 +47,7 @@ type Node struct {
 	stopTick chan struct{}
 	tickDone chan struct{}
 
+	lock         *dirlock.Lock // the data directory's (nil without one)
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
@@ -63,7 +65,9 @@ type Options struct {
 	// ShardProps likewise for balance shards.
 	ShardProps []actor.PropsOption
 	// DataDir holds the journal. Empty: nothing is stored (journal.Discard),
-	// for benchmarks and tests only.
+	// for benchmarks and tests only. The node locks it (persistence/dirlock)
+	// from Start to the end of Shutdown: Start fails, naming the directory
+	// and the holder's pid, while another process or node holds it.
 	DataDir string
 	// JournalDSN, if set, keeps the journal in a MySQL table instead of
 	// under DataDir: a go-sql-driver DSN, optionally prefixed with
@@ -81,13 +85,24 @@ type Options struct {
 	TickInterval time.Duration
 }
 
-// Start recovers the state from the journal (opts.JournalDSN, else
-// opts.DataDir), then builds and starts a node for cfg that journals every
-// change there.
-func Start(cfg *config.Config, opts Options) (*Node, error) {
+// Start locks opts.DataDir, recovers the state from the journal
+// (opts.JournalDSN, else opts.DataDir), then builds and starts a node for
+// cfg that journals every change there.
+func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	var lock *dirlock.Lock
+	if opts.DataDir != "" {
+		if lock, err = dirlock.Acquire(opts.DataDir); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				lock.Release()
+			}
+		}()
 	}
 	state := NewState(cfg)
 	var backend journal.Backend = &pj.Discard{}
@@ -141,6 +156,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		}
 		var err error
 		if snaps, err = NewSnapshotter(cfg, state, opts.DataDir, jdir, &store, retain, log); err != nil {
+			backend.Close() // releases a MySQL journal's claim
 			return nil, err
 		}
 	}
@@ -178,8 +194,8 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	for i := range shardChildren {
 		shardChildren[i] = child{actors.ShardName(i), balance.Props(state.Ledgers[i], i, senv, tn.shardProps(cfg.Tuning.Shard, opts.ShardProps)...)}
 	}
-	n := &Node{Config: cfg, System: system, Journal: jw, Snapshots: snaps, Feed: feed, Recovered: state.Recovery, log: log,
-		jmetrics: jm, mmetrics: mm, tuning: tn}
+	n = &Node{Config: cfg, System: system, Journal: jw, Snapshots: snaps, Feed: feed, Recovered: state.Recovery, log: log,
+		jmetrics: jm, mmetrics: mm, tuning: tn, lock: lock}
 	for _, sup := range []struct {
 		name     string
 		children []child
@@ -269,5 +285,8 @@ func (n *Node) shutdown(ctx context.Context) error {
 	}
 	n.System.Shutdown()
 	n.tuning.close()
+	if lerr := n.lock.Release(); err == nil {
+		err = lerr
+	}
 	return err
 }

@@ -196,6 +196,29 @@ func Recover(cfg *config.Config, dataDir, journalDSN string) (*State, Backend, e
 	return s, backend, nil
 }
 
+// Scan is Recover without changing anything: it reads the newest valid
+// snapshot and the journal after it (pj.ScanFiles or pj.ScanMySQL), creates
+// no directory, file or table, cuts no torn tail (State.Recovery reports
+// it) and takes no lock, so it may read the data directory or journal
+// table of a running node. bourse verify uses it.
+func Scan(cfg *config.Config, dataDir, journalDSN string) (*State, error) {
+	s, err := loadSnapshot(cfg, dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	var rec pj.Recovery
+	if journalDSN != "" {
+		rec, err = pj.ScanMySQL(journalDSN, s.LastLSN, s.Apply)
+	} else {
+		rec, err = pj.ScanFiles(JournalDir(dataDir), s.LastLSN, s.Apply)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	s.Recovery = rec
+	return s, nil
+}
+
 // loadSnapshot restores the newest valid snapshot under dataDir, or returns
 // the empty state when there is none.
 func loadSnapshot(cfg *config.Config, dataDir string) (*State, error) {

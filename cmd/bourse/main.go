@@ -27,12 +27,18 @@
 // (table= defaults to bourse_journal; the table is created if needed).
 // -journal "" forces segment files whatever the configuration says.
 //
-// "bourse verify" recovers the journal (-data-dir, or -journal) offline
-// (the node must not be running) and prints the last LSN, the state hash
-// and the invariant checks; it exits 1 if an invariant does not hold.
+// "bourse verify" reads the snapshot and journal (-data-dir, or -journal)
+// and prints the last LSN, the state hash and the invariant checks; it
+// exits 1 if an invariant does not hold. It is read-only: it changes no
+// file or table and takes no lock (a torn tail is reported, not cut), so it
+// may run beside a node on the same directory, which it then reports.
 // "bourse version" prints the module version and VCS revision; "bourse help"
 // lists the subcommands. Any other first argument that is not a flag is a
 // usage error (exit status 2), as is a positional argument after the flags.
+//
+// A node locks its -data-dir (the file LOCK in it) and claims its MySQL
+// journal table (a GET_LOCK named after the database and table) while it
+// runs: a second node on either is refused with a message naming it.
 package main
 
 import (
@@ -54,6 +60,7 @@ import (
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/edges/httprpc"
 	"github.com/bourse-exchange/bourse/edges/ws"
+	"github.com/bourse-exchange/bourse/persistence/dirlock"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/bourse-exchange/bourse/runtime/alert"
 	"github.com/bourse-exchange/bourse/runtime/config"
@@ -77,7 +84,7 @@ type subcommand struct {
 // runs a node. Adding a subcommand is adding a line here.
 func subcommands() []subcommand {
 	return []subcommand{
-		{"verify", "recover a data directory offline, print its last LSN and state hash, check the invariants", verify},
+		{"verify", "read a data directory or journal table (read-only; a running node may use it), print its last LSN and state hash, check the invariants", verify},
 		{"version", "print the module version and the VCS revision the binary was built from", version},
 		{"help", "list the subcommands; bourse help COMMAND prints the flags of COMMAND", help},
 	}
@@ -418,7 +425,8 @@ func readTokens(file, extra string) ([]string, error) {
 	return tokens, nil
 }
 
-// verify recovers a data directory offline and prints what it found.
+// verify reads a data directory (or journal table) without changing it and
+// prints what it found.
 func verify(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("bourse verify", flag.ContinueOnError)
 	configPath := fs.String("config", "", "configuration file (default: the embedded default configuration)")
@@ -433,21 +441,26 @@ func verify(args []string, out io.Writer) error {
 	}
 	t0 := time.Now()
 	dsn := journalDSN(cfg)
-	s, backend, err := runtime.Recover(cfg, *dataDir, dsn)
+	running, pid := dirlock.Holder(*dataDir)
+	s, err := runtime.Scan(cfg, *dataDir, dsn)
 	if err != nil {
 		return err
 	}
-	if err := backend.Close(); err != nil {
-		return err
-	}
 	r := s.Recovery
+	if running {
+		who := "a node"
+		if pid > 0 {
+			who = fmt.Sprintf("a node (pid %d)", pid)
+		}
+		fmt.Fprintf(out, "running:   %s holds %s: this is its durable state as read now\n", who, *dataDir)
+	}
 	if dsn != "" {
 		fmt.Fprintf(out, "journal:   %s (%d records)\n", runtime.JournalName(*dataDir, dsn), r.Records)
 	} else {
 		fmt.Fprintf(out, "journal:   %s (%d segments, %d records)\n", runtime.JournalDir(*dataDir), r.Segments, r.Records)
 	}
 	if r.TornBytes > 0 {
-		fmt.Fprintf(out, "torn tail: cut %d bytes (%s)\n", r.TornBytes, r.TornReason)
+		fmt.Fprintf(out, "torn tail: %d bytes ignored, not cut (%s)\n", r.TornBytes, r.TornReason)
 	}
 	for _, why := range s.SkippedSnapshots {
 		fmt.Fprintf(out, "skipped:   %s\n", why)

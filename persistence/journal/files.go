@@ -43,14 +43,33 @@ type Recovery struct {
 
 // OpenFiles opens (creating if needed) the journal in dir, reads every
 // record with LSN > after in order into replay, cuts a torn tail, and
-// returns the backend ready to append after the last record.
+// returns the backend ready to append after the last record. See ScanFiles
+// for reading without changing anything.
 func OpenFiles(dir string, segmentSize int64, after uint64, replay func(Record) error) (*Files, Recovery, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, Recovery{}, err
+	}
+	return openFiles(dir, segmentSize, after, replay, false)
+}
+
+// ScanFiles reads the journal in dir as OpenFiles does — every record with
+// LSN > after into replay, the same checks — but changes nothing: it
+// creates no directory (a missing one is an empty journal), and a torn tail
+// is reported in the Recovery but not cut. It is safe on the directory of a
+// running node: a record still being written at the end shows as a torn
+// tail and is ignored. bourse verify uses it.
+func ScanFiles(dir string, after uint64, replay func(Record) error) (Recovery, error) {
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return Recovery{}, nil
+	}
+	_, rec, err := openFiles(dir, 0, after, replay, true)
+	return rec, err
+}
+
+func openFiles(dir string, segmentSize int64, after uint64, replay func(Record) error, readOnly bool) (*Files, Recovery, error) {
 	var rec Recovery
 	if segmentSize <= 0 {
 		segmentSize = SegmentSize
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, rec, err
 	}
 	segs, err := segments(dir)
 	if err != nil {
@@ -99,7 +118,7 @@ func OpenFiles(dir string, segmentSize int64, after uint64, replay func(Record) 
 			}
 			off += n
 		}
-		if last {
+		if last && !readOnly {
 			f, err := os.OpenFile(filepath.Join(dir, seg.name), os.O_RDWR, 0o644)
 			if err != nil {
 				return nil, rec, err

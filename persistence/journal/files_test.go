@@ -1,8 +1,10 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -112,5 +114,39 @@ func TestCoveredRecordsChecked(t *testing.T) {
 	os.WriteFile(seg, data, 0o644)
 	if _, _, err := OpenFiles(dir, 0, 5, nil); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("OpenFiles(after 5) over a bad checksum = %v; want ErrCorrupt", err)
+	}
+}
+
+// TestScanFilesReadOnly: ScanFiles reports a torn tail without cutting it,
+// and creates no directory.
+func TestScanFilesReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	j, _, err := OpenFiles(dir, 0, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Write(testRecords(1, 4)); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	seg := filepath.Join(dir, fmt.Sprintf("%020d%s", 1, segExt))
+	f, _ := os.OpenFile(seg, os.O_APPEND|os.O_WRONLY, 0)
+	f.Write([]byte{9, 9, 9})
+	f.Close()
+	before, _ := os.ReadFile(seg)
+	var n int
+	rec, err := ScanFiles(dir, 0, func(Record) error { n++; return nil })
+	if err != nil || rec.Records != 4 || rec.LastLSN != 4 || rec.TornBytes != 3 || n != 4 {
+		t.Fatalf("ScanFiles = %+v, %d replayed, %v", rec, n, err)
+	}
+	if after, _ := os.ReadFile(seg); !bytes.Equal(before, after) {
+		t.Fatalf("ScanFiles changed the segment: %d bytes, was %d", len(after), len(before))
+	}
+	missing := filepath.Join(dir, "none")
+	if rec, err := ScanFiles(missing, 0, nil); err != nil || rec.Records != 0 {
+		t.Fatalf("ScanFiles of a missing directory = %+v, %v", rec, err)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Fatalf("ScanFiles created %s", missing)
 	}
 }

@@ -40,9 +40,10 @@ const DefaultMySQLTable = "bourse_journal"
 // loss with innodb_flush_log_at_trx_commit=1 (the default) and, with binary
 // logging on, sync_binlog=1.
 //
-// Nothing else may write the table while a node runs; a second node on the
-// same table fails on its first duplicate LSN (the primary key) and stops
-// acknowledging. Likewise, should a COMMIT that a node sent just before a
+// Nothing else may write the table while a node runs: OpenMySQL claims it
+// (a GET_LOCK named after the database and table, held on a connection of
+// its own until Close), and a second OpenMySQL on it fails with ErrClaimed.
+// Should a COMMIT that a node sent just before a
 // kill -9 land only after its successor has read the table, the successor
 // fails on the duplicate LSN and answers code 3 until restarted: nothing
 // is lost or applied twice. Statements are parameterised; the table name, which SQL
@@ -51,6 +52,7 @@ const DefaultMySQLTable = "bourse_journal"
 // Not safe for concurrent use, except Read: the journal writer owns it.
 type MySQL struct {
 	db      *sqlx.DB
+	claim   *claim // the table's exclusive claim (nil when only scanning)
 	table   string
 	where   string // for messages: user@address/database, table; no password
 	lastLSN uint64
@@ -136,7 +138,48 @@ func OpenMySQL(dsn string, after uint64, replay func(Record) error) (*MySQL, Rec
 		m.db.Close()
 		return nil, rec, err
 	}
-	err = m.scan(0, 0, func(lsn uint64, body []byte) error {
+	if m.claim, err = takeClaim(m.db, cfg.DBName, table, m.where); err != nil {
+		m.db.Close()
+		return nil, rec, err
+	}
+	rec, err = m.recover(after, replay)
+	if err != nil {
+		m.Close()
+		return nil, rec, err
+	}
+	return m, rec, nil
+}
+
+// ScanMySQL reads the journal at dsn as OpenMySQL does — every row, the
+// same checks, the records with LSN > after into replay — but changes
+// nothing: it creates no table (a missing one is an empty journal) and
+// takes no claim, so it may read the table of a running node (it sees the
+// committed rows). bourse verify uses it.
+func ScanMySQL(dsn string, after uint64, replay func(Record) error) (Recovery, error) {
+	cfg, table, err := ParseMySQLDSN(dsn)
+	if err != nil {
+		return Recovery{}, err
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return Recovery{}, fmt.Errorf("journal: mysql: %w", err)
+	}
+	m := &MySQL{db: sqlx.NewDb(sql.OpenDB(conn), "mysql"), table: table, where: mysqlName(cfg, table)}
+	defer m.db.Close()
+	var n int
+	if err := m.db.Get(&n, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", cfg.DBName, table); err != nil {
+		return Recovery{}, fmt.Errorf("journal: %s: %w", m.where, err)
+	}
+	if n == 0 {
+		return Recovery{}, nil
+	}
+	return m.recover(after, replay)
+}
+
+// recover reads every row (see OpenMySQL) and sets lastLSN.
+func (m *MySQL) recover(after uint64, replay func(Record) error) (Recovery, error) {
+	var rec Recovery
+	err := m.scan(0, 0, func(lsn uint64, body []byte) error {
 		if rec.Records == 0 && lsn > after+1 {
 			return fmt.Errorf("%w: %s starts at LSN %d; records %d to %d are missing", ErrCorrupt, m.where, lsn, after+1, lsn-1)
 		}
@@ -152,14 +195,13 @@ func OpenMySQL(dsn string, after uint64, replay func(Record) error) (*MySQL, Rec
 		return replay(r)
 	})
 	if err != nil {
-		m.db.Close()
-		return nil, rec, err
+		return rec, err
 	}
 	rec.LastLSN = m.lastLSN
 	if m.lastLSN < after {
 		m.lastLSN = after
 	}
-	return m, rec, nil
+	return rec, nil
 }
 
 // open creates the table and sizes INSERTs to the server's
@@ -364,5 +406,8 @@ func (m *MySQL) insertAll(tx *sqlx.Tx, records []Record) (uint64, error) {
 // Sync does nothing: Write has committed.
 func (m *MySQL) Sync() error { return nil }
 
-// Close closes the connections.
-func (m *MySQL) Close() error { return m.db.Close() }
+// Close releases the table's claim and closes the connections.
+func (m *MySQL) Close() error {
+	m.claim.release()
+	return m.db.Close()
+}

@@ -3,6 +3,7 @@ package journal
 import (
 	"bytes"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -352,5 +353,50 @@ func BenchmarkMySQLWrite(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N*batch)/time.Since(t0).Seconds(), "rows/s")
 		})
+	}
+}
+
+// TestMySQLClaim: a second OpenMySQL on a table in use is refused
+// (ErrClaimed) until the first closes; ScanMySQL reads beside it and
+// creates no table.
+func TestMySQLClaim(t *testing.T) {
+	dsn := testenv.MySQLJournal(t)
+	m, _, _ := openMySQL(t, dsn, 0)
+	if err := m.Write(testRecords(1, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := OpenMySQL(dsn, 0, nil); !errors.Is(err, ErrClaimed) || !strings.Contains(err.Error(), "is claimed by connection") {
+		t.Fatalf("second OpenMySQL = %v; want ErrClaimed naming the holder", err)
+	}
+	var n int
+	rec, err := ScanMySQL(dsn, 1, func(Record) error { n++; return nil })
+	if err != nil || rec.Records != 3 || rec.LastLSN != 3 || n != 2 {
+		t.Fatalf("ScanMySQL beside the writer = %+v, %d replayed, %v", rec, n, err)
+	}
+	m.Close()
+	m2, rec, _ := openMySQL(t, dsn, 0)
+	if rec.LastLSN != 3 {
+		t.Fatalf("reopened: %+v", rec)
+	}
+	// The claim survives a lost connection: the check takes it again.
+	m2.claim.mu.Lock()
+	m2.claim.conn.Raw(func(any) error { return driver.ErrBadConn })
+	m2.claim.conn.Close()
+	m2.claim.mu.Unlock()
+	if !m2.claim.check() || m2.claim.lost() != nil {
+		t.Fatalf("claim not retaken: %v", m2.claim.lost())
+	}
+	if _, _, err := OpenMySQL(dsn, 0, nil); !errors.Is(err, ErrClaimed) {
+		t.Fatalf("OpenMySQL after the claim was retaken = %v; want ErrClaimed", err)
+	}
+
+	other := testenv.WithParam(dsn, "table", testenv.MySQLTable(t, dsn))
+	if rec, err := ScanMySQL(other, 0, nil); err != nil || rec.Records != 0 {
+		t.Fatalf("ScanMySQL of a missing table = %+v, %v", rec, err)
+	}
+	db, table := rawDB(t, other)
+	var tables int
+	if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?", strings.Trim(table, "`")).Scan(&tables); err != nil || tables != 0 {
+		t.Fatalf("ScanMySQL created %s (%d, %v)", table, tables, err)
 	}
 }
