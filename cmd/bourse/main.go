@@ -2,7 +2,7 @@
 //
 //	bourse [-config FILE] [-data-dir DIR] [-journal DSN] [-durability sync|batch|async]
 //	       [-http-addr ADDR] [-ws-addr ADDR] [-http-token TOKEN] [-http-token-file FILE]
-//	       [-auth-url URL] [-sign-url URL] [-dev-auth]
+//	       [-auth-url URL] [-sign-url URL] [-dev-auth] [-http-max-conns N] [-ws-max-conns N]
 //	       [-history DSN] [-redis ADDR] [-kafka BROKERS] [-alert-redis ADDR]
 //	bourse verify [-config FILE] [-data-dir DIR] [-journal DSN]
 //	bourse version
@@ -60,6 +60,7 @@ import (
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/edges/httprpc"
 	"github.com/bourse-exchange/bourse/edges/ws"
+	"github.com/bourse-exchange/bourse/internal/netguard"
 	"github.com/bourse-exchange/bourse/persistence/dirlock"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/bourse-exchange/bourse/runtime/alert"
@@ -231,6 +232,8 @@ func run(args []string) error {
 	kafkaBrokers := fs.String("kafka", "", "publish events to these Kafka brokers, comma-separated (default: kafka.brokers of the configuration, else the in-process bus only)")
 	durability := fs.String("durability", "sync", "when a write is acknowledged: sync (after fsync), batch (after write; fsync every tuning.journal.sync_interval, default 10ms), async (at once)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	httpMaxConns := fs.Int("http-max-conns", 0, "open HTTP connections at most; more are answered 503 and closed (default: http.max_conns of the configuration, 1024; 0: no limit); lowered to fit RLIMIT_NOFILE")
+	wsMaxConns := fs.Int("ws-max-conns", 0, "open websocket connections at most; more are answered 503 and closed (default: websocket.max_conns of the configuration, 10000; 0: no limit); lowered to fit RLIMIT_NOFILE")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -287,8 +290,16 @@ func run(args []string) error {
 			cfg.WebSocket.AuthURL = *authURL
 		case "sign-url":
 			cfg.WebSocket.SignURL = *signURL
+		case "http-max-conns":
+			cfg.HTTP.MaxConns = *httpMaxConns
+		case "ws-max-conns":
+			cfg.WebSocket.MaxConns = *wsMaxConns
 		}
 	})
+	if cfg.HTTP.MaxConns < 0 || cfg.WebSocket.MaxConns < 0 {
+		return usageErrorf("-http-max-conns and -ws-max-conns must not be negative")
+	}
+	fitConnLimits(cfg, *wsAddr != "", log)
 	if *devAuth && (*wsAddr == "" || !ws.IsLoopback(*wsAddr)) {
 		return fmt.Errorf("-dev-auth needs a loopback -ws-addr, not %q", *wsAddr)
 	}
@@ -309,6 +320,7 @@ func run(args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(node.Metrics(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := httprpc.New(node.Router)
+	reg.MustRegister(srv.Collector())
 	srv.BearerToken = *httpToken
 	if *tokenFile != "" {
 		tokens, err := readTokens(*tokenFile, *httpToken)
@@ -396,6 +408,30 @@ wait:
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// fitConnLimits lowers the HTTP and websocket connection limits so that,
+// with a reserve for the node's own files, they fit in RLIMIT_NOFILE: a
+// flood of clients then meets the limit (HTTP 503) before the journal or
+// a snapshot meets EMFILE.
+func fitConnLimits(cfg *config.Config, ws bool, log *slog.Logger) {
+	wsMax := cfg.WebSocket.MaxConns
+	if !ws {
+		wsMax = 0
+	}
+	nofile := netguard.FileLimit()
+	fit, lowered := netguard.FitLimits(nofile, cfg.HTTP.MaxConns, wsMax)
+	if lowered {
+		log.Warn("connection limits lowered to fit the file descriptor limit (raise it with ulimit -n or LimitNOFILE=)",
+			"rlimit_nofile", nofile, "reserve", netguard.Reserve(nofile), "http_max_conns", fit[0], "ws_max_conns", fit[1])
+		cfg.HTTP.MaxConns = fit[0]
+		if ws {
+			cfg.WebSocket.MaxConns = fit[1]
+		}
+	}
+	if cfg.HTTP.MaxConns == 0 || (ws && cfg.WebSocket.MaxConns == 0) {
+		log.Warn("a listener has no connection limit: a flood of clients can take every file descriptor", "rlimit_nofile", nofile)
+	}
 }
 
 // readTokens reads the bearer tokens of file (one per line; blank lines

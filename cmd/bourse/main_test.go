@@ -21,12 +21,14 @@ import (
 type server struct {
 	url string
 	cmd *exec.Cmd
+	ws  chan string // the websocket address, once logged
 }
 
 // binary is the bourse binary built once for this package's tests.
 var binary string
 
 func TestMain(m *testing.M) {
+	execWithNofile() // when the test binary is the wrapper of startNofile
 	dir, err := os.MkdirTemp("", "bourse-bin")
 	if err != nil {
 		panic(err)
@@ -53,7 +55,13 @@ func startBinary(t *testing.T, args ...string) *server {
 func startIn(t *testing.T, dataDir string, args ...string) *server {
 	t.Helper()
 	args = append([]string{"-http-addr", "127.0.0.1:0", "-ws-addr", "127.0.0.1:0", "-data-dir", dataDir}, args...)
-	cmd := exec.Command(binary, args...)
+	return startCmd(t, exec.Command(binary, args...))
+}
+
+// startCmd starts cmd, a bourse node, and waits for it to log its HTTP
+// address; the test's cleanup stops it with SIGTERM if it still runs.
+func startCmd(t *testing.T, cmd *exec.Cmd) *server {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -76,18 +84,22 @@ func startIn(t *testing.T, dataDir string, args ...string) *server {
 		}
 	})
 	addrRe := regexp.MustCompile(`msg="HTTP JSON-RPC listening" addr=(\S+)`)
-	found := make(chan string, 1)
+	wsRe := regexp.MustCompile(`msg="websocket listening" addr=(\S+)`)
+	found, wsFound := make(chan string, 1), make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			if m := addrRe.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
 			}
+			if m := wsRe.FindStringSubmatch(sc.Text()); m != nil {
+				wsFound <- m[1]
+			}
 		}
 	}()
 	select {
 	case addr := <-found:
-		return &server{url: "http://" + addr + "/", cmd: cmd}
+		return &server{url: "http://" + addr + "/", cmd: cmd, ws: wsFound}
 	case <-time.After(30 * time.Second):
 		t.Fatal("server did not log its address")
 	}

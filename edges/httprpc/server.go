@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/actors"
+	"github.com/bourse-exchange/bourse/internal/netguard"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults for the Server fields that configuration does not provide.
@@ -58,6 +60,15 @@ type Server struct {
 	// Nil (the default): /metrics is an ordinary path.
 	Metrics http.Handler
 
+	// MaxConns is how many connections Serve and ListenAndServe keep open
+	// at once, idle keep-alive ones included; a connection over it is
+	// answered HTTP 503 (code 8, "too many connections") and closed at
+	// once, without waiting in the listen backlog. New sets the
+	// configuration's http.max_conns; 0: no limit. Whatever the limit, an
+	// accept error (EMFILE: out of file descriptors, …) never ends Serve:
+	// it is retried after a pause of 5 ms doubling to 1 s (internal/netguard).
+	MaxConns int
+
 	// ReadTimeout and IdleTimeout configure the underlying http.Server used
 	// by Serve and ListenAndServe. New sets DefaultReadTimeout and
 	// DefaultIdleTimeout.
@@ -73,6 +84,8 @@ type Server struct {
 
 	mu  sync.Mutex
 	srv *http.Server // guarded by mu; created on first Serve or Shutdown
+
+	conns netguard.Counters // of the listeners Serve guards
 
 	tokens atomic.Pointer[[][]byte] // set by SetTokens; replaces BearerToken
 }
@@ -101,6 +114,7 @@ func New(ex actors.Exchange) *Server {
 		Addr:         DefaultAddr,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Timeout:      cfg.HTTP.Timeout,
+		MaxConns:     cfg.HTTP.MaxConns,
 		ReadTimeout:  DefaultReadTimeout,
 		IdleTimeout:  DefaultIdleTimeout,
 		ex:           ex,
@@ -148,11 +162,28 @@ func (s *Server) server() *http.Server {
 
 // ListenAndServe listens on Addr and serves until Shutdown; it then returns
 // http.ErrServerClosed. It may be called once per Server.
-func (s *Server) ListenAndServe() error { return s.server().ListenAndServe() }
+func (s *Server) ListenAndServe() error {
+	srv := s.server()
+	l, err := net.Listen("tcp", srv.Addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
 
 // Serve serves on l until Shutdown; it then returns http.ErrServerClosed.
-// It takes ownership of l.
-func (s *Server) Serve(l net.Listener) error { return s.server().Serve(l) }
+// It takes ownership of l, guarded by MaxConns: no client can end it.
+func (s *Server) Serve(l net.Listener) error {
+	return s.server().Serve(netguard.Wrap(l, netguard.Options{
+		Name: "http", MaxConns: s.MaxConns, Refuse: tooManyConns, Counters: &s.conns}))
+}
+
+// tooManyConns answers a connection over MaxConns.
+var tooManyConns = netguard.HTTP503(`{"error":{"code":8,"message":"limit exceeded: too many connections"},"result":null,"id":null}`)
+
+// Collector returns the connection counters of the listeners Serve guards
+// as Prometheus metrics labelled listener="http" (internal/netguard).
+func (s *Server) Collector() prometheus.Collector { return s.conns.Collector("http") }
 
 // Shutdown stops accepting connections, waits for requests in flight (each
 // is bounded by Timeout) and closes idle connections, or returns ctx's error

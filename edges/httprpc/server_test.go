@@ -386,3 +386,68 @@ func TestConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxConns: with MaxConns connections open (idle, or that never sent
+// a request), one more is answered HTTP 503 with a JSON error at once and
+// closed; Serve goes on, and a closed connection frees its place.
+func TestMaxConns(t *testing.T) {
+	s, _ := newTestServer(t)
+	if s.MaxConns != s.cfg.HTTP.MaxConns || s.MaxConns == 0 {
+		t.Fatalf("MaxConns = %d; want http.max_conns (%d)", s.MaxConns, s.cfg.HTTP.MaxConns)
+	}
+	s.MaxConns = 2
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(l) }()
+	url := "http://" + l.Addr().String() + "/"
+	const req = `{"method":"asset.list","params":[],"id":1}`
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		held = append(held, c)
+	}
+	time.Sleep(50 * time.Millisecond) // both accepted
+	for range 3 {
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 2 * time.Second}
+		resp, err := client.Post(url, "application/json", strings.NewReader(req))
+		if err != nil {
+			t.Fatalf("over the limit: %v; want a 503 answer", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"code":8`) {
+			t.Fatalf("over the limit: %d %s; want 503 with code 8", resp.StatusCode, body)
+		}
+	}
+	held[0].Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 2 * time.Second}
+		resp, err := client.Post(url, "application/json", strings.NewReader(req))
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && string(body) == okBody("1") {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no place after a connection closed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	held[1].Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.Shutdown(ctx)
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("Serve = %v; want http.ErrServerClosed", err)
+	}
+}

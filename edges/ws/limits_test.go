@@ -3,6 +3,7 @@ package ws
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/gobwas/ws"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func TestSubscriptionLimit(t *testing.T) {
@@ -199,5 +201,57 @@ func TestPrivateIsolation(t *testing.T) {
 	}
 	if got := canonical(t, c1.ok("asset.query", "BTC")); got != `{"BTC":{"available":"9","freeze":"1"}}` {
 		t.Errorf("c1 as user 2: asset.query BTC = %s", got)
+	}
+}
+
+// TestMaxConns: over websocket.max_conns a connection, even one that never
+// sends its handshake, makes the next one wait no longer: it is answered
+// HTTP 503 at once, the server goes on, and a closed connection frees its
+// place. The listener counters appear in the collector.
+func TestMaxConns(t *testing.T) {
+	e := startEnv(t, func(s *config.WebSocket, o *Options) { s.MaxConns = 2 })
+	a := dial(t, e.wsURL)
+	addr := strings.TrimSuffix(strings.TrimPrefix(e.wsURL, "ws://"), "/")
+	silent, err := net.Dial("tcp", addr) // holds a place without a handshake
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	for range 3 {
+		t0 := time.Now()
+		if st := tryDial(t, e.wsURL, nil); st != http.StatusServiceUnavailable {
+			t.Fatalf("third connection: status %d; want 503", st)
+		}
+		if d := time.Since(t0); d > 2*time.Second {
+			t.Errorf("refusal took %s", d)
+		}
+	}
+	a.ok("server.ping")
+	silent.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for tryDial(t, e.wsURL, nil) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a place was not freed after a connection closed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(e.srv.Collector())
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if m.GetCounter() != nil {
+				got[mf.GetName()] = m.GetCounter().GetValue()
+			} else if m.GetGauge() != nil {
+				got[mf.GetName()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	if got["bourse_listener_refused_total"] < 3 || got["bourse_listener_max_connections"] != 2 || got["bourse_listener_open_connections"] != 2 {
+		t.Errorf("listener metrics %v; want ≥ 3 refused, max 2, 2 open", got)
 	}
 }

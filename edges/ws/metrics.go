@@ -23,6 +23,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- d
 	}
 	c.s.fanout.Describe(ch)
+	c.s.lnStats.Collector("websocket").Describe(ch)
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
@@ -38,4 +39,5 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descBusDrops, prometheus.CounterValue, float64(st.BusDrops))
 	ch <- prometheus.MustNewConstMetric(descLimited, prometheus.CounterValue, float64(st.Limited))
 	c.s.fanout.Collect(ch)
+	c.s.lnStats.Collector("websocket").Collect(ch)
 }

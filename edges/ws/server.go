@@ -15,6 +15,7 @@ import (
 
 	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/edges/httprpc"
+	"github.com/bourse-exchange/bourse/internal/netguard"
 	"github.com/bourse-exchange/bourse/persistence/events"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/gobwas/ws"
@@ -128,6 +129,7 @@ type Server struct {
 	pushed   atomic.Uint64
 	busDrops atomic.Uint64
 	limited  atomic.Uint64        // requests refused by the rate limit
+	lnStats  netguard.Counters    // of the listeners Serve guards
 	fanout   prometheus.Histogram // time to hand one push to all its subscribers
 }
 
@@ -208,7 +210,11 @@ func (s *Server) ListenAndServe(addr string) error {
 var ErrServerClosed = errors.New("ws: server closed")
 
 // Serve accepts connections on l until Shutdown (then it returns
-// ErrServerClosed) or until l fails. It takes ownership of l.
+// ErrServerClosed) or until l is closed. It takes ownership of l. At most
+// websocket.max_conns connections are open at once: one more is answered
+// HTTP 503 and closed at once; an accept error (EMFILE: out of file
+// descriptors, …) is retried after a pause of 5 ms doubling to 1 s, so no
+// client can end Serve (internal/netguard).
 func (s *Server) Serve(l net.Listener) error {
 	if s.opts.DevAuth && !IsLoopback(l.Addr().String()) {
 		l.Close()
@@ -220,31 +226,28 @@ func (s *Server) Serve(l net.Listener) error {
 		l.Close()
 		return ErrServerClosed
 	}
-	s.lns[l] = struct{}{}
+	g := netguard.Wrap(l, netguard.Options{Name: "websocket", MaxConns: s.set.MaxConns, Refuse: tooManyConns,
+		Counters: &s.lnStats, Logger: s.log})
+	s.lns[g] = struct{}{}
 	s.mu.Unlock()
-	var delay time.Duration
 	for {
-		nc, err := l.Accept()
-		if err != nil {
+		nc, err := g.Accept()
+		if err != nil { // only once g is closed
 			s.mu.Lock()
 			closed := s.closed
 			s.mu.Unlock()
 			if closed {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
 			return err
 		}
-		delay = 0
 		s.wg.Add(1)
 		go s.serveConn(nc)
 	}
 }
+
+// tooManyConns answers a connection over websocket.max_conns.
+var tooManyConns = netguard.HTTP503(`{"error":{"code":8,"message":"limit exceeded: too many connections"}}`)
 
 // Shutdown stops accepting, closes every connection (ReasonShutdown) and
 // stops the push loop; it waits for the connections' goroutines or until

@@ -81,6 +81,11 @@ type Snapshot struct {
 type HTTP struct {
 	MaxBodyBytes int64         `yaml:"max_body_bytes"`
 	Timeout      time.Duration `yaml:"timeout"`
+	// MaxConns is how many connections the HTTP listener keeps open at
+	// once (idle keep-alive ones included); one more is answered HTTP 503
+	// and closed at once (internal/netguard). cmd/bourse lowers it to fit
+	// RLIMIT_NOFILE. 0: no limit. Default 1024.
+	MaxConns int `yaml:"max_conns"`
 }
 
 // Journal chooses the journal backend (cmd/bourse; -journal overrides it).
@@ -208,7 +213,7 @@ func Parse(b []byte) (*Config, error) {
 	c := &Config{
 		BalanceShards:     4,
 		IdempotencyWindow: 7 * 24 * time.Hour,
-		HTTP:              HTTP{MaxBodyBytes: 64 << 10, Timeout: 5 * time.Second},
+		HTTP:              HTTP{MaxBodyBytes: 64 << 10, Timeout: 5 * time.Second, MaxConns: 1024},
 		Snapshot:          Snapshot{Interval: 10 * time.Minute, Keep: 2, MaxFollowerLag: 10_000_000},
 		MarketData: MarketData{
 			Timezone: "UTC", SecMax: 7 * 24 * time.Hour, MinMax: 365 * 24 * time.Hour,
@@ -249,6 +254,9 @@ func (c *Config) validate() error {
 	}
 	if c.HTTP.Timeout <= 0 {
 		return fieldErr("http.timeout", "must be positive, got %s", c.HTTP.Timeout)
+	}
+	if c.HTTP.MaxConns < 0 {
+		return fieldErr("http.max_conns", "must not be negative, got %d", c.HTTP.MaxConns)
 	}
 	if c.Snapshot.Interval < time.Second {
 		return fieldErr("snapshot.interval", "must be at least 1s, got %s", c.Snapshot.Interval)

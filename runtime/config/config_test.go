@@ -56,6 +56,7 @@ func TestValidation(t *testing.T) {
 		{"duplicate market", assets + "markets:\n  - {name: M, stock: BTC, money: USDT}\n  - {name: M, stock: BTC, money: USDT}\n", `markets[1] (M).name: duplicate market "M"`},
 		{"unknown key", assets + "bogus: 1\n", "field bogus not found"},
 		{"shards", "balance_shards: 0\n" + market("stock_prec: 8, money_prec: 2"), "balance_shards: must be between 1"},
+		{"http conns", "http:\n  max_conns: -1\n" + market("stock_prec: 8, money_prec: 2"), "http.max_conns: must not be negative"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,6 +76,13 @@ func TestDefaults(t *testing.T) {
 	m := c.Markets[0]
 	if m.Fee != DefaultFeePrec || m.MinUnits != 100 || c.BalanceShards != 4 || c.Assets[0].Show() != 10 {
 		t.Errorf("defaults: fee %d min %d shards %d show %d", m.Fee, m.MinUnits, c.BalanceShards, c.Assets[0].Show())
+	}
+	embedded, err := Parse(Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP != embedded.HTTP || c.HTTP.MaxConns != 1024 {
+		t.Errorf("http defaults %+v; the embedded file says %+v; want max_conns 1024", c.HTTP, embedded.HTTP)
 	}
 }
 

@@ -60,6 +60,11 @@ type WebSocket struct {
 	// peer address. Set it only behind a proxy that always sets the
 	// header, or clients can choose their own address.
 	ClientIPHeader string `yaml:"client_ip_header"`
+	// MaxConns is how many connections the websocket listener keeps open
+	// at once (handshakes in progress included); one more is answered
+	// HTTP 503 and closed at once (internal/netguard). cmd/bourse lowers
+	// it to fit RLIMIT_NOFILE. 0: no limit. Default 10000.
+	MaxConns int `yaml:"max_conns"`
 	// MaxConnsPerIP refuses an upgrade (HTTP 429) when the client address
 	// already has this many open connections. 0 (default): no limit.
 	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
@@ -90,6 +95,7 @@ func defaultWebSocket() WebSocket {
 		OutboundQueue:   1024,
 		BackendTimeout:  time.Second,
 
+		MaxConns:         10000,
 		MaxSubscriptions: 256,
 		RateLimit:        50,
 		RateBurst:        100,
@@ -144,6 +150,9 @@ func (c *Config) validateWebSocket() error {
 	}
 	if w.ClientIPHeader != "" && !validHeaderName(w.ClientIPHeader) {
 		return fieldErr("websocket.client_ip_header", "must be an HTTP header name, got %q", w.ClientIPHeader)
+	}
+	if w.MaxConns < 0 {
+		return fieldErr("websocket.max_conns", "must not be negative, got %d", w.MaxConns)
 	}
 	if w.MaxConnsPerIP < 0 {
 		return fieldErr("websocket.max_conns_per_ip", "must not be negative, got %d", w.MaxConnsPerIP)

@@ -29,6 +29,7 @@ func TestWebSocketDefaults(t *testing.T) {
 		OutboundQueue:   1024,
 		BackendTimeout:  time.Second,
 
+		MaxConns:         10000,
 		MaxSubscriptions: 256,
 		RateLimit:        50,
 		RateBurst:        100,
@@ -60,6 +61,7 @@ func TestWebSocketValidation(t *testing.T) {
 		{"queue", "  outbound_queue: 0\n", "websocket.outbound_queue: must be at least 1"},
 		{"backend timeout", "  backend_timeout: -1s\n", "websocket.backend_timeout: must be positive"},
 		{"client ip header", "  client_ip_header: \"X Forwarded\"\n", "websocket.client_ip_header: must be an HTTP header name"},
+		{"conns", "  max_conns: -1\n", "websocket.max_conns: must not be negative"},
 		{"conns per ip", "  max_conns_per_ip: -1\n", "websocket.max_conns_per_ip: must not be negative"},
 		{"subscriptions", "  max_subscriptions: 0\n", "websocket.max_subscriptions: must be at least 1"},
 		{"rate limit", "  rate_limit: -5\n", "websocket.rate_limit: must be a non-negative number"},
