@@ -33,7 +33,12 @@ type Node struct {
 	Feed *Feed
 	// Recovered is what start-up found in the journal.
 	Recovered pj.Recovery
-	log       *slog.Logger
+	// Identity is the journal's identity (zero without a journal), and
+	// Opened the LSN of its last record when the node opened it: the
+	// journal followers check what they hold against both at start.
+	Identity pj.Identity
+	Opened   uint64
+	log      *slog.Logger
 
 	followMu   sync.Mutex
 	followCtx  context.Context // guarded by followMu
@@ -108,12 +113,18 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 	var backend journal.Backend = &pj.Discard{}
 	var rebuild actors.Durable
 	var store sync.RWMutex // snapshots and segments: rebuilds read, pruning writes
+	var identity pj.Identity
 	if opts.DataDir != "" || opts.JournalDSN != "" {
 		t0 := time.Now()
 		s, b, err := Recover(cfg, opts.DataDir, opts.JournalDSN)
 		if err != nil {
 			return nil, err
 		}
+		if identity, err = bindJournal(opts.DataDir, opts.JournalDSN, b, s.Recovery.Records, s.LastLSN); err != nil {
+			b.Close()
+			return nil, err
+		}
+		log.Info("journal identity", "identity", identity.String())
 		state, backend = s, b
 		rebuild = &durable{cfg: cfg, dataDir: opts.DataDir, read: b.Read, store: &store}
 		for _, why := range s.SkippedSnapshots {
@@ -195,7 +206,7 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 		shardChildren[i] = child{actors.ShardName(i), balance.Props(state.Ledgers[i], i, senv, tn.shardProps(cfg.Tuning.Shard, opts.ShardProps)...)}
 	}
 	n = &Node{Config: cfg, System: system, Journal: jw, Snapshots: snaps, Feed: feed, Recovered: state.Recovery, log: log,
-		jmetrics: jm, mmetrics: mm, tuning: tn, lock: lock}
+		Identity: identity, Opened: state.LastLSN, jmetrics: jm, mmetrics: mm, tuning: tn, lock: lock}
 	for _, sup := range []struct {
 		name     string
 		children []child

@@ -55,7 +55,14 @@ func (n *Node) StartServices(ctx context.Context, dataDir string) (*Services, er
 	// AllowSkips: when the journal no longer holds what follows the
 	// cursor (a follower lagging beyond snapshot.max_follower_lag), the
 	// feed skips ahead; the store records the skip instead of stalling.
-	hopts := history.Options{Config: cfg, DSN: cfg.History.DSN, AllowSkips: true, Logger: n.log}
+	// Each store keeps the journal's identity with its cursor and checks
+	// it now (history, the memory market data) or when it connects
+	// (Redis, Kafka): see their Options.Journal.
+	id, end := &n.Identity, n.Opened
+	if id.ID == "" {
+		id = nil
+	}
+	hopts := history.Options{Config: cfg, DSN: cfg.History.DSN, AllowSkips: true, Logger: n.log, Journal: id, JournalEnd: end}
 	if hopts.DSN == "" {
 		if err := os.MkdirAll(dataDir, 0o755); err != nil {
 			return fail(err)
@@ -67,7 +74,7 @@ func (n *Node) StartServices(ctx context.Context, dataDir string) (*Services, er
 		return fail(fmt.Errorf("history: %w", err))
 	}
 	opened = append(opened, s.History)
-	mopts := marketdata.Options{Redis: cfg.MarketData.Redis, Logger: n.log}
+	mopts := marketdata.Options{Redis: cfg.MarketData.Redis, Logger: n.log, Journal: id, JournalEnd: end}
 	if mopts.Redis == "" {
 		mopts.Dir = MarketDataDir(dataDir)
 		if err := os.MkdirAll(mopts.Dir, 0o755); err != nil {
@@ -79,7 +86,7 @@ func (n *Node) StartServices(ctx context.Context, dataDir string) (*Services, er
 	}
 	opened = append(opened, s.MarketData)
 	if len(cfg.Kafka.Brokers) > 0 {
-		if s.Events, err = events.NewPublisher(cfg, events.PublisherOptions{Logger: n.log}); err != nil {
+		if s.Events, err = events.NewPublisher(cfg, events.PublisherOptions{Logger: n.log, Journal: id, JournalEnd: end}); err != nil {
 			return fail(fmt.Errorf("kafka: %w", err))
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/bourse-exchange/bourse/runtime/derive"
 )
@@ -21,6 +22,9 @@ const (
 	HeaderLSN   = "lsn"   // the journal record the message was derived from
 	HeaderSeq   = "seq"   // Message.Seq: position among the record's messages of the topic
 	HeaderAcked = "acked" // the publisher's confirmed cursor when it sent the message's batch
+	// HeaderJournal is the mark of the journal the message comes from
+	// (journal.Identity.Mark), when the publisher was given one.
+	HeaderJournal = "journal"
 )
 
 // PublisherOptions tune the Kafka publisher beyond config's kafka section
@@ -58,7 +62,22 @@ type PublisherOptions struct {
 	// Sarama, if set, may adjust the sarama client configuration last
 	// (TLS, SASL, timeouts).
 	Sarama func(*sarama.Config)
+	// Journal, if set, is the identity of the journal the publisher
+	// follows, and JournalEnd that journal's last LSN when the node opened
+	// it. Every message then carries the header "journal" (Identity.Mark),
+	// and a cold start checks the last message of every partition against
+	// the journal (Identity.Check with the message's LSN): messages of
+	// another journal, or of records the journal discarded (restored from
+	// a backup or cut back), cannot be unpublished, so Cursor then fails
+	// with ErrForeign and nothing is published until an operator points
+	// the publisher at other topics (or deletes these).
+	Journal    *journal.Identity
+	JournalEnd uint64
 }
+
+// ErrForeign is returned by Cursor when the topics hold messages that do
+// not belong to the journal (PublisherOptions.Journal).
+var ErrForeign = errors.New("events: the Kafka topics hold messages this journal does not have")
 
 // Publisher publishes the durable journal's events to Kafka (PROTOCOL §6):
 // a journal follower (Name "events") with an idempotent producer built on
@@ -411,6 +430,10 @@ func (p *Publisher) produce(ctx context.Context, client sarama.Client, sess *ses
 	parts := make(map[topicPart][]chunk)
 	sizes := make(map[topicPart]int)
 	ackedHdr := &sarama.RecordHeader{Key: []byte(HeaderAcked), Value: acked}
+	var journalHdr *sarama.RecordHeader
+	if p.opts.Journal != nil {
+		journalHdr = &sarama.RecordHeader{Key: []byte(HeaderJournal), Value: []byte(p.opts.Journal.Mark())}
+	}
 	var key sarama.ProducerMessage // what the partitioner reads
 	for i := range msgs {
 		m := &msgs[i]
@@ -437,6 +460,9 @@ func (p *Publisher) produce(ctx context.Context, client sarama.Client, sess *ses
 			{Key: []byte(HeaderSeq), Value: strconv.AppendUint(nil, uint64(m.Seq), 10)},
 			ackedHdr,
 		}}
+		if journalHdr != nil {
+			rec.Headers = append(rec.Headers, journalHdr)
+		}
 		size := len(m.Key) + len(m.Value) + 64
 		cs := parts[tp]
 		if cs == nil {
@@ -595,9 +621,9 @@ func (p *Publisher) readAckedLocked(ctx context.Context) (uint64, error) {
 	}
 	defer consumer.Close()
 	type result struct {
-		acked uint64
-		ok    bool
-		err   error
+		last
+		ok  bool
+		err error
 	}
 	results := make(chan result)
 	n := 0
@@ -612,8 +638,14 @@ func (p *Publisher) readAckedLocked(ctx context.Context) (uint64, error) {
 		for _, part := range parts {
 			n++
 			go func() {
-				a, ok, err := p.lastAcked(ctx, consumer, topic, part)
-				results <- result{a, ok, err}
+				l, ok, err := p.lastAcked(ctx, consumer, topic, part)
+				if err == nil && ok && p.opts.Journal != nil {
+					if v := p.opts.Journal.Check(l.mark, l.lsn, p.opts.JournalEnd); v.Fit != journal.Fits {
+						err = fmt.Errorf("%w: %s partition %d: %s; refusing to publish (messages cannot be unpublished): "+
+							"point kafka at other topics or brokers, or delete these topics", ErrForeign, topic, part, v.Why)
+					}
+				}
+				results <- result{l, ok, err}
 			}()
 		}
 	}
@@ -627,28 +659,38 @@ func (p *Publisher) readAckedLocked(ctx context.Context) (uint64, error) {
 		if r.ok {
 			acked = max(acked, r.acked)
 		}
+		if errors.Is(r.err, ErrForeign) {
+			first = r.err
+		}
 	}
 	return acked, first
 }
 
-// lastAcked reads the acked header of the last message of one partition;
-// ok is false when the partition is empty or its last message lacks the
+// last is what the last message of a partition says: its acked, lsn and
+// journal headers.
+type last struct {
+	acked, lsn uint64
+	mark       string
+}
+
+// lastAcked reads the headers of the last message of one partition; ok is
+// false when the partition is empty or its last message lacks the acked
 // header (not written by a publisher).
-func (p *Publisher) lastAcked(ctx context.Context, consumer sarama.Consumer, topic string, part int32) (uint64, bool, error) {
+func (p *Publisher) lastAcked(ctx context.Context, consumer sarama.Consumer, topic string, part int32) (last, bool, error) {
 	newest, err := p.client.GetOffset(topic, part, sarama.OffsetNewest)
 	if err != nil {
-		return 0, false, fmt.Errorf("events: newest offset of %s/%d: %w", topic, part, err)
+		return last{}, false, fmt.Errorf("events: newest offset of %s/%d: %w", topic, part, err)
 	}
 	oldest, err := p.client.GetOffset(topic, part, sarama.OffsetOldest)
 	if err != nil {
-		return 0, false, fmt.Errorf("events: oldest offset of %s/%d: %w", topic, part, err)
+		return last{}, false, fmt.Errorf("events: oldest offset of %s/%d: %w", topic, part, err)
 	}
 	if newest <= oldest {
-		return 0, false, nil
+		return last{}, false, nil
 	}
 	pc, err := consumer.ConsumePartition(topic, part, newest-1)
 	if err != nil {
-		return 0, false, fmt.Errorf("events: read %s/%d at %d: %w", topic, part, newest-1, err)
+		return last{}, false, fmt.Errorf("events: read %s/%d at %d: %w", topic, part, newest-1, err)
 	}
 	defer pc.Close()
 	timeout := time.NewTimer(p.opts.ReadTimeout)
@@ -659,23 +701,35 @@ func (p *Publisher) lastAcked(ctx context.Context, consumer sarama.Consumer, top
 			if m.Offset < newest-1 {
 				continue
 			}
+			var l last
+			found := false
 			for _, h := range m.Headers {
-				if string(h.Key) == HeaderAcked {
+				switch string(h.Key) {
+				case HeaderAcked, HeaderLSN:
 					v, err := strconv.ParseUint(string(h.Value), 10, 64)
 					if err != nil {
-						return 0, false, fmt.Errorf("events: %s/%d at %d: bad %s header %q", topic, part, m.Offset, HeaderAcked, h.Value)
+						return last{}, false, fmt.Errorf("events: %s/%d at %d: bad %s header %q", topic, part, m.Offset, h.Key, h.Value)
 					}
-					return v, true, nil
+					if string(h.Key) == HeaderLSN {
+						l.lsn = v
+					} else {
+						l.acked, found = v, true
+					}
+				case HeaderJournal:
+					l.mark = string(h.Value)
 				}
 			}
+			if found {
+				return l, true, nil
+			}
 			p.log.Warn("events: last message of a partition has no acked header: ignored", "topic", topic, "partition", part, "offset", m.Offset)
-			return 0, false, nil
+			return last{}, false, nil
 		case err := <-pc.Errors():
-			return 0, false, fmt.Errorf("events: read %s/%d at %d: %w", topic, part, newest-1, err)
+			return last{}, false, fmt.Errorf("events: read %s/%d at %d: %w", topic, part, newest-1, err)
 		case <-timeout.C:
-			return 0, false, fmt.Errorf("events: read %s/%d at %d: no message within %s", topic, part, newest-1, p.opts.ReadTimeout)
+			return last{}, false, fmt.Errorf("events: read %s/%d at %d: no message within %s", topic, part, newest-1, p.opts.ReadTimeout)
 		case <-ctx.Done():
-			return 0, false, ctx.Err()
+			return last{}, false, ctx.Err()
 		}
 	}
 }

@@ -224,8 +224,8 @@ func TestMigrateFromVersion1(t *testing.T) {
 				if err := db2.QueryRow("SELECT `version` FROM " + q(b.Table("history_schema"))).Scan(&version); err != nil || version != SchemaVersion {
 					t.Errorf("schema version %d, %v; want %d", version, err, SchemaVersion)
 				}
-				if SchemaVersion != 2 {
-					t.Errorf("SchemaVersion = %d; this test knows version 2", SchemaVersion)
+				if SchemaVersion != 3 {
+					t.Errorf("SchemaVersion = %d; this test knows version 3", SchemaVersion)
 				}
 				var n int
 				if err := db2.QueryRow("SELECT COUNT(*) FROM " + q(b.Table("order_history"))).Scan(&n); err != nil || n != 4 {

@@ -219,6 +219,11 @@ var migrations = []migration{
 			{t.orders, "stp", d.u8 + " DEFAULT 0"},
 		}
 	}},
+	// 3: the mark of the journal the cursor belongs to (journal.Identity
+	// .Mark; '' for a cursor stored before).
+	{version: 3, columns: func(d *dialect, t tables) []column {
+		return []column{{t.cursor, "journal", d.name64 + " DEFAULT ''"}}
+	}},
 }
 
 // SchemaVersion is the schema version this package creates.

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
@@ -53,6 +54,18 @@ type Options struct {
 	// other that does not follow the cursor, and the follower stalls until
 	// an operator decides (e.g. sets this, or rebuilds the store).
 	AllowSkips bool
+	// Journal, if set, is the identity of the journal the store follows,
+	// and JournalEnd that journal's last LSN when the node opened it. Open
+	// then checks the cursor's stored journal mark (Identity.Check): a
+	// cursor of this journal resumes; one ahead of it on a timeline the
+	// journal discarded (the journal was restored from a backup or cut
+	// back) is rolled back — the rows of records after the shared LSN are
+	// deleted, with the cursor, in one transaction, and the follower
+	// writes them again from the journal; a cursor of another journal, or
+	// unmarked and ahead, is refused with an error that says why. The mark
+	// is then stored with the cursor.
+	Journal    *journal.Identity
+	JournalEnd uint64
 	// Logger receives failed queries; nil: slog.Default().
 	Logger *slog.Logger
 }
@@ -166,7 +179,71 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("history: %s: %w", s.where, err)
 	}
 	s.inserts = newInserts(s.t, s.rows)
+	if opts.Journal != nil {
+		if err := s.bind(ctx, *opts.Journal, opts.JournalEnd); err != nil {
+			s.closeDBs()
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// bind checks the stored cursor against the journal (Options.Journal),
+// rolls back what follows the journal's timeline or refuses, and stores
+// the journal's mark with the cursor.
+func (s *Store) bind(ctx context.Context, id journal.Identity, end uint64) error {
+	var row struct {
+		LSN     u64    `db:"lsn"`
+		Journal string `db:"journal"`
+	}
+	if err := s.w.QueryRowxContext(ctx, "SELECT `lsn`, `journal` FROM "+q(s.t.cursor)+" WHERE `name` = ?", s.name).StructScan(&row); err != nil {
+		return fmt.Errorf("history: %s: read cursor: %w", s.where, err)
+	}
+	cursor := uint64(row.LSN)
+	v := id.Check(row.Journal, cursor, end)
+	switch {
+	case v.Fit == journal.Foreign && cursor > 0:
+		return fmt.Errorf("history: %s does not belong to this journal: %s. Refusing to follow it: point history at an empty database "+
+			"(or another table prefix), or drop its tables to rebuild it from the journal (complete only while the journal holds every record from LSN 1)",
+			s.where, v.Why)
+	case v.Fit == journal.Ahead:
+		s.log.Warn("history: the store is ahead of the journal: deleting the rows of the discarded records; they are written again from the journal",
+			"store", s.where, "why", v.Why, "keep", v.Keep, "cursor", cursor)
+		return s.rollback(ctx, v.Keep, id.Mark())
+	}
+	if _, err := s.w.ExecContext(ctx, "UPDATE "+q(s.t.cursor)+" SET `journal` = ? WHERE `name` = ?", id.Mark(), s.name); err != nil {
+		return fmt.Errorf("history: %s: store journal mark: %w", s.where, err)
+	}
+	return nil
+}
+
+// rollback deletes every row of a record after keep and sets the cursor to
+// keep with the journal mark, in one transaction.
+func (s *Store) rollback(ctx context.Context, keep uint64, mark string) error {
+	tx, err := s.w.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("history: %s: rollback: %w", s.where, err)
+	}
+	defer tx.Rollback()
+	stmts := []struct {
+		q    string
+		args []any
+	}{
+		{"DELETE FROM " + q(s.t.orders) + " WHERE `lsn` > ?", []any{s.d.id(keep)}},
+		{"DELETE FROM " + q(s.t.deals) + " WHERE `lsn` > ?", []any{s.d.id(keep)}},
+		{"DELETE FROM " + q(s.t.balances) + " WHERE `lsn` > ?", []any{s.d.id(keep)}},
+		{"DELETE FROM " + q(s.t.skips) + " WHERE `next_lsn` > ?", []any{s.d.id(keep)}},
+		{"UPDATE " + q(s.t.cursor) + " SET `lsn` = ?, `journal` = ? WHERE `name` = ?", []any{s.d.id(keep), mark, s.name}},
+	}
+	for _, st := range stmts {
+		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+			return fmt.Errorf("history: %s: rollback to LSN %d: %w", s.where, keep, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("history: %s: rollback to LSN %d: %w", s.where, keep, err)
+	}
+	return nil
 }
 
 // DefaultIOTimeout is the read and write timeout of a MySQL history DSN

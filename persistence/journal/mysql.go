@@ -215,6 +215,9 @@ func (m *MySQL) open(cfg *mysql.Config) error {
 		") ENGINE=InnoDB"); err != nil {
 		return fmt.Errorf("journal: %s: create table: %w", m.where, err)
 	}
+	if err := m.createMeta(); err != nil {
+		return err
+	}
 	var packet int
 	if err := m.db.Get(&packet, "SELECT @@max_allowed_packet"); err != nil {
 		return fmt.Errorf("journal: %s: max_allowed_packet: %w", m.where, err)
@@ -411,3 +414,89 @@ func (m *MySQL) Close() error {
 	m.claim.release()
 	return m.db.Close()
 }
+
+// MetaTable is the table, in the journal's database, that keeps the
+// identity of each MySQL journal of that database: a row per journal table
+// (journal = its name, identity = Identity.Encode).
+const MetaTable = "bourse_journal_meta"
+
+func (m *MySQL) createMeta() error {
+	_, err := m.db.Exec("CREATE TABLE IF NOT EXISTS `" + MetaTable + "` (" +
+		"`journal` VARCHAR(64) NOT NULL PRIMARY KEY, " +
+		"`identity` TEXT NOT NULL" +
+		") ENGINE=InnoDB")
+	if err != nil {
+		return fmt.Errorf("journal: %s: create table %s: %w", m.where, MetaTable, err)
+	}
+	return nil
+}
+
+// Identity returns the journal's identity (nil when it has none yet).
+func (m *MySQL) Identity() (*Identity, error) {
+	var text string
+	err := m.db.Get(&text, "SELECT `identity` FROM `"+MetaTable+"` WHERE `journal` = ?", m.table)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("journal: %s: read identity: %w", m.where, err)
+	}
+	id, err := ParseIdentity([]byte(text))
+	if err != nil {
+		return nil, fmt.Errorf("journal: %s: %w", m.where, err)
+	}
+	return &id, nil
+}
+
+// SetIdentity stores the journal's identity.
+func (m *MySQL) SetIdentity(id Identity) error {
+	if _, err := m.db.Exec("REPLACE INTO `"+MetaTable+"` (`journal`, `identity`) VALUES (?, ?)", m.table, string(id.Encode())); err != nil {
+		return fmt.Errorf("journal: %s: store identity: %w", m.where, err)
+	}
+	return nil
+}
+
+// MySQLReader reads a MySQL journal without writing anything (no table is
+// created): for backups of a running node.
+type MySQLReader struct{ m *MySQL }
+
+// OpenMySQLReader connects to the journal at dsn for reading.
+func OpenMySQLReader(dsn string) (*MySQLReader, error) {
+	cfg, table, err := ParseMySQLDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("journal: mysql: %w", err)
+	}
+	m := &MySQL{db: sqlx.NewDb(sql.OpenDB(conn), "mysql"), table: table, where: mysqlName(cfg, table)}
+	m.db.SetMaxIdleConns(2)
+	return &MySQLReader{m}, nil
+}
+
+// Identity is the journal's identity (nil: none).
+func (r *MySQLReader) Identity() (*Identity, error) { return r.m.Identity() }
+
+// First and last LSN of the journal's rows (0, 0 when empty).
+func (r *MySQLReader) Bounds() (first, last uint64, err error) {
+	var b struct {
+		First sql.NullInt64 `db:"first"`
+		Last  sql.NullInt64 `db:"last"`
+	}
+	if err := r.m.db.Get(&b, "SELECT MIN(lsn) AS first, MAX(lsn) AS last FROM `"+r.m.table+"`"); err != nil {
+		return 0, 0, fmt.Errorf("journal: %s: %w", r.m.where, err)
+	}
+	return uint64(b.First.Int64), uint64(b.Last.Int64), nil
+}
+
+// Read is MySQL.Read.
+func (r *MySQLReader) Read(after, upto uint64, fn func(Record) error) error {
+	return r.m.Read(after, upto, fn)
+}
+
+// String names the journal.
+func (r *MySQLReader) String() string { return r.m.where }
+
+// Close closes the connections.
+func (r *MySQLReader) Close() error { return r.m.db.Close() }

@@ -17,7 +17,11 @@ import (
 // CheckpointName is the memory store's checkpoint file in its directory.
 const CheckpointName = "marketdata.ckpt"
 
-var ckptMagic = []byte("BOURSMD1")
+// Checkpoint magics: version 2 adds the journal mark after the magic.
+var (
+	ckptMagic   = []byte("BOURSMD2")
+	ckptMagicV1 = []byte("BOURSMD1")
+)
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -27,7 +31,8 @@ var ErrCorrupt = errors.New("marketdata: corrupt checkpoint")
 // errLayout reports a checkpoint made for other market precisions.
 var errLayout = errors.New("marketdata: checkpoint made with other market precisions")
 
-// Encode serialises the whole model: magic, then LSN, horizon and per
+// Encode serialises the whole model: magic, the journal mark (length and
+// bytes), then LSN, horizon and per
 // market its name, precisions, last price, the four bucket series and the
 // kept deals, then the CRC-32C of everything after the magic.
 func (m *Model) Encode() []byte {
@@ -39,6 +44,8 @@ func (m *Model) Encode() []byte {
 		n += len(mk.deals) * 24
 	}
 	b := append(make([]byte, 0, n), ckptMagic...)
+	b = binary.AppendUvarint(b, uint64(len(m.mark)))
+	b = append(b, m.mark...)
 	b = binary.AppendUvarint(b, m.lsn)
 	b = binary.AppendVarint(b, m.horizon)
 	b = binary.AppendUvarint(b, uint64(len(m.markets)))
@@ -88,7 +95,11 @@ func (m *Model) Encode() []byte {
 // precisions changed since (its integers would mean other values); on
 // failure the model is unchanged.
 func (m *Model) Decode(data []byte) error {
-	if len(data) < len(ckptMagic)+4 || !bytes.Equal(data[:len(ckptMagic)], ckptMagic) {
+	if len(data) < len(ckptMagic)+4 {
+		return fmt.Errorf("%w: bad magic", ErrCorrupt)
+	}
+	v1 := bytes.Equal(data[:len(ckptMagicV1)], ckptMagicV1)
+	if !v1 && !bytes.Equal(data[:len(ckptMagic)], ckptMagic) {
 		return fmt.Errorf("%w: bad magic", ErrCorrupt)
 	}
 	body := data[len(ckptMagic) : len(data)-4]
@@ -96,6 +107,10 @@ func (m *Model) Decode(data []byte) error {
 		return fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
 	}
 	r := &reader{b: body}
+	var mark string
+	if !v1 {
+		mark = string(r.bytes(r.uvarint()))
+	}
 	lsn := r.uvarint()
 	horizon := r.varint()
 	markets := make([]*market, len(m.markets))
@@ -146,7 +161,7 @@ func (m *Model) Decode(data []byte) error {
 	if r.err != nil {
 		return r.err
 	}
-	m.lsn, m.horizon, m.markets = lsn, horizon, markets
+	m.lsn, m.mark, m.horizon, m.markets = lsn, mark, horizon, markets
 	m.dayLo, m.dayHi = 0, 0
 	return nil
 }

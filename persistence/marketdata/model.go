@@ -58,6 +58,10 @@ type Model struct {
 	klineMax                int64 // candles per market.kline answer; 0: no bound
 
 	lsn uint64
+	// mark is the journal mark (journal.Identity.Mark) the LSN belongs to
+	// ("" when unknown: made before journal identities, or by a store
+	// given none).
+	mark string
 	// horizon is the latest time Trim was given (Unix seconds), 0 if none:
 	// buckets older than its retention are dropped and no longer created.
 	horizon int64
@@ -104,6 +108,9 @@ func NewModel(cfg *config.Config) *Model {
 
 // LSN is the last journal record applied (0: none).
 func (m *Model) LSN() uint64 { return m.lsn }
+
+// Mark is the journal mark of the model's LSN ("" when unknown).
+func (m *Model) Mark() string { return m.mark }
 
 // Horizon is the latest time given to Trim (Unix seconds; 0: never).
 func (m *Model) Horizon() int64 { return m.horizon }

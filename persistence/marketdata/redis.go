@@ -23,6 +23,7 @@ import (
 //	k:<market>:deals        list   {"id","time","price","amount","type"}, newest at the head
 //	k:<market>:last         string last price at money_prec, not stripped ("8000.00")
 //	k:lsn                   string the last journal record applied
+//	k:journal               string the journal mark k:lsn belongs to (journal.Identity.Mark)
 //
 // Decimals are plain (PROTOCOL D2): prices at money_prec, volume at
 // stock_prec, deal at the money asset's prec_save, trailing zeros stripped
@@ -36,15 +37,16 @@ var ErrConflict = errors.New("marketdata: k:lsn changed under the store (another
 
 // keys names a store's Redis keys.
 type keys struct {
-	prefix string
-	kline  [][numRes]string // by market, resolution
-	deals  []string
-	last   []string
-	lsn    string
+	prefix  string
+	kline   [][numRes]string // by market, resolution
+	deals   []string
+	last    []string
+	lsn     string
+	journal string
 }
 
 func newKeys(prefix string, cfg *config.Config) *keys {
-	k := &keys{prefix: prefix, lsn: prefix + "k:lsn"}
+	k := &keys{prefix: prefix, lsn: prefix + "k:lsn", journal: prefix + "k:journal"}
 	for _, m := range cfg.Markets {
 		var kl [numRes]string
 		for r := Sec; r < numRes; r++ {
@@ -59,7 +61,7 @@ func newKeys(prefix string, cfg *config.Config) *keys {
 
 // all lists every key of the layout.
 func (k *keys) all() []string {
-	out := []string{k.lsn}
+	out := []string{k.lsn, k.journal}
 	for i := range k.deals {
 		out = append(out, k.kline[i][:]...)
 		out = append(out, k.deals[i], k.last[i])
@@ -224,6 +226,13 @@ func load(ctx context.Context, rdb redis.Cmdable, k *keys, cfg *config.Config, n
 		return nil, err
 	}
 	m.lsn = lsn
+	switch mark, err := rdb.Get(ctx, k.journal).Result(); {
+	case errors.Is(err, redis.Nil):
+	case err != nil:
+		return nil, err
+	default:
+		m.mark = mark
+	}
 	for id, cm := range cfg.Markets {
 		mk := m.markets[id]
 		for r := Sec; r < numRes; r++ {
@@ -306,6 +315,7 @@ func getLSN(ctx context.Context, rdb redis.Cmdable, key string) (uint64, error) 
 // model under its lock and sent without it.
 type batch struct {
 	lsn   uint64
+	mark  string
 	hset  map[string][]any // key → field, value, field, value…
 	hdel  map[string][]string
 	lpush map[string][]any // key → values, oldest first
@@ -314,7 +324,7 @@ type batch struct {
 
 // buildBatch turns ch into the commands that bring Redis to m's state.
 func buildBatch(m *Model, k *keys, ch *changes) *batch {
-	b := &batch{lsn: m.lsn, hset: map[string][]any{}, hdel: map[string][]string{}, lpush: map[string][]any{}}
+	b := &batch{lsn: m.lsn, mark: m.mark, hset: map[string][]any{}, hdel: map[string][]string{}, lpush: map[string][]any{}}
 	var buf []byte
 	for key := range ch.buckets {
 		s := m.markets[key.market].series[key.res]
@@ -370,6 +380,9 @@ func (b *batch) write(ctx context.Context, rdb *redis.Client, k *keys, prev uint
 				p.Set(ctx, b.set[i], b.set[i+1], 0)
 			}
 			p.Set(ctx, k.lsn, strconv.FormatUint(b.lsn, 10), 0)
+			if b.mark != "" {
+				p.Set(ctx, k.journal, b.mark, 0)
+			}
 			return nil
 		})
 		return err
@@ -391,4 +404,31 @@ func parseRedisAddr(addr string) (*redis.Options, error) {
 		return o, nil
 	}
 	return &redis.Options{Addr: addr}, nil
+}
+
+// claim sets k:journal to mark — after deleting every key of the layout
+// when wipe is set — in one MULTI/EXEC, provided k:lsn still holds prev
+// (else ErrConflict).
+func claim(ctx context.Context, rdb *redis.Client, k *keys, prev uint64, mark string, wipe bool) error {
+	err := rdb.Watch(ctx, func(tx *redis.Tx) error {
+		cur, err := getLSN(ctx, tx, k.lsn)
+		if err != nil {
+			return err
+		}
+		if cur != prev {
+			return ErrConflict
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			if wipe {
+				p.Del(ctx, k.all()...)
+			}
+			p.Set(ctx, k.journal, mark, 0)
+			return nil
+		})
+		return err
+	}, k.lsn)
+	if errors.Is(err, redis.TxFailedErr) {
+		return ErrConflict
+	}
+	return err
 }

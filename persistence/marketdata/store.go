@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/bourse-exchange/bourse/runtime/derive"
 	"github.com/redis/go-redis/v9"
@@ -48,6 +49,19 @@ type Options struct {
 	// Logger receives warnings (a checkpoint ignored, a gap skipped).
 	// Default slog.Default().
 	Logger *slog.Logger
+	// Journal, if set, is the identity of the journal the store follows,
+	// and JournalEnd that journal's last LSN when the node opened it. The
+	// store keeps the journal's mark with its cursor (in the checkpoint;
+	// k:journal in Redis) and, when it first loads, checks them
+	// (Identity.Check): market data that does not fit the journal — of
+	// another journal, or ahead of it on a discarded timeline — is
+	// dropped and rebuilt from the journal (from its first record, or from
+	// the oldest snapshot when the journal no longer starts at LSN 1; the
+	// deals and buckets before it are then lost). A later reload of Redis
+	// (after ErrConflict) that finds another journal's mark fails instead:
+	// two nodes write the same keys.
+	Journal    *journal.Identity
+	JournalEnd uint64
 }
 
 // Store is the market data follower and querier. Its Model is written by
@@ -68,6 +82,7 @@ type Store struct {
 	pending  *changes // Redis: changes not yet written
 	written  uint64   // Redis: the LSN k:lsn holds as far as the store knows
 	reload   bool     // Redis: load the state again before the next Apply
+	checked  bool     // Redis: the first load checked the journal mark
 	lastTrim int64    // the time of the last Trim (Unix seconds)
 	closed   bool
 
@@ -115,6 +130,7 @@ func Open(cfg *config.Config, opts Options) (*Store, error) {
 	}
 	s.model = NewModel(cfg)
 	if opts.Dir != "" {
+		defer func() { s.model.mark = s.mark() }()
 		data, err := ReadCheckpoint(opts.Dir)
 		if err != nil {
 			return nil, fmt.Errorf("marketdata: read checkpoint: %w", err)
@@ -122,6 +138,9 @@ func Open(cfg *config.Config, opts Options) (*Store, error) {
 		if data != nil {
 			if err := s.model.Decode(data); err != nil {
 				s.log.Warn("market data checkpoint ignored: the journal is replayed from the start", "dir", opts.Dir, "err", err)
+			} else if v, ok := s.fits(s.model); !ok {
+				s.log.Warn("market data checkpoint does not fit the journal: ignored, rebuilt from the journal", "dir", opts.Dir, "why", v.Why)
+				s.model = NewModel(cfg)
 			} else {
 				s.ckLSN = s.model.LSN()
 			}
@@ -160,6 +179,23 @@ func (s *Store) Cursor(ctx context.Context) (uint64, error) {
 
 var errClosed = errors.New("marketdata: store closed")
 
+// mark is the journal mark the store writes ("" without Options.Journal).
+func (s *Store) mark() string {
+	if s.opts.Journal == nil {
+		return ""
+	}
+	return s.opts.Journal.Mark()
+}
+
+// fits checks a loaded model against Options.Journal (true without one).
+func (s *Store) fits(m *Model) (journal.Verdict, bool) {
+	if s.opts.Journal == nil {
+		return journal.Verdict{}, true
+	}
+	v := s.opts.Journal.Check(m.mark, m.lsn, s.opts.JournalEnd)
+	return v, v.Fit == journal.Fits
+}
+
 // loadLocked replaces the model with Redis's state. s.wmu must be held.
 func (s *Store) loadLocked(ctx context.Context) error {
 	s.pending.reset()
@@ -168,6 +204,30 @@ func (s *Store) loadLocked(ctx context.Context) error {
 	if err != nil {
 		s.pending.reset()
 		return fmt.Errorf("marketdata: load from redis: %w", err)
+	}
+	if mark := s.mark(); mark != "" {
+		if !s.checked {
+			v, ok := s.fits(m)
+			if !ok {
+				s.log.Warn("market data in redis does not fit the journal: deleting it, rebuilt from the journal", "redis", s.opts.Redis, "why", v.Why)
+			}
+			if !ok || m.mark != mark {
+				if err := claim(ctx, s.rdb, s.keys, m.lsn, mark, !ok); err != nil {
+					s.pending.reset()
+					return fmt.Errorf("marketdata: store the journal mark in redis: %w", err)
+				}
+			}
+			if !ok {
+				s.pending.reset()
+				m = NewModel(s.cfg)
+			}
+			s.checked = true
+		} else if m.mark != mark {
+			s.pending.reset()
+			return fmt.Errorf("marketdata: redis %s now holds market data of journal mark %q, not of this node's %s: another node writes the same keys (use another redis database or key prefix)",
+				s.opts.Redis, m.mark, s.opts.Journal)
+		}
+		m.mark = mark
 	}
 	s.mu.Lock()
 	s.model = m
