@@ -29,10 +29,11 @@ type Binding struct {
 	Journal string
 	// Identity is the journal's identity when the binding was written.
 	Identity pj.Identity
-	// Restored, when not 0, marks a backup that was not started yet: its
-	// state ends at this LSN, and its first start gives the journal a new
-	// timeline (Identity.Branch) there.
-	Restored uint64
+	// Restored marks a backup that was not started yet: its state ends at
+	// LSN RestoredAt, and its first start gives the journal a new timeline
+	// (Identity.Branch) where the journal then ends.
+	Restored   bool
+	RestoredAt uint64
 }
 
 func (b *Binding) encode() []byte {
@@ -40,8 +41,8 @@ func (b *Binding) encode() []byte {
 	s.WriteString(bindingHeader + "\n")
 	fmt.Fprintf(&s, "backend %s\n", b.Backend)
 	fmt.Fprintf(&s, "journal %s\n", b.Journal)
-	if b.Restored > 0 {
-		fmt.Fprintf(&s, "restored %d\n", b.Restored)
+	if b.Restored {
+		fmt.Fprintf(&s, "restored %d\n", b.RestoredAt)
 	}
 	s.Write(b.Identity.Encode())
 	return []byte(s.String())
@@ -79,7 +80,7 @@ func ReadBinding(dataDir string) (*Binding, error) {
 			if err != nil {
 				return bad("bad line " + strconv.Quote(line))
 			}
-			b.Restored = n
+			b.Restored, b.RestoredAt = true, n
 		default:
 			id, err := pj.ParseIdentity([]byte(text[used:]))
 			if err != nil {
@@ -108,6 +109,15 @@ func WriteBinding(dataDir string, b *Binding) error {
 type identified interface {
 	Identity() (*pj.Identity, error)
 	SetIdentity(pj.Identity) error
+}
+
+// describe names a journal for messages: the MySQL name says "mysql", a
+// directory gets "segment files in".
+func describe(kind, name string) string {
+	if kind == "files" {
+		return "segment files in " + name
+	}
+	return name
 }
 
 func backendKind(journalDSN string) string {
@@ -142,7 +152,7 @@ func bindJournal(dataDir, journalDSN string, b Backend, records int, end uint64)
 	var id pj.Identity
 	switch {
 	case bind != nil:
-		adopt := jid == nil && bind.Restored > 0 && records == 0 && bind.Backend == kind
+		adopt := jid == nil && bind.Restored && records == 0 && bind.Backend == kind
 		if bind.Backend != kind || (jid == nil && !adopt) || (jid != nil && jid.ID != bind.Identity.ID) {
 			found := "which has no journal identity (new or empty)"
 			if jid != nil {
@@ -152,14 +162,14 @@ func bindJournal(dataDir, journalDSN string, b Backend, records int, end uint64)
 			if bind.Backend == "files" {
 				how = "start it without -journal (and without journal.dsn in the configuration)"
 			}
-			return pj.Identity{}, fmt.Errorf("data directory %s belongs to the %s journal %s (%s); it was started with the %s journal %s, %s: %s, or use another data directory",
-				dataDir, bind.Backend, bind.Journal, bind.Identity, kind, name, found, how)
+			return pj.Identity{}, fmt.Errorf("data directory %s belongs to the journal %s (%s); it was started with the journal %s, %s: %s, or use another data directory",
+				dataDir, describe(bind.Backend, bind.Journal), bind.Identity, describe(kind, name), found, how)
 		}
 		id = bind.Identity
 		if jid != nil {
 			id = *jid
 		}
-		if bind.Restored > 0 {
+		if bind.Restored {
 			id = id.Branch(end)
 		}
 	case jid != nil:
@@ -172,7 +182,7 @@ func bindJournal(dataDir, journalDSN string, b Backend, records int, end uint64)
 			return pj.Identity{}, err
 		}
 	}
-	if dataDir != "" && (bind == nil || bind.Restored > 0 || len(bind.Identity.Timelines) != len(id.Timelines) || bind.Journal != name) {
+	if dataDir != "" && (bind == nil || bind.Restored || len(bind.Identity.Timelines) != len(id.Timelines) || bind.Journal != name) {
 		if err := WriteBinding(dataDir, &Binding{Backend: kind, Journal: name, Identity: id}); err != nil {
 			return pj.Identity{}, err
 		}

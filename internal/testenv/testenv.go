@@ -131,6 +131,8 @@ func MySQLTable(t testing.TB, dsn string) string {
 		if _, err := db.Exec("DROP TABLE IF EXISTS `" + table + "`"); err != nil {
 			t.Errorf("drop table %s: %v", table, err)
 		}
+		// The journal's identity row (persistence/journal.MetaTable), if any.
+		db.Exec("DELETE FROM `bourse_journal_meta` WHERE `journal` = ?", table)
 	})
 	return table
 }

@@ -388,3 +388,22 @@ func (v *u64) Scan(src any) error {
 	}
 	return nil
 }
+
+// CopySQLite writes a consistent copy of the SQLite history database at
+// src — which a running node may be writing — to dst (which must not
+// exist), with VACUUM INTO: for backups. The copy's cursor may be ahead of
+// the rest of the backup; the restored node rolls it back (Options.Journal).
+func CopySQLite(ctx context.Context, src, dst string) error {
+	if strings.ContainsAny(src, "?#") {
+		return fmt.Errorf("history: sqlite path %q must not contain ? or #", src)
+	}
+	db, err := sqlx.Open("sqlite", src+"?_busy_timeout=10000")
+	if err != nil {
+		return fmt.Errorf("history: sqlite %s: %w", src, err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", dst); err != nil {
+		return fmt.Errorf("history: copy sqlite %s to %s: %w", src, dst, err)
+	}
+	return nil
+}

@@ -456,8 +456,8 @@ func (m *MySQL) SetIdentity(id Identity) error {
 	return nil
 }
 
-// MySQLReader reads a MySQL journal without writing anything (no table is
-// created): for backups of a running node.
+// MySQLReader reads a MySQL journal's identity without writing anything
+// (no table is created, no claim taken): for backups of a running node.
 type MySQLReader struct{ m *MySQL }
 
 // OpenMySQLReader connects to the journal at dsn for reading.
@@ -477,23 +477,6 @@ func OpenMySQLReader(dsn string) (*MySQLReader, error) {
 
 // Identity is the journal's identity (nil: none).
 func (r *MySQLReader) Identity() (*Identity, error) { return r.m.Identity() }
-
-// First and last LSN of the journal's rows (0, 0 when empty).
-func (r *MySQLReader) Bounds() (first, last uint64, err error) {
-	var b struct {
-		First sql.NullInt64 `db:"first"`
-		Last  sql.NullInt64 `db:"last"`
-	}
-	if err := r.m.db.Get(&b, "SELECT MIN(lsn) AS first, MAX(lsn) AS last FROM `"+r.m.table+"`"); err != nil {
-		return 0, 0, fmt.Errorf("journal: %s: %w", r.m.where, err)
-	}
-	return uint64(b.First.Int64), uint64(b.Last.Int64), nil
-}
-
-// Read is MySQL.Read.
-func (r *MySQLReader) Read(after, upto uint64, fn func(Record) error) error {
-	return r.m.Read(after, upto, fn)
-}
 
 // String names the journal.
 func (r *MySQLReader) String() string { return r.m.where }
