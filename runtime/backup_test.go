@@ -1,0 +1,198 @@
+package runtime_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/internal/testenv"
+	"github.com/bourse-exchange/bourse/messages"
+	pj "github.com/bourse-exchange/bourse/persistence/journal"
+	"github.com/bourse-exchange/bourse/runtime"
+	"github.com/redis/go-redis/v9"
+)
+
+// load runs deposits and crossing orders on n until stop is closed.
+func load(t testing.TB, n *runtime.Node, stop <-chan struct{}, wg *sync.WaitGroup, seed uint64) *atomic.Int64 {
+	var done atomic.Int64
+	cfg := n.Config
+	m := cfg.Market("BTCUSDT")
+	btc, usdt := cfg.Asset("BTC").ID, cfg.Asset("USDT").ID
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rng := rand.New(rand.NewPCG(seed, 7))
+		for i := uint64(1); ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			user := uint32(1 + rng.IntN(4))
+			ctx := context.Background()
+			var cmd messages.Command
+			switch rng.IntN(3) {
+			case 0:
+				asset := btc
+				if rng.IntN(2) == 0 {
+					asset = usdt
+				}
+				cmd = &messages.BalanceUpdate{User: user, Asset: asset, Business: "deposit", BusinessID: seed<<32 | i, Change: save(fmt.Sprint(1 + rng.IntN(100))), Time: int64(i)}
+			default:
+				side := messages.Ask
+				if rng.IntN(2) == 0 {
+					side = messages.Bid
+				}
+				cmd = &messages.PutLimit{User: user, Market: m.ID, Side: side, Amount: units("0.1", 8), Price: units(fmt.Sprint(95+rng.IntN(10)), 2), TakerFee: 20, MakerFee: 10, Time: int64(i)}
+			}
+			if _, err := n.Router.Do(ctx, cmd); err != nil {
+				t.Errorf("load: %v", err)
+				return
+			}
+			done.Add(1)
+		}
+	}()
+	return &done
+}
+
+// TestBackupUnderLoad: bourse backup of a running node under load, with
+// history in MySQL and market data in Redis beside it; the node goes on
+// past the backup; then the backup is restored as the README says (the
+// data directory replaced, MySQL and Redis left as they are) and started.
+// The backup's state hash is the node's at the backup's LSN; the restored
+// node's history and market data hold exactly its own timeline.
+func TestBackupUnderLoad(t *testing.T) {
+	addr := testenv.RedisAddr(t)
+	const db = 10
+	c := redis.NewClient(&redis.Options{Addr: addr, DB: db})
+	defer c.Close()
+	if err := c.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.FlushDB(context.Background()) })
+	cfg := storesConfig(t, testenv.MySQLDatabase(t), fmt.Sprintf("redis://%s/%d", addr, db))
+	dir := filepath.Join(t.TempDir(), "node")
+	n, _ := mustStart(t, cfg, dir, "")
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	done := load(t, n, stop, &wg, 1)
+	for done.Load() < 300 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	out := filepath.Join(t.TempDir(), "backup")
+	t0 := time.Now()
+	res, err := runtime.Backup(context.Background(), cfg, dir, "", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("backup at LSN %d (%d records copied) in %s while the node ran", res.LSN, res.Records, time.Since(t0).Round(time.Millisecond))
+	at := done.Load()
+	for done.Load() < at+300 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	waitStores(t, n, 20*time.Second)
+	last := n.Journal.LastLSN()
+	if last <= res.LSN {
+		t.Fatalf("the node stopped at LSN %d, not after the backup's %d", last, res.LSN)
+	}
+	if err := n.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The node's state at the backup's LSN, from its own journal.
+	want := runtime.NewState(cfg)
+	if err := pj.ReadFiles(runtime.JournalDir(dir), 0, res.LSN, want.Apply); err != nil {
+		t.Fatal(err)
+	}
+	if want.Hash() != res.Hash {
+		t.Fatalf("backup hash %s; the node's at LSN %d is %s", res.Hash, res.LSN, want.Hash())
+	}
+
+	// Restore: the backup becomes the data directory; MySQL history and
+	// Redis market data stay, ahead of it.
+	restored := filepath.Join(t.TempDir(), "restored")
+	copyDir(t, out, restored)
+	r, _ := mustStart(t, cfg, restored, "")
+	defer r.Shutdown(context.Background())
+	if r.Journal.LastLSN() != res.LSN || len(r.Identity.Timelines) != 2 || r.Identity.ID != res.Identity.ID {
+		t.Fatalf("restored node: LSN %d identity %s; want LSN %d, %s on a second timeline", r.Journal.LastLSN(), r.Identity, res.LSN, res.Identity)
+	}
+	stop = make(chan struct{})
+	done = load(t, r, stop, &wg, 2)
+	for done.Load() < 100 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	waitStores(t, r, 20*time.Second)
+	checkStores(t, r, runtime.JournalDir(restored))
+}
+
+// checkStores checks n's history and market data against its journal (in
+// jdir): per user and asset the newest history row's balance is the
+// user's balance, and the rows count the journal's balance changes;
+// market.last is the last trade's price and market.deals the newest
+// trades.
+func checkStores(t *testing.T, n *runtime.Node, jdir string) {
+	t.Helper()
+	cfg := n.Config
+	m := cfg.Market("BTCUSDT")
+	var trades []*messages.Trade
+	if _, _, err := pj.ScanFiles(jdir, func(r pj.Record) error {
+		for _, ev := range r.Events {
+			if tr, ok := ev.(*messages.Trade); ok && tr.Market == m.ID {
+				trades = append(trades, tr)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(trades) == 0 {
+		t.Fatal("no trade in the journal")
+	}
+	if r := do(t, n, &messages.MarketLast{Market: m.ID}); !isPrice(r, trades[len(trades)-1].Price) {
+		t.Errorf("market.last = %#v; the last trade's price is %d", r, trades[len(trades)-1].Price)
+	}
+	deals := do(t, n, &messages.MarketDeals{Market: m.ID, Limit: 100}).(*messages.MarketDealsReply).Deals
+	var want []uint64
+	for i := len(trades) - 1; i >= 0 && len(want) < 100; i-- {
+		want = append(want, trades[i].DealID)
+	}
+	var got []uint64
+	for _, d := range deals {
+		got = append(got, d.ID)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("market.deals ids %v; the journal's newest trades %v", got, want)
+	}
+	for user := uint32(1); user <= 4; user++ {
+		bal := do(t, n, &messages.BalanceQuery{User: user}).(*messages.BalanceQueryReply)
+		for _, a := range cfg.Assets {
+			if a.Name != "BTC" && a.Name != "USDT" {
+				continue
+			}
+			b := bal.Balances[a.ID]
+			var total = b.Available
+			total.Add(&total, &b.Frozen)
+			h := do(t, n, &messages.BalanceHistory{User: user, Asset: a.Name, Limit: 1}).(*messages.BalanceHistoryReply).Records
+			have := "0"
+			if len(h) > 0 {
+				have = h[0].Balance
+			}
+			if w := fixed.Format(&total, a.PrecSave); strings.TrimRight(strings.TrimRight(have, "0"), ".") != strings.TrimRight(strings.TrimRight(w, "0"), ".") {
+				t.Errorf("user %d %s: newest history balance %s; balance %s", user, a.Name, have, w)
+			}
+		}
+	}
+}
