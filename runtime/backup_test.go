@@ -148,7 +148,7 @@ func checkStores(t *testing.T, n *runtime.Node, jdir string) {
 	cfg := n.Config
 	m := cfg.Market("BTCUSDT")
 	var trades []*messages.Trade
-	if _, _, err := pj.ScanFiles(jdir, func(r pj.Record) error {
+	if _, err := pj.ScanFiles(jdir, 0, func(r pj.Record) error {
 		for _, ev := range r.Events {
 			if tr, ok := ev.(*messages.Trade); ok && tr.Market == m.ID {
 				trades = append(trades, tr)

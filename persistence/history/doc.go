@@ -28,7 +28,9 @@
 //	                 (user_id, asset, id), (user_id, asset, business, id),
 //	                 (user_id, business, id)
 //	history_cursor   the LSN of the last journal record stored, per follower
-//	                 name
+//	                 name, and the mark of the journal it belongs to
+//	                 (journal.Identity.Mark; schema version 3), checked at
+//	                 Open (Options.Journal)
 //	history_skips    records the runtime skipped (Options.AllowSkips)
 //
 // Every data row also has the LSN of the journal record it came from. The
