@@ -50,7 +50,8 @@ func (c *conn) auth(b []byte, p [][]byte) ([]byte, error) {
 		user = uint32(u)
 	} else {
 		if c.s.set.AuthURL == "" {
-			return b, messages.ErrInternal
+			c.s.log.Warn("ws: server.auth refused: no auth service configured (websocket.auth_url)")
+			return b, errAuthNotConfigured
 		}
 		var err error
 		if user, err = c.s.checkAuth(c.s.set.AuthURL, token); err != nil {
@@ -79,11 +80,13 @@ func (c *conn) sign(b []byte, p [][]byte) ([]byte, error) {
 		return b, errArg
 	}
 	if c.s.set.SignURL == "" {
-		return b, messages.ErrInternal
+		c.s.log.Warn("ws: server.sign refused: no sign service configured (websocket.sign_url)")
+		return b, errSignNotConfigured
 	}
 	u, err := url.Parse(c.s.set.SignURL)
 	if err != nil {
-		return b, messages.ErrInternal
+		c.s.log.Error("ws: server.sign refused: websocket.sign_url does not parse", "err", err)
+		return b, errSignNotConfigured
 	}
 	q := u.Query()
 	q.Set("access_id", accessID)
@@ -116,16 +119,41 @@ type authReply struct {
 	} `json:"data"`
 }
 
+// The answers of server.auth and server.sign when the service that checks
+// tokens cannot answer. viabtc answers code 2 "internal error" to all of
+// them; the codes stay viabtc's meaning (3: try again later, 2: a fault,
+// 5: too slow) but the message says what happened. Details (addresses,
+// errors) go to the log only, never to the anonymous client.
+var (
+	errAuthNotConfigured = &messages.Error{Code: 3, Message: "service unavailable: auth service not configured"}
+	errSignNotConfigured = &messages.Error{Code: 3, Message: "service unavailable: sign service not configured"}
+	errAuthUnreachable   = &messages.Error{Code: 3, Message: "service unavailable: auth service unreachable"}
+	errAuthBadReply      = &messages.Error{Code: 2, Message: "internal error: invalid reply from the auth service"}
+	errAuthTimeout       = &messages.Error{Code: 5, Message: "service timeout: auth service did not answer in time"}
+)
+
 // checkAuth asks an auth or sign service (HTTP GET target with
 // "Authorization: authorization") for a user id: code 11 with the
-// service's message when it refuses, 2 when it fails or answers nonsense,
-// 5 when it does not answer within backend_timeout.
+// service's message when it refuses; when it cannot tell, code 3 if it is
+// unreachable, 2 if it answers something else than viabtc's reply (an
+// HTTP error, not JSON, no user id), 5 if it does not answer within
+// backend_timeout; each of those is logged with the service's address
+// (without its query) and the cause.
 func (s *Server) checkAuth(target, authorization string) (uint32, error) {
+	where := target
+	if u, err := url.Parse(target); err == nil {
+		u.RawQuery, u.User = "", nil
+		where = u.String()
+	}
+	fail := func(e *messages.Error, cause string, args ...any) (uint32, error) {
+		s.log.Warn("ws: auth service: "+cause, append([]any{"url", where, "code", e.Code}, args...)...)
+		return 0, e
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.set.BackendTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return 0, messages.ErrInternal
+		return fail(errAuthUnreachable, "bad request", "err", err)
 	}
 	req.Header.Set("Authorization", authorization)
 	req.Header.Set("Accept-Language", "en_US")
@@ -133,27 +161,34 @@ func (s *Server) checkAuth(target, authorization string) (uint32, error) {
 	resp, err := s.http.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
-			return 0, messages.ErrServiceTimeout
+			return fail(errAuthTimeout, "no answer within backend_timeout", "timeout", s.set.BackendTimeout)
 		}
-		return 0, messages.ErrInternal
+		return fail(errAuthUnreachable, "unreachable", "err", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, messages.ErrServiceTimeout
+			return fail(errAuthTimeout, "no answer within backend_timeout", "timeout", s.set.BackendTimeout)
 		}
-		return 0, messages.ErrInternal
+		return fail(errAuthUnreachable, "reply cut", "err", err)
 	}
 	var r authReply
 	if json.Unmarshal(body, &r) != nil || r.Code == nil {
-		return 0, messages.ErrInternal
+		return fail(errAuthBadReply, "reply is not {\"code\": N, ...}", "status", resp.StatusCode, "body", truncate(body, 200))
 	}
 	if *r.Code != 0 {
 		return 0, &messages.Error{Code: 11, Message: r.Message}
 	}
 	if r.Data == nil || r.Data.UserID == nil || *r.Data.UserID == 0 || *r.Data.UserID > 1<<32-1 {
-		return 0, messages.ErrInternal
+		return fail(errAuthBadReply, "reply has no valid data.user_id", "status", resp.StatusCode, "body", truncate(body, 200))
 	}
 	return uint32(*r.Data.UserID), nil
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
 }

@@ -3,9 +3,12 @@ package ws
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -220,7 +223,9 @@ func TestAuth(t *testing.T) {
 		t.Errorf("refusal message = %q; want the auth server's", m.Error.Message)
 	}
 	c.fails(2, "server.auth", "zero", "web")
-	c.fails(2, "server.auth", "garbage", "web")
+	if m := c.fails(2, "server.auth", "garbage", "web"); m.Error.Message != "internal error: invalid reply from the auth service" {
+		t.Errorf("nonsense reply: message %q", m.Error.Message)
+	}
 	c.fails(5, "server.auth", "slow", "web")
 	c.fails(1, "server.auth", "tok-1", "0123456789012345678901234567890123") // source ≥ 32 bytes
 	c.fails(4, "server.nope")
@@ -251,7 +256,7 @@ func TestAuth(t *testing.T) {
 	d := startEnv(t, func(s *config.WebSocket, o *Options) { o.DevAuth = true })
 	c3 := dial(t, d.wsURL)
 	c3.fails(11, "server.auth", "dev:0", "web")
-	c3.fails(2, "server.auth", "other", "web") // no auth_url
+	c3.fails(3, "server.auth", "other", "web") // no auth_url
 	c3.ok("server.auth", "dev:5", "web")
 	c3.ok("asset.query", "USDT")
 }
@@ -489,4 +494,67 @@ func waitAsset(t *testing.T, c *client, asset, available, freeze string) {
 		}
 	}
 	t.Fatalf("no asset.update with %s available %s freeze %s (last %s)", asset, available, freeze, last)
+}
+
+// lockedBuffer is a log sink safe for the server's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.b)
+}
+
+// TestAuthServiceFailures: with no auth_url or sign_url, or an auth service
+// that is down, server.auth and server.sign say so (code 3 and a message
+// naming the cause, never a bare "internal error") and the node logs it
+// with the service's address and error; the client never sees the address.
+func TestAuthServiceFailures(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String() + "/auth"
+	ln.Close() // nothing listens there any more
+	for _, tc := range []struct {
+		name, auth, sign string
+		method           string
+		params           []any
+		msg, logged      string
+	}{
+		{"no auth_url", "", "", "server.auth", []any{"tok-1", "web"}, "service unavailable: auth service not configured", "no auth service configured"},
+		{"no sign_url", "", "", "server.sign", []any{"key", "sig", 42}, "service unavailable: sign service not configured", "no sign service configured"},
+		{"auth service down", down, "", "server.auth", []any{"tok-1", "web"}, "service unavailable: auth service unreachable", "unreachable"},
+		{"sign service down", "", down, "server.sign", []any{"key", "sig", 42}, "service unavailable: auth service unreachable", "unreachable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := &lockedBuffer{}
+			e := startEnv(t, func(s *config.WebSocket, o *Options) {
+				s.AuthURL, s.SignURL = tc.auth, tc.sign
+				o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+			})
+			c := dial(t, e.wsURL)
+			m := c.fails(3, tc.method, tc.params...)
+			if m.Error.Message != tc.msg {
+				t.Errorf("message %q; want %q", m.Error.Message, tc.msg)
+			}
+			if strings.Contains(string(m.raw), "127.0.0.1") {
+				t.Errorf("the reply shows the service's address: %s", m.raw)
+			}
+			got := logs.String()
+			if !strings.Contains(got, tc.logged) || (tc.auth+tc.sign != "" && !strings.Contains(got, ln.Addr().String())) {
+				t.Errorf("log %q; want %q and the address", got, tc.logged)
+			}
+		})
+	}
 }

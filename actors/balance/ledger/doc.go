@@ -13,5 +13,10 @@
 // that move instead (ApplyMode Replay).
 //
 // Idempotency keys (user, asset, business, business_id) of accepted updates
-// are part of the state for the configured window, measured in event time.
+// are part of the state for the configured window, measured by the ledger's
+// idempotency clock (Ledger.Clock): it follows the journaled time of the
+// applied updates, never goes back and moves by at most 1/ClockSteps of the
+// window per update, so a wall clock that jumps forward cannot expire the
+// keys at once. A key accepted at clock a is a repeat through a + window
+// included.
 package ledger

@@ -25,6 +25,13 @@ func (c *Config) Owns(user uint32) bool { return int(user%uint32(c.Shards)) == c
 // MaxBusiness is the longest accepted business name, in bytes (PROTOCOL D16).
 const MaxBusiness = 30
 
+// ClockSteps bounds how fast the idempotency clock may move: one applied
+// update advances it by at most WindowMicros/ClockSteps (at least 1 µs).
+// After a forward jump of the wall clock, a key accepted before the jump
+// therefore stays a repeat for at least ClockSteps × (its remaining window
+// ÷ the window) further updates of its shard, instead of expiring at once.
+const ClockSteps = 10_000
+
 // MaxDetail is the largest accepted detail object, in bytes (PROTOCOL D16).
 const MaxDetail = 1024
 
@@ -45,9 +52,10 @@ type keyAt struct {
 type Ledger struct {
 	cfg      Config
 	accounts map[uint32][]messages.Balance // indexed by AssetID
-	keys     map[key]int64                 // accepted key → time accepted
+	keys     map[key]int64                 // accepted key → clock when accepted
 	expiry   []keyAt                       // accepted keys, oldest first, from head on
 	head     int
+	clock    int64              // the idempotency clock: the newest key's time (see Clock)
 	spare    []messages.Balance // room for new accounts (Grow)
 }
 
@@ -114,7 +122,7 @@ func (l *Ledger) DecideUpdate(cmd *messages.BalanceUpdate) (*messages.BalanceUpd
 		return nil, messages.ErrInvalidArgument
 	}
 	k := key{cmd.User, cmd.Asset, cmd.Business, cmd.BusinessID}
-	if at, seen := l.keys[k]; seen && at >= cmd.Time-l.cfg.WindowMicros {
+	if at, seen := l.keys[k]; seen && at >= l.advance(cmd.Time)-l.cfg.WindowMicros {
 		return nil, messages.ErrRepeatUpdate
 	}
 	b := l.Balance(cmd.User, cmd.Asset)
@@ -188,7 +196,7 @@ func (l *Ledger) Apply(ev messages.Event, mode Mode) {
 		} else {
 			b.Available.Add(&b.Available, &e.Change)
 		}
-		l.remember(key{e.User, e.Asset, e.Business, e.BusinessID}, e.Time)
+		l.remember(key{e.User, e.Asset, e.Business, e.BusinessID}, l.advance(e.Time))
 	case *messages.OrderPlaced:
 		if mode == Replay && l.cfg.Owns(e.Order.User) {
 			b := &l.account(e.Order.User)[e.FrozenAsset]
@@ -231,8 +239,38 @@ func (l *Ledger) applyTrade(e *messages.Trade) {
 	}
 }
 
+// Clock returns the idempotency clock: the time, in µs, at which the newest
+// key was accepted (0 before the first update). Keys expire by this clock,
+// not by the wall clock. It follows the journaled time of the applied
+// updates (BalanceUpdated.Time) but is monotone and moves by at most
+// WindowMicros/ClockSteps per update: see advance. Being the newest key's
+// time, it is part of the state that snapshots keep (RestoreKey).
+func (l *Ledger) Clock() int64 { return l.clock }
+
+// advance returns the idempotency clock once an update of time t is
+// applied: the first update sets it to t; later ones move it toward t,
+// never back and by at most WindowMicros/ClockSteps. A key accepted at
+// clock a is a repeat while a ≥ clock − WindowMicros: through the very
+// instant a + WindowMicros included.
+func (l *Ledger) advance(t int64) int64 {
+	c := l.clock
+	if c == 0 && len(l.keys) == 0 {
+		return t
+	}
+	if t <= c {
+		return c
+	}
+	step := max(l.cfg.WindowMicros/ClockSteps, 1)
+	if t-c > step {
+		return c + step
+	}
+	return t
+}
+
 func (l *Ledger) remember(k key, now int64) {
-	// Forget keys older than the window, measured in event time.
+	// Forget the keys that are no longer repeats at now (see advance): the
+	// ones accepted strictly before now - window.
+	l.clock = now
 	cut := now - l.cfg.WindowMicros
 	for l.head < len(l.expiry) && l.expiry[l.head].time < cut {
 		if e := l.expiry[l.head]; l.keys[e.key] == e.time {
@@ -328,9 +366,11 @@ func (l *Ledger) Restore(user uint32, balances []messages.Balance) {
 }
 
 // RestoreKey remembers an idempotency key as a snapshot recorded it; keys
-// must come oldest first (EachKey's order).
+// must come oldest first (EachKey's order). The idempotency clock becomes
+// the newest restored key's time.
 func (l *Ledger) RestoreKey(user uint32, asset messages.AssetID, business string, id uint64, time int64) {
 	k := key{user, asset, business, id}
+	l.clock = max(l.clock, time)
 	l.keys[k] = time
 	l.expiry = append(l.expiry, keyAt{k, time})
 }

@@ -74,16 +74,20 @@ func TestDecideUpdateOrder(t *testing.T) {
 	}
 }
 
-// TestIdempotencyWindow: a key is a repeat for WindowMicros of event time,
-// then accepted again; a refused withdrawal records no key.
+// TestIdempotencyWindow: a key is a repeat for WindowMicros of the
+// idempotency clock, then accepted again; a refused withdrawal records no
+// key.
 func TestIdempotencyWindow(t *testing.T) {
 	l := newLedger(0, 1)
 	deposit(t, l, 1, btc, 5, 1, 1000)
 	cmd := messages.BalanceUpdate{User: 1, Asset: btc, Business: "deposit", BusinessID: 1, Change: u(5)}
+	// The window is 100 µs, so the clock moves by at most 1 µs per update:
+	// with no update applied in between, the key stays a repeat whatever
+	// the time of the command.
 	for _, tt := range []struct {
 		now  int64
 		want *messages.Error
-	}{{1000, messages.ErrRepeatUpdate}, {1050, messages.ErrRepeatUpdate}, {1100, messages.ErrRepeatUpdate}, {1101, nil}} {
+	}{{1000, messages.ErrRepeatUpdate}, {1050, messages.ErrRepeatUpdate}, {1100, messages.ErrRepeatUpdate}, {1101, messages.ErrRepeatUpdate}, {1 << 50, messages.ErrRepeatUpdate}} {
 		cmd.Time = tt.now
 		if _, err := l.DecideUpdate(&cmd); err != tt.want {
 			t.Errorf("at %d: DecideUpdate = %v; want %v", tt.now, err, tt.want)
@@ -288,5 +292,111 @@ func TestGrow(t *testing.T) {
 	}
 	if _, err := grown.DecideUpdate(&messages.BalanceUpdate{User: 1, Asset: btc, Business: "deposit", BusinessID: 7, Change: u(1), Time: 60}); err != messages.ErrRepeatUpdate {
 		t.Errorf("restored key after Grow: %v; want repeat update", err)
+	}
+}
+
+// windowLedger returns a ledger whose window is ClockSteps × 100 µs: the
+// idempotency clock moves by at most 100 µs per update.
+func windowLedger() (*ledger.Ledger, int64, int64) {
+	const step = 100
+	w := int64(ledger.ClockSteps * step)
+	return ledger.New(ledger.Config{Assets: 2, WindowMicros: w, Shards: 1}), w, step
+}
+
+func keysOf(l *ledger.Ledger) map[uint64]int64 {
+	m := make(map[uint64]int64)
+	l.EachKey(func(_ uint32, _ messages.AssetID, _ string, id uint64, at int64) { m[id] = at })
+	return m
+}
+
+// TestIdempotencyBoundary: a key accepted at t0 is a repeat through
+// t0 + window included, also after another update applied at exactly that
+// instant (which prunes the keys that expired), and stays in the state (so
+// in snapshots) until then; one µs later it has expired.
+func TestIdempotencyBoundary(t *testing.T) {
+	l, w, step := windowLedger()
+	const t0 = 5_000_000
+	deposit(t, l, 1, btc, 7, 1, t0)
+	// Other updates bring the clock to t0 + window exactly, step by step.
+	for i := int64(1); i <= w/step; i++ {
+		deposit(t, l, 2, usd, 1, uint64(1000+i), t0+i*step)
+	}
+	if c := l.Clock(); c != t0+w {
+		t.Fatalf("clock = %d; want %d", c, t0+w)
+	}
+	if at, ok := keysOf(l)[1]; !ok || at != t0 {
+		t.Errorf("key accepted at t0 not in the state at t0+window: %d %v", at, ok)
+	}
+	again := messages.BalanceUpdate{User: 1, Asset: btc, Business: "deposit", BusinessID: 1, Change: u(7), Time: t0 + w}
+	if _, err := l.DecideUpdate(&again); err != messages.ErrRepeatUpdate {
+		t.Fatalf("repeat at t0+window: %v; want repeat update", err)
+	}
+	// One µs later, the key has expired: accepted again, and the update
+	// that moved the clock there pruned it.
+	deposit(t, l, 2, usd, 1, 999, t0+w+1)
+	if _, ok := keysOf(l)[1]; ok {
+		t.Errorf("key accepted at t0 still in the state at t0+window+1")
+	}
+	again.Time = t0 + w + 1
+	if _, err := l.DecideUpdate(&again); err != nil {
+		t.Errorf("repeat at t0+window+1: %v; want accepted", err)
+	}
+	if got := bal(l, 1, btc); got != "7/0" {
+		t.Errorf("user 1 BTC = %s; want 7/0", got)
+	}
+}
+
+// TestIdempotencyClockJump: a wall clock that jumps forward far past the
+// window does not expire the keys at once: an old re-send after the jump is
+// still a repeat. The idempotency clock moves toward the new time by at
+// most window/ClockSteps per update, never goes back, and keys do expire
+// once it has really passed their window.
+func TestIdempotencyClockJump(t *testing.T) {
+	l, w, step := windowLedger()
+	const t0 = 5_000_000
+	deposit(t, l, 1, btc, 7, 1, t0)
+	jump := int64(t0 + 1000*w)
+	deposit(t, l, 2, usd, 1, 2, jump)
+	if c := l.Clock(); c != t0+step {
+		t.Errorf("clock after a jump = %d; want %d", c, t0+step)
+	}
+	resend := messages.BalanceUpdate{User: 1, Asset: btc, Business: "deposit", BusinessID: 1, Change: u(7), Time: jump}
+	if _, err := l.DecideUpdate(&resend); err != messages.ErrRepeatUpdate {
+		t.Fatalf("re-send after a forward jump: %v; want repeat update", err)
+	}
+	// A backward jump does not move the clock back.
+	deposit(t, l, 2, usd, 1, 3, 1)
+	if c := l.Clock(); c != t0+step {
+		t.Errorf("clock after a backward jump = %d; want %d", c, t0+step)
+	}
+	// ClockSteps more updates later the window has passed on the clock.
+	for i := uint64(0); i < ledger.ClockSteps; i++ {
+		deposit(t, l, 2, usd, 1, 10+i, jump)
+	}
+	if _, err := l.DecideUpdate(&resend); err != nil {
+		t.Errorf("re-send once the clock passed the window: %v; want accepted", err)
+	}
+	if _, ok := keysOf(l)[1]; ok {
+		t.Errorf("expired key still remembered")
+	}
+}
+
+// TestIdempotencyClockRestore: the clock is the newest key's time, so a
+// ledger restored from the keys a snapshot records goes on exactly as the
+// original.
+func TestIdempotencyClockRestore(t *testing.T) {
+	l, w, _ := windowLedger()
+	deposit(t, l, 1, btc, 1, 1, 1000)
+	deposit(t, l, 1, btc, 1, 2, 1000+100*w)
+	r := ledger.New(*l.Config())
+	l.EachKey(r.RestoreKey)
+	if r.Clock() != l.Clock() {
+		t.Fatalf("restored clock %d; want %d", r.Clock(), l.Clock())
+	}
+	for _, x := range []*ledger.Ledger{l, r} {
+		deposit(t, x, 1, btc, 1, 3, 1000+200*w)
+	}
+	if r.Clock() != l.Clock() || len(keysOf(r)) != len(keysOf(l)) {
+		t.Errorf("restored ledger diverged: clock %d/%d keys %v/%v", r.Clock(), l.Clock(), keysOf(r), keysOf(l))
 	}
 }
