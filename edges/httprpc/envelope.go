@@ -19,40 +19,46 @@ type request struct {
 
 // parseRequest decodes a JSON-RPC envelope (PROTOCOL §2): body must be
 // UTF-8 and one JSON object whose "method" is a string, "params" an array
+// or null (no params, as a public Go client sends for methods without any)
 // and "id" an integer in int64 range. Other members are ignored; a
 // repeated member counts with its last value, as in viabtc (jansson).
 // Member names are matched exactly (case-sensitive) after unescaping.
-// ok is false for anything else, including trailing data.
-func parseRequest(body []byte) (req request, ok bool) {
-	if !utf8.Valid(body) || !json.Valid(body) {
-		return req, false
+// Anything else, including trailing data, is refused with why: what is
+// wrong, for the error message (see badRequest).
+func parseRequest(body []byte) (req request, why string) {
+	if !utf8.Valid(body) {
+		return req, "the body is not valid UTF-8"
 	}
+	if !json.Valid(body) {
+		return req, "the body is not one JSON value"
+	}
+	const notObject = `the body is not a JSON object {"method", "params", "id"}`
 	var method, params, id []byte
 	i := skipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {
-		return req, false
+		return req, notObject
 	}
 	i = skipSpace(body, i+1)
 	if i < len(body) && body[i] == '}' {
-		return req, false // no members: method, params and id are missing
+		return req, "no method" // no members: method, params and id are missing
 	}
 	for {
 		if i >= len(body) || body[i] != '"' {
-			return req, false
+			return req, notObject
 		}
 		kend := valueEnd(body, i)
 		if kend < 0 {
-			return req, false
+			return req, notObject
 		}
 		key := body[i:kend]
 		i = skipSpace(body, kend)
 		if i >= len(body) || body[i] != ':' {
-			return req, false
+			return req, notObject
 		}
 		i = skipSpace(body, i+1)
 		vend := valueEnd(body, i)
 		if vend < 0 {
-			return req, false
+			return req, notObject
 		}
 		val := body[i:vend]
 		switch memberName(key) {
@@ -65,39 +71,60 @@ func parseRequest(body []byte) (req request, ok bool) {
 		}
 		i = skipSpace(body, vend)
 		if i >= len(body) {
-			return req, false
+			return req, notObject
 		}
 		if body[i] == '}' {
 			break
 		}
 		if body[i] != ',' {
-			return req, false
+			return req, notObject
 		}
 		i = skipSpace(body, i+1)
 	}
-	if method == nil || params == nil || id == nil {
-		return req, false
+	switch {
+	case method == nil:
+		return req, "no method"
+	case params == nil:
+		return req, "no params (an array, or null for none)"
+	case id == nil:
+		return req, "no id"
 	}
 	if len(method) < 2 || method[0] != '"' {
-		return req, false
+		return req, "method is not a string"
 	}
 	if req.method = method[1 : len(method)-1]; bytes.IndexByte(req.method, '\\') >= 0 {
 		name, ok := unquote(method)
 		if !ok {
-			return req, false
+			return req, "method is not a string"
 		}
 		req.method = []byte(name)
 	}
+	var ok bool
 	if !isInteger(id) {
-		return req, false
+		return req, "id is not an integer"
 	}
 	if req.id, ok = parseInt64(id); !ok {
-		return req, false
+		return req, "id is out of the int64 range"
 	}
-	if req.params, ok = splitArray(params); !ok {
-		return req, false
+	if string(params) == "null" {
+		req.params = [][]byte{}
+	} else if req.params, ok = splitArray(params); !ok {
+		return req, "params is not an array (or null for none)"
 	}
-	return req, true
+	return req, ""
+}
+
+// badRequest is the error of a request parseRequest refused: code 1, the
+// message saying why, and the request's id when it has a readable integer
+// one (hasID false: the reply's id is null).
+func badRequest(body []byte, why string) (e *messages.Error, id int64, hasID bool) {
+	var probe struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal(body, &probe) == nil && isInteger(probe.ID) {
+		id, hasID = parseInt64(probe.ID)
+	}
+	return &messages.Error{Code: messages.ErrInvalidArgument.Code, Message: "invalid request: " + why}, id, hasID
 }
 
 // memberName returns key's text when it is one of the envelope's members,
@@ -286,6 +313,19 @@ func appendSuffix(b []byte, id int64) []byte {
 	b = append(b, `,"id":`...)
 	b = strconv.AppendInt(b, id, 10)
 	return append(b, '}')
+}
+
+// appendBadRequest appends the error envelope of a refused request (see
+// badRequest): "id" null when the request had no readable integer id.
+func appendBadRequest(b []byte, e *messages.Error, id int64, hasID bool) []byte {
+	if hasID {
+		return appendError(b, e, id)
+	}
+	b = append(b, `{"error":{"code":`...)
+	b = strconv.AppendInt(b, int64(e.Code), 10)
+	b = append(b, `,"message":`...)
+	b = appendString(b, e.Message)
+	return append(b, `},"result":null,"id":null}`...)
 }
 
 // appendError appends a whole error envelope.

@@ -138,8 +138,15 @@ func FuzzDecodeRequest(f *testing.F) {
 				t.Fatalf("status %d body %q: code 5 iff 504", rec.Code, rec.Body.Bytes())
 			}
 		case 400, 413:
-			if rec.Body.Len() != 0 {
-				t.Fatalf("status %d with body %q", rec.Code, rec.Body.Bytes())
+			var env struct {
+				Error *struct {
+					Code    int
+					Message string
+				}
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil || env.Error == nil || env.Error.Code != 1 ||
+				!strings.HasPrefix(env.Error.Message, "invalid request: ") {
+				t.Fatalf("status %d with body %q; want a code 1 envelope saying why (%v)", rec.Code, rec.Body.Bytes(), err)
 			}
 			if n := len(fx.commands()); n != 0 {
 				t.Fatalf("status %d but %d commands sent", rec.Code, n)

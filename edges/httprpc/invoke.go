@@ -46,15 +46,17 @@ func (v *Invoker) Invoke(ctx context.Context, dst []byte, method string, params 
 }
 
 // ParseRequest decodes a JSON-RPC envelope {"method": string, "params":
-// array, "id": integer} exactly as the HTTP edge does (see the package
-// documentation); params are the raw JSON of each element and alias body.
-// ok is false when body is not such an envelope.
-func ParseRequest(body []byte) (method string, params [][]byte, id int64, ok bool) {
-	req, ok := parseRequest(body)
-	if !ok {
-		return "", nil, 0, false
+// array or null, "id": integer} exactly as the HTTP edge does (see the
+// package documentation); params are the raw JSON of each element and
+// alias body. When body is not such an envelope, err is a *messages.Error
+// of code 1 whose message says what is wrong.
+func ParseRequest(body []byte) (method string, params [][]byte, id int64, err error) {
+	req, why := parseRequest(body)
+	if why != "" {
+		e, _, _ := badRequest(body, why)
+		return "", nil, 0, e
 	}
-	return string(req.method), req.params, req.id, true
+	return string(req.method), req.params, req.id, nil
 }
 
 // AppendDepthLevels appends levels as order.depth prints them:

@@ -51,11 +51,11 @@ func TestInvoke(t *testing.T) {
 }
 
 func TestParseRequestExported(t *testing.T) {
-	m, params, id, ok := ParseRequest([]byte(`{"method":"a.b","params":[1,"x"],"id":3}`))
-	if !ok || m != "a.b" || len(params) != 2 || string(params[1]) != `"x"` || id != 3 {
-		t.Errorf("ParseRequest = %q %q %d %v", m, params, id, ok)
+	m, params, id, err := ParseRequest([]byte(`{"method":"a.b","params":[1,"x"],"id":3}`))
+	if err != nil || m != "a.b" || len(params) != 2 || string(params[1]) != `"x"` || id != 3 {
+		t.Errorf("ParseRequest = %q %q %d %v", m, params, id, err)
 	}
-	if _, _, _, ok := ParseRequest([]byte(`{"method":"a.b","params":[1,"x"]}`)); ok {
-		t.Error("ParseRequest without id: ok")
+	if _, _, _, err := ParseRequest([]byte(`{"method":"a.b","params":[1,"x"]}`)); err == nil || err.Error() != "invalid request: no id (code 1)" {
+		t.Errorf("ParseRequest without id: %v", err)
 	}
 }

@@ -235,7 +235,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodPost {
-		emptyStatus(w, http.StatusBadRequest)
+		writeBadRequest(w, http.StatusBadRequest, "the HTTP method is "+r.Method+", JSON-RPC requests are POST")
 		return
 	}
 	h.serveRPC(w, r)
@@ -349,21 +349,24 @@ func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 	*bp = body[:0]
 	if err != nil {
 		if err == errTooLarge {
-			emptyStatus(w, http.StatusRequestEntityTooLarge)
+			writeBadRequest(w, http.StatusRequestEntityTooLarge, "the body is over "+strconv.FormatInt(h.maxBody, 10)+" bytes")
 		} else {
-			emptyStatus(w, http.StatusBadRequest)
+			writeBadRequest(w, http.StatusBadRequest, "the body could not be read")
 		}
-		return
-	}
-
-	req, ok := parseRequest(body)
-	if !ok {
-		emptyStatus(w, http.StatusBadRequest)
 		return
 	}
 
 	ob := outPool.Get().(*[]byte)
 	defer putBuf(&outPool, ob)
+
+	req, why := parseRequest(body)
+	if why != "" {
+		e, id, hasID := badRequest(body, why)
+		out := appendBadRequest((*ob)[:0], e, id, hasID)
+		*ob = out[:0]
+		writeJSON(w, http.StatusBadRequest, out)
+		return
+	}
 
 	m := methods[string(req.method)]
 	if m == nil {
@@ -396,6 +399,13 @@ func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 	}
 	*ob = out[:0]
 	writeJSON(w, status, out)
+}
+
+// writeBadRequest answers a request refused before it could be read with
+// an error envelope: code 1, "invalid request: " and why, "id" null.
+func writeBadRequest(w http.ResponseWriter, status int, why string) {
+	e := &messages.Error{Code: messages.ErrInvalidArgument.Code, Message: "invalid request: " + why}
+	writeJSON(w, status, appendBadRequest(nil, e, 0, false))
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {

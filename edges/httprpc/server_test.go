@@ -41,37 +41,37 @@ func TestEnvelope(t *testing.T) {
 		{"id min int64", `{"method":"asset.list","params":[],"id":-9223372036854775808}`, 200, okBody("-9223372036854775808")},
 		{"id max int64", `{"method":"asset.list","params":[],"id":9223372036854775807}`, 200, okBody("9223372036854775807")},
 		{"id -0", `{"method":"asset.list","params":[],"id":-0}`, 200, okBody("0")},
+		{"params null: no params", `{"method":"asset.list","params":null,"id":1}`, 200, okBody("1")},
 
 		{"unknown method", `{"method":"order.nope","params":[],"id":12}`, 404, notFound("12")},
 		{"method case-sensitive", `{"method":"Asset.list","params":[],"id":12}`, 404, notFound("12")},
 		{"empty method", `{"method":"","params":[],"id":0}`, 404, notFound("0")},
 
-		{"empty body", ``, 400, ``},
-		{"not JSON", `{`, 400, ``},
-		{"array", `[]`, 400, ``},
-		{"string", `"x"`, 400, ``},
-		{"null", `null`, 400, ``},
-		{"empty object", `{}`, 400, ``},
-		{"trailing data", `{"method":"asset.list","params":[],"id":1} x`, 400, ``},
-		{"two objects", `{"method":"asset.list","params":[],"id":1}{}`, 400, ``},
-		{"invalid UTF-8", "{\"method\":\"asset.list\",\"params\":[\"\xff\"],\"id\":1}", 400, ``},
-		{"no id", `{"method":"asset.list","params":[]}`, 400, ``},
-		{"id string", `{"method":"asset.list","params":[],"id":"1"}`, 400, ``},
-		{"id real", `{"method":"asset.list","params":[],"id":1.5}`, 400, ``},
-		{"id 1.0", `{"method":"asset.list","params":[],"id":1.0}`, 400, ``},
-		{"id exponent", `{"method":"asset.list","params":[],"id":1e2}`, 400, ``},
-		{"id null", `{"method":"asset.list","params":[],"id":null}`, 400, ``},
-		{"id too big", `{"method":"asset.list","params":[],"id":9223372036854775808}`, 400, ``},
-		{"id too small", `{"method":"asset.list","params":[],"id":-9223372036854775809}`, 400, ``},
-		{"no method", `{"params":[],"id":1}`, 400, ``},
-		{"method number", `{"method":1,"params":[],"id":1}`, 400, ``},
-		{"method null", `{"method":null,"params":[],"id":1}`, 400, ``},
-		{"member names case-sensitive", `{"Method":"asset.list","params":[],"id":1}`, 400, ``},
-		{"no params", `{"method":"asset.list","id":1}`, 400, ``},
-		{"params object", `{"method":"asset.list","params":{},"id":1}`, 400, ``},
-		{"params null", `{"method":"asset.list","params":null,"id":1}`, 400, ``},
-		{"params string", `{"method":"asset.list","params":"[]","id":1}`, 400, ``},
-		{"params bad, method unknown", `{"method":"nope","params":1,"id":1}`, 400, ``},
+		{"empty body", ``, 400, bad("null", "the body is not one JSON value")},
+		{"not JSON", `{`, 400, bad("null", "the body is not one JSON value")},
+		{"array", `[]`, 400, bad("null", notObject)},
+		{"string", `"x"`, 400, bad("null", notObject)},
+		{"null", `null`, 400, bad("null", notObject)},
+		{"empty object", `{}`, 400, bad("null", "no method")},
+		{"trailing data", `{"method":"asset.list","params":[],"id":1} x`, 400, bad("null", "the body is not one JSON value")},
+		{"two objects", `{"method":"asset.list","params":[],"id":1}{}`, 400, bad("null", "the body is not one JSON value")},
+		{"invalid UTF-8", "{\"method\":\"asset.list\",\"params\":[\"\xff\"],\"id\":1}", 400, bad("1", "the body is not valid UTF-8")},
+		{"no id", `{"method":"asset.list","params":[]}`, 400, bad("null", "no id")},
+		{"id string", `{"method":"asset.list","params":[],"id":"1"}`, 400, bad("null", "id is not an integer")},
+		{"id real", `{"method":"asset.list","params":[],"id":1.5}`, 400, bad("null", "id is not an integer")},
+		{"id 1.0", `{"method":"asset.list","params":[],"id":1.0}`, 400, bad("null", "id is not an integer")},
+		{"id exponent", `{"method":"asset.list","params":[],"id":1e2}`, 400, bad("null", "id is not an integer")},
+		{"id null", `{"method":"asset.list","params":[],"id":null}`, 400, bad("null", "id is not an integer")},
+		{"id too big", `{"method":"asset.list","params":[],"id":9223372036854775808}`, 400, bad("null", "id is out of the int64 range")},
+		{"id too small", `{"method":"asset.list","params":[],"id":-9223372036854775809}`, 400, bad("null", "id is out of the int64 range")},
+		{"no method", `{"params":[],"id":1}`, 400, bad("1", "no method")},
+		{"method number", `{"method":1,"params":[],"id":1}`, 400, bad("1", "method is not a string")},
+		{"method null", `{"method":null,"params":[],"id":1}`, 400, bad("1", "method is not a string")},
+		{"member names case-sensitive", `{"Method":"asset.list","params":[],"id":1}`, 400, bad("1", "no method")},
+		{"no params", `{"method":"asset.list","id":1}`, 400, bad("1", "no params (an array, or null for none)")},
+		{"params object", `{"method":"asset.list","params":{},"id":1}`, 400, bad("1", "params is not an array (or null for none)")},
+		{"params string", `{"method":"asset.list","params":"[]","id":1}`, 400, bad("1", "params is not an array (or null for none)")},
+		{"params bad, method unknown", `{"method":"nope","params":1,"id":1}`, 400, bad("1", "params is not an array (or null for none)")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,6 +86,14 @@ func TestEnvelope(t *testing.T) {
 		})
 	}
 }
+
+// bad is the body of a request refused with 400: code 1 saying why, the
+// request's id if it has a readable one, else null.
+func bad(id, why string) string {
+	return `{"error":{"code":1,"message":"invalid request: ` + strings.ReplaceAll(why, `"`, `\"`) + `"},"result":null,"id":` + id + `}`
+}
+
+const notObject = `the body is not a JSON object {"method", "params", "id"}`
 
 func TestResponseHeaders(t *testing.T) {
 	s, _ := newTestServer(t)
@@ -104,8 +112,9 @@ func TestNonPost(t *testing.T) {
 	s, _ := newTestServer(t)
 	for _, m := range []string{"GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"} {
 		req := httptest.NewRequest(m, "/", strings.NewReader(`{"method":"asset.list","params":[],"id":1}`))
-		if code, body := serve(s.Handler(), req); code != 400 || body != "" {
-			t.Errorf("%s / = %d %q; want 400 and empty body", m, code, body)
+		want := `{"error":{"code":1,"message":"invalid request: the HTTP method is ` + m + `, JSON-RPC requests are POST"},"result":null,"id":null}`
+		if code, body := serve(s.Handler(), req); code != 400 || body != want {
+			t.Errorf("%s / = %d %q; want 400 %q", m, code, body, want)
 		}
 	}
 }
@@ -131,8 +140,8 @@ func TestBodyLimit(t *testing.T) {
 			if code != tt.status {
 				t.Errorf("body of %d bytes (chunked %v) = %d; want %d", tt.n, chunked, code, tt.status)
 			}
-			if tt.status == 413 && body != "" {
-				t.Errorf("413 body = %q; want empty", body)
+			if want := `{"error":{"code":1,"message":"invalid request: the body is over 1024 bytes"},"result":null,"id":null}`; tt.status == 413 && body != want {
+				t.Errorf("413 body = %q; want %q", body, want)
 			}
 		}
 	}

@@ -29,9 +29,9 @@ var wsTemplates = map[string][]string{
 }
 
 // wsAllowed are the codes a websocket method may answer here: 1 argument,
-// 2 no sign_url (or auth service), 6 before auth, 8 subscription limit, 11
+// 3 no sign_url (or auth service), 6 before auth, 8 subscription limit, 11
 // auth refused.
-var wsAllowed = []int{1, 2, 6, 8, 11}
+var wsAllowed = []int{1, 3, 6, 8, 11}
 
 // startWSEntryEnv starts a node and websocket server with funds and two
 // resting orders (their fill makes market data non-empty).

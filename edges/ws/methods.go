@@ -66,14 +66,14 @@ var errArg = messages.ErrInvalidArgument
 
 // handle answers one request message.
 func (c *conn) handle(p []byte) {
-	req, ok := decodeRequest(p)
+	req, bad := decodeRequest(p)
 	if c.limiter != nil && !c.limiter.Allow() {
 		c.s.limited.Add(1)
 		c.send(appendErrorReply(nil, messages.ErrTooManyRequests, &req))
 		return
 	}
-	if !ok {
-		c.send(appendErrorReply(nil, messages.ErrInvalidArgument, &req))
+	if bad != nil {
+		c.send(appendErrorReply(nil, bad, &req))
 		return
 	}
 	m := methods[req.method]

@@ -16,13 +16,18 @@ type request struct {
 	hasID  bool // false: the id could not be read (reply with "id":null)
 }
 
-// decodeRequest decodes a request message. ok is false when p is not a
-// request envelope (PROTOCOL §9.1: method string, params array, id
-// integer); req.id is then the id when p is a JSON object with an integer
-// id, and req.hasID says whether it is.
-func decodeRequest(p []byte) (req request, ok bool) {
-	if method, params, id, ok := httprpc.ParseRequest(p); ok {
-		return request{method: method, params: params, id: id, hasID: true}, true
+// decodeRequest decodes a request message. err (code 1, saying what is
+// wrong) is set when p is not a request envelope (PROTOCOL §9.1: method
+// string, params array or null, id integer); req.id is then the id when p
+// is a JSON object with an integer id, and req.hasID says whether it is.
+func decodeRequest(p []byte) (req request, err *messages.Error) {
+	method, params, id, perr := httprpc.ParseRequest(p)
+	if perr == nil {
+		return request{method: method, params: params, id: id, hasID: true}, nil
+	}
+	err, _ = perr.(*messages.Error)
+	if err == nil {
+		err = messages.ErrInvalidArgument
 	}
 	var probe struct {
 		ID json.RawMessage `json:"id"`
@@ -32,7 +37,7 @@ func decodeRequest(p []byte) (req request, ok bool) {
 			req.id, req.hasID = id, true
 		}
 	}
-	return req, false
+	return req, err
 }
 
 // resultPrefix starts a success reply; the result and appendReplyEnd

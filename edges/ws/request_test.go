@@ -19,6 +19,7 @@ func TestDecodeRequest(t *testing.T) {
 		{`{"method":"a","params":[],"id":9223372036854775807}`, true, "a", 0, 9223372036854775807, true},
 		{`{"method":"a","params":[],"id":9223372036854775808}`, false, "", 0, 0, false},
 		{`{"method":"a","params":{},"id":4}`, false, "", 0, 4, true},
+		{`{"method":"a","params":null,"id":4}`, true, "a", 0, 4, true}, // a public Go client sends null for no params
 		{`{"method":null,"params":[],"id":4}`, false, "", 0, 4, true},
 		{`{"method":"a","params":[],"id":"4"}`, false, "", 0, 0, false},
 		{`{"method":"a","params":[],"id":4.0}`, false, "", 0, 0, false},
@@ -29,7 +30,8 @@ func TestDecodeRequest(t *testing.T) {
 		{"{\"method\":\"\xff\",\"params\":[],\"id\":1}", false, "", 0, 1, true}, // not UTF-8: refused, id still answered
 	}
 	for _, tt := range tests {
-		req, ok := decodeRequest([]byte(tt.in))
+		req, err := decodeRequest([]byte(tt.in))
+		ok := err == nil
 		if ok != tt.ok || req.method != tt.method || len(req.params) != tt.nparams || req.id != tt.id || req.hasID != tt.hasID {
 			t.Errorf("decodeRequest(%q) = %+v, %v; want method %q, %d params, id %d (%v), ok %v", tt.in, req, ok, tt.method, tt.nparams, tt.id, tt.hasID, tt.ok)
 		}
@@ -43,12 +45,15 @@ func TestDecodeRequest(t *testing.T) {
 func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"method":"server.ping","params":[],"id":1}`))
 	f.Fuzz(func(t *testing.T, p []byte) {
-		req, ok := decodeRequest(p)
+		req, bad := decodeRequest(p)
 		reply := appendErrorReply(nil, errArg, &req)
 		if !json.Valid(reply) {
 			t.Fatalf("error reply %q is not JSON", reply)
 		}
-		if !ok {
+		if bad != nil {
+			if bad.Code != 1 || !json.Valid(appendErrorReply(nil, bad, &req)) {
+				t.Fatalf("%q: refused with %v", p, bad)
+			}
 			return
 		}
 		var ref struct {
@@ -62,7 +67,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if ref.Method == nil || *ref.Method != req.method {
 			t.Fatalf("%q: method %q; encoding/json reads %v", p, req.method, ref.Method)
 		}
-		if ref.Params == nil || len(*ref.Params) != len(req.params) {
+		if (ref.Params == nil && len(req.params) != 0) || (ref.Params != nil && len(*ref.Params) != len(req.params)) {
 			t.Fatalf("%q: %d params; encoding/json reads %v", p, len(req.params), ref.Params)
 		}
 		for i, raw := range req.params {

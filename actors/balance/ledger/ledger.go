@@ -112,13 +112,13 @@ func (l *Ledger) Balance(user uint32, asset messages.AssetID) messages.Balance {
 // to apply, or the first failure with nothing changed:
 //
 //  1. shape (code 1): user ≥ 1 owned by this shard, known asset, business
-//     1..30 bytes, detail ≤ 1 KiB;
+//     at most 30 bytes (empty allowed, as viabtc), detail ≤ 1 KiB;
 //  2. repeated key (code 10 "repeat update");
 //  3. a withdrawal larger than available (code 11 "balance not enough");
 //  4. a deposit that would overflow (code 1).
 func (l *Ledger) DecideUpdate(cmd *messages.BalanceUpdate) (*messages.BalanceUpdated, *messages.Error) {
 	if cmd.User == 0 || !l.cfg.Owns(cmd.User) || int(cmd.Asset) >= l.cfg.Assets ||
-		len(cmd.Business) == 0 || len(cmd.Business) > MaxBusiness || len(cmd.Detail) > MaxDetail {
+		len(cmd.Business) > MaxBusiness || len(cmd.Detail) > MaxDetail {
 		return nil, messages.ErrInvalidArgument
 	}
 	k := key{cmd.User, cmd.Asset, cmd.Business, cmd.BusinessID}

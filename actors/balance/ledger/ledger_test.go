@@ -48,7 +48,6 @@ func TestDecideUpdateOrder(t *testing.T) {
 		{"user 0", messages.BalanceUpdate{User: 0, Business: "deposit", BusinessID: 9, Change: u(1)}, messages.ErrInvalidArgument},
 		{"user of another shard", messages.BalanceUpdate{User: 2, Business: "deposit", BusinessID: 9, Change: u(1)}, messages.ErrInvalidArgument},
 		{"unknown asset", messages.BalanceUpdate{User: 1, Asset: 2, Business: "deposit", BusinessID: 9, Change: u(1)}, messages.ErrInvalidArgument},
-		{"empty business", messages.BalanceUpdate{User: 1, Business: "", BusinessID: 9, Change: u(1)}, messages.ErrInvalidArgument},
 		{"business of 31 bytes", messages.BalanceUpdate{User: 1, Business: strings.Repeat("b", 31), BusinessID: 9, Change: u(1)}, messages.ErrInvalidArgument},
 		{"detail over 1 KiB", messages.BalanceUpdate{User: 1, Business: "deposit", BusinessID: 9, Change: u(1), Detail: make([]byte, 1025)}, messages.ErrInvalidArgument},
 		{"repeat before shape of change", messages.BalanceUpdate{User: 1, Business: "deposit", BusinessID: 1, Change: u(100), Negative: true}, messages.ErrRepeatUpdate},
@@ -58,6 +57,7 @@ func TestDecideUpdateOrder(t *testing.T) {
 		{"business of 30 bytes", messages.BalanceUpdate{User: 1, Business: strings.Repeat("b", 30), BusinessID: 9, Change: u(1)}, nil},
 		{"withdraw all", messages.BalanceUpdate{User: 1, Business: "withdraw", BusinessID: 9, Change: u(10), Negative: true}, nil},
 		{"zero", messages.BalanceUpdate{User: 3, Business: "deposit", BusinessID: 9}, nil},
+		{"empty business, as viabtc", messages.BalanceUpdate{User: 3, Business: "", BusinessID: 9, Change: u(1)}, nil},
 	}
 	for _, tt := range tests {
 		before := bal(l, 1, btc)

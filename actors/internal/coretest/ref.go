@@ -406,7 +406,7 @@ func (r *Ref) restoreState(m *refMarket, s refState) {
 }
 
 func (r *Ref) update(c *Cmd) *messages.Error {
-	if int(c.Asset) >= len(r.Cfg.Assets) || c.User == 0 || len(c.Business) == 0 || len(c.Business) > 30 {
+	if int(c.Asset) >= len(r.Cfg.Assets) || c.User == 0 || len(c.Business) > 30 {
 		return messages.ErrInvalidArgument
 	}
 	a := r.Cfg.Assets[c.Asset]
