@@ -64,6 +64,12 @@ func argTimes(rawStart, rawEnd []byte) (start, end int64, ok bool) {
 	return int64(s), int64(e), true
 }
 
+// The code 1 answers of the readhistory params shared by several methods.
+var (
+	errTimes = badParam("start_time", "and end_time must be integers ≥ 0 (Unix seconds, 0: unbounded) with start_time ≤ end_time unless end_time is 0")
+	errPage  = badParam("offset", "must be an integer ≥ 0 and limit one from 1 to "+strconv.Itoa(messages.HistoryMaxLimit))
+)
+
 // argPage reads offset and limit (1..messages.HistoryMaxLimit).
 func argPage(rawOffset, rawLimit []byte) (offset, limit int, ok bool) {
 	o, ok1 := argLenient(rawOffset, math.MaxInt64)
@@ -79,26 +85,26 @@ func argPage(rawOffset, rawLimit []byte) (offset, limit int, ok bool) {
 func (c *call) balanceHistory() error {
 	p := c.params
 	if len(p) != 7 {
-		return errArg
+		return errCount("7 params", p, "user_id", "asset", "business", "start_time", "end_time", "offset", "limit")
 	}
 	var a historyArgs
 	var ok bool
 	if a.user, ok = argHistoryUser(p[0]); !ok {
-		return errArg
+		return errUserID
 	}
 	asset, ok := unquote(p[1])
 	if !ok {
-		return errArg
+		return badParam("asset", `must be a string ("" for any)`)
 	}
 	business, ok := unquote(p[2])
 	if !ok {
-		return errArg
+		return badParam("business", `must be a string ("" for any)`)
 	}
 	if a.start, a.end, ok = argTimes(p[3], p[4]); !ok {
-		return errArg
+		return errTimes
 	}
 	if a.offset, a.limit, ok = argPage(p[5], p[6]); !ok {
-		return errArg
+		return errPage
 	}
 	rep, err := c.do(&messages.BalanceHistory{User: a.user, Asset: asset, Business: business,
 		Start: a.start, End: a.end, Offset: a.offset, Limit: a.limit})
@@ -158,27 +164,27 @@ func appendDetail(b []byte, detail []byte) []byte {
 func (c *call) orderFinished() error {
 	p := c.params
 	if len(p) < 6 {
-		return errArg
+		return errCount("6 or 7 params", p, "user_id", "market", "start_time", "end_time", "offset", "limit", "side?")
 	}
 	var a historyArgs
 	var ok bool
 	if a.user, ok = argHistoryUser(p[0]); !ok {
-		return errArg
+		return errUserID
 	}
 	market, ok := unquote(p[1])
 	if !ok {
-		return errArg
+		return badParam("market", "must be a string")
 	}
 	if a.start, a.end, ok = argTimes(p[2], p[3]); !ok {
-		return errArg
+		return errTimes
 	}
 	if a.offset, a.limit, ok = argPage(p[4], p[5]); !ok {
-		return errArg
+		return errPage
 	}
 	var side uint64
 	if len(p) >= 7 {
 		if side, ok = argLenient(p[6], uint64(messages.Bid)); !ok {
-			return errArg
+			return errSideOrBoth
 		}
 	}
 	rep, err := c.do(&messages.FinishedOrders{User: a.user, Market: market, Side: messages.Side(side),
@@ -263,11 +269,11 @@ func appendFinishedOrder(b []byte, o *messages.FinishedOrder) []byte {
 func (c *call) orderFinishedDetail() error {
 	p := c.params
 	if len(p) != 1 {
-		return errArg
+		return errCount("1 param", p, "order_id")
 	}
 	id, ok := argLenient(p[0], math.MaxUint64)
 	if !ok || id == 0 {
-		return errArg
+		return badParam("order_id", "must be an integer from 1 to 18446744073709551615")
 	}
 	rep, err := c.do(&messages.FinishedOrderDetail{OrderID: id})
 	if err != nil {
@@ -290,15 +296,15 @@ func (c *call) orderFinishedDetail() error {
 func (c *call) orderDeals() error {
 	p := c.params
 	if len(p) != 3 {
-		return errArg
+		return errCount("3 params", p, "order_id", "offset", "limit")
 	}
 	id, ok := argLenient(p[0], math.MaxUint64)
 	if !ok || id == 0 {
-		return errArg
+		return badParam("order_id", "must be an integer from 1 to 18446744073709551615")
 	}
 	offset, limit, ok := argPage(p[1], p[2])
 	if !ok {
-		return errArg
+		return errPage
 	}
 	rep, err := c.do(&messages.OrderDeals{OrderID: id, Offset: offset, Limit: limit})
 	if err != nil {
@@ -311,19 +317,19 @@ func (c *call) orderDeals() error {
 func (c *call) marketUserDeals() error {
 	p := c.params
 	if len(p) != 4 {
-		return errArg
+		return errCount("4 params", p, "user_id", "market", "offset", "limit")
 	}
 	user, ok := argHistoryUser(p[0])
 	if !ok {
-		return errArg
+		return errUserID
 	}
 	market, ok := unquote(p[1])
 	if !ok {
-		return errArg
+		return badParam("market", "must be a string")
 	}
 	offset, limit, ok := argPage(p[2], p[3])
 	if !ok {
-		return errArg
+		return errPage
 	}
 	rep, err := c.do(&messages.UserDeals{User: user, Market: market, Offset: offset, Limit: limit})
 	if err != nil {

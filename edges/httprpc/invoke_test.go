@@ -37,7 +37,7 @@ func TestInvoke(t *testing.T) {
 		err    *messages.Error
 	}{
 		{"order.depth", p(`"BTCUSDT"`, `10`, `"0"`), `>{"asks":[["123.45","1.5"]],"bids":[]}`, nil},
-		{"order.depth", p(`"BTCUSDT"`, `10`), ">", messages.ErrInvalidArgument},
+		{"order.depth", p(`"BTCUSDT"`, `10`), ">", errCount("3 params", p(`"BTCUSDT"`, `10`), "market", "limit", "interval")},
 		{"no.such", nil, ">", messages.ErrMethodNotFound},
 		{"market.last", p(`"ETHBTC"`), ">", messages.ErrServiceTimeout},
 		{"market.last", p(`"BTCUSDT"`), ">", messages.ErrInternal},

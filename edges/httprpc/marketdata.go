@@ -48,11 +48,11 @@ func nowSeconds() int64 { return time.Now().Unix() }
 func (c *call) marketLast() error {
 	p := c.params
 	if len(p) != 1 {
-		return errArg
+		return errCount("1 param", p, "market")
 	}
 	m, ok := argMarket(c.cfg, p[0])
 	if !ok {
-		return errArg
+		return errMarket
 	}
 	rep, err := c.do(&messages.MarketLast{Market: m.ID})
 	if err != nil {
@@ -99,19 +99,19 @@ func appendRawDec(b []byte, v int64, scale int) []byte {
 func (c *call) marketDeals() error {
 	p := c.params
 	if len(p) != 3 {
-		return errArg
+		return errCount("3 params", p, "market", "limit", "last_id")
 	}
 	m, ok := argMarket(c.cfg, p[0])
 	if !ok {
-		return errArg
+		return errMarket
 	}
 	limit, ok := argPositiveInt(p[1], MaxDealsLimit)
 	if !ok {
-		return errArg
+		return badParam("limit", "must be an integer from 1 to "+strconv.Itoa(MaxDealsLimit))
 	}
 	lastID, ok := argInt64(p[2])
 	if !ok {
-		return errArg
+		return badParam("last_id", "must be an integer")
 	}
 	rep, err := c.do(&messages.MarketDeals{Market: m.ID, Limit: int(limit), LastID: uint64(lastID)})
 	if err != nil {
@@ -138,23 +138,23 @@ func (c *call) marketDeals() error {
 func (c *call) marketKline() error {
 	p := c.params
 	if len(p) != 4 {
-		return errArg
+		return errCount("4 params", p, "market", "start", "end", "interval")
 	}
 	m, ok := argMarket(c.cfg, p[0])
 	if !ok {
-		return errArg
+		return errMarket
 	}
 	start, ok := argInt64(p[1])
 	if !ok || start <= 0 {
-		return errArg
+		return badParam("start", "must be an integer > 0 (Unix seconds)")
 	}
 	end, ok := argInt64(p[2])
 	if !ok || end <= 0 {
-		return errArg
+		return badParam("end", "must be an integer > 0 (Unix seconds)")
 	}
 	interval, ok := argInt64(p[3])
 	if !ok || interval <= 0 {
-		return errArg
+		return badParam("interval", "must be an integer > 0 (seconds)")
 	}
 	rep, err := c.do(&messages.MarketKline{Market: m.ID, Start: start, End: end, Interval: interval, Now: nowSeconds()})
 	if err != nil {
@@ -192,15 +192,15 @@ func (c *call) marketKline() error {
 func (c *call) marketStatus() error {
 	p := c.params
 	if len(p) != 2 {
-		return errArg
+		return errCount("2 params", p, "market", "period")
 	}
 	m, ok := argMarket(c.cfg, p[0])
 	if !ok {
-		return errArg
+		return errMarket
 	}
 	period, ok := argPositiveInt(p[1], int64(c.cfg.MarketData.SecMax/time.Second))
 	if !ok {
-		return errArg
+		return badParam("period", "must be an integer from 1 to "+strconv.FormatInt(int64(c.cfg.MarketData.SecMax/time.Second), 10)+" (seconds)")
 	}
 	rep, err := c.do(&messages.MarketStatus{Market: m.ID, Period: period, Now: nowSeconds()})
 	if err != nil {
@@ -231,11 +231,11 @@ func (c *call) marketStatus() error {
 func (c *call) marketStatusToday() error {
 	p := c.params
 	if len(p) != 1 {
-		return errArg
+		return errCount("1 param", p, "market")
 	}
 	m, ok := argMarket(c.cfg, p[0])
 	if !ok {
-		return errArg
+		return errMarket
 	}
 	rep, err := c.do(&messages.MarketStatusToday{Market: m.ID, Now: nowSeconds()})
 	if err != nil {

@@ -111,11 +111,11 @@ func (s nameSet) add(i int) bool {
 func (c *call) balanceQuery() error {
 	p := c.params
 	if len(p) < 1 {
-		return errArg
+		return errCount("at least 1 param", p, "user_id", "asset…")
 	}
 	user, ok := argUser(p[0], true)
 	if !ok {
-		return errArg
+		return errUserIDZero
 	}
 	var assets []messages.AssetID
 	if len(p) > 1 {
@@ -123,7 +123,7 @@ func (c *call) balanceQuery() error {
 		for _, raw := range p[1:] {
 			a, ok := argAsset(c.cfg, raw)
 			if !ok {
-				return errArg
+				return errAsset
 			}
 			if seen.add(int(a.ID)) {
 				assets = append(assets, a.ID)
@@ -167,31 +167,31 @@ func (c *call) balanceQuery() error {
 func (c *call) balanceUpdate() error {
 	p := c.params
 	if len(p) != 6 {
-		return errArg
+		return errCount("6 params", p, "user_id", "asset", "business", "business_id", "change", "detail")
 	}
 	user, ok := argUser(p[0], false)
 	if !ok {
-		return errArg
+		return errUserID
 	}
 	a, ok := argAsset(c.cfg, p[1])
 	if !ok {
-		return errArg
+		return errAsset
 	}
 	business, ok := argString(p[2], MaxBusinessLen)
 	if !ok {
-		return errArg
+		return errBusiness
 	}
 	businessID, ok := argUint(p[3], ^uint64(0))
 	if !ok {
-		return errArg
+		return errBusinessID
 	}
 	change, neg, ok := argChange(p[4], a)
 	if !ok {
-		return errArg
+		return errChange(a)
 	}
 	detail, ok := argDetail(p[5])
 	if !ok {
-		return errArg
+		return errDetail
 	}
 	rep, err := c.do(&messages.BalanceUpdate{
 		User:       user,
@@ -233,7 +233,7 @@ func (c *call) assetSummary() error {
 		for _, raw := range c.params {
 			a, ok := argAsset(c.cfg, raw)
 			if !ok {
-				return errArg
+				return errAsset
 			}
 			if seen.add(int(a.ID)) {
 				assets = append(assets, a.ID)
@@ -284,11 +284,11 @@ func (c *call) assetSummary() error {
 // maker_fee_rate, source] (§3.5).
 func (c *call) putLimit() error {
 	if len(c.params) != 8 {
-		return errArg
+		return errCount("8 params", c.params, limitParams...)
 	}
-	cmd, ok := c.limitArgs(c.params)
-	if !ok {
-		return errArg
+	cmd, err := c.limitArgs(c.params)
+	if err != nil {
+		return err
 	}
 	return c.place(cmd)
 }
@@ -302,39 +302,43 @@ func (c *call) place(cmd messages.Command) error {
 	return c.order(rep)
 }
 
-// limitArgs reads put_limit's eight params into a command.
-func (c *call) limitArgs(p [][]byte) (*messages.PutLimit, bool) {
+// limitParams names put_limit's eight params.
+var limitParams = []string{"user_id", "market", "side", "amount", "price", "taker_fee_rate", "maker_fee_rate", "source"}
+
+// limitArgs reads put_limit's eight params into a command, or returns the
+// code 1 error naming the first bad one.
+func (c *call) limitArgs(p [][]byte) (*messages.PutLimit, error) {
 	user, ok := argUser(p[0], false)
 	if !ok {
-		return nil, false
+		return nil, errUserID
 	}
 	m, ok := argMarket(c.cfg, p[1])
 	if !ok {
-		return nil, false
+		return nil, errMarket
 	}
 	side, ok := argSide(p[2])
 	if !ok {
-		return nil, false
+		return nil, errSide
 	}
 	amount, ok := argPositive(p[3], m.StockPrec)
 	if !ok {
-		return nil, false
+		return nil, errPositive("amount", m.StockPrec)
 	}
 	price, ok := argPositive(p[4], m.MoneyPrec)
 	if !ok {
-		return nil, false
+		return nil, errPositive("price", m.MoneyPrec)
 	}
 	takerFee, ok := argFeeRate(p[5], m.Fee)
 	if !ok {
-		return nil, false
+		return nil, errFeeRate("taker_fee_rate", m.Fee)
 	}
 	makerFee, ok := argFeeRate(p[6], m.Fee)
 	if !ok {
-		return nil, false
+		return nil, errFeeRate("maker_fee_rate", m.Fee)
 	}
 	source, ok := argString(p[7], MaxSourceLen)
 	if !ok {
-		return nil, false
+		return nil, errSource
 	}
 	return &messages.PutLimit{
 		User:     user,
@@ -346,7 +350,7 @@ func (c *call) limitArgs(p [][]byte) (*messages.PutLimit, bool) {
 		MakerFee: makerFee,
 		Source:   source,
 		Time:     now(),
-	}, true
+	}, nil
 }
 
 // order.put_limit_ex [user_id, market, side, amount, price, taker_fee_rate,
@@ -358,11 +362,14 @@ func (c *call) limitArgs(p [][]byte) (*messages.PutLimit, bool) {
 func (c *call) putLimitEx() error {
 	p := c.params
 	if len(p) != 9 {
-		return errArg
+		return errCount("9 params", p, append(limitParams, "options")...)
 	}
-	cmd, ok := c.limitArgs(p[:8])
-	if !ok || !setLimitOptions(cmd, p[8]) {
-		return errArg
+	cmd, err := c.limitArgs(p[:8])
+	if err != nil {
+		return err
+	}
+	if err := setLimitOptions(cmd, p[8]); err != nil {
+		return err
 	}
 	return c.place(cmd)
 }
@@ -376,40 +383,49 @@ func (c *call) putLimitEx() error {
 func (c *call) putStopLimit() error {
 	p := c.params
 	if len(p) != 9 && len(p) != 10 {
-		return errArg
+		return errCount("9 or 10 params", p, "user_id", "market", "side", "amount", "stop_price", "price", "taker_fee_rate", "maker_fee_rate", "source", "options?")
 	}
-	cmd, ok := c.limitArgs([][]byte{p[0], p[1], p[2], p[3], p[5], p[6], p[7], p[8]})
-	if !ok {
-		return errArg
+	cmd, err := c.limitArgs([][]byte{p[0], p[1], p[2], p[3], p[5], p[6], p[7], p[8]})
+	if err != nil {
+		return err
 	}
+	var ok bool
 	if cmd.StopPrice, ok = argPositive(p[4], c.cfg.Markets[cmd.Market].MoneyPrec); !ok {
-		return errArg
+		return errPositive("stop_price", c.cfg.Markets[cmd.Market].MoneyPrec)
 	}
-	if len(p) == 10 && !setLimitOptions(cmd, p[9]) {
-		return errArg
+	if len(p) == 10 {
+		return c.placeWith(cmd, setLimitOptions(cmd, p[9]))
+	}
+	return c.place(cmd)
+}
+
+// placeWith places cmd unless err (a bad param) is set.
+func (c *call) placeWith(cmd messages.Command, err error) error {
+	if err != nil {
+		return err
 	}
 	return c.place(cmd)
 }
 
 // setLimitOptions applies an options object to a limit order.
-func setLimitOptions(cmd *messages.PutLimit, raw []byte) bool {
-	o, ok := argOptions(raw, true)
-	if !ok {
-		return false
+func setLimitOptions(cmd *messages.PutLimit, raw []byte) error {
+	o, err := argOptions(raw, true)
+	if err != nil {
+		return err
 	}
 	cmd.TIF, cmd.PostOnly, cmd.STP, cmd.ClientID = o.tif, o.postOnly, o.stp, o.clientID
-	return true
+	return nil
 }
 
 // setMarketOptions applies an options object to a market order: stp and
 // client_id only.
-func setMarketOptions(cmd *messages.PutMarket, raw []byte) bool {
-	o, ok := argOptions(raw, false)
-	if !ok {
-		return false
+func setMarketOptions(cmd *messages.PutMarket, raw []byte) error {
+	o, err := argOptions(raw, false)
+	if err != nil {
+		return err
 	}
 	cmd.STP, cmd.ClientID = o.stp, o.clientID
-	return true
+	return nil
 }
 
 // order.cancel_all [user_id, market, side] (Bourse): cancels every resting
@@ -418,19 +434,19 @@ func setMarketOptions(cmd *messages.PutMarket, raw []byte) bool {
 func (c *call) cancelAll() error {
 	p := c.params
 	if len(p) != 3 {
-		return errArg
+		return errCount("3 params", p, "user_id", "market", "side")
 	}
 	user, ok := argUser(p[0], false)
 	if !ok {
-		return errArg
+		return errUserID
 	}
 	m, ok := argMarket(c.cfg, p[1])
 	if !ok {
-		return errArg
+		return errMarket
 	}
 	side, ok := argUint(p[2], 2)
 	if !ok {
-		return errArg
+		return errSideOrBoth
 	}
 	rep, err := c.do(&messages.CancelAll{User: user, Market: m.ID, Side: messages.Side(side), Time: now()})
 	if err != nil {
@@ -450,28 +466,32 @@ func (c *call) cancelAll() error {
 // (§3.6). A buy's amount is money, at money_prec (D8).
 func (c *call) putMarket() error {
 	if len(c.params) != 6 {
-		return errArg
+		return errCount("6 params", c.params, marketParams...)
 	}
-	cmd, ok := c.marketArgs(c.params)
-	if !ok {
-		return errArg
+	cmd, err := c.marketArgs(c.params)
+	if err != nil {
+		return err
 	}
 	return c.place(cmd)
 }
 
-// marketArgs reads put_market's six params into a command.
-func (c *call) marketArgs(p [][]byte) (*messages.PutMarket, bool) {
+// marketParams names put_market's six params.
+var marketParams = []string{"user_id", "market", "side", "amount", "taker_fee_rate", "source"}
+
+// marketArgs reads put_market's six params into a command, or returns the
+// code 1 error naming the first bad one.
+func (c *call) marketArgs(p [][]byte) (*messages.PutMarket, error) {
 	user, ok := argUser(p[0], false)
 	if !ok {
-		return nil, false
+		return nil, errUserID
 	}
 	m, ok := argMarket(c.cfg, p[1])
 	if !ok {
-		return nil, false
+		return nil, errMarket
 	}
 	side, ok := argSide(p[2])
 	if !ok {
-		return nil, false
+		return nil, errSide
 	}
 	prec := m.StockPrec
 	if messages.Side(side) == messages.Bid {
@@ -479,15 +499,15 @@ func (c *call) marketArgs(p [][]byte) (*messages.PutMarket, bool) {
 	}
 	amount, ok := argPositive(p[3], prec)
 	if !ok {
-		return nil, false
+		return nil, errPositive("amount", prec)
 	}
 	takerFee, ok := argFeeRate(p[4], m.Fee)
 	if !ok {
-		return nil, false
+		return nil, errFeeRate("taker_fee_rate", m.Fee)
 	}
 	source, ok := argString(p[5], MaxSourceLen)
 	if !ok {
-		return nil, false
+		return nil, errSource
 	}
 	return &messages.PutMarket{
 		User:     user,
@@ -497,7 +517,7 @@ func (c *call) marketArgs(p [][]byte) (*messages.PutMarket, bool) {
 		TakerFee: takerFee,
 		Source:   source,
 		Time:     now(),
-	}, true
+	}, nil
 }
 
 // order.put_market_ex [user_id, market, side, amount, taker_fee_rate,
@@ -506,11 +526,14 @@ func (c *call) marketArgs(p [][]byte) (*messages.PutMarket, bool) {
 func (c *call) putMarketEx() error {
 	p := c.params
 	if len(p) != 7 {
-		return errArg
+		return errCount("7 params", p, append(marketParams, "options")...)
 	}
-	cmd, ok := c.marketArgs(p[:6])
-	if !ok || !setMarketOptions(cmd, p[6]) {
-		return errArg
+	cmd, err := c.marketArgs(p[:6])
+	if err != nil {
+		return err
+	}
+	if err := setMarketOptions(cmd, p[6]); err != nil {
+		return err
 	}
 	return c.place(cmd)
 }
@@ -523,17 +546,18 @@ func (c *call) putMarketEx() error {
 func (c *call) putStopMarket() error {
 	p := c.params
 	if len(p) != 7 && len(p) != 8 {
-		return errArg
+		return errCount("7 or 8 params", p, "user_id", "market", "side", "amount", "stop_price", "taker_fee_rate", "source", "options?")
 	}
-	cmd, ok := c.marketArgs([][]byte{p[0], p[1], p[2], p[3], p[5], p[6]})
-	if !ok {
-		return errArg
+	cmd, err := c.marketArgs([][]byte{p[0], p[1], p[2], p[3], p[5], p[6]})
+	if err != nil {
+		return err
 	}
+	var ok bool
 	if cmd.StopPrice, ok = argPositive(p[4], c.cfg.Markets[cmd.Market].MoneyPrec); !ok {
-		return errArg
+		return errPositive("stop_price", c.cfg.Markets[cmd.Market].MoneyPrec)
 	}
-	if len(p) == 8 && !setMarketOptions(cmd, p[7]) {
-		return errArg
+	if len(p) == 8 {
+		return c.placeWith(cmd, setMarketOptions(cmd, p[7]))
 	}
 	return c.place(cmd)
 }
@@ -548,30 +572,45 @@ func (c *call) cancelByClientID() error { return c.cancelBy(true) }
 func (c *call) cancelBy(byClient bool) error {
 	p := c.params
 	if len(p) != 3 {
-		return errArg
+		return errCount("3 params", p, orderRefNames(byClient)...)
 	}
-	user, m, id, clientID, ok := c.orderRef(p, false, byClient)
-	if !ok {
-		return errArg
+	user, m, id, clientID, err := c.orderRef(p, false, byClient)
+	if err != nil {
+		return err
 	}
 	return c.place(&messages.Cancel{User: user, Market: m.ID, OrderID: id, ClientID: clientID, Time: now()})
 }
 
+// orderRefNames names the params that name an order, for a count error.
+func orderRefNames(byClient bool, more ...string) []string {
+	if byClient {
+		return append([]string{"user_id", "market", "client_id"}, more...)
+	}
+	return append([]string{"user_id", "market", "order_id"}, more...)
+}
+
 // orderRef reads the [user_id, market, order_id or client_id] that name an
-// order (user_id 0 only if zeroOK).
-func (c *call) orderRef(p [][]byte, zeroOK, byClient bool) (user uint32, m *config.Market, id uint64, clientID string, ok bool) {
+// order (user_id 0 only if zeroOK), or returns the code 1 error naming the
+// first bad one.
+func (c *call) orderRef(p [][]byte, zeroOK, byClient bool) (user uint32, m *config.Market, id uint64, clientID string, err error) {
+	var ok bool
 	if user, ok = argUser(p[0], zeroOK); !ok {
-		return
+		if zeroOK {
+			return 0, nil, 0, "", errUserIDZero
+		}
+		return 0, nil, 0, "", errUserID
 	}
 	if m, ok = argMarket(c.cfg, p[1]); !ok {
-		return
+		return 0, nil, 0, "", errMarket
 	}
 	if byClient {
-		clientID, ok = argClientID(p[2])
-	} else {
-		id, ok = argUint(p[2], ^uint64(0))
+		if clientID, ok = argClientID(p[2]); !ok {
+			return 0, nil, 0, "", errClientID
+		}
+	} else if id, ok = argUint(p[2], ^uint64(0)); !ok {
+		return 0, nil, 0, "", errOrderID
 	}
-	return
+	return user, m, id, clientID, nil
 }
 
 // order.amend [user_id, market, order_id, amount] (Bourse): reduces an
@@ -588,15 +627,15 @@ func (c *call) amendByClientID() error { return c.amendBy(true) }
 func (c *call) amendBy(byClient bool) error {
 	p := c.params
 	if len(p) != 4 {
-		return errArg
+		return errCount("4 params", p, orderRefNames(byClient, "amount")...)
 	}
-	user, m, id, clientID, ok := c.orderRef(p, false, byClient)
-	if !ok {
-		return errArg
+	user, m, id, clientID, err := c.orderRef(p, false, byClient)
+	if err != nil {
+		return err
 	}
 	amount, ok := argPositive(p[3], m.StockPrec)
 	if !ok {
-		return errArg
+		return errPositive("amount", m.StockPrec)
 	}
 	return c.place(&messages.Amend{User: user, Market: m.ID, OrderID: id, ClientID: clientID, Amount: amount, Time: now()})
 }
@@ -609,19 +648,19 @@ func (c *call) amendBy(byClient bool) error {
 func (c *call) cancelAllAfter() error {
 	p := c.params
 	if len(p) != 3 {
-		return errArg
+		return errCount("3 params", p, "user_id", "market", "timeout")
 	}
 	user, ok := argUser(p[0], false)
 	if !ok {
-		return errArg
+		return errUserID
 	}
 	m, ok := argMarket(c.cfg, p[1])
 	if !ok {
-		return errArg
+		return errMarket
 	}
 	timeout, ok := argUint(p[2], book.MaxCancelAfter/1e6)
 	if !ok {
-		return errArg
+		return errTimeout
 	}
 	rep, err := c.do(&messages.CancelAfter{User: user, Market: m.ID, Timeout: int64(timeout) * 1e6, Time: now()})
 	if err != nil {
@@ -693,23 +732,23 @@ func (c *call) orderList(rep messages.Reply, offset, limit int, pending bool) er
 func (c *call) orderBook() error {
 	p := c.params
 	if len(p) != 4 {
-		return errArg
+		return errCount("4 params", p, "market", "side", "offset", "limit")
 	}
 	m, ok := argMarket(c.cfg, p[0])
 	if !ok {
-		return errArg
+		return errMarket
 	}
 	side, ok := argSide(p[1])
 	if !ok {
-		return errArg
+		return errSide
 	}
 	offset, ok := argInt(p[2])
 	if !ok {
-		return errArg
+		return errOffset
 	}
 	limit, ok := argLimit(p[3])
 	if !ok {
-		return errArg
+		return errLimit
 	}
 	rep, err := c.do(&messages.OrderBook{Market: m.ID, Side: messages.Side(side), Offset: offset, Limit: limit})
 	if err != nil {
@@ -723,23 +762,23 @@ func (c *call) orderBook() error {
 func (c *call) orderPending() error {
 	p := c.params
 	if len(p) != 4 {
-		return errArg
+		return errCount("4 params", p, "user_id", "market", "offset", "limit")
 	}
 	user, ok := argUser(p[0], true)
 	if !ok {
-		return errArg
+		return errUserIDZero
 	}
 	m, ok := argMarket(c.cfg, p[1])
 	if !ok {
-		return errArg
+		return errMarket
 	}
 	offset, ok := argInt(p[2])
 	if !ok {
-		return errArg
+		return errOffset
 	}
 	limit, ok := argLimit(p[3])
 	if !ok {
-		return errArg
+		return errLimit
 	}
 	rep, err := c.do(&messages.OrderPending{User: user, Market: m.ID, Offset: offset, Limit: limit})
 	if err != nil {
@@ -752,19 +791,19 @@ func (c *call) orderPending() error {
 func (c *call) orderDepth() error {
 	p := c.params
 	if len(p) != 3 {
-		return errArg
+		return errCount("3 params", p, "market", "limit", "interval")
 	}
 	m, ok := argMarket(c.cfg, p[0])
 	if !ok {
-		return errArg
+		return errMarket
 	}
 	limit, ok := argLimit(p[1])
 	if !ok {
-		return errArg
+		return errLimit
 	}
 	interval, ok := argNonNegative(p[2], m.MoneyPrec)
 	if !ok {
-		return errArg
+		return errInterval(m.MoneyPrec)
 	}
 	rep, err := c.do(&messages.OrderDepth{Market: m.ID, Limit: limit, Interval: interval})
 	if err != nil {
@@ -801,15 +840,15 @@ func appendLevels(b []byte, levels []messages.DepthLevel, m *config.Market) []by
 func (c *call) orderPendingDetail() error {
 	p := c.params
 	if len(p) != 2 {
-		return errArg
+		return errCount("2 params", p, "market", "order_id")
 	}
 	m, ok := argMarket(c.cfg, p[0])
 	if !ok {
-		return errArg
+		return errMarket
 	}
 	id, ok := argUint(p[1], ^uint64(0))
 	if !ok {
-		return errArg
+		return errOrderID
 	}
 	return c.orderDetail(&messages.OrderPendingDetail{Market: m.ID, OrderID: id})
 }
@@ -820,11 +859,11 @@ func (c *call) orderPendingDetail() error {
 func (c *call) orderPendingDetailByClientID() error {
 	p := c.params
 	if len(p) != 3 {
-		return errArg
+		return errCount("3 params", p, orderRefNames(true)...)
 	}
-	user, m, _, clientID, ok := c.orderRef(p, true, true)
-	if !ok {
-		return errArg
+	user, m, _, clientID, err := c.orderRef(p, true, true)
+	if err != nil {
+		return err
 	}
 	return c.orderDetail(&messages.OrderPendingDetail{Market: m.ID, User: user, ClientID: clientID})
 }
@@ -869,7 +908,7 @@ func (c *call) marketSummary() error {
 		for _, raw := range c.params {
 			m, ok := argMarket(c.cfg, raw)
 			if !ok {
-				return errArg
+				return errMarket
 			}
 			if seen.add(int(m.ID)) {
 				markets = append(markets, m)
@@ -911,7 +950,7 @@ func (c *call) marketSummary() error {
 // running journal followers, where each stands.
 func (c *call) serverState() error {
 	if len(c.params) != 0 {
-		return errArg
+		return errCount("no params", c.params)
 	}
 	sr, ok := c.s.ex.(actors.StateReporter)
 	if !ok {

@@ -2,7 +2,11 @@ package httprpc
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/actors/market/book"
@@ -13,7 +17,72 @@ import (
 
 // Param decoders. Each takes one raw JSON param (valid JSON, trimmed) and
 // reports ok false for any violation of its type or range; the method then
-// answers code 1 without sending anything.
+// answers code 1 without sending anything, with a message naming the param
+// and the rule it broke (the errors below). viabtc answers a bare "invalid
+// argument"; clients that compare the code only see no difference.
+
+// badParam is code 1 naming a param and the rule it broke:
+// "invalid argument: <param> <rule>".
+func badParam(param, rule string) *messages.Error {
+	return &messages.Error{Code: messages.ErrInvalidArgument.Code, Message: "invalid argument: " + param + " " + rule}
+}
+
+// The code 1 answers of the params every method shares.
+var (
+	errUserID     = badParam("user_id", "must be an integer from 1 to 4294967295")
+	errUserIDZero = badParam("user_id", "must be an integer from 0 to 4294967295")
+	errAsset      = badParam("asset", "must be the name of a listed asset (asset.list; case-sensitive)")
+	errMarket     = badParam("market", "must be the name of a listed market (market.list; case-sensitive)")
+	errSide       = badParam("side", "must be 1 (sell) or 2 (buy)")
+	errSideOrBoth = badParam("side", "must be 0 (both), 1 (sell) or 2 (buy)")
+	errBusiness   = badParam("business", "must be a string of at most "+strconv.Itoa(MaxBusinessLen)+" bytes")
+	errBusinessID = badParam("business_id", "must be an integer from 0 to 18446744073709551615")
+	errDetail     = badParam("detail", "must be a JSON object of at most "+strconv.Itoa(MaxDetailLen)+" bytes")
+	errSource     = badParam("source", "must be a string of at most "+strconv.Itoa(MaxSourceLen)+" bytes")
+	errOrderID    = badParam("order_id", "must be an integer from 0 to 18446744073709551615")
+	errClientID   = badParam("client_id", "must be a string of 1 to "+strconv.Itoa(book.MaxClientID)+" ASCII letters, digits or . _ : -")
+	errOffset     = badParam("offset", "must be an integer ≥ 0")
+	errLimit      = badParam("limit", "must be an integer from 0 to "+strconv.Itoa(MaxLimit))
+	errTimeout    = badParam("timeout", "must be an integer from 0 to "+strconv.FormatInt(book.MaxCancelAfter/1e6, 10)+" (seconds)")
+)
+
+// decimalRule describes a decimal param truncated at prec decimals.
+func decimalRule(prec int) string {
+	return "must be a decimal string (e.g. \"1.5\"; at most " + strconv.Itoa(prec) + " decimals count, more are truncated)"
+}
+
+// errPositive is the answer to an amount or price that is not a decimal
+// string > 0 once truncated at prec.
+func errPositive(param string, prec int) *messages.Error {
+	return badParam(param, decimalRule(prec)+" > 0 once truncated")
+}
+
+// errFeeRate is the answer to a fee rate not in [0, 1) at feePrec.
+func errFeeRate(param string, feePrec int) *messages.Error {
+	return badParam(param, decimalRule(feePrec)+" from 0 to less than 1")
+}
+
+// errInterval is the answer to a depth interval that is not a decimal ≥ 0.
+func errInterval(prec int) *messages.Error {
+	return badParam("interval", decimalRule(prec)+" ≥ 0")
+}
+
+// errChange is the answer to a balance.update change that does not parse
+// at the asset's prec_show or is out of range.
+func errChange(a *config.Asset) *messages.Error {
+	return badParam("change", decimalRule(a.Show())+", negative to withdraw, within ±2^256 units of prec_save")
+}
+
+// errCount is the answer to a wrong number of params: "invalid argument:
+// expected <want> [names…], got N".
+func errCount(want string, p [][]byte, names ...string) *messages.Error {
+	list := ""
+	if len(names) > 0 {
+		list = " [" + strings.Join(names, ", ") + "]"
+	}
+	return &messages.Error{Code: messages.ErrInvalidArgument.Code,
+		Message: "invalid argument: expected " + want + list + ", got " + strconv.Itoa(len(p))}
+}
 
 // Limits enforced on params (PROTOCOL §3, §10.1 and D16).
 const (
@@ -215,41 +284,53 @@ var timesInForce = map[string]messages.TimeInForce{"GTC": messages.GTC, "IOC": m
 // ("GTC", "IOC" or "FOK") and "post_only" (a boolean; GTC only). Keys are
 // exact; a null value is the same as an absent key. Anything else — another
 // key, a value of the wrong type or name, a param that is not an object —
-// is refused.
-func argOptions(raw []byte, limit bool) (options, bool) {
+// is refused with code 1 naming the key.
+func argOptions(raw []byte, limit bool) (options, error) {
 	var o options
 	var fields map[string]json.RawMessage
-	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &fields) != nil {
-		return o, false
+	keys := `"stp", "client_id"`
+	if limit {
+		keys = `"time_in_force", "post_only", "stp", "client_id"`
 	}
-	for key, v := range fields {
+	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &fields) != nil {
+		return o, badParam("options", "must be an object of "+keys)
+	}
+	for _, key := range slices.Sorted(maps.Keys(fields)) { // the first bad key in a fixed order
+		v := fields[key]
 		if string(v) == "null" {
 			continue
 		}
 		var ok bool
+		var rule string
 		switch key {
 		case "time_in_force":
 			s, _ := argString(v, 3) // "" if not a string: no such name
 			o.tif, ok = timesInForce[s]
 			ok = ok && limit
+			rule = `must be "GTC", "IOC" or "FOK" (limit orders only)`
 		case "post_only":
 			ok = limit && (string(v) == "true" || string(v) == "false")
 			o.postOnly = string(v) == "true"
+			rule = "must be true or false (limit orders only)"
 		case "stp":
 			var s string
 			if s, ok = argString(v, 12); ok {
 				o.stp, ok = config.ParseSTP(s)
 				ok = ok && o.stp != messages.STPDefault
 			}
+			rule = `must be "none", "cancel_taker", "cancel_maker" or "cancel_both"`
 		case "client_id":
 			o.clientID, ok = argClientID(v)
+			rule = errClientID.Message[len("invalid argument: client_id "):]
+		default:
+			return options{}, badParam("options", "has an unknown key "+strconv.Quote(key)+"; known: "+keys)
 		}
 		if !ok {
-			return options{}, false
+			return options{}, badParam("options."+key, rule)
 		}
 	}
 	if o.postOnly && o.tif != messages.GTC {
-		return options{}, false // it could never trade nor rest
+		return options{}, badParam("options.post_only", `needs time_in_force "GTC"`) // it could never trade nor rest
 	}
-	return o, true
+	return o, nil
 }

@@ -31,15 +31,15 @@ func argString(raw []byte) (string, bool) {
 // server.auth [token, source]
 func (c *conn) auth(b []byte, p [][]byte) ([]byte, error) {
 	if len(p) != 2 {
-		return b, errArg
+		return b, errCount(2, len(p))
 	}
 	token, ok := argString(p[0])
 	if !ok {
-		return b, errArg
+		return b, badParam("token", "must be a string")
 	}
 	source, ok := argString(p[1])
 	if !ok || len(source) > maxSource {
-		return b, errArg
+		return b, badParam("source", "must be a string shorter than 32 bytes")
 	}
 	var user uint32
 	if c.s.opts.DevAuth && strings.HasPrefix(token, DevTokenPrefix) {
@@ -65,19 +65,19 @@ func (c *conn) auth(b []byte, p [][]byte) ([]byte, error) {
 // server.sign [access_id, authorisation, tonce]
 func (c *conn) sign(b []byte, p [][]byte) ([]byte, error) {
 	if len(p) != 3 {
-		return b, errArg
+		return b, errCount(3, len(p))
 	}
 	accessID, ok := argString(p[0])
 	if !ok {
-		return b, errArg
+		return b, badParam("access_id", "must be a string")
 	}
 	authorisation, ok := argString(p[1])
 	if !ok {
-		return b, errArg
+		return b, badParam("authorisation", "must be a string")
 	}
 	tonce, ok := argInt(p[2])
 	if !ok || tonce == 0 {
-		return b, errArg
+		return b, badParam("tonce", "must be a non-zero integer")
 	}
 	if c.s.set.SignURL == "" {
 		c.s.log.Warn("ws: server.sign refused: no sign service configured (websocket.sign_url)")

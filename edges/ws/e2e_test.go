@@ -558,3 +558,37 @@ func TestAuthServiceFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestWSArgErrors: over the websocket too, "params": null is no params, a
+// malformed request says what is wrong, and a bad param is named — in the
+// methods answered by the HTTP edge and in the websocket's own.
+func TestWSArgErrors(t *testing.T) {
+	e := startEnv(t, nil)
+	c := dial(t, e.wsURL)
+	id := int64(41)
+	c.write([]byte(`{"method":"server.ping","params":null,"id":41}`))
+	if m := c.reply(&id, "ping with null params"); m.Error != nil || string(m.Result) != `"pong"` {
+		t.Errorf("server.ping with params null: %s", m.raw)
+	}
+	id = 42
+	c.write([]byte(`{"method":"server.ping","params":{},"id":42}`))
+	if m := c.reply(&id, "params object"); m.Error == nil || m.Error.Code != 1 || m.Error.Message != "invalid request: params is not an array (or null for none)" {
+		t.Errorf("params object: %s", m.raw)
+	}
+	for _, tc := range []struct {
+		method string
+		params []any
+		want   string
+	}{
+		{"price.query", []any{"NOPE"}, "invalid argument: market must be the name of a listed market (market.list; case-sensitive)"},
+		{"deals.query", []any{"BTCUSDT", 0, 0}, "invalid argument: limit must be an integer from 1 to 10000"},
+		{"depth.subscribe", []any{"BTCUSDT", 7, "0"}, "invalid argument: limit must be one of websocket.depth_limit [1 5 10 20 30 50 100]"},
+		{"price.subscribe", []any{"NOPE"}, "invalid argument: market must be the name of a listed market (shorter than 16 bytes)"},
+		{"kline.subscribe", []any{"BTCUSDT"}, "invalid argument: expected 2 params, got 1"},
+		{"server.auth", []any{1, "web"}, "invalid argument: token must be a string"},
+	} {
+		if m := c.fails(1, tc.method, tc.params...); m.Error.Message != tc.want {
+			t.Errorf("%s %v: %q; want %q", tc.method, tc.params, m.Error.Message, tc.want)
+		}
+	}
+}

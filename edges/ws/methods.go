@@ -3,6 +3,7 @@ package ws
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -64,6 +65,23 @@ const statusSuccess = `{"status":"success"}`
 
 var errArg = messages.ErrInvalidArgument
 
+// badParam is code 1 naming a param and the rule it broke, as the HTTP
+// methods answer.
+func badParam(param, rule string) *messages.Error {
+	return &messages.Error{Code: messages.ErrInvalidArgument.Code, Message: "invalid argument: " + param + " " + rule}
+}
+
+// errCount is the answer to a wrong number of params.
+func errCount(want int, got int) *messages.Error {
+	return &messages.Error{Code: messages.ErrInvalidArgument.Code,
+		Message: "invalid argument: expected " + strconv.Itoa(want) + " params, got " + strconv.Itoa(got)}
+}
+
+var (
+	errMarket = badParam("market", "must be the name of a listed market (shorter than 16 bytes)")
+	errAsset  = badParam("asset", "must be the name of a listed asset (shorter than 16 bytes)")
+)
+
 // handle answers one request message.
 func (c *conn) handle(p []byte) {
 	req, bad := decodeRequest(p)
@@ -114,7 +132,7 @@ func private(name string, n int) method {
 			return b, messages.ErrRequireAuth
 		}
 		if n >= 0 && len(p) != n {
-			return b, errArg
+			return b, errCount(n, len(p))
 		}
 		params := make([][]byte, 0, len(p)+1)
 		params = append(params, strconv.AppendUint(nil, uint64(c.user), 10))
@@ -162,15 +180,15 @@ func argInt(raw []byte) (int64, bool) {
 // kline.subscribe [market, interval]
 func (c *conn) klineSubscribe(b []byte, p [][]byte) ([]byte, error) {
 	if len(p) != 2 {
-		return b, errArg
+		return b, errCount(2, len(p))
 	}
 	m, ok := argMarket(c.s.cfg, p[0])
 	if !ok {
-		return b, errArg
+		return b, errMarket
 	}
 	iv, ok := argInt(p[1])
 	if !ok || iv <= 0 {
-		return b, errArg
+		return b, badParam("interval", "must be an integer > 0 (seconds)")
 	}
 	if err := c.s.hub.replace(c, kKline, []chanKey{{kind: kKline, market: m.ID, interval: iv}}); err != nil {
 		return b, err
@@ -181,29 +199,30 @@ func (c *conn) klineSubscribe(b []byte, p [][]byte) ([]byte, error) {
 // depth.subscribe [market, limit, interval]
 func (c *conn) depthSubscribe(b []byte, p [][]byte) ([]byte, error) {
 	if len(p) != 3 {
-		return b, errArg
+		return b, errCount(3, len(p))
 	}
 	m, ok := argMarket(c.s.cfg, p[0])
 	if !ok {
-		return b, errArg
+		return b, errMarket
 	}
 	limit, ok := argInt(p[1])
 	if !ok || !c.s.depthLimitOK(limit) {
-		return b, errArg
+		return b, badParam("limit", fmt.Sprintf("must be one of websocket.depth_limit %v", c.s.set.DepthLimit))
 	}
+	errInterval := badParam("interval", fmt.Sprintf("must be a decimal string, one of websocket.depth_merge %q", c.s.set.DepthMerge))
 	var s string
 	if len(p[2]) == 0 || p[2][0] != '"' || json.Unmarshal(p[2], &s) != nil || len(s) > maxName {
-		return b, errArg
+		return b, errInterval
 	}
 	d, err := decimal.NewFromString(s)
 	if err != nil || !c.s.depthMergeOK(d) {
-		return b, errArg
+		return b, errInterval
 	}
 	// At the market's money_prec, truncated like order.depth's interval
 	// (a finer interval than the price's precision merges nothing).
 	units := d.Shift(int32(m.MoneyPrec)).Truncate(0)
 	if units.IsNegative() || !units.LessThan(decimal.New(1, 18)) {
-		return b, errArg
+		return b, errInterval
 	}
 	key := chanKey{kind: kDepth, market: m.ID, limit: int(limit), interval: units.IntPart()}
 	if err := c.s.hub.replace(c, kDepth, []chanKey{key}); err != nil {
@@ -249,7 +268,7 @@ func (c *conn) marketKeys(k kind, p [][]byte, user uint32) ([]chanKey, error) {
 	for _, raw := range p {
 		m, ok := argMarket(c.s.cfg, raw)
 		if !ok {
-			return nil, errArg
+			return nil, errMarket
 		}
 		keys = append(keys, chanKey{kind: k, market: m.ID, user: user})
 	}
@@ -280,11 +299,11 @@ func (c *conn) assetSubscribe(b []byte, p [][]byte) ([]byte, error) {
 	for _, raw := range p {
 		name, ok := argName(raw)
 		if !ok {
-			return b, errArg
+			return b, errAsset
 		}
 		a := c.s.cfg.Asset(name)
 		if a == nil {
-			return b, errArg
+			return b, errAsset
 		}
 		keys = append(keys, chanKey{kind: kAsset, asset: a.ID, user: c.user})
 	}
