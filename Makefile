@@ -12,9 +12,11 @@ run: build
 build:
 	$(GO) build -o $(BIN) ./cmd/bourse
 
-## test: vet, then the whole test suite with the race detector
+## test: vet, then the whole test suite with the race detector; the end lists the skipped tests and why
+## (MySQL/Redis tests use 127.0.0.1:3306 and :6379 when BOURSE_TEST_MYSQL_DSN/BOURSE_TEST_REDIS_ADDR are unset)
 test: lint
-	$(GO) test -race -count=1 ./...
+	@mkdir -p bin && $(GO) build -o bin/testsummary ./internal/testenv/testsummary
+	$(GO) test -race -count=1 -json ./... | ./bin/testsummary
 
 ## lint: gofmt and go vet must be clean
 lint:

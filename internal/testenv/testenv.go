@@ -6,7 +6,11 @@
 //	BOURSE_REQUIRE_SERVICES  1: a missing or unreachable service fails the
 //	                         test instead of skipping it (CI sets it)
 //
-// A test that needs a service calls MySQLDSN(t) or RedisAddr(t) first.
+// When a variable is unset, the service's usual local address is used if
+// it answers (DefaultMySQLDSN, DefaultRedisAddr); "off" skips the tests of
+// that service. A test that needs a service calls MySQLDSN(t) or
+// RedisAddr(t) first; when the service is missing it is skipped with a
+// message saying which variable to set.
 package testenv
 
 import (
@@ -33,6 +37,17 @@ const (
 	RedisVar   = "BOURSE_TEST_REDIS_ADDR"
 	RequireVar = "BOURSE_REQUIRE_SERVICES"
 )
+
+// The services' usual local addresses, tried when their variable is unset:
+// a MariaDB or MySQL with a passwordless root and a database named test,
+// and a Redis.
+const (
+	DefaultMySQLDSN  = "root@tcp(127.0.0.1:3306)/test"
+	DefaultRedisAddr = "127.0.0.1:6379"
+)
+
+// Off is the value of a service variable that skips that service's tests.
+const Off = "off"
 
 // Required reports whether BOURSE_REQUIRE_SERVICES=1.
 func Required() bool { return os.Getenv(RequireVar) == "1" }
@@ -62,14 +77,30 @@ func check(key string, fn func() error) error {
 	return pr.err
 }
 
-// MySQLDSN returns $BOURSE_TEST_MYSQL_DSN once the server answers a ping.
+// MySQLDSN returns $BOURSE_TEST_MYSQL_DSN, or DefaultMySQLDSN when the
+// variable is unset, once the server answers a ping.
 func MySQLDSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(MySQLVar)
-	if dsn == "" {
-		unavailable(t, "%s is not set (e.g. %s='root@tcp(127.0.0.1:3306)/test')", MySQLVar, MySQLVar)
+	switch dsn {
+	case Off:
+		unavailable(t, "MySQL tests off: %s=%s", MySQLVar, Off)
+	case "":
+		if err := pingMySQL(DefaultMySQLDSN); err != nil {
+			unavailable(t, "MySQL: %s is not set and none answers at %s (%v)", MySQLVar, DefaultMySQLDSN, err)
+		}
+		return DefaultMySQLDSN
 	}
-	err := check("mysql "+dsn, func() error {
+	if err := pingMySQL(dsn); err != nil {
+		unavailable(t, "MySQL at %s=%s is unreachable: %v", MySQLVar, redact(dsn), err)
+	}
+	return dsn
+}
+
+// pingMySQL reports whether the server of dsn answers a ping (once per
+// test binary and DSN).
+func pingMySQL(dsn string) error {
+	return check("mysql "+dsn, func() error {
 		db, err := openMySQL(dsn)
 		if err != nil {
 			return err
@@ -79,10 +110,6 @@ func MySQLDSN(t testing.TB) string {
 		defer cancel()
 		return db.PingContext(ctx)
 	})
-	if err != nil {
-		unavailable(t, "MySQL at %s=%s is unreachable: %v", MySQLVar, redact(dsn), err)
-	}
-	return dsn
 }
 
 func openMySQL(dsn string) (*sql.DB, error) {
@@ -213,14 +240,30 @@ func WithParam(dsn, key, value string) string {
 	return dsn + sep + key + "=" + value
 }
 
-// RedisAddr returns $BOURSE_TEST_REDIS_ADDR once the server answers PING.
+// RedisAddr returns $BOURSE_TEST_REDIS_ADDR, or DefaultRedisAddr when the
+// variable is unset, once the server answers PING.
 func RedisAddr(t testing.TB) string {
 	t.Helper()
 	addr := os.Getenv(RedisVar)
-	if addr == "" {
-		unavailable(t, "%s is not set (e.g. %s=127.0.0.1:6379)", RedisVar, RedisVar)
+	switch addr {
+	case Off:
+		unavailable(t, "Redis tests off: %s=%s", RedisVar, Off)
+	case "":
+		if err := pingRedis(DefaultRedisAddr); err != nil {
+			unavailable(t, "Redis: %s is not set and none answers at %s (%v)", RedisVar, DefaultRedisAddr, err)
+		}
+		return DefaultRedisAddr
 	}
-	err := check("redis "+addr, func() error {
+	if err := pingRedis(addr); err != nil {
+		unavailable(t, "Redis at %s=%s is unreachable: %v", RedisVar, addr, err)
+	}
+	return addr
+}
+
+// pingRedis reports whether a Redis at addr answers PING (once per test
+// binary and address).
+func pingRedis(addr string) error {
+	return check("redis "+addr, func() error {
 		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 		if err != nil {
 			return err
@@ -240,10 +283,6 @@ func RedisAddr(t testing.TB) string {
 		}
 		return nil
 	})
-	if err != nil {
-		unavailable(t, "Redis at %s=%s is unreachable: %v", RedisVar, addr, err)
-	}
-	return addr
 }
 
 // MySQLPrefix returns a table-name prefix unique to this run of the test
