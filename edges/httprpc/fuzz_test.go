@@ -170,9 +170,9 @@ var methodNames = []string{
 
 // FuzzMethodParams reaches the param decoders more directly than
 // FuzzDecodeRequest: the envelope is well formed and only params vary. A
-// params value that is not a JSON array must be refused with 400; anything
-// else is answered 200 (or 504 for the scripted timeout) and a code 1
-// answer must not have sent a command.
+// params value that is not a JSON array (nor null: no params) must be
+// refused with 400; anything else is answered 200 (or 504 for the scripted
+// timeout) and a code 1 answer must not have sent a command.
 func FuzzMethodParams(f *testing.F) {
 	for i, p := range []string{
 		`[1,"BTC","USDT"]`,

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/bourse-exchange/bourse/messages"
 )
@@ -50,7 +52,7 @@ func (c *conn) auth(b []byte, p [][]byte) ([]byte, error) {
 		user = uint32(u)
 	} else {
 		if c.s.set.AuthURL == "" {
-			c.s.log.Warn("ws: server.auth refused: no auth service configured (websocket.auth_url)")
+			c.s.warnAuth("server.auth refused: no auth service configured (websocket.auth_url)")
 			return b, errAuthNotConfigured
 		}
 		var err error
@@ -80,12 +82,12 @@ func (c *conn) sign(b []byte, p [][]byte) ([]byte, error) {
 		return b, badParam("tonce", "must be a non-zero integer")
 	}
 	if c.s.set.SignURL == "" {
-		c.s.log.Warn("ws: server.sign refused: no sign service configured (websocket.sign_url)")
+		c.s.warnAuth("server.sign refused: no sign service configured (websocket.sign_url)")
 		return b, errSignNotConfigured
 	}
 	u, err := url.Parse(c.s.set.SignURL)
 	if err != nil {
-		c.s.log.Error("ws: server.sign refused: websocket.sign_url does not parse", "err", err)
+		c.s.warnAuth("server.sign refused: websocket.sign_url does not parse", "err", err)
 		return b, errSignNotConfigured
 	}
 	q := u.Query()
@@ -146,7 +148,7 @@ func (s *Server) checkAuth(target, authorization string) (uint32, error) {
 		where = u.String()
 	}
 	fail := func(e *messages.Error, cause string, args ...any) (uint32, error) {
-		s.log.Warn("ws: auth service: "+cause, append([]any{"url", where, "code", e.Code}, args...)...)
+		s.warnAuth("auth service: "+cause, append([]any{"url", where, "code", e.Code}, args...)...)
 		return 0, e
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.set.BackendTimeout)
@@ -191,4 +193,44 @@ func truncate(b []byte, n int) string {
 		return string(b[:n]) + "…"
 	}
 	return string(b)
+}
+
+// authLogEvery is how often one auth failure cause is logged at most; the
+// repeats in between are counted and reported with the next one, so that a
+// client sending server.auth in a loop cannot flood the log.
+const authLogEvery = 10 * time.Second
+
+// authLog is the log state of one (server, cause).
+type authLog struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+var authLogs sync.Map // authLogKey → *authLog
+
+type authLogKey struct {
+	s     *Server
+	cause string
+}
+
+// warnAuth logs an auth failure at WARN, at most once per authLogEvery for
+// the same cause, with the count of the ones not logged since.
+func (s *Server) warnAuth(cause string, args ...any) {
+	v, _ := authLogs.LoadOrStore(authLogKey{s, cause}, &authLog{})
+	l := v.(*authLog)
+	l.mu.Lock()
+	now := time.Now()
+	if !l.last.IsZero() && now.Sub(l.last) < authLogEvery {
+		l.suppressed++
+		l.mu.Unlock()
+		return
+	}
+	n := l.suppressed
+	l.last, l.suppressed = now, 0
+	l.mu.Unlock()
+	if n > 0 {
+		args = append(args, "not_logged_since", n)
+	}
+	s.log.Warn("ws: "+cause, args...)
 }

@@ -551,9 +551,17 @@ func TestAuthServiceFailures(t *testing.T) {
 			if strings.Contains(string(m.raw), "127.0.0.1") {
 				t.Errorf("the reply shows the service's address: %s", m.raw)
 			}
+			// A client repeating it does not flood the log: one line per
+			// cause per 10 s.
+			for range 5 {
+				c.fails(3, tc.method, tc.params...)
+			}
 			got := logs.String()
 			if !strings.Contains(got, tc.logged) || (tc.auth+tc.sign != "" && !strings.Contains(got, ln.Addr().String())) {
 				t.Errorf("log %q; want %q and the address", got, tc.logged)
+			}
+			if n := strings.Count(got, tc.logged); n != 1 {
+				t.Errorf("%d log lines for 6 failures; want 1:\n%s", n, got)
 			}
 		})
 	}
