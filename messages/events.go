@@ -16,6 +16,7 @@ const (
 	TypeStopTriggered  EventType = 6
 	TypeOrderAmended   EventType = 7
 	TypeCancelAfterSet EventType = 8
+	TypeConfigSet      EventType = 9
 )
 
 // Event is an outcome: a state change already decided. Replay applies events
@@ -158,3 +159,41 @@ func (*OrderAmended) Type() EventType { return TypeOrderAmended }
 
 // Type implements Event.
 func (*CancelAfterSet) Type() EventType { return TypeCancelAfterSet }
+
+// Type implements Event.
+func (*ConfigSet) Type() EventType { return TypeConfigSet }
+
+// ConfigSet records the exchange's durable configuration from this record
+// on: what gives the stored state its meaning (the fee account, the balance
+// shard count, assets and markets with their ids and precisions) and the
+// markets' trading rules. A new journal's first record holds one; start-up
+// appends another when the configuration file adds assets or markets or
+// changes a rule (runtime/config CheckSpec says which changes are allowed).
+// Ids are positions: asset i is Assets[i], market i is Markets[i]. Replay
+// changes no balance or order for it.
+type ConfigSet struct {
+	FeeUser uint32
+	Shards  uint32
+	Assets  []AssetSpec
+	Markets []MarketSpec
+}
+
+// AssetSpec is one asset of a ConfigSet.
+type AssetSpec struct {
+	Name     string
+	PrecSave uint8
+	PrecShow uint8
+}
+
+// MarketSpec is one market of a ConfigSet. MinAmount is at StockPrec;
+// MaxOpenOrders 0 means no limit.
+type MarketSpec struct {
+	Name          string
+	Stock, Money  AssetID
+	StockPrec     uint8
+	MoneyPrec     uint8
+	FeePrec       uint8
+	MinAmount     int64
+	MaxOpenOrders uint64
+	STP           STP
+}

@@ -27,7 +27,7 @@ func (d *durable) snapshot() (*snapshot.File, error) {
 	if d.dataDir == "" {
 		return nil, nil
 	}
-	f, _, err := snapshot.Latest(SnapshotDir(d.dataDir), Fingerprint(d.cfg))
+	f, _, err := snapshot.Latest(SnapshotDir(d.dataDir), snapshotUsable(d.cfg))
 	return f, err
 }
 
@@ -67,7 +67,7 @@ func (d *durable) Ledger(shard int, upto uint64) (*ledger.Ledger, error) {
 	l := newLedger(d.cfg, shard)
 	var after uint64
 	if f != nil && f.LSN <= upto {
-		if err := snapshot.LoadLedger(f.Ledgers[shard], l); err != nil {
+		if l, err = ledgerFromFile(d.cfg, f, shard); err != nil {
 			return nil, err
 		}
 		after = f.LSN
@@ -96,12 +96,12 @@ func (d *durable) Deriver(at uint64) (*derive.Deriver, error) {
 		if d.dataDir == "" {
 			return s.Deriver(d.cfg), nil
 		}
-		if f, ferr := snapshot.OldestAfter(SnapshotDir(d.dataDir), Fingerprint(d.cfg), at); ferr != nil || f == nil {
+		if f, ferr := snapshot.OldestAfter(SnapshotDir(d.dataDir), snapshotUsable(d.cfg), at); ferr != nil || f == nil {
 			return s.Deriver(d.cfg), nil
 		}
 	}
 	if err != nil && d.dataDir != "" {
-		f, ferr := snapshot.OldestAfter(SnapshotDir(d.dataDir), Fingerprint(d.cfg), at)
+		f, ferr := snapshot.OldestAfter(SnapshotDir(d.dataDir), snapshotUsable(d.cfg), at)
 		if ferr != nil || f == nil {
 			return nil, err
 		}
@@ -118,7 +118,7 @@ func (d *durable) Deriver(at uint64) (*derive.Deriver, error) {
 func (d *durable) stateAt(at uint64) (*State, error) {
 	s := NewState(d.cfg)
 	if d.dataDir != "" {
-		f, _, err := snapshot.LatestUpTo(SnapshotDir(d.dataDir), Fingerprint(d.cfg), at)
+		f, _, err := snapshot.LatestUpTo(SnapshotDir(d.dataDir), snapshotUsable(d.cfg), at)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,6 +126,10 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 			return nil, err
 		}
 		log.Info("journal identity", "identity", identity.String())
+		if err := journalConfig(cfg, s, b, log); err != nil {
+			b.Close()
+			return nil, err
+		}
 		state, backend = s, b
 		rebuild = &durable{cfg: cfg, dataDir: opts.DataDir, read: b.Read, store: &store}
 		for _, why := range s.SkippedSnapshots {
@@ -234,6 +239,41 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 	n.startTicks(opts.TickInterval)
 	log.Info("exchange started", "markets", len(cfg.Markets), "assets", len(cfg.Assets), "balance_shards", cfg.BalanceShards)
 	return n, nil
+}
+
+// journalConfig makes cfg's durable part (config.Spec) the journal's: it
+// appends a ConfigSet record to the recovered journal — and applies it to
+// the recovered state — unless the newest one there already equals it.
+// Recovery has checked that cfg contradicts no ConfigSet (State.Apply), so
+// this record only starts a new journal, adopts cfg for a journal written
+// before the configuration was durable, or records assets and markets the
+// file appends and the rules it changes.
+func journalConfig(cfg *config.Config, s *State, b Backend, log *slog.Logger) error {
+	spec, prev := cfg.Spec(), s.Spec
+	if prev != nil && config.SameSpec(prev, spec) {
+		return nil
+	}
+	rec := pj.Record{LSN: s.LastLSN + 1, Events: []messages.Event{spec}}
+	err := b.Write([]pj.Record{rec})
+	if err == nil {
+		err = b.Sync()
+	}
+	if err == nil {
+		err = s.Apply(rec)
+	}
+	if err != nil {
+		return fmt.Errorf("runtime: journal the configuration: %w", err)
+	}
+	switch {
+	case rec.LSN == 1:
+		log.Info("configuration journaled: a new journal starts with it", "lsn", rec.LSN)
+	case prev == nil:
+		log.Warn("configuration journaled: the journal had none (written before the configuration was durable); the file's is adopted from here on",
+			"lsn", rec.LSN)
+	default:
+		log.Info("configuration journaled", "lsn", rec.LSN, "changes", strings.Join(cfg.DescribeSpecChange(prev), "; "))
+	}
+	return nil
 }
 
 // Tick tells every market the time now, which fires the dead-man's

@@ -27,11 +27,18 @@ type State struct {
 	// SkippedSnapshots lists newer ones that were not usable, and why.
 	Snapshot         uint64
 	SkippedSnapshots []string
+	// Spec is the newest durable configuration the snapshot and the
+	// journal records applied hold; nil if none does (a journal written
+	// before the configuration was durable, or an empty one).
+	Spec *messages.ConfigSet
+
+	cfg *config.Config
 }
 
 // NewState returns the empty state of cfg.
 func NewState(cfg *config.Config) *State {
 	s := &State{
+		cfg:         cfg,
 		Deposits:    make([]uint256.Int, len(cfg.Assets)),
 		Withdrawals: make([]uint256.Int, len(cfg.Assets)),
 	}
@@ -46,7 +53,8 @@ func NewState(cfg *config.Config) *State {
 
 // Apply replays one journal record into the cores its events concern. An
 // event naming a market or asset the configuration does not have is an
-// error: the configuration no longer matches the journal.
+// error, and so is a ConfigSet the configuration contradicts
+// (config.CheckSpec): the configuration no longer matches the journal.
 func (s *State) Apply(r pj.Record) error {
 	if err := s.admit(r); err != nil {
 		return err
@@ -75,8 +83,16 @@ func (s *State) admit(r pj.Record) error {
 		if market := marketOf(ev); market >= len(s.Books) {
 			return fmt.Errorf("LSN %d: market %d is not configured", r.LSN, market)
 		}
+		if e, ok := ev.(*messages.ConfigSet); ok {
+			if err := s.cfg.CheckSpec(e); err != nil {
+				return fmt.Errorf("LSN %d: %w", r.LSN, err)
+			}
+		}
 	}
 	for _, ev := range r.Events {
+		if e, ok := ev.(*messages.ConfigSet); ok {
+			s.Spec = e
+		}
 		if e, ok := ev.(*messages.BalanceUpdated); ok {
 			if e.Negative {
 				s.Withdrawals[e.Asset].Add(&s.Withdrawals[e.Asset], &e.Change)
@@ -111,7 +127,7 @@ func (s *State) eachLedgerIndex(ev messages.Event, fn func(int)) {
 		fn(int(e.User % n))
 	case *messages.OrderAmended:
 		fn(int(e.User % n))
-	case *messages.OrderRested, *messages.StopTriggered, *messages.CancelAfterSet:
+	case *messages.OrderRested, *messages.StopTriggered, *messages.CancelAfterSet, *messages.ConfigSet:
 	case *messages.Trade:
 		a, b := e.AskUser%n, e.BidUser%n
 		fee := s.Ledgers[0].Config().FeeUser % n
@@ -225,7 +241,7 @@ func loadSnapshot(cfg *config.Config, dataDir string) (*State, error) {
 	if dataDir == "" {
 		return NewState(cfg), nil
 	}
-	f, skipped, err := snapshot.Latest(SnapshotDir(dataDir), Fingerprint(cfg))
+	f, skipped, err := snapshot.Latest(SnapshotDir(dataDir), snapshotUsable(cfg))
 	if err != nil {
 		return nil, err
 	}

@@ -2,13 +2,17 @@ package runtime
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/bourse-exchange/bourse/actors/balance/ledger"
 	"github.com/bourse-exchange/bourse/actors/market/book"
+	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/codec"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/persistence/snapshot"
 	"github.com/bourse-exchange/bourse/runtime/config"
@@ -20,15 +24,22 @@ func SnapshotDir(dataDir string) string { return filepath.Join(dataDir, "snapsho
 
 // Fingerprint identifies the parts of a configuration that a snapshot's
 // state depends on: assets and markets (names, order, precisions), the fee
-// account and the shard count. A snapshot made under another fingerprint is
-// not used.
+// account and the shard count. Snapshots written before the configuration
+// was durable carry only this; newer ones carry the configuration itself
+// (snapshot.File.Config) as well.
 func Fingerprint(cfg *config.Config) [32]byte {
+	return fingerprint(cfg, len(cfg.Assets), len(cfg.Markets))
+}
+
+// fingerprint is the Fingerprint of cfg with only its first assets assets
+// and markets markets: that of a configuration cfg appended to.
+func fingerprint(cfg *config.Config, assets, markets int) [32]byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "fee=%d shards=%d\n", cfg.FeeUserID, cfg.BalanceShards)
-	for _, a := range cfg.Assets {
+	for _, a := range cfg.Assets[:assets] {
 		fmt.Fprintf(h, "asset %s %d\n", a.Name, a.PrecSave)
 	}
-	for _, m := range cfg.Markets {
+	for _, m := range cfg.Markets[:markets] {
 		fmt.Fprintf(h, "market %s %s %s %d %d %d\n", m.Name, m.Stock, m.Money, m.StockPrec, m.MoneyPrec, m.Fee)
 	}
 	var fp [32]byte
@@ -36,10 +47,27 @@ func Fingerprint(cfg *config.Config) [32]byte {
 	return fp
 }
 
+// snapshotUsable accepts the snapshots a state under cfg can be restored
+// from: those that carry their configuration (StateFromFile checks it
+// against cfg and refuses a contradiction), and older ones made under cfg
+// or under a configuration cfg only appends assets or markets to.
+func snapshotUsable(cfg *config.Config) snapshot.Usable {
+	return func(f *snapshot.File) error {
+		if len(f.Config) > 0 {
+			return nil
+		}
+		assets, markets := len(f.Deposits), len(f.Books)
+		if assets > len(cfg.Assets) || markets > len(cfg.Markets) || f.Fingerprint != fingerprint(cfg, assets, markets) {
+			return errors.New("made with another configuration (a snapshot from before the configuration was kept in the journal)")
+		}
+		return nil
+	}
+}
+
 // File captures the state as a snapshot.
 func (s *State) File(cfg *config.Config) *snapshot.File {
 	f := &snapshot.File{
-		LSN: s.LastLSN, Fingerprint: Fingerprint(cfg),
+		LSN: s.LastLSN, Fingerprint: Fingerprint(cfg), Config: codec.Append(nil, cfg.Spec()),
 		Deposits:    append([]uint256.Int(nil), s.Deposits...),
 		Withdrawals: append([]uint256.Int(nil), s.Withdrawals...),
 	}
@@ -55,22 +83,40 @@ func (s *State) File(cfg *config.Config) *snapshot.File {
 	return f
 }
 
-// StateFromFile restores the state a snapshot holds.
+// StateFromFile restores the state a snapshot holds under cfg. The snapshot
+// may have been made before assets or markets were appended to the
+// configuration: they start empty. A snapshot whose configuration cfg
+// contradicts is an error naming the field (config.CheckSpec).
 func StateFromFile(cfg *config.Config, f *snapshot.File) (*State, error) {
 	s := NewState(cfg)
-	if f.Fingerprint != Fingerprint(cfg) || len(f.Books) != len(s.Books) || len(f.Ledgers) != len(s.Ledgers) ||
-		len(f.Deposits) != len(s.Deposits) {
+	assets, markets := len(f.Deposits), len(f.Books)
+	if len(f.Config) > 0 {
+		spec, err := fileSpec(f)
+		if err != nil {
+			return nil, err
+		}
+		if err := cfg.CheckSpec(spec); err != nil {
+			return nil, fmt.Errorf("snapshot at LSN %d: %w", f.LSN, err)
+		}
+		if len(spec.Assets) != assets || len(spec.Markets) != markets || len(f.Ledgers) != len(s.Ledgers) {
+			return nil, fmt.Errorf("snapshot at LSN %d: its parts do not match its configuration", f.LSN)
+		}
+		s.Spec = spec
+	} else if err := snapshotUsable(cfg)(f); err != nil || len(f.Ledgers) != len(s.Ledgers) {
 		return nil, fmt.Errorf("snapshot at LSN %d: made with another configuration", f.LSN)
 	}
 	// Books and ledgers are independent: restore them on every core, the
 	// ledgers (the largest parts) first. Errors are reported as a restore
 	// in market then shard order would meet them.
-	errs := make([]error, len(s.Books)+len(s.Ledgers))
+	errs := make([]error, markets+len(s.Ledgers))
 	parallel(len(errs), func(i int) {
 		if i < len(s.Ledgers) {
-			if err := snapshot.LoadLedger(f.Ledgers[i], s.Ledgers[i]); err != nil {
-				errs[len(s.Books)+i] = fmt.Errorf("snapshot at LSN %d: shard %d: %w", f.LSN, i, err)
+			l, err := ledgerFromFile(cfg, f, i)
+			if err != nil {
+				errs[markets+i] = fmt.Errorf("snapshot at LSN %d: shard %d: %w", f.LSN, i, err)
+				return
 			}
+			s.Ledgers[i] = l
 			return
 		}
 		i -= len(s.Ledgers)
@@ -89,9 +135,35 @@ func StateFromFile(cfg *config.Config, f *snapshot.File) (*State, error) {
 	return s, nil
 }
 
-// bookFromFile restores one market's book from a snapshot.
+// fileSpec decodes the configuration a snapshot carries.
+func fileSpec(f *snapshot.File) (*messages.ConfigSet, error) {
+	ev, err := codec.DecodeVersion(f.Config, f.CodecVersion())
+	spec, ok := ev.(*messages.ConfigSet)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("snapshot at LSN %d: its configuration does not decode (%v)", f.LSN, err)
+	}
+	return spec, nil
+}
+
+// ledgerFromFile restores one shard's ledger from a snapshot, with the
+// assets appended since at zero.
+func ledgerFromFile(cfg *config.Config, f *snapshot.File, shard int) (*ledger.Ledger, error) {
+	l := newLedger(cfg, shard)
+	l.Config().Assets = len(f.Deposits)
+	if err := snapshot.LoadLedger(f.Ledgers[shard], l); err != nil {
+		return nil, err
+	}
+	l.AddAssets(len(cfg.Assets))
+	return l, nil
+}
+
+// bookFromFile restores one market's book from a snapshot (empty for a
+// market appended since).
 func bookFromFile(cfg *config.Config, f *snapshot.File, market int) (*book.Book, error) {
 	b := book.New(cfg.Markets[market].BookConfig())
+	if market >= len(f.Books) {
+		return b, nil
+	}
 	return b, snapshot.LoadBookVersion(f.Books[market], f.CodecVersion(), b)
 }
 

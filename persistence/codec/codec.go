@@ -25,7 +25,9 @@ import (
 // snapshot. Decoders read every version from MinVersion up and refuse
 // others. Version 2 added the order options (Order.ClientID … STP, after
 // Source) and the events StopTriggered, OrderAmended and CancelAfterSet;
-// version 1 data decodes with the options at their zero values.
+// version 1 data decodes with the options at their zero values. The event
+// ConfigSet (code 9) came later within version 2: a version-2 journal
+// without one still decodes, and only a binary older than it refuses one.
 const (
 	Version    = 2
 	MinVersion = 1
@@ -104,6 +106,8 @@ func Append(b []byte, ev messages.Event) []byte {
 		b = binary.AppendUvarint(b, uint64(e.User))
 		b = binary.AppendVarint(b, e.Deadline)
 		b = binary.AppendVarint(b, e.Time)
+	case *messages.ConfigSet:
+		b = appendConfigSet(b, e)
 	default:
 		panic(fmt.Sprintf("codec: unknown event %T", ev))
 	}
@@ -135,6 +139,27 @@ func AppendOrder(b []byte, o *messages.Order) []byte {
 	b = append(b, byte(o.TIF))
 	b = appendBool(b, o.PostOnly)
 	return append(b, byte(o.STP))
+}
+
+func appendConfigSet(b []byte, e *messages.ConfigSet) []byte {
+	b = binary.AppendUvarint(b, uint64(e.FeeUser))
+	b = binary.AppendUvarint(b, uint64(e.Shards))
+	b = binary.AppendUvarint(b, uint64(len(e.Assets)))
+	for _, a := range e.Assets {
+		b = appendString(b, a.Name)
+		b = append(b, a.PrecSave, a.PrecShow)
+	}
+	b = binary.AppendUvarint(b, uint64(len(e.Markets)))
+	for _, m := range e.Markets {
+		b = appendString(b, m.Name)
+		b = binary.AppendUvarint(b, uint64(m.Stock))
+		b = binary.AppendUvarint(b, uint64(m.Money))
+		b = append(b, m.StockPrec, m.MoneyPrec, m.FeePrec)
+		b = binary.AppendVarint(b, m.MinAmount)
+		b = binary.AppendUvarint(b, uint64(m.MaxOpenOrders))
+		b = append(b, byte(m.STP))
+	}
+	return b
 }
 
 func appendString(b []byte, s string) []byte {
@@ -360,9 +385,50 @@ func (r *reader) event() messages.Event {
 		e.Deadline = r.varint()
 		e.Time = r.varint()
 		return e
+	case messages.TypeConfigSet:
+		return r.configSet()
 	}
 	r.fail()
 	return nil
+}
+
+// Limits on a decoded ConfigSet (the configuration's own limits are
+// smaller: runtime/config).
+const (
+	maxSpecAssets  = 1 << 16
+	maxSpecMarkets = 1 << 16
+)
+
+func (r *reader) configSet() *messages.ConfigSet {
+	e := &messages.ConfigSet{FeeUser: r.u32(), Shards: r.u32()}
+	n := r.uvarint(maxSpecAssets)
+	if r.err == nil && n > uint64(len(r.b)-r.i) {
+		r.fail() // each asset takes at least one byte
+	}
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		e.Assets = append(e.Assets, messages.AssetSpec{Name: r.string(), PrecSave: r.byte(), PrecShow: r.byte()})
+	}
+	n = r.uvarint(maxSpecMarkets)
+	if r.err == nil && n > uint64(len(r.b)-r.i) {
+		r.fail()
+	}
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		m := messages.MarketSpec{Name: r.string()}
+		m.Stock = messages.AssetID(r.u16())
+		m.Money = messages.AssetID(r.u16())
+		m.StockPrec, m.MoneyPrec, m.FeePrec = r.byte(), r.byte(), r.byte()
+		m.MinAmount = r.varint()
+		m.MaxOpenOrders = r.u64()
+		m.STP = messages.STP(r.byte())
+		if m.STP > messages.STPCancelBoth {
+			r.fail()
+		}
+		e.Markets = append(e.Markets, m)
+	}
+	if r.err != nil {
+		return nil
+	}
+	return e
 }
 
 // DecodeOrder decodes an order written by AppendOrder of codec version v

@@ -38,6 +38,11 @@ func sampleEvents() []messages.Event {
 		&messages.OrderAmended{Market: 1, OrderID: 2, User: 3, Time: -4, Amount: 5, Left: 1, Asset: 7, Release: big("123456789")},
 		&messages.CancelAfterSet{Market: 2, User: math.MaxUint32, Deadline: 1700000000000000, Time: 1699999999000000},
 		&messages.CancelAfterSet{Market: 2, User: 1},
+		&messages.ConfigSet{FeeUser: math.MaxUint32, Shards: 4096,
+			Assets: []messages.AssetSpec{{Name: "BTC", PrecSave: 12, PrecShow: 8}, {Name: "USDT", PrecSave: 36, PrecShow: 0}},
+			Markets: []messages.MarketSpec{{Name: "BTCUSDT", Stock: 0, Money: 1, StockPrec: 8, MoneyPrec: 2, FeePrec: 4,
+				MinAmount: 10000, MaxOpenOrders: math.MaxUint64, STP: messages.STPCancelBoth}}},
+		&messages.ConfigSet{},
 	}
 }
 

@@ -3,6 +3,7 @@ package snapshot
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"math"
@@ -19,8 +20,10 @@ import (
 // File is one snapshot: the whole exchange's state as of journal LSN. Books
 // and Ledgers hold AppendBook / AppendLedger bytes in market and shard
 // order. Fingerprint identifies the configuration layout the state belongs
-// to; Deposits and Withdrawals are the per-asset sums of every balance update
-// up to LSN (for the conservation check).
+// to; Config, in snapshots that have it, is that configuration itself: a
+// codec-encoded messages.ConfigSet. Deposits and Withdrawals are the
+// per-asset sums of every balance update up to LSN (for the conservation
+// check).
 type File struct {
 	// Version is the codec version the parts were written with; 0 means
 	// codec.Version.
@@ -29,6 +32,9 @@ type File struct {
 	Fingerprint           [32]byte
 	Deposits, Withdrawals []uint256.Int
 	Books, Ledgers        [][]byte
+	// Config is empty in snapshots written before the configuration was
+	// durable; it is encoded after the ledgers, so those still decode.
+	Config []byte
 }
 
 // magic starts a snapshot file; its last byte is the codec version.
@@ -62,6 +68,10 @@ func (f *File) Encode() []byte {
 			b = append(b, p...)
 		}
 	}
+	if len(f.Config) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(f.Config)))
+		b = append(b, f.Config...)
+	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b[len(magic):], castagnoli))
 }
 
@@ -94,6 +104,9 @@ func Decode(data []byte) (*File, error) {
 		for i := uint64(0); i < n && r.err == nil; i++ {
 			*parts = append(*parts, r.bytes(r.uvarint()))
 		}
+	}
+	if r.err == nil && len(r.b) != 0 {
+		f.Config = r.bytes(r.uvarint())
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = ErrCorrupt
@@ -182,15 +195,29 @@ func List(dir string) ([]uint64, error) {
 	return lsns, nil
 }
 
-// Latest returns the newest snapshot in dir that decodes and has the given
-// fingerprint, or nil if there is none; skipped lists the newer ones that
-// did not, with the reason.
-func Latest(dir string, fingerprint [32]byte) (f *File, skipped []string, err error) {
-	return LatestUpTo(dir, fingerprint, math.MaxUint64)
+// Usable says whether a decoded snapshot fits the configuration it is
+// about to be restored under; its error says why not.
+type Usable func(*File) error
+
+// SameFingerprint accepts the snapshots made with fingerprint.
+func SameFingerprint(fingerprint [32]byte) Usable {
+	return func(f *File) error {
+		if f.Fingerprint != fingerprint {
+			return errors.New("made with another configuration")
+		}
+		return nil
+	}
+}
+
+// Latest returns the newest snapshot in dir that decodes and is usable, or
+// nil if there is none; skipped lists the newer ones that were not, with
+// the reason.
+func Latest(dir string, usable Usable) (f *File, skipped []string, err error) {
+	return LatestUpTo(dir, usable, math.MaxUint64)
 }
 
 // LatestUpTo is Latest among the snapshots at LSN upto or before.
-func LatestUpTo(dir string, fingerprint [32]byte, upto uint64) (f *File, skipped []string, err error) {
+func LatestUpTo(dir string, usable Usable, upto uint64) (f *File, skipped []string, err error) {
 	lsns, err := List(dir)
 	if err != nil {
 		return nil, nil, err
@@ -199,7 +226,7 @@ func LatestUpTo(dir string, fingerprint [32]byte, upto uint64) (f *File, skipped
 		if lsn > upto {
 			continue
 		}
-		f, err := load(dir, lsn, fingerprint)
+		f, err := load(dir, lsn, usable)
 		if err != nil {
 			skipped = append(skipped, err.Error())
 			continue
@@ -211,7 +238,7 @@ func LatestUpTo(dir string, fingerprint [32]byte, upto uint64) (f *File, skipped
 
 // OldestAfter returns the oldest usable snapshot in dir after LSN after, or
 // nil if there is none.
-func OldestAfter(dir string, fingerprint [32]byte, after uint64) (*File, error) {
+func OldestAfter(dir string, usable Usable, after uint64) (*File, error) {
 	lsns, err := List(dir)
 	if err != nil {
 		return nil, err
@@ -220,14 +247,14 @@ func OldestAfter(dir string, fingerprint [32]byte, after uint64) (*File, error) 
 		if lsns[i] <= after {
 			continue
 		}
-		if f, err := load(dir, lsns[i], fingerprint); err == nil {
+		if f, err := load(dir, lsns[i], usable); err == nil {
 			return f, nil
 		}
 	}
 	return nil, nil
 }
 
-func load(dir string, lsn uint64, fingerprint [32]byte) (*File, error) {
+func load(dir string, lsn uint64, usable Usable) (*File, error) {
 	path := filepath.Join(dir, Name(lsn))
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -237,8 +264,8 @@ func load(dir string, lsn uint64, fingerprint [32]byte) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	if f.Fingerprint != fingerprint {
-		return nil, fmt.Errorf("%s: made with another configuration", path)
+	if err := usable(f); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	return f, nil
 }

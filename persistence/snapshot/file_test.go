@@ -56,17 +56,17 @@ func TestWriteLatestPrune(t *testing.T) {
 	data, _ := os.ReadFile(newest)
 	data[len(data)/2] ^= 1
 	os.WriteFile(newest, data, 0o644)
-	f, skipped, err := Latest(dir, fp)
+	f, skipped, err := Latest(dir, SameFingerprint(fp))
 	if err != nil || f == nil || f.LSN != 20 || len(skipped) != 1 {
 		t.Fatalf("Latest = %v, skipped %v, err %v; want LSN 20 with one skipped", f, skipped, err)
 	}
-	if f, _, _ := Latest(dir, [32]byte{9}); f != nil {
+	if f, _, _ := Latest(dir, SameFingerprint([32]byte{9})); f != nil {
 		t.Fatalf("Latest with another fingerprint = LSN %d; want none", f.LSN)
 	}
-	if f, _, _ := LatestUpTo(dir, fp, 19); f == nil || f.LSN != 10 {
+	if f, _, _ := LatestUpTo(dir, SameFingerprint(fp), 19); f == nil || f.LSN != 10 {
 		t.Fatalf("LatestUpTo(19) = %v; want LSN 10", f)
 	}
-	if f, _ := OldestAfter(dir, fp, 10); f == nil || f.LSN != 20 {
+	if f, _ := OldestAfter(dir, SameFingerprint(fp), 10); f == nil || f.LSN != 20 {
 		t.Fatalf("OldestAfter(10) = %v; want LSN 20", f)
 	}
 	for _, lsn := range []uint64{40, 50} {

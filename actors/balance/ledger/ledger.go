@@ -100,6 +100,19 @@ func (l *Ledger) Grow(accounts, keys int) {
 	}
 }
 
+// AddAssets grows the ledger to n assets (nothing if it has n or more):
+// every account gets zero balances of the new ones. It serves a restore of
+// a snapshot made before assets were appended to the configuration.
+func (l *Ledger) AddAssets(n int) {
+	if n <= l.cfg.Assets {
+		return
+	}
+	for u, a := range l.accounts {
+		l.accounts[u] = append(a[:len(a):len(a)], make([]messages.Balance, n-len(a))...)
+	}
+	l.cfg.Assets, l.spare = n, nil
+}
+
 // Balance returns a user's balance of an asset (zero if none).
 func (l *Ledger) Balance(user uint32, asset messages.AssetID) messages.Balance {
 	if a := l.accounts[user]; a != nil {

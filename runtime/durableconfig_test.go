@@ -1,0 +1,330 @@
+package runtime_test
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/actors/journal"
+	"github.com/bourse-exchange/bourse/messages"
+	pj "github.com/bourse-exchange/bourse/persistence/journal"
+	"github.com/bourse-exchange/bourse/persistence/snapshot"
+	"github.com/bourse-exchange/bourse/runtime"
+	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/holiman/uint256"
+)
+
+// edited parses the default configuration with each old→new replacement
+// made in its text (each must match).
+func edited(t *testing.T, pairs ...string) *config.Config {
+	t.Helper()
+	text := string(config.Default)
+	for i := 0; i < len(pairs); i += 2 {
+		if !strings.Contains(text, pairs[i]) {
+			t.Fatalf("the default configuration has no %q", pairs[i])
+		}
+		text = strings.Replace(text, pairs[i], pairs[i+1], 1)
+	}
+	cfg, err := config.Parse([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// forbidden are configuration changes that would change the meaning of the
+// stored state, with the message each must be refused with.
+var forbidden = []struct {
+	name, old, new, want string
+	more                 []string // further old, new pairs
+}{
+	{"prec_save", "{ name: USDT, prec_save: 12", "{ name: USDT, prec_save: 10",
+		"assets[USDT].prec_save: the journal has 12, the file says 10", nil},
+	{"fee_user_id", "fee_user_id: 0", "fee_user_id: 7",
+		"fee_user_id: the journal has 0, the file says 7", nil},
+	{"market removed from the middle", "  - { name: ETHUSDT, stock: ETH, money: USDT, stock_prec: 8, money_prec: 2, fee_prec: 4, min_amount: \"0.001\" }\n", "",
+		"markets[ETHUSDT]: the journal has it (market 1), the file does not", nil},
+	{"market renamed", "name: ETHUSDT,", "name: ETHUSDX,",
+		"markets[ETHUSDT]: the journal has it (market 1), the file does not", nil},
+	{"markets reordered", "  - { name: ETHUSDT, stock: ETH, money: USDT, stock_prec: 8, money_prec: 2, fee_prec: 4, min_amount: \"0.001\" }\n", "",
+		"markets[BTCUSDT]: the journal has it at position 0, the file at 1",
+		[]string{"  - { name: BTCUSDT,", "  - { name: ETHUSDT, stock: ETH, money: USDT, stock_prec: 8, money_prec: 2, fee_prec: 4, min_amount: \"0.001\" }\n  - { name: BTCUSDT,"}},
+	{"market money", "{ name: ETHBTC,  stock: ETH, money: BTC,", "{ name: ETHBTC,  stock: ETH, money: USDT,",
+		"markets[ETHBTC].money: the journal has BTC, the file says USDT", nil},
+	{"market stock", "{ name: ETHBTC,  stock: ETH,", "{ name: ETHBTC,  stock: USDT,",
+		"markets[ETHBTC].stock: the journal has ETH, the file says USDT", nil},
+	{"stock_prec", "{ name: BTCUSDT, stock: BTC, money: USDT, stock_prec: 8", "{ name: BTCUSDT, stock: BTC, money: USDT, stock_prec: 6",
+		"markets[BTCUSDT].stock_prec: the journal has 8, the file says 6", nil},
+	{"money_prec", "stock_prec: 8, money_prec: 4", "stock_prec: 8, money_prec: 3",
+		"markets[ETHBTC].money_prec: the journal has 4, the file says 3", nil},
+	{"fee_prec", "money_prec: 4, fee_prec: 4", "money_prec: 4, fee_prec: 3",
+		"markets[ETHBTC].fee_prec: the journal has 4, the file says 3", nil},
+	{"balance_shards", "balance_shards: 4", "balance_shards: 8",
+		"balance_shards: the journal has 4, the file says 8", nil},
+	{"asset inserted in the middle", "  - { name: ETH,", "  - { name: SOL,  prec_save: 12, prec_show: 8 }\n  - { name: ETH,",
+		"assets[ETH]: the journal has it at position 1, the file at 2", nil},
+}
+
+// TestConfigChangeRefused: a data directory refuses to start — and an
+// offline recovery (bourse verify) refuses to read — under a configuration
+// file that changes what its state means, with a message naming the field
+// and both values; nothing is written, and it still starts under the file
+// it was written with. Both where the configuration is read from the
+// journal's first record and where it is read from a snapshot (the first
+// segment removed).
+func TestConfigChangeRefused(t *testing.T) {
+	old := pj.SegmentSize
+	pj.SegmentSize = 8 << 10
+	t.Cleanup(func() { pj.SegmentSize = old })
+	cfg := edited(t)
+	for _, from := range []string{"journal", "snapshot"} {
+		t.Run(from, func(t *testing.T) {
+			dir := t.TempDir()
+			n := startAt(t, cfg, dir, "", journal.Sync)
+			workload(t, n, 41, 400)
+			if from == "snapshot" {
+				for i := 0; i < 2; i++ {
+					if err := n.Snapshots.Now(); err != nil {
+						t.Fatal(err)
+					}
+					workload(t, n, 42+uint64(i), 400)
+				}
+			}
+			live, err := n.Router.StateHash(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := n.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			first := filepath.Join(runtime.JournalDir(dir), "00000000000000000001.seg")
+			if _, err := os.Stat(first); (err == nil) != (from == "journal") {
+				t.Fatalf("first segment present: %v; want %v", err == nil, from == "journal")
+			}
+			before := listing(t, dir)
+			for _, c := range forbidden {
+				bad := edited(t, append([]string{c.old, c.new}, c.more...)...)
+				n, err := runtime.Start(bad, runtime.Options{Logger: quiet(), DataDir: dir, TickInterval: -1})
+				if err == nil {
+					n.Shutdown(context.Background())
+				}
+				if err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("%s: start: %v; want an error with %q", c.name, err, c.want)
+				}
+				if _, _, err := runtime.Recover(bad, dir, ""); err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("%s: recover: %v; want an error with %q", c.name, err, c.want)
+				}
+				if after := listing(t, dir); after != before {
+					t.Fatalf("%s: the refused start changed the data directory:\n%s\nwas\n%s", c.name, after, before)
+				}
+			}
+			n = startAt(t, cfg, dir, "", journal.Sync)
+			again, err := n.Router.StateHash(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			n.Shutdown(context.Background())
+			if again != live {
+				t.Fatalf("restart under the original file: hash %s; live %s", again, live)
+			}
+		})
+	}
+}
+
+// listing is every file under dir with its size and content hash.
+func listing(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		b.WriteString(rel + " " + snapshot.Hash([][]byte{data}, nil) + "\n")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// appended is the default configuration with an asset and a market
+// appended and the rules of an existing market changed.
+func appended(t *testing.T) *config.Config {
+	return edited(t,
+		"  - { name: USDT, prec_save: 12, prec_show: 8 }\n", "  - { name: USDT, prec_save: 12, prec_show: 8 }\n  - { name: SOL,  prec_save: 10, prec_show: 6 }\n",
+		"  - { name: ETHBTC,  stock: ETH, money: BTC,  stock_prec: 8, money_prec: 4, fee_prec: 4, min_amount: \"0.001\" }\n",
+		"  - { name: ETHBTC,  stock: ETH, money: BTC,  stock_prec: 8, money_prec: 4, fee_prec: 4, min_amount: \"0.001\" }\n  - { name: SOLUSDT, stock: SOL, money: USDT, stock_prec: 4, money_prec: 2, fee_prec: 4, min_amount: \"0.1\" }\n",
+		`{ name: BTCUSDT, stock: BTC, money: USDT, stock_prec: 8, money_prec: 2, fee_prec: 4, min_amount: "0.0001" }`,
+		`{ name: BTCUSDT, stock: BTC, money: USDT, stock_prec: 8, money_prec: 2, fee_prec: 4, min_amount: "0.001", max_open_orders: 50, stp: cancel_taker }`,
+	)
+}
+
+// TestConfigAppendJournaled: a file that appends an asset and a market and
+// changes a market's rules starts on a data directory that has run a while
+// (snapshots written, its first segment removed): the snapshots stay
+// usable, the change is journaled as a ConfigSet record, the new market
+// trades, and the state replays exactly — from the journal and from a
+// snapshot made after. The old file is then refused: the journal now has
+// the new asset.
+func TestConfigAppendJournaled(t *testing.T) {
+	old := pj.SegmentSize
+	pj.SegmentSize = 8 << 10
+	t.Cleanup(func() { pj.SegmentSize = old })
+	cfg := edited(t)
+	dir := t.TempDir()
+	n := startAt(t, cfg, dir, "", journal.Sync)
+	for i := 0; i < 2; i++ {
+		workload(t, n, 51+uint64(i), 500)
+		if err := n.Snapshots.Now(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	workload(t, n, 53, 200)
+	if err := n.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(runtime.JournalDir(dir), "00000000000000000001.seg")); err == nil {
+		t.Fatal("the first segment is still there: the test needs it removed")
+	}
+
+	cfg2 := appended(t)
+	n = startAt(t, cfg2, dir, "", journal.Sync)
+	rec := n.Recovered.LastLSN
+	sol, solusdt := cfg2.Asset("SOL"), cfg2.Market("SOLUSDT")
+	// The new market trades: deposits of the new asset, a resting ask, a
+	// crossing bid.
+	do(t, n, &messages.BalanceUpdate{User: 3, Asset: sol.ID, Business: "deposit", BusinessID: 1, Change: saveAt("100", 10), Time: 9e6})
+	do(t, n, &messages.BalanceUpdate{User: 4, Asset: cfg2.Asset("USDT").ID, Business: "deposit", BusinessID: 1, Change: save("10000"), Time: 9e6})
+	ask := do(t, n, &messages.PutLimit{User: 3, Market: solusdt.ID, Side: messages.Ask, Amount: units("5", 4), Price: units("20", 2), TakerFee: 10, MakerFee: 10, Time: 9e6 + 1})
+	if r, ok := ask.(*messages.OrderReply); !ok || r.Order.Left == 0 {
+		t.Fatalf("ask in the new market: %#v", ask)
+	}
+	bid := do(t, n, &messages.PutLimit{User: 4, Market: solusdt.ID, Side: messages.Bid, Amount: units("2", 4), Price: units("21", 2), TakerFee: 10, MakerFee: 10, Time: 9e6 + 2})
+	if r, ok := bid.(*messages.OrderReply); !ok || r.Order.Left != 0 {
+		t.Fatalf("bid in the new market: %#v", bid)
+	}
+	// The changed rule applies: min_amount of BTCUSDT is now 0.001.
+	small := do(t, n, &messages.PutLimit{User: 4, Market: cfg2.Market("BTCUSDT").ID, Side: messages.Bid, Amount: units("0.0005", 8), Price: units("1", 2), Time: 9e6 + 3})
+	if e, ok := small.(*messages.ErrorReply); !ok || e.Err.Code != 11 {
+		t.Fatalf("an order under the new min_amount: %#v", small)
+	}
+	sum, ok := do(t, n, &messages.MarketSummary{Market: solusdt.ID}).(*messages.MarketSummaryReply)
+	if !ok || sum.AskCount != 1 || sum.AskAmount != units("3", 4) {
+		t.Fatalf("market.summary of the new market: %#v", sum)
+	}
+	workload(t, n, 54, 300) // all markets, the new one too
+	live, err := n.Router.StateHash(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The journal holds the new configuration right after what was
+	// recovered.
+	s, b, err := runtime.Recover(cfg2, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *messages.ConfigSet
+	b.Read(rec, rec+1, func(r pj.Record) error {
+		if len(r.Events) == 1 {
+			got, _ = r.Events[0].(*messages.ConfigSet)
+		}
+		return nil
+	})
+	b.Close()
+	if got == nil || !config.SameSpec(got, cfg2.Spec()) {
+		t.Fatalf("record %d: %#v; want the new configuration", rec+1, got)
+	}
+	if s.Hash() != live {
+		t.Fatalf("recovered %s; live %s", s.Hash(), live)
+	}
+	if bad := s.Check(cfg2); len(bad) > 0 {
+		t.Fatalf("invariants: %v", bad)
+	}
+	// From a snapshot made under the new configuration.
+	n = startAt(t, cfg2, dir, "", journal.Sync)
+	if err := n.Snapshots.Now(); err != nil {
+		t.Fatal(err)
+	}
+	n.Shutdown(context.Background())
+	s, b, err = runtime.Recover(cfg2, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if s.Snapshot != s.LastLSN || s.Hash() != live {
+		t.Fatalf("from snapshot %d (last LSN %d): %s; live %s", s.Snapshot, s.LastLSN, s.Hash(), live)
+	}
+	// The old file no longer fits.
+	want := "assets[SOL]: the journal has it (asset 3), the file does not"
+	if _, err := runtime.Start(cfg, runtime.Options{Logger: quiet(), DataDir: dir, TickInterval: -1}); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("start under the old file: %v; want %q", err, want)
+	}
+}
+
+// TestOldDataDirAdopted: a data directory written before the configuration
+// was durable (testdata/datadir-31dc3ce: a journal and a snapshot without
+// it, by the node of commit 31dc3ce running the workload) recovers to the
+// state it recorded; the first start adopts the file's configuration and
+// journals it; from then on a contradicting file is refused.
+func TestOldDataDirAdopted(t *testing.T) {
+	cfg := edited(t)
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("testdata/datadir-31dc3ce")); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/datadir-31dc3ce.hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, b, err := runtime.Recover(cfg, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if s.Spec != nil || s.Snapshot == 0 || s.Hash() != strings.TrimSpace(string(want)) {
+		t.Fatalf("old data directory: configuration %v, snapshot %d, hash %s; want none, a snapshot, %s", s.Spec, s.Snapshot, s.Hash(), want)
+	}
+	n := startAt(t, cfg, dir, "", journal.Sync)
+	workload(t, n, 61, 200)
+	live, _ := n.Router.StateHash(context.Background())
+	n.Shutdown(context.Background())
+	s, b, err = runtime.Recover(cfg, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if s.Spec == nil || !config.SameSpec(s.Spec, cfg.Spec()) || s.Hash() != live {
+		t.Fatalf("after the first start: configuration %v, hash %s; want the file's, %s", s.Spec, s.Hash(), live)
+	}
+	bad := edited(t, "fee_user_id: 0", "fee_user_id: 7")
+	if _, err := runtime.Start(bad, runtime.Options{Logger: quiet(), DataDir: dir, TickInterval: -1}); err == nil ||
+		!strings.Contains(err.Error(), "fee_user_id: the journal has 0, the file says 7") {
+		t.Fatalf("a changed fee_user_id after adoption: %v", err)
+	}
+}
+
+func saveAt(s string, scale int) uint256.Int {
+	u, _, err := fixed.Parse(s, scale)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
