@@ -18,6 +18,7 @@ import (
 	"github.com/bourse-exchange/bourse/benchmarks/internal/hist"
 	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/codec"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/persistence/snapshot"
 	"github.com/bourse-exchange/bourse/runtime"
@@ -143,7 +144,7 @@ func nodeFile(tb testing.TB, n *runtime.Node) *snapshot.File {
 		parts[i] = s.Data
 	}
 	f := &snapshot.File{
-		LSN: n.Journal.LastLSN(), Fingerprint: runtime.Fingerprint(cfg),
+		LSN: n.Journal.LastLSN(), Fingerprint: runtime.Fingerprint(cfg), Config: codec.Append(nil, cfg.Spec()),
 		Books: parts[:len(dir.Markets)], Ledgers: parts[len(dir.Markets):],
 		Deposits: make([]uint256.Int, len(cfg.Assets)), Withdrawals: make([]uint256.Int, len(cfg.Assets)),
 	}
