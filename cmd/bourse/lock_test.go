@@ -189,7 +189,7 @@ func TestJournalTableClaim(t *testing.T) {
 		"journal table in use", "is claimed")
 	s.ok(t, "balance.update", 1, "USDT", "deposit", 2, "10", map[string]any{})
 	// verify reads the table beside the node.
-	if out, err := exec.Command(binary, "verify", "-data-dir", filepath.Join(t.TempDir(), "c"), "-journal", dsn).CombinedOutput(); err != nil || !strings.Contains(string(out), "lsn:       2\n") {
+	if out, err := exec.Command(binary, "verify", "-data-dir", filepath.Join(t.TempDir(), "c"), "-journal", dsn).CombinedOutput(); err != nil || !strings.Contains(string(out), "lsn:       3\n") { // the configuration, 2 deposits
 		t.Fatalf("verify of a claimed table: %v\n%s", err, out)
 	}
 	stopServer(t, s)

@@ -213,6 +213,7 @@ func TestLedgerRoundTrip(t *testing.T) {
 func TestFileRoundTrip(t *testing.T) {
 	f := sample(42)
 	f.Version = 2
+	f.Config = []byte{9, 0, 4, 0, 0} // a codec-encoded ConfigSet
 	checkCovered(t, []File{*f})
 	got, err := Decode(f.Encode())
 	if err != nil {
