@@ -21,6 +21,11 @@ type Router struct {
 	History, MarketData Querier
 	// FollowerStatus, when set, reports the journal followers.
 	FollowerStatus func() []FollowerStatus
+	// Failed, when set, reports whether the journal has failed: then every
+	// command the actors answer — queries of the live state included, which
+	// may show effects that never became durable — gets code 3. History
+	// and market data, which hold only durable records, still answer.
+	Failed func() bool
 
 	cfg     *config.Config
 	system  *actor.ActorSystem
@@ -43,12 +48,16 @@ func (r *Router) Directory() *Directory { return r.dir }
 // Do implements Exchange.
 func (r *Router) Do(ctx context.Context, cmd messages.Command) (messages.Reply, error) {
 	switch c := cmd.(type) {
-	case *messages.AssetSummary:
-		return r.assetSummary(ctx, c)
 	case messages.HistoryCommand:
 		return query(ctx, r.History, c)
 	case messages.MarketDataCommand:
 		return query(ctx, r.MarketData, c)
+	}
+	if r.Failed != nil && r.Failed() {
+		return &messages.ErrorReply{Err: messages.ErrUnavailable}, nil
+	}
+	if c, ok := cmd.(*messages.AssetSummary); ok {
+		return r.assetSummary(ctx, c)
 	}
 	fut := actor.NewFuture(r.system, r.wait(ctx))
 	target := r.route(cmd, fut.PID())

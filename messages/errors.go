@@ -29,6 +29,7 @@ var (
 	ErrRequireAuth       = &Error{6, "require authentication"}
 	ErrTooManyRequests   = &Error{7, "too many requests"}           // Bourse: a rate limit (README "Limits")
 	ErrLimitExceeded     = &Error{8, "limit exceeded"}              // Bourse: a configured count limit (README "Limits")
+	ErrOutcomeUnknown    = &Error{9, "outcome unknown"}             // Bourse: the journal failed and could not tell whether the write is kept; the node stops
 	ErrRepeatUpdate      = &Error{10, "repeat update"}              // balance.update
 	ErrBalanceNotEnough  = &Error{10, "balance not enough"}         // order.put_*
 	ErrWithdrawNotEnough = &Error{11, "balance not enough"}         // balance.update
@@ -44,7 +45,7 @@ var (
 // Catalogue lists every error above, for documentation and tests.
 var Catalogue = []*Error{
 	ErrInvalidArgument, ErrInternal, ErrUnavailable, ErrMethodNotFound,
-	ErrServiceTimeout, ErrRequireAuth, ErrTooManyRequests, ErrLimitExceeded, ErrRepeatUpdate, ErrBalanceNotEnough,
+	ErrServiceTimeout, ErrRequireAuth, ErrTooManyRequests, ErrLimitExceeded, ErrOutcomeUnknown, ErrRepeatUpdate, ErrBalanceNotEnough,
 	ErrWithdrawNotEnough, ErrAmountTooSmall, ErrNoEnoughTrader,
 	ErrOrderNotFound, ErrUserNotMatch, ErrWouldTake, ErrClientIDInUse, ErrStopWouldTrigger,
 }

@@ -232,6 +232,7 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 	}
 	n.Router = actors.NewRouter(cfg, system, dir, cfg.HTTP.Timeout)
 	n.Router.LastLSN = jw.LastLSN
+	n.Router.Failed = jw.Failed
 	if feed != nil {
 		n.Router.FollowerStatus = feed.Followers
 	}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,6 +87,15 @@ type Options struct {
 	// group commit with its record count and how long the write (and, in
 	// Sync mode, the fsync) took: metrics only, it must not block.
 	OnCommit func(records int, took time.Duration)
+	// Halt is called, once, when the journal fails in a way that leaves
+	// the live state or an answer uncertain (see Journal.Failed): the
+	// backend could not be returned to its last durable position, or
+	// records already acknowledged were dropped. The held replies have
+	// been answered (code 9, or 3 for records known to be dropped); the
+	// node must stop: Halt should end the process (nil: log and
+	// os.Exit(1)). It runs on the writer's goroutine, which refuses
+	// everything after it.
+	Halt func(error)
 }
 
 type entry struct {
@@ -106,6 +116,7 @@ type Journal struct {
 	next    uint64     // last LSN assigned; guarded by mu
 	closed  bool       // guarded by mu
 	failed  atomic.Bool
+	halted  bool          // Halt was called; writer goroutine only
 	lsn     atomic.Uint64 // last durable (Sync) or written (Batch/Async) LSN
 	wg      sync.WaitGroup
 
@@ -129,6 +140,13 @@ func Start(backend Backend, root *actor.RootContext, opts Options) *Journal {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
+	if opts.Halt == nil {
+		log := opts.Log
+		opts.Halt = func(err error) {
+			log.Error("journal failed beyond repair: stopping", "err", err)
+			os.Exit(1)
+		}
+	}
 	j := &Journal{opts: opts, backend: backend, root: root, ch: make(chan entry, opts.Queue)}
 	j.lsn.Store(backend.LastLSN())
 	j.next = backend.LastLSN()
@@ -138,7 +156,23 @@ func Start(backend Backend, root *actor.RootContext, opts Options) *Journal {
 }
 
 // Failed reports whether the journal has stopped accepting writes after a
-// storage error. Actors answer write commands with code 3 while it is set.
+// storage error. Actors answer write commands with code 3 while it is set,
+// and the router every query of the live state: the actors may hold
+// effects of records that never became durable. It stays set until the
+// node is restarted, which recovers the durable prefix.
+//
+// What a failure does to the backend and to the replies held for the
+// failed batch:
+//   - the backend returned to its last durable position (it undid the
+//     failed batch: Files truncated and fsynced its segment, MySQL rolled
+//     back): the held replies get code 3, and the requests had no effect;
+//   - it could not (pj.ErrOutcomeUnknown: the truncation or its fsync
+//     failed, or a MySQL COMMIT got no answer): the held replies get
+//     code 9 "outcome unknown" and Options.Halt stops the node;
+//   - it returned to a position before records already acknowledged (an
+//     fsync failed in Batch mode): the held replies get code 3 and Halt
+//     stops the node, whose acknowledged writes since the last fsync are
+//     lost (the loss window Batch mode documents).
 func (j *Journal) Failed() bool { return j.failed.Load() }
 
 // Queued is how many appends wait in the writer's queue.
@@ -293,7 +327,7 @@ func (j *Journal) commit() bool {
 		j.pending = j.pending[:0]
 	}()
 	if j.failed.Load() {
-		j.refuse()
+		j.refuse(messages.ErrUnavailable)
 		return false
 	}
 	t0 := time.Now()
@@ -341,22 +375,46 @@ func (j *Journal) publish() {
 	}
 }
 
-// fail stops acknowledging: the held replies and every later write get code
-// 3. The node must be restarted; it will recover the durable prefix.
+// fail stops acknowledging (see Failed): the held replies get code 3, or 9
+// when the backend cannot tell whether their records are kept, and every
+// later write code 3. The node must be restarted; it will recover the
+// durable prefix. When the failure leaves the outcome unknown or dropped
+// acknowledged records, Halt stops the node.
 func (j *Journal) fail(err error) {
-	if !j.failed.Swap(true) {
-		j.opts.Log.Error("journal cannot write: writes are refused with code 3 until restart", "err", err)
+	first := !j.failed.Swap(true)
+	var halt error
+	switch {
+	case errors.Is(err, pj.ErrOutcomeUnknown):
+		halt = err
+	case j.backend.LastLSN() < j.lsn.Load():
+		halt = fmt.Errorf("%w; acknowledged records %d to %d were dropped", err, j.backend.LastLSN()+1, j.lsn.Load())
 	}
-	j.refuse()
+	if halt == nil {
+		if first {
+			j.opts.Log.Error("journal cannot write: the failed batch was undone; writes and queries are refused with code 3 until restart", "err", err)
+		}
+		j.refuse(messages.ErrUnavailable)
+		return
+	}
+	if errors.Is(err, pj.ErrOutcomeUnknown) {
+		j.refuse(messages.ErrOutcomeUnknown)
+	} else {
+		j.refuse(messages.ErrUnavailable)
+	}
+	if !j.halted {
+		j.halted = true
+		j.opts.Log.Error("journal failed and cannot return to its last durable position: the node stops", "err", halt)
+		j.opts.Halt(halt)
+	}
 }
 
-func (j *Journal) refuse() {
+func (j *Journal) refuse(reason *messages.Error) {
 	for _, e := range j.pending {
 		if e.done != nil {
 			close(e.done)
 			continue
 		}
-		j.root.Send(e.replyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
+		j.root.Send(e.replyTo, &messages.ErrorReply{Err: reason})
 	}
 }
 

@@ -311,7 +311,17 @@ func run(args []string) error {
 		return fmt.Errorf("-dev-auth needs a loopback -ws-addr, not %q", *wsAddr)
 	}
 	dsn := journalDSN(cfg)
-	node, err := runtime.Start(cfg, runtime.Options{Logger: log, DataDir: *dataDir, JournalDSN: dsn, Journal: journal.Options{Mode: mode}})
+	// A journal that fails beyond repair halts the node: the loop below
+	// stops the edges (in-flight answers are written) and the process
+	// exits 1.
+	halt := make(chan error, 1)
+	jopts := journal.Options{Mode: mode, Halt: func(err error) {
+		select {
+		case halt <- err:
+		default:
+		}
+	}}
+	node, err := runtime.Start(cfg, runtime.Options{Logger: log, DataDir: *dataDir, JournalDSN: dsn, Journal: jopts})
 	if err != nil {
 		return err
 	}
@@ -373,6 +383,7 @@ func run(args []string) error {
 		go func() { errc <- wsSrv.Serve(wsLn) }()
 	}
 
+	var haltErr error
 wait:
 	for {
 		select {
@@ -393,6 +404,10 @@ wait:
 			}
 			log.Info("stopping", "signal", s.String())
 			break wait
+		case err := <-halt:
+			haltErr = err
+			log.Error("stopping: the journal failed and could not return to its last durable position; restart to recover", "err", err)
+			break wait
 		case err := <-errc:
 			if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, ws.ErrServerClosed) {
 				log.Error("server failed", "err", err)
@@ -412,6 +427,9 @@ wait:
 	}
 	if err := node.Shutdown(ctx); err != nil {
 		log.Error("node shutdown", "err", err)
+	}
+	if haltErr != nil {
+		return fmt.Errorf("stopped after a journal failure: %w", haltErr)
 	}
 	log.Info("stopped")
 	return nil

@@ -18,11 +18,46 @@ import (
 type Files struct {
 	dir         string
 	segmentSize int64
-	f           *os.File // current segment, opened for append
+	f           File // current segment, opened for writing at size
 	size        int64
 	lastLSN     uint64
 	buf         []byte
+	wrap        func(File) File // WrapFile when opened
+
+	// The positions Files returns to after a failure: the end of the last
+	// successful Write and of the last successful Sync, in the current
+	// segment, with the LSN of the last record before each.
+	written, synced       int64
+	writtenLSN, syncedLSN uint64
+	// broken is set when a failure could not be undone: every later Write
+	// and Sync returns it.
+	broken error
 }
+
+// File is what Files does with a segment file open for writing; *os.File
+// implements it.
+type File interface {
+	Write([]byte) (int, error)
+	Sync() error
+	Truncate(size int64) error
+	Seek(offset int64, whence int) (int64, error)
+	Close() error
+	Name() string
+}
+
+// WrapFile, when set, wraps every segment file that OpenFiles and the
+// following Writes open for writing. For tests only: they observe the
+// operations (which segment was fsynced before it was closed) or make them
+// fail (a disk that fills). Set it before OpenFiles; Files keeps the value
+// it had then.
+var WrapFile func(File) File
+
+// ErrOutcomeUnknown is wrapped by the error of a Write or Sync that failed
+// and could not return the journal to where it was before (the truncation
+// or its fsync failed too, or a MySQL COMMIT got no answer): the records of
+// that call may or may not be in the journal after a restart. The backend
+// refuses everything after it. The writer then stops the node (fail-stop).
+var ErrOutcomeUnknown = errors.New("journal: outcome unknown")
 
 // SegmentSize is when Files starts a new segment, unless OpenFiles is given
 // a size. Tests lower it to exercise segment rolling and removal.
@@ -76,7 +111,7 @@ func openFiles(dir string, segmentSize int64, after uint64, replay func(Record) 
 		return nil, rec, err
 	}
 	rec.Segments = len(segs)
-	j := &Files{dir: dir, segmentSize: segmentSize}
+	j := &Files{dir: dir, segmentSize: segmentSize, wrap: WrapFile}
 	var data []byte // one buffer for every segment: records do not point into it
 	for i, seg := range segs {
 		last := i == len(segs)-1
@@ -137,14 +172,23 @@ func openFiles(dir string, segmentSize int64, after uint64, replay func(Record) 
 				f.Close()
 				return nil, rec, err
 			}
-			j.f, j.size = f, int64(off)
+			j.f, j.size = j.wrapped(f), int64(off)
+			j.written, j.synced = j.size, j.size
 		}
 	}
 	rec.LastLSN = j.lastLSN
 	if j.lastLSN < after {
 		j.lastLSN = after
 	}
+	j.writtenLSN, j.syncedLSN = j.lastLSN, j.lastLSN
 	return j, rec, nil
+}
+
+func (j *Files) wrapped(f *os.File) File {
+	if j.wrap != nil {
+		return j.wrap(f)
+	}
+	return f
 }
 
 // readInto reads the file at path into buf (grown if needed).
@@ -216,15 +260,15 @@ func segments(dir string) ([]segment, error) {
 func (j *Files) LastLSN() uint64 { return j.lastLSN }
 
 // Write appends records (LSNs must continue the journal) to the OS; Sync
-// makes them durable.
+// makes them durable. If the write fails, Write returns the segment to
+// where it was before the call (it truncates and fsyncs it) and the error;
+// if that fails too, the error wraps ErrOutcomeUnknown.
 func (j *Files) Write(records []Record) error {
 	if len(records) == 0 {
 		return nil
 	}
-	if j.f == nil || j.size >= j.segmentSize {
-		if err := j.roll(records[0].LSN); err != nil {
-			return err
-		}
+	if j.broken != nil {
+		return j.broken
 	}
 	j.buf = j.buf[:0]
 	last := j.lastLSN
@@ -239,33 +283,74 @@ func (j *Files) Write(records []Record) error {
 		}
 		last = r.LSN
 	}
-	j.lastLSN = last
+	if j.f == nil || j.size >= j.segmentSize {
+		if err := j.roll(records[0].LSN); err != nil {
+			return err
+		}
+	}
 	n, err := j.f.Write(j.buf)
 	j.size += int64(n)
 	if err != nil {
-		return fmt.Errorf("journal: write: %w", err)
+		return j.rewind(j.written, j.writtenLSN, fmt.Errorf("journal: write: %w", err))
 	}
+	j.lastLSN = last
+	j.written, j.writtenLSN = j.size, last
 	return nil
 }
 
-// Sync flushes written records to stable storage.
+// Sync flushes written records to stable storage. If the fsync fails,
+// Sync returns the segment to where the last successful Sync left it (it
+// truncates and fsyncs it: after a failed fsync the state of the written
+// pages is unknowable), so LastLSN goes back to that sync's; if that fails
+// too, the error wraps ErrOutcomeUnknown.
 func (j *Files) Sync() error {
+	if j.broken != nil {
+		return j.broken
+	}
 	if j.f == nil {
 		return nil
 	}
 	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("journal: fsync: %w", err)
+		return j.rewind(j.synced, j.syncedLSN, fmt.Errorf("journal: fsync: %w", err))
 	}
+	j.synced, j.syncedLSN = j.size, j.lastLSN
 	return nil
 }
 
+// rewind returns the current segment to offset off, the end of record lsn,
+// after cause: it truncates the segment there and fsyncs it. It returns
+// cause, or, when the segment cannot be returned, an error wrapping
+// ErrOutcomeUnknown that every later call returns too.
+func (j *Files) rewind(off int64, lsn uint64, cause error) error {
+	err := j.f.Truncate(off)
+	if err == nil {
+		err = j.f.Sync()
+	}
+	if err == nil {
+		_, err = j.f.Seek(off, io.SeekStart)
+	}
+	if err != nil {
+		j.broken = fmt.Errorf("%w: %v; returning segment %s to offset %d (LSN %d) failed: %v", ErrOutcomeUnknown, cause, j.f.Name(), off, lsn, err)
+		return j.broken
+	}
+	j.size, j.written, j.synced = off, off, min(j.synced, off)
+	j.lastLSN, j.writtenLSN, j.syncedLSN = lsn, lsn, min(j.syncedLSN, lsn)
+	return fmt.Errorf("%w (journal returned to LSN %d)", cause, lsn)
+}
+
+// roll fsyncs and closes the current segment and starts a new one whose
+// first record is first. The old segment must be fsynced before it is
+// closed: in batch mode its last records may not be yet, and a torn old
+// segment followed by an intact new one is corruption, not a torn tail.
 func (j *Files) roll(first uint64) error {
 	if j.f != nil {
-		if err := j.f.Sync(); err != nil {
+		if err := j.Sync(); err != nil {
 			return err
 		}
-		if err := j.f.Close(); err != nil {
-			return err
+		err := j.f.Close()
+		j.f = nil
+		if err != nil {
+			return fmt.Errorf("journal: close segment: %w", err)
 		}
 	}
 	name := filepath.Join(j.dir, fmt.Sprintf("%020d%s", first, segExt))
@@ -275,9 +360,12 @@ func (j *Files) roll(first uint64) error {
 	}
 	if err := syncDir(j.dir); err != nil {
 		f.Close()
+		os.Remove(name)
 		return err
 	}
-	j.f, j.size = f, 0
+	j.f, j.size = j.wrapped(f), 0
+	j.written, j.synced = 0, 0
+	j.writtenLSN, j.syncedLSN = j.lastLSN, j.lastLSN
 	return nil
 }
 
@@ -293,12 +381,16 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// Close syncs and closes the current segment.
+// Close syncs and closes the current segment (it only closes it after a
+// failure that could not be undone).
 func (j *Files) Close() error {
 	if j.f == nil {
 		return nil
 	}
-	err := j.f.Sync()
+	err := j.broken
+	if err == nil {
+		err = j.Sync()
+	}
 	if cerr := j.f.Close(); err == nil {
 		err = cerr
 	}

@@ -63,6 +63,7 @@ type MySQL struct {
 	insert       string // INSERT text for maxRows rows; shorter ones are prefixes
 	buf          []byte
 	args         []any
+	broken       error // an outcome-unknown failure: every later Write returns it
 }
 
 const (
@@ -331,12 +332,20 @@ func (m *MySQL) String() string { return m.where }
 
 // Write inserts records (LSNs must continue the journal) in one
 // transaction and commits it: when Write returns nil they are durable.
-// On error nothing of the batch is kept, unless the connection broke during
-// the commit itself, when the server may have kept all of it: recovery
-// then reads what it holds.
+// On error the transaction is rolled back and nothing of the batch is kept,
+// except when the COMMIT itself or the ROLLBACK failed: then the server may
+// hold all of the batch or none, and the error wraps ErrOutcomeUnknown
+// (every later Write returns it; recovery reads what the server holds).
+// Write fails without writing once the table's claim is lost.
 func (m *MySQL) Write(records []Record) error {
 	if len(records) == 0 {
 		return nil
+	}
+	if m.broken != nil {
+		return m.broken
+	}
+	if err := m.claim.lost(); err != nil {
+		return err
 	}
 	tx, err := m.db.Beginx()
 	if err != nil {
@@ -345,12 +354,14 @@ func (m *MySQL) Write(records []Record) error {
 	last, err := m.insertAll(tx, records)
 	if err != nil {
 		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
-			err = fmt.Errorf("%w (rollback: %v)", err, rerr)
+			m.broken = fmt.Errorf("%w: %v; rollback: %v", ErrOutcomeUnknown, err, rerr)
+			return m.broken
 		}
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("journal: %s: commit: %w", m.where, err)
+		m.broken = fmt.Errorf("%w: %s: commit: %v", ErrOutcomeUnknown, m.where, err)
+		return m.broken
 	}
 	m.lastLSN = last
 	return nil
