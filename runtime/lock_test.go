@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,4 +39,43 @@ func TestStartLocksDataDir(t *testing.T) {
 		t.Fatalf("Start after Shutdown: %v", err)
 	}
 	n.Shutdown(context.Background())
+}
+
+// TestStartRemovesTempFiles: the temporary files of a snapshot or market
+// data checkpoint whose write was interrupted are removed at start; other
+// files stay.
+func TestStartRemovesTempFiles(t *testing.T) {
+	cfg, err := config.Parse(config.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var tmps, keep []string
+	for _, d := range []string{runtime.SnapshotDir(dir), runtime.MarketDataDir(dir)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		tmps = append(tmps, filepath.Join(d, "tmp-1234567"), filepath.Join(d, "tmp-89"))
+		keep = append(keep, filepath.Join(d, "notes.txt"))
+	}
+	for _, f := range append(append([]string{}, tmps...), keep...) {
+		if err := os.WriteFile(f, []byte("half a snapshot"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := runtime.Start(cfg, runtime.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir, TickInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Shutdown(context.Background())
+	for _, f := range tmps {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("%s still there after start (%v)", f, err)
+		}
+	}
+	for _, f := range keep {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
 }

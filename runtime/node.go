@@ -17,6 +17,8 @@ import (
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/dirlock"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
+	"github.com/bourse-exchange/bourse/persistence/marketdata"
+	"github.com/bourse-exchange/bourse/persistence/snapshot"
 	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
@@ -109,6 +111,21 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 				lock.Release()
 			}
 		}()
+		// Temporary files of a snapshot or market-data checkpoint that a
+		// crash interrupted: only this node writes there, and it holds the
+		// lock now.
+		for _, tmp := range []struct {
+			dir    string
+			remove func(string) ([]string, error)
+		}{{SnapshotDir(opts.DataDir), snapshot.RemoveTemp}, {MarketDataDir(opts.DataDir), marketdata.RemoveTemp}} {
+			removed, err := tmp.remove(tmp.dir)
+			if len(removed) > 0 {
+				log.Info("removed the temporary files of an interrupted write", "files", removed)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("runtime: %w", err)
+			}
+		}
 	}
 	state := NewState(cfg)
 	var backend journal.Backend = &pj.Discard{}
