@@ -55,7 +55,8 @@ type Node struct {
 	stopTick chan struct{}
 	tickDone chan struct{}
 
-	lock         *dirlock.Lock // the data directory's (nil without one)
+	lock         *dirlock.Lock   // the data directory's (nil without one)
+	backend      journal.Backend // closed after the writer and the followers
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
@@ -203,7 +204,9 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 			}
 		}
 	}
-	jw := journal.Start(backend, system.Root, jopts)
+	// The writer does not close the backend: followers still read it
+	// while they drain at shutdown, which closes it after them.
+	jw := journal.Start(closeLater{backend}, system.Root, jopts)
 	names := make([]string, len(cfg.Markets))
 	for i, m := range cfg.Markets {
 		names[i] = m.Name
@@ -228,7 +231,7 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 		shardChildren[i] = child{actors.ShardName(i), balance.Props(state.Ledgers[i], i, senv, tn.shardProps(cfg.Tuning.Shard, opts.ShardProps)...)}
 	}
 	n = &Node{Config: cfg, System: system, Journal: jw, Snapshots: snaps, Feed: feed, Recovered: state.Recovery, log: log,
-		Identity: identity, Opened: state.LastLSN, jmetrics: jm, mmetrics: mm, tuning: tn, lock: lock}
+		Identity: identity, Opened: state.LastLSN, jmetrics: jm, mmetrics: mm, tuning: tn, lock: lock, backend: backend}
 	for _, sup := range []struct {
 		name     string
 		children []child
@@ -237,12 +240,14 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 		if err != nil {
 			system.Shutdown()
 			jw.Close()
+			backend.Close()
 			tn.close()
 			return nil, fmt.Errorf("runtime: spawn %s: %w", sup.name, err)
 		}
 		if _, err := system.Root.RequestFuture(pid, &awaitReady{}, 5*time.Second).Result(); err != nil {
 			system.Shutdown()
 			jw.Close()
+			backend.Close()
 			tn.close()
 			return nil, fmt.Errorf("runtime: %s did not start: %w", sup.name, err)
 		}
@@ -349,6 +354,9 @@ func (n *Node) shutdown(ctx context.Context) error {
 	if ferr := n.stopFollowers(ctx); err == nil {
 		err = ferr
 	}
+	if berr := n.backend.Close(); err == nil {
+		err = berr
+	}
 	if n.Snapshots != nil {
 		n.Snapshots.Close()
 	}
@@ -359,3 +367,10 @@ func (n *Node) shutdown(ctx context.Context) error {
 	}
 	return err
 }
+
+// closeLater is a backend whose Close does nothing: the writer has synced
+// it before it calls Close, and the node closes the backend itself once
+// the followers, which read it, have stopped.
+type closeLater struct{ journal.Backend }
+
+func (closeLater) Close() error { return nil }
