@@ -287,7 +287,13 @@ func TestCollector(t *testing.T) {
 	e.rpc(t, "order.put_limit", 1, "BTCUSDT", 2, "1", "100", "0.002", "0.001", "web")
 	d1.note("depth.update", 2*time.Second)
 	d2.note("depth.update", 2*time.Second)
+	// The fan-out is observed once the push reached every subscriber, a
+	// moment after they may read it: wait for it a little.
 	got := gather(t, reg)
+	for deadline := time.Now().Add(2 * time.Second); got["bourse_ws_fanout_seconds_count"] == before["bourse_ws_fanout_seconds_count"] && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		got = gather(t, reg)
+	}
 	// The bid was one push to both depth subscribers (the price channel,
 	// with one subscriber, is never counted).
 	if n := got["bourse_ws_fanout_seconds_count"] - before["bourse_ws_fanout_seconds_count"]; n != 1 {
