@@ -21,7 +21,9 @@ type Files struct {
 	f           File // current segment, opened for writing at size
 	size        int64
 	lastLSN     uint64
+	chunk       int // ChunkSize; tests lower it
 	buf         []byte
+	ends        []int
 	wrap        func(File) File // WrapFile when opened
 
 	// The positions Files returns to after a failure: the end of the last
@@ -111,7 +113,8 @@ func openFiles(dir string, segmentSize int64, after uint64, replay func(Record) 
 		return nil, rec, err
 	}
 	rec.Segments = len(segs)
-	j := &Files{dir: dir, segmentSize: segmentSize, wrap: WrapFile}
+	j := &Files{dir: dir, segmentSize: segmentSize, wrap: WrapFile, chunk: ChunkSize}
+	decode := func(lsn uint64) bool { return lsn > after && replay != nil }
 	var data []byte // one buffer for every segment: records do not point into it
 	for i, seg := range segs {
 		last := i == len(segs)-1
@@ -121,26 +124,20 @@ func openFiles(dir string, segmentSize int64, after uint64, replay func(Record) 
 		off := 0
 		for off < len(data) {
 			// Records the caller already holds (a snapshot covers them) are
-			// checked — framing, checksum, LSN order — but not decoded.
-			body, n, rerr := frame(data[off:])
-			var lsn uint64
-			if n > 0 {
-				lsn = bodyLSN(body)
-			}
-			var r Record
-			if n > 0 && lsn > after && replay != nil {
-				if r, rerr = decodeBody(body); rerr != nil {
-					n = 0
-				}
-			}
+			// checked — framing, checksum, chunks, LSN order — but not
+			// decoded.
+			r, n, bad, rerr := nextRecord(data[off:], decode)
 			if n == 0 {
-				if !last || validAfter(data[off+1:], j.lastLSN) {
-					return nil, rec, fmt.Errorf("%w: segment %s offset %d: %v", ErrCorrupt, seg.name, off, rerr)
+				// A record cut short at the end of the last segment is a torn
+				// tail, cut whole: never a part of a command's chunks.
+				if !last || errors.Is(rerr, errChunkOrder) || validAfter(data[min(off+bad+1, len(data)):], j.lastLSN) {
+					return nil, rec, fmt.Errorf("%w: segment %s offset %d: %v", ErrCorrupt, seg.name, off+bad, rerr)
 				}
 				rec.TornBytes = int64(len(data) - off)
-				rec.TornReason = fmt.Sprintf("segment %s offset %d: %v", seg.name, off, rerr)
+				rec.TornReason = fmt.Sprintf("segment %s offset %d: %v", seg.name, off+bad, rerr)
 				break
 			}
+			lsn := r.LSN
 			if j.lastLSN != 0 && lsn != j.lastLSN+1 {
 				return nil, rec, fmt.Errorf("%w: segment %s offset %d: LSN %d after %d", ErrCorrupt, seg.name, off, lsn, j.lastLSN)
 			}
@@ -218,13 +215,16 @@ func readInto(buf []byte, path string) ([]byte, error) {
 	}
 }
 
-// validAfter reports whether b holds, at any offset, a valid record with an
-// LSN above last: then a bad record before it is damage in the middle of the
-// journal, not a torn tail, and cutting there would drop durable records.
+// validAfter reports whether b holds, at any offset, a valid frame (a
+// record or a chunk of one) with an LSN above last: then a bad frame before
+// it is damage in the middle of the journal, not a torn tail, and cutting
+// there would drop durable records.
 func validAfter(b []byte, last uint64) bool {
 	for i := 0; i+headerSize < len(b); i++ {
-		if r, n, _ := readRecord(b[i:]); n > 0 && r.LSN > last {
-			return true
+		if body, n, _ := frame(b[i:]); n > 0 {
+			if c, err := parseBody(body); err == nil && c.lsn > last {
+				return true
+			}
 		}
 	}
 	return false
@@ -260,9 +260,12 @@ func segments(dir string) ([]segment, error) {
 func (j *Files) LastLSN() uint64 { return j.lastLSN }
 
 // Write appends records (LSNs must continue the journal) to the OS; Sync
-// makes them durable. If the write fails, Write returns the segment to
-// where it was before the call (it truncates and fsyncs it) and the error;
-// if that fails too, the error wraps ErrOutcomeUnknown.
+// makes them durable. A record is written as one frame, or as the frames
+// of its chunks (none over ChunkSize) when it is larger; all of a batch's
+// frames go to one segment in one write, so a record never spans segments.
+// If the write fails, Write returns the segment to where it was before the
+// call (it truncates and fsyncs it) and the error; if that fails too, the
+// error wraps ErrOutcomeUnknown.
 func (j *Files) Write(records []Record) error {
 	if len(records) == 0 {
 		return nil
@@ -276,10 +279,9 @@ func (j *Files) Write(records []Record) error {
 		if r.LSN != last+1 {
 			return fmt.Errorf("journal: write LSN %d after %d", r.LSN, last)
 		}
-		at := len(j.buf)
-		j.buf = appendRecord(j.buf, r)
-		if len(j.buf)-at-headerSize > MaxRecord {
-			return fmt.Errorf("journal: record %d is %d bytes, over %d", r.LSN, len(j.buf)-at, MaxRecord)
+		var err error
+		if j.buf, j.ends, err = appendBodies(j.buf, r, j.chunk, true, j.ends[:0]); err != nil {
+			return err
 		}
 		last = r.LSN
 	}
@@ -290,6 +292,9 @@ func (j *Files) Write(records []Record) error {
 	}
 	n, err := j.f.Write(j.buf)
 	j.size += int64(n)
+	if cap(j.buf) > 4*ChunkSize {
+		j.buf = nil // a large record's buffer is not kept
+	}
 	if err != nil {
 		return j.rewind(j.written, j.writtenLSN, fmt.Errorf("journal: write: %w", err))
 	}
@@ -436,22 +441,18 @@ func readFiles(dir string, after, upto uint64, fn func(Record) error) error {
 		if err != nil {
 			return err
 		}
+		decode := func(lsn uint64) bool { return lsn > after && lsn <= upto }
 		for off := 0; off < len(data); {
-			body, n, rerr := frame(data[off:])
+			r, n, bad, rerr := nextRecord(data[off:], decode)
 			if n == 0 {
-				return fmt.Errorf("%w: segment %s offset %d: %v", ErrCorrupt, seg.name, off, rerr)
-			}
-			if lsn := bodyLSN(body); lsn <= after {
-				off += n
-				continue
-			} else if lsn > upto {
-				return nil
-			}
-			r, rerr := decodeBody(body)
-			if rerr != nil {
-				return fmt.Errorf("%w: segment %s offset %d: %v", ErrCorrupt, seg.name, off, rerr)
+				return fmt.Errorf("%w: segment %s offset %d: %v", ErrCorrupt, seg.name, off+bad, rerr)
 			}
 			off += n
+			if r.LSN <= after {
+				continue
+			} else if r.LSN > upto {
+				return nil
+			}
 			if err := fn(r); err != nil {
 				return err
 			}

@@ -83,7 +83,7 @@ func TestCoveredRecordsChecked(t *testing.T) {
 	var data []byte
 	off := 0
 	for lsn := uint64(1); lsn <= 5; lsn++ {
-		_, n, err := readRecord(good[off:])
+		_, n, err := frame(good[off:])
 		if err != nil {
 			t.Fatal(err)
 		}

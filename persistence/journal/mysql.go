@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"time"
@@ -17,20 +18,34 @@ import (
 const DefaultMySQLTable = "bourse_journal"
 
 // MySQL is the journal backend that keeps records in one InnoDB table of a
-// MySQL or MariaDB server, a row per record:
+// MySQL or MariaDB server, a row per record, or per chunk of a record
+// larger than a row may be:
 //
-//	lsn     BIGINT UNSIGNED PRIMARY KEY
-//	version TINYINT UNSIGNED   codec.Version
-//	body    LONGBLOB           the record's events, framed as in segment files
+//	lsn     BIGINT UNSIGNED    PRIMARY KEY (lsn, chunk)
+//	chunk   INT UNSIGNED       0, or the chunk's index among its record's
+//	version TINYINT UNSIGNED   the body's version byte (codec.Version, with
+//	                           the chunk flag in a chunk)
+//	body    LONGBLOB           the body after version and LSN, as in
+//	                           segment files: the events (a chunk's index
+//	                           and count first)
 //	crc     INT UNSIGNED       CRC-32C of version, LSN (8 bytes LE) and body
 //
 // The checksum covers the same bytes as a segment-file record's, so a row
-// whose LSN, version or body was altered fails it.
+// whose LSN, version or body was altered fails it; the chunk column must
+// agree with the index in the body. A table created before records were
+// chunked (no chunk column) is altered at open: ADD COLUMN chunk, primary
+// key (lsn, chunk), a one-time rebuild of the table.
+//
+// Every row's body is at most ChunkSize bytes (less if the server's
+// max_allowed_packet asks for it) and every INSERT at most 4 MiB (less if
+// max_allowed_packet is smaller), so no command makes a statement the
+// server refuses; OpenMySQL refuses a server whose max_allowed_packet
+// cannot take a row holding one event of MaxEvent bytes (about 520 KiB).
 //
 // Write is the commit: one transaction per call, holding one multi-row
-// INSERT (several when the batch would exceed the server's
-// max_allowed_packet, all in that transaction), committed before Write
-// returns. Sync does nothing. This fits the writer's modes: in Sync mode a
+// INSERT (several when the batch is larger than one INSERT may be, all in
+// that transaction), committed before Write returns: a record's chunks
+// land together or not at all, and a reader never sees a part of them. Sync does nothing. This fits the writer's modes: in Sync mode a
 // reply is released after a committed transaction, as after an fsync; in
 // Batch mode replies are released after Write, and a transaction left open
 // until the next Sync would be rolled back by a kill -9 of the node, losing
@@ -57,21 +72,39 @@ type MySQL struct {
 	where   string // for messages: user@address/database, table; no password
 	lastLSN uint64
 	// maxStatement bounds the estimated size of one INSERT (from the
-	// server's max_allowed_packet); maxRows its rows.
+	// server's max_allowed_packet); maxRows its rows; chunk a row's body.
 	maxStatement int
 	maxRows      int
+	chunk        int
 	insert       string // INSERT text for maxRows rows; shorter ones are prefixes
 	buf          []byte
+	ends         []int
 	args         []any
 	broken       error // an outcome-unknown failure: every later Write returns it
 }
 
 const (
-	mysqlPage    = 1000 // rows per recovery query
-	mysqlMaxRows = 4096 // rows per INSERT (4 placeholders each, below 65535)
-	mysqlRowCost = 64   // an INSERT's bytes per row beyond its body (estimate)
-	mysqlSlack   = 4096 // bytes of max_allowed_packet kept free
+	mysqlPage         = 1000    // rows per recovery query
+	mysqlMaxRows      = 4096    // rows per INSERT (5 placeholders each, below 65535)
+	mysqlCols         = 5       // placeholders per row
+	mysqlRowCost      = 64      // an INSERT's bytes per row beyond its body (estimate)
+	mysqlSlack        = 4096    // bytes of max_allowed_packet kept free
+	mysqlMaxStatement = 4 << 20 // an INSERT's estimated bytes at most, whatever the server allows
 )
+
+// mysqlSizes returns, for a server's max_allowed_packet, the estimated size
+// bound of one INSERT and of one row's body. An INSERT's size is estimated
+// as twice its bodies (a DSN with interpolateParams=true sends them escaped)
+// plus mysqlRowCost per row.
+func mysqlSizes(packet int) (statement, chunk int, err error) {
+	statement = min(packet-mysqlSlack, mysqlMaxStatement)
+	chunk = min(ChunkSize, (statement-mysqlRowCost)/2)
+	if chunk < minChunk {
+		return 0, 0, fmt.Errorf("max_allowed_packet is %d bytes: the journal needs at least %d (a row of one event of up to %d bytes)",
+			packet, 2*minChunk+mysqlRowCost+mysqlSlack, MaxEvent)
+	}
+	return statement, chunk, nil
+}
 
 var tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
@@ -180,18 +213,15 @@ func ScanMySQL(dsn string, after uint64, replay func(Record) error) (Recovery, e
 // recover reads every row (see OpenMySQL) and sets lastLSN.
 func (m *MySQL) recover(after uint64, replay func(Record) error) (Recovery, error) {
 	var rec Recovery
-	err := m.scan(0, 0, func(lsn uint64, body []byte) error {
-		if rec.Records == 0 && lsn > after+1 {
-			return fmt.Errorf("%w: %s starts at LSN %d; records %d to %d are missing", ErrCorrupt, m.where, lsn, after+1, lsn-1)
+	decode := func(lsn uint64) bool { return lsn > after && replay != nil }
+	err := m.scan(0, 0, decode, func(r Record) error {
+		if rec.Records == 0 && r.LSN > after+1 {
+			return fmt.Errorf("%w: %s starts at LSN %d; records %d to %d are missing", ErrCorrupt, m.where, r.LSN, after+1, r.LSN-1)
 		}
 		rec.Records++
-		m.lastLSN = lsn
-		if lsn <= after || replay == nil {
+		m.lastLSN = r.LSN
+		if !decode(r.LSN) {
 			return nil
-		}
-		r, err := decodeBody(body)
-		if err != nil {
-			return fmt.Errorf("%w: %s LSN %d: %v", ErrCorrupt, m.where, lsn, err)
 		}
 		return replay(r)
 	})
@@ -205,14 +235,16 @@ func (m *MySQL) recover(after uint64, replay func(Record) error) (Recovery, erro
 	return rec, nil
 }
 
-// open creates the table and sizes INSERTs to the server's
-// max_allowed_packet.
+// open creates the table (or adds the chunk column to one created before
+// it existed) and sizes INSERTs and rows to the server's max_allowed_packet.
 func (m *MySQL) open(cfg *mysql.Config) error {
 	if _, err := m.db.Exec("CREATE TABLE IF NOT EXISTS `" + m.table + "` (" +
-		"lsn BIGINT UNSIGNED NOT NULL PRIMARY KEY, " +
+		"lsn BIGINT UNSIGNED NOT NULL, " +
+		"chunk INT UNSIGNED NOT NULL DEFAULT 0, " +
 		"version TINYINT UNSIGNED NOT NULL, " +
 		"body LONGBLOB NOT NULL, " +
-		"crc INT UNSIGNED NOT NULL" +
+		"crc INT UNSIGNED NOT NULL, " +
+		"PRIMARY KEY (lsn, chunk)" +
 		") ENGINE=InnoDB"); err != nil {
 		return fmt.Errorf("journal: %s: create table: %w", m.where, err)
 	}
@@ -226,7 +258,10 @@ func (m *MySQL) open(cfg *mysql.Config) error {
 	if cfg.MaxAllowedPacket > 0 && cfg.MaxAllowedPacket < packet {
 		packet = cfg.MaxAllowedPacket
 	}
-	m.maxStatement = packet - mysqlSlack
+	var err error
+	if m.maxStatement, m.chunk, err = mysqlSizes(packet); err != nil {
+		return fmt.Errorf("journal: %s: %w", m.where, err)
+	}
 	m.setMaxRows(mysqlMaxRows)
 	return nil
 }
@@ -234,69 +269,109 @@ func (m *MySQL) open(cfg *mysql.Config) error {
 func (m *MySQL) setMaxRows(n int) {
 	m.maxRows = n
 	var b strings.Builder
-	b.WriteString("INSERT INTO `" + m.table + "` (lsn, version, body, crc) VALUES (?,?,?,?)")
+	b.WriteString("INSERT INTO `" + m.table + "` (lsn, chunk, version, body, crc) VALUES (?,?,?,?,?)")
 	for i := 1; i < n; i++ {
-		b.WriteString(",(?,?,?,?)")
+		b.WriteString(",(?,?,?,?,?)")
 	}
 	m.insert = b.String()
 }
 
 // insertText is the INSERT statement for n rows.
 func (m *MySQL) insertText(n int) string {
-	return m.insert[:len(m.insert)-(m.maxRows-n)*len(",(?,?,?,?)")]
+	return m.insert[:len(m.insert)-(m.maxRows-n)*len(",(?,?,?,?,?)")]
 }
 
 // row is one journal row as stored.
 type row struct {
 	LSN     uint64 `db:"lsn"`
+	Chunk   uint32 `db:"chunk"`
 	Version uint8  `db:"version"`
 	Body    []byte `db:"body"`
 	CRC     uint32 `db:"crc"`
 }
 
-// scan reads the rows with after < LSN (≤ upto unless upto is 0) in LSN
-// order, a page at a time by keyset (WHERE lsn > last), checks each
-// checksum and that each LSN follows the one before, and passes the
-// rebuilt record body to fn.
-func (m *MySQL) scan(after, upto uint64, fn func(lsn uint64, body []byte) error) error {
-	q := "SELECT lsn, version, body, crc FROM `" + m.table + "` WHERE lsn > ? ORDER BY lsn LIMIT ?"
+// scan reads the rows with after < LSN (≤ upto unless upto is 0) in
+// (LSN, chunk) order, a page at a time by keyset, checks each checksum, that
+// each record's chunks are all there in order and that each LSN follows the
+// one before, and passes each whole record to fn, its events decoded when
+// decode says so by LSN (else nil).
+func (m *MySQL) scan(after, upto uint64, decode func(lsn uint64) bool, fn func(Record) error) error {
+	cond := "lsn >= ? AND (lsn > ? OR chunk > ?)"
 	if upto > 0 {
-		q = "SELECT lsn, version, body, crc FROM `" + m.table + "` WHERE lsn > ? AND lsn <= ? ORDER BY lsn LIMIT ?"
+		cond += " AND lsn <= ?"
 	}
-	var page []row
-	last := after
-	first := true
+	q := "SELECT lsn, chunk, version, body, crc FROM `" + m.table + "` WHERE " + cond + " ORDER BY lsn, chunk LIMIT ?"
+	var (
+		a     assembler
+		r     row
+		body  []byte
+		prev  uint64 // the last whole record's LSN
+		first = true
+	)
+	// The keyset: the last row read. chunk > MaxUint32 holds for no row,
+	// so the first page starts after LSN after.
+	lastLSN, lastChunk := after, uint64(math.MaxUint32)
 	for {
-		page = page[:0]
-		var err error
+		args := []any{lastLSN, lastLSN, lastChunk}
 		if upto > 0 {
-			err = m.db.Select(&page, q, last, upto, mysqlPage)
-		} else {
-			err = m.db.Select(&page, q, last, mysqlPage)
+			args = append(args, upto)
 		}
+		rows, err := m.db.Queryx(q, append(args, mysqlPage)...)
 		if err != nil {
-			return fmt.Errorf("journal: %s: read after LSN %d: %w", m.where, last, err)
+			return fmt.Errorf("journal: %s: read after LSN %d: %w", m.where, lastLSN, err)
 		}
-		for i := range page {
-			r := &page[i]
-			if !first && r.LSN != last+1 {
-				return fmt.Errorf("%w: %s: LSN %d after %d", ErrCorrupt, m.where, r.LSN, last)
+		n := 0
+		for rows.Next() {
+			if err := rows.StructScan(&r); err != nil {
+				rows.Close()
+				return fmt.Errorf("journal: %s: read after LSN %d: %w", m.where, lastLSN, err)
 			}
-			first = false
-			body := make([]byte, bodyPrefix, bodyPrefix+len(r.Body))
-			body[0] = r.Version
-			binary.LittleEndian.PutUint64(body[1:], r.LSN)
+			n++
+			lastLSN, lastChunk = r.LSN, uint64(r.Chunk)
+			body = append(body[:0], r.Version)
+			body = binary.LittleEndian.AppendUint64(body, r.LSN)
 			body = append(body, r.Body...)
-			if bodyCRC(body) != r.CRC {
-				return fmt.Errorf("%w: %s LSN %d: checksum mismatch", ErrCorrupt, m.where, r.LSN)
+			at := fmt.Sprintf("LSN %d", r.LSN)
+			if r.Chunk != 0 || r.Version&chunkFlag != 0 {
+				at += fmt.Sprintf(" chunk %d", r.Chunk)
 			}
-			if err := fn(r.LSN, body); err != nil {
+			if bodyCRC(body) != r.CRC {
+				rows.Close()
+				return fmt.Errorf("%w: %s %s: checksum mismatch", ErrCorrupt, m.where, at)
+			}
+			c, err := parseBody(body)
+			if err == nil && c.index != uint64(r.Chunk) {
+				err = fmt.Errorf("%w: the row's chunk column says %d, its body %d", errChunkOrder, r.Chunk, c.index)
+			}
+			if err == nil && a.pending() == "" && !first && c.lsn != prev+1 {
+				err = fmt.Errorf("LSN %d after %d", c.lsn, prev)
+			}
+			var done bool
+			if err == nil {
+				done, err = a.add(c, decode)
+			}
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("%w: %s %s: %v", ErrCorrupt, m.where, at, err)
+			}
+			if !done {
+				continue
+			}
+			first, prev = false, a.r.LSN
+			if err := fn(a.r); err != nil {
+				rows.Close()
 				return err
 			}
-			last = r.LSN
-			r.Body = nil
 		}
-		if len(page) < mysqlPage {
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("journal: %s: read after LSN %d: %w", m.where, lastLSN, err)
+		}
+		if n < mysqlPage {
+			if p := a.pending(); p != "" {
+				return fmt.Errorf("%w: %s: %s", ErrCorrupt, m.where, p)
+			}
 			return nil
 		}
 	}
@@ -310,15 +385,11 @@ func (m *MySQL) Read(after, upto uint64, fn func(Record) error) error {
 		return nil
 	}
 	first := true
-	return m.scan(after, upto, func(lsn uint64, body []byte) error {
-		if first && lsn != after+1 {
-			return fmt.Errorf("%w: %s: records %d to %d are missing", ErrCorrupt, m.where, after+1, lsn-1)
+	return m.scan(after, upto, func(uint64) bool { return true }, func(r Record) error {
+		if first && r.LSN != after+1 {
+			return fmt.Errorf("%w: %s: records %d to %d are missing", ErrCorrupt, m.where, after+1, r.LSN-1)
 		}
 		first = false
-		r, err := decodeBody(body)
-		if err != nil {
-			return fmt.Errorf("%w: %s LSN %d: %v", ErrCorrupt, m.where, lsn, err)
-		}
 		return fn(r)
 	})
 }
@@ -364,6 +435,9 @@ func (m *MySQL) Write(records []Record) error {
 		return m.broken
 	}
 	m.lastLSN = last
+	if cap(m.buf) > 4*ChunkSize {
+		m.buf = nil // a large record's buffer is not kept
+	}
 	return nil
 }
 
@@ -379,7 +453,7 @@ func (m *MySQL) insertAll(tx *sqlx.Tx, records []Record) (uint64, error) {
 		if len(m.args) == 0 {
 			return nil
 		}
-		n := len(m.args) / 4
+		n := len(m.args) / mysqlCols
 		if _, err := tx.Exec(m.insertText(n), m.args...); err != nil {
 			return fmt.Errorf("journal: %s: insert %d rows up to LSN %d: %w", m.where, n, last, err)
 		}
@@ -392,23 +466,26 @@ func (m *MySQL) insertAll(tx *sqlx.Tx, records []Record) (uint64, error) {
 		if r.LSN != last+1 {
 			return 0, fmt.Errorf("journal: write LSN %d after %d", r.LSN, last)
 		}
+		var err error
 		at := len(m.buf)
-		m.buf = appendBody(m.buf, r)
-		body := m.buf[at:]
-		if len(body) > MaxRecord {
-			return 0, fmt.Errorf("journal: record %d is %d bytes, over %d", r.LSN, len(body), MaxRecord)
+		if m.buf, m.ends, err = appendBodies(m.buf, r, m.chunk, false, m.ends[:0]); err != nil {
+			return 0, err
 		}
-		cost := 2*len(body) + mysqlRowCost
-		if cost > m.maxStatement {
-			return 0, fmt.Errorf("journal: record %d is %d bytes, too large for the server's max_allowed_packet (%d)", r.LSN, len(body), m.maxStatement+mysqlSlack)
-		}
-		if size+cost > m.maxStatement || len(m.args)/4 == m.maxRows {
-			if err := flush(); err != nil {
-				return 0, err
+		for k, end := range m.ends {
+			body := m.buf[at:end]
+			at = end
+			cost := 2*len(body) + mysqlRowCost
+			if cost > m.maxStatement { // appendBodies keeps bodies within m.chunk: cannot happen
+				return 0, fmt.Errorf("journal: record %d chunk %d is %d bytes, too large for the server's max_allowed_packet (%d)", r.LSN, k, len(body), m.maxStatement+mysqlSlack)
 			}
+			if size+cost > m.maxStatement || len(m.args)/mysqlCols == m.maxRows {
+				if err := flush(); err != nil {
+					return 0, err
+				}
+			}
+			m.args = append(m.args, r.LSN, k, body[0], body[bodyPrefix:], bodyCRC(body))
+			size += cost
 		}
-		m.args = append(m.args, r.LSN, body[0], body[bodyPrefix:], bodyCRC(body))
-		size += cost
 		last = r.LSN
 	}
 	if err := flush(); err != nil {
