@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"slices"
 
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/codec"
@@ -105,7 +106,7 @@ func appendBodies(b []byte, r Record, limit int, framed bool, ends []int) ([]byt
 	b = append(b, codec.Version)
 	b = binary.LittleEndian.AppendUint64(b, r.LSN)
 	b = binary.AppendUvarint(b, uint64(len(r.Events)))
-	for _, ev := range r.Events {
+	for i, ev := range r.Events {
 		at := len(b)
 		b = append(b, 0, 0, 0) // room for a 3-byte uvarint length
 		b = codec.Append(b, ev)
@@ -114,7 +115,9 @@ func appendBodies(b []byte, r Record, limit int, framed bool, ends []int) ([]byt
 		}
 		b = putLen3(b, at)
 		if len(b)-start-hdr > limit {
-			return appendChunks(b[:start], r, limit, framed, ends)
+			// Size the events' buffer from those encoded so far.
+			size := (len(b) - start) / (i + 1) * len(r.Events) * 9 / 8
+			return appendChunks(b[:start], r, limit, framed, ends, size)
 		}
 	}
 	if framed {
@@ -124,9 +127,10 @@ func appendBodies(b []byte, r Record, limit int, framed bool, ends []int) ([]byt
 }
 
 // appendChunks is appendBodies for a record over limit: its events are
-// encoded once, then copied into as many chunks as they need.
-func appendChunks(b []byte, r Record, limit int, framed bool, ends []int) ([]byte, []int, error) {
-	var evs []byte
+// encoded once (into a buffer of size bytes to start with), then copied
+// into as many chunks as they need.
+func appendChunks(b []byte, r Record, limit int, framed bool, ends []int, size int) ([]byte, []int, error) {
+	evs := make([]byte, 0, size)
 	evEnds := make([]int, len(r.Events))
 	for i, ev := range r.Events {
 		at := len(evs)
@@ -151,6 +155,7 @@ func appendChunks(b []byte, r Record, limit int, framed bool, ends []int) ([]byt
 	}
 	cuts = append(cuts, len(evEnds))
 	total := uint64(len(cuts))
+	b = slices.Grow(b, len(evs)+len(cuts)*(headerSize+chunkOverhead))
 	first = 0
 	for k, cut := range cuts {
 		start := len(b)

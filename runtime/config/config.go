@@ -51,8 +51,9 @@ type Market struct {
 	MoneyPrec int     `yaml:"money_prec"`
 	FeePrec   *int    `yaml:"fee_prec"`   // nil: 4
 	MinAmount *string `yaml:"min_amount"` // nil: "0.01"
-	// MaxOpenOrders bounds one user's resting orders in this market (a
-	// limit order that would rest beyond it gets code 8); 0: no limit.
+	// MaxOpenOrders bounds one user's open orders in this market (a limit
+	// order that would rest, or a stop order, beyond it gets code 8); 0 or
+	// absent: DefaultMaxOpenOrders; -1: no limit.
 	MaxOpenOrders int `yaml:"max_open_orders"`
 	// STP is the self-trade prevention mode of orders that choose none:
 	// none (default, as viabtc), cancel_taker, cancel_maker or
@@ -190,6 +191,11 @@ const (
 
 // DefaultMinAmount is min_amount when a market omits it.
 const DefaultMinAmount = "0.01"
+
+// DefaultMaxOpenOrders is max_open_orders when a market omits it (or sets
+// 0): a bound on what one command, a cancel of all of a user's orders, has
+// to journal.
+const DefaultMaxOpenOrders = 1000
 
 // LoadFile reads and validates the file at path; an empty path loads Default.
 func LoadFile(path string) (*Config, error) {
@@ -366,8 +372,10 @@ func (c *Config) validateMarket(i int, m *Market) error {
 		return fieldErr(f+".min_amount", "must be a non-negative decimal, got %q", min)
 	}
 	m.MinUnits = units
-	if m.MaxOpenOrders < 0 {
-		return fieldErr(f+".max_open_orders", "must not be negative, got %d", m.MaxOpenOrders)
+	if m.MaxOpenOrders == 0 {
+		m.MaxOpenOrders = DefaultMaxOpenOrders
+	} else if m.MaxOpenOrders < -1 {
+		return fieldErr(f+".max_open_orders", "must be positive, or -1 for no limit, got %d", m.MaxOpenOrders)
 	}
 	mode, ok := ParseSTP(m.STP)
 	if !ok || mode == messages.STPDefault && m.STP != "" {

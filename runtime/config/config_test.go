@@ -51,7 +51,7 @@ func TestValidation(t *testing.T) {
 		{"stock+fee prec", market("stock_prec: 8, money_prec: 2, fee_prec: 6"), "stock_prec (8) + fee_prec (6) must be <= prec_save of BTC (12)"},
 		{"money+fee prec", market("stock_prec: 2, money_prec: 8, fee_prec: 6"), "money_prec (8) + fee_prec (6) must be <= prec_save of USDT (12)"},
 		{"bad min_amount", market(`stock_prec: 8, money_prec: 2, min_amount: "-1"`), "min_amount: must be a non-negative decimal"},
-		{"bad max_open_orders", market(`stock_prec: 8, money_prec: 2, max_open_orders: -1`), "max_open_orders: must not be negative"},
+		{"bad max_open_orders", market(`stock_prec: 8, money_prec: 2, max_open_orders: -2`), "max_open_orders: must be positive, or -1 for no limit"},
 		{"bad stp", market(`stock_prec: 8, money_prec: 2, stp: sometimes`), "stp: must be none, cancel_taker"},
 		{"duplicate market", assets + "markets:\n  - {name: M, stock: BTC, money: USDT}\n  - {name: M, stock: BTC, money: USDT}\n", `markets[1] (M).name: duplicate market "M"`},
 		{"unknown key", assets + "bogus: 1\n", "field bogus not found"},
