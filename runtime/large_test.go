@@ -352,7 +352,7 @@ func mysqlChunks(t *testing.T, dsn string, lsn uint64) {
 	if err := db.QueryRow("SELECT COUNT(*), MAX(LENGTH(body)), @@max_allowed_packet FROM `"+table+"` WHERE lsn = ?", lsn).Scan(&rows, &largest, &packet); err != nil {
 		t.Fatal(err)
 	}
-	if rows < 2 || largest > pj.ChunkSize || largest > packet/4 {
+	if rows < 2 || largest > 1<<20 || largest > packet/4 {
 		t.Fatalf("record %d: %d rows, the largest %d bytes (max_allowed_packet %d)", lsn, rows, largest, packet)
 	}
 	t.Logf("the sweep's record: %d rows of at most %d bytes", rows, largest)
