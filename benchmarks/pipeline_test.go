@@ -50,6 +50,7 @@ func pipelineConfig(n int) []byte {
 	for i := range assets {
 		fmt.Fprintf(&b, "  - { name: A%02d, prec_save: 12, prec_show: 8 }\n", i)
 	}
+	// max_open_orders: -1, no limit, as when these figures were first taken.
 	b.WriteString("markets:\n")
 	made := 0
 	for s := 0; s < assets && made < n; s++ {
@@ -57,7 +58,7 @@ func pipelineConfig(n int) []byte {
 			if s == m {
 				continue
 			}
-			fmt.Fprintf(&b, "  - { name: A%02dA%02d, stock: A%02d, money: A%02d, stock_prec: %d, money_prec: %d, fee_prec: 4, min_amount: \"0.001\" }\n",
+			fmt.Fprintf(&b, "  - { name: A%02dA%02d, stock: A%02d, money: A%02d, stock_prec: %d, money_prec: %d, fee_prec: 4, min_amount: \"0.001\", max_open_orders: -1 }\n",
 				s, m, s, m, pipelinePrec, pipelinePrec)
 			made++
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"os"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -136,6 +137,9 @@ func applyLedgers(s *runtime.State, events []messages.Event) {
 // and, if dsn is set, one on MySQL, as the actors do, and recovers from
 // each.
 func largeCommandsCores(t *testing.T, dsn string) {
+	// A large heap of long-lived orders: collect less often (the race
+	// detector makes each collection dear).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	t0 := time.Now()
 	dir := t.TempDir()
 	cfg, s := largeState(t, dir)

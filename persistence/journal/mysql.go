@@ -76,6 +76,7 @@ type MySQL struct {
 	maxStatement int
 	maxRows      int
 	chunk        int
+	unchunked    bool   // the table has no chunk column (ScanMySQL of an older table)
 	insert       string // INSERT text for maxRows rows; shorter ones are prefixes
 	buf          []byte
 	ends         []int
@@ -176,6 +177,10 @@ func OpenMySQL(dsn string, after uint64, replay func(Record) error) (*MySQL, Rec
 		m.db.Close()
 		return nil, rec, err
 	}
+	if err := m.migrate(); err != nil {
+		m.Close()
+		return nil, rec, err
+	}
 	rec, err = m.recover(after, replay)
 	if err != nil {
 		m.Close()
@@ -207,6 +212,11 @@ func ScanMySQL(dsn string, after uint64, replay func(Record) error) (Recovery, e
 	if n == 0 {
 		return Recovery{}, nil
 	}
+	chunked, err := m.chunkColumn()
+	if err != nil {
+		return Recovery{}, err
+	}
+	m.unchunked = !chunked // a table of an older version, not altered: read as is
 	return m.recover(after, replay)
 }
 
@@ -235,8 +245,8 @@ func (m *MySQL) recover(after uint64, replay func(Record) error) (Recovery, erro
 	return rec, nil
 }
 
-// open creates the table (or adds the chunk column to one created before
-// it existed) and sizes INSERTs and rows to the server's max_allowed_packet.
+// open creates the table and sizes INSERTs and rows to the server's
+// max_allowed_packet.
 func (m *MySQL) open(cfg *mysql.Config) error {
 	if _, err := m.db.Exec("CREATE TABLE IF NOT EXISTS `" + m.table + "` (" +
 		"lsn BIGINT UNSIGNED NOT NULL, " +
@@ -264,6 +274,31 @@ func (m *MySQL) open(cfg *mysql.Config) error {
 	}
 	m.setMaxRows(mysqlMaxRows)
 	return nil
+}
+
+// migrate adds the chunk column to a table made before records were
+// chunked; OpenMySQL calls it once it holds the table's claim.
+func (m *MySQL) migrate() error {
+	chunked, err := m.chunkColumn()
+	if err != nil || chunked {
+		return err
+	}
+	if _, err := m.db.Exec("ALTER TABLE `" + m.table + "` ADD COLUMN chunk INT UNSIGNED NOT NULL DEFAULT 0 AFTER lsn, " +
+		"DROP PRIMARY KEY, ADD PRIMARY KEY (lsn, chunk)"); err != nil {
+		return fmt.Errorf("journal: %s: add the chunk column: %w", m.where, err)
+	}
+	return nil
+}
+
+// chunkColumn reports whether the table has the chunk column (tables made
+// before records were chunked do not).
+func (m *MySQL) chunkColumn() (bool, error) {
+	var n int
+	if err := m.db.Get(&n, "SELECT COUNT(*) FROM information_schema.columns "+
+		"WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'chunk'", m.table); err != nil {
+		return false, fmt.Errorf("journal: %s: columns: %w", m.where, err)
+	}
+	return n > 0, nil
 }
 
 func (m *MySQL) setMaxRows(n int) {
@@ -296,11 +331,15 @@ type row struct {
 // one before, and passes each whole record to fn, its events decoded when
 // decode says so by LSN (else nil).
 func (m *MySQL) scan(after, upto uint64, decode func(lsn uint64) bool, fn func(Record) error) error {
-	cond := "lsn >= ? AND (lsn > ? OR chunk > ?)"
+	chunk, order := "chunk", "lsn, chunk"
+	if m.unchunked {
+		chunk, order = "0", "lsn"
+	}
+	cond := "lsn >= ? AND (lsn > ? OR " + chunk + " > ?)"
 	if upto > 0 {
 		cond += " AND lsn <= ?"
 	}
-	q := "SELECT lsn, chunk, version, body, crc FROM `" + m.table + "` WHERE " + cond + " ORDER BY lsn, chunk LIMIT ?"
+	q := "SELECT lsn, " + chunk + " AS chunk, version, body, crc FROM `" + m.table + "` WHERE " + cond + " ORDER BY " + order + " LIMIT ?"
 	var (
 		a     assembler
 		r     row

@@ -480,9 +480,10 @@ func Config(n, shards int) []byte {
 	for i := range n {
 		fmt.Fprintf(&b, "  - { name: S%03d, prec_save: 12, prec_show: 8 }\n", i)
 	}
+	// max_open_orders: -1, no limit, as when these figures were first taken.
 	b.WriteString("markets:\n")
 	for i := range n {
-		fmt.Fprintf(&b, "  - { name: M%03d, stock: S%03d, money: USD, stock_prec: 4, money_prec: 4, fee_prec: 4, min_amount: \"0.001\" }\n", i, i)
+		fmt.Fprintf(&b, "  - { name: M%03d, stock: S%03d, money: USD, stock_prec: 4, money_prec: 4, fee_prec: 4, min_amount: \"0.001\", max_open_orders: -1 }\n", i, i)
 	}
 	return []byte(b.String())
 }
