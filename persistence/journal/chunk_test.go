@@ -416,14 +416,15 @@ func TestMySQLChunkedRecords(t *testing.T) {
 		}
 		sameRecords(t, got, want[r[0]:r[1]])
 	}
-	// A record of 20 MB, over the server's max_allowed_packet (16 MiB by
-	// default on MariaDB), at the real bounds.
+	// A record of over half the server's max_allowed_packet (16 MiB by
+	// default on MariaDB: more than the old single-row limit), at the real
+	// bounds.
 	var packet int
 	if err := db.QueryRow("SELECT @@max_allowed_packet").Scan(&packet); err != nil {
 		t.Fatal(err)
 	}
 	m.maxStatement, m.chunk, _ = mysqlSizes(packet)
-	big := bigRecord(64, packet/1000+4000, 1000)
+	big := bigRecord(64, packet/2000+1000, 1000)
 	if err := m.Write([]Record{big, testRecord(65)}); err != nil {
 		t.Fatalf("a record of %d events of 1000 bytes, max_allowed_packet %d: %v", len(big.Events), packet, err)
 	}
