@@ -40,13 +40,14 @@ const DefaultMySQLTable = "bourse_journal"
 // max_allowed_packet asks for it) and every INSERT at most 4 MiB (less if
 // max_allowed_packet is smaller), so no command makes a statement the
 // server refuses; OpenMySQL refuses a server whose max_allowed_packet
-// cannot take a row holding one event of MaxEvent bytes (about 520 KiB).
+// cannot take a row holding one event of MaxEvent bytes (516 KiB).
 //
 // Write is the commit: one transaction per call, holding one multi-row
 // INSERT (several when the batch is larger than one INSERT may be, all in
 // that transaction), committed before Write returns: a record's chunks
-// land together or not at all, and a reader never sees a part of them. Sync does nothing. This fits the writer's modes: in Sync mode a
-// reply is released after a committed transaction, as after an fsync; in
+// land together or not at all, and a reader never sees a part of them.
+// Sync does nothing. This fits the writer's modes: in Sync mode a reply is
+// released after a committed transaction, as after an fsync; in
 // Batch mode replies are released after Write, and a transaction left open
 // until the next Sync would be rolled back by a kill -9 of the node, losing
 // acknowledged work — so Batch behaves like Sync here (the writer's group
