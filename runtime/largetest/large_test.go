@@ -1,4 +1,4 @@
-package runtime_test
+package largetest_test
 
 import (
 	"context"
@@ -6,11 +6,14 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
+	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/messages"
@@ -20,7 +23,38 @@ import (
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/go-sql-driver/mysql"
+	"github.com/holiman/uint256"
 )
+
+func units(s string, scale int) int64 {
+	v, _, err := fixed.ParseInt64(s, scale)
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func save(s string) uint256.Int {
+	u, _, err := fixed.Parse(s, 12)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+// startAt starts a node on the journal under dir, or in MySQL at dsn if set;
+// its markets are told the time only by Node.Tick.
+func startAt(t *testing.T, cfg *config.Config, dir, dsn string, mode journal.Mode) *runtime.Node {
+	t.Helper()
+	n, err := runtime.Start(cfg, runtime.Options{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir, JournalDSN: dsn,
+		Journal: journal.Options{Mode: mode}, TickInterval: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
 
 // largeMakers is how many resting orders each large command consumes.
 const largeMakers = 400_000
