@@ -142,6 +142,9 @@ func (r *Router) route(cmd messages.Command, reply *actor.PID) *actor.PID {
 	case *messages.CancelAfter:
 		c.ReplyTo = reply
 		return r.dir.Market(c.Market)
+	case *messages.MarketHalt:
+		c.ReplyTo = reply
+		return r.dir.Market(c.Market)
 	case *messages.OrderBook:
 		c.ReplyTo = reply
 		return r.dir.Market(c.Market)

@@ -181,6 +181,18 @@ type CancelAfter struct {
 	Time    int64
 }
 
+// MarketHalt halts Market (Halt) or resumes it (market.halt,
+// market.resume): while halted the market refuses new orders with
+// ErrMarketHalted; cancels, amends and dead-man's switches still work.
+// Answered with *StatusReply, also when the market already was so (then
+// nothing is journaled).
+type MarketHalt struct {
+	ReplyTo *actor.PID
+	Market  MarketID
+	Halt    bool
+	Time    int64
+}
+
 // OrderBook lists one side of a market's book in priority order; answered
 // with *OrderListReply.
 type OrderBook struct {
@@ -234,6 +246,7 @@ func (*Cancel) command()             {}
 func (*CancelAll) command()          {}
 func (*Amend) command()              {}
 func (*CancelAfter) command()        {}
+func (*MarketHalt) command()         {}
 func (*OrderBook) command()          {}
 func (*OrderDepth) command()         {}
 func (*OrderPending) command()       {}

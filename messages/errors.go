@@ -40,6 +40,7 @@ var (
 	ErrWouldTake         = &Error{13, "order would take liquidity"} // order.put_limit_ex, post_only
 	ErrClientIDInUse     = &Error{14, "client order id in use"}     // order.put_*_ex, order.put_stop_*
 	ErrStopWouldTrigger  = &Error{15, "stop price already reached"} // order.put_stop_*
+	ErrMarketHalted      = &Error{16, "market halted"}              // order.put_*: market.halt
 )
 
 // Catalogue lists every error above, for documentation and tests.
@@ -48,4 +49,5 @@ var Catalogue = []*Error{
 	ErrServiceTimeout, ErrRequireAuth, ErrTooManyRequests, ErrLimitExceeded, ErrOutcomeUnknown, ErrRepeatUpdate, ErrBalanceNotEnough,
 	ErrWithdrawNotEnough, ErrAmountTooSmall, ErrNoEnoughTrader,
 	ErrOrderNotFound, ErrUserNotMatch, ErrWouldTake, ErrClientIDInUse, ErrStopWouldTrigger,
+	ErrMarketHalted,
 }

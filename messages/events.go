@@ -17,6 +17,7 @@ const (
 	TypeOrderAmended   EventType = 7
 	TypeCancelAfterSet EventType = 8
 	TypeConfigSet      EventType = 9
+	TypeMarketHalted   EventType = 10
 )
 
 // Event is an outcome: a state change already decided. Replay applies events
@@ -162,6 +163,17 @@ func (*CancelAfterSet) Type() EventType { return TypeCancelAfterSet }
 
 // Type implements Event.
 func (*ConfigSet) Type() EventType { return TypeConfigSet }
+
+// Type implements Event.
+func (*MarketHalted) Type() EventType { return TypeMarketHalted }
+
+// MarketHalted records that Market was halted (Halted) or resumed: while
+// halted it refuses new orders (MarketHalt).
+type MarketHalted struct {
+	Market MarketID
+	Halted bool
+	Time   int64
+}
 
 // ConfigSet records the exchange's durable configuration from this record
 // on: what gives the stored state its meaning (the fee account, the balance

@@ -185,6 +185,8 @@ func marketOf(ev messages.Event) int {
 		return int(e.Market)
 	case *messages.CancelAfterSet:
 		return int(e.Market)
+	case *messages.MarketHalted:
+		return int(e.Market)
 	}
 	return -1
 }

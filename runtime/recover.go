@@ -127,7 +127,7 @@ func (s *State) eachLedgerIndex(ev messages.Event, fn func(int)) {
 		fn(int(e.User % n))
 	case *messages.OrderAmended:
 		fn(int(e.User % n))
-	case *messages.OrderRested, *messages.StopTriggered, *messages.CancelAfterSet, *messages.ConfigSet:
+	case *messages.OrderRested, *messages.StopTriggered, *messages.CancelAfterSet, *messages.ConfigSet, *messages.MarketHalted:
 	case *messages.Trade:
 		a, b := e.AskUser%n, e.BidUser%n
 		fee := s.Ledgers[0].Config().FeeUser % n

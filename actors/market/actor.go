@@ -82,6 +82,8 @@ func (a *Actor) Receive(ctx actor.Context) {
 		a.cancel(ctx, cmd, cmd.ReplyTo)
 	case *messages.CancelAfter:
 		a.cancel(ctx, cmd, cmd.ReplyTo)
+	case *messages.MarketHalt:
+		a.cancel(ctx, cmd, cmd.ReplyTo)
 	case *messages.Tick:
 		a.tick(ctx, cmd.Time)
 	case *messages.OrderBook:
@@ -200,7 +202,8 @@ func (a *Actor) order(ctx actor.Context, cmd messages.Command, replyTo *actor.PI
 }
 
 // cancel decides a command that places no order (order.cancel,
-// order.cancel_all, order.amend, order.cancel_all_after), journals its
+// order.cancel_all, order.amend, order.cancel_all_after, market.halt and
+// market.resume), journals its
 // events as one record (none if there are none), settles them and answers.
 func (a *Actor) cancel(ctx actor.Context, cmd messages.Command, replyTo *actor.PID) {
 	defer func() {
@@ -232,6 +235,12 @@ func (a *Actor) cancel(ctx actor.Context, cmd messages.Command, replyTo *actor.P
 	case *messages.CancelAfter:
 		reply = &messages.CancelAfterReply{Deadline: a.book.Deadline(c.User)}
 		cancels = 0
+	case *messages.MarketHalt:
+		reply = &messages.StatusReply{}
+		cancels = 0
+		if len(events) > 0 {
+			ctx.Logger().Warn("market halt changed", "market", c.Market, "halted", c.Halt)
+		}
 	}
 	if len(events) > 0 {
 		lsn := a.env.Journal.Append(events)

@@ -89,6 +89,8 @@ func TestArgErrorsNameTheParam(t *testing.T) {
 		{"order.deals", `[1,0]`, "invalid argument: expected 3 params [order_id, offset, limit], got 2"},
 		{"market.user_deals", `[7,1,0,10]`, "invalid argument: market must be a string"},
 		{"market.last", `["nope"]`, market},
+		{"market.halt", `["nope"]`, market},
+		{"market.resume", `[]`, "invalid argument: expected 1 param [market], got 0"},
 		{"market.deals", `["BTCUSDT",0,0]`, "invalid argument: limit must be an integer from 1 to 10000"},
 		{"market.deals", `["BTCUSDT",10,"0"]`, "invalid argument: last_id must be an integer"},
 		{"market.kline", `["BTCUSDT",0,2,60]`, "invalid argument: start must be an integer > 0 (Unix seconds)"},

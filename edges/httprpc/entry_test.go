@@ -66,6 +66,8 @@ var entryTemplates = map[string][]string{
 	"order.amend":                       {`2`, `"BTCUSDT"`, `1024`, `"0.005"`},
 	"order.amend_by_client_id":          {`2`, `"BTCUSDT"`, `"c-1"`, `"0.005"`},
 	"order.cancel_all_after":            {`1`, `"BTCUSDT"`, `60`},
+	"market.halt":                       {`"ETHBTC"`},
+	"market.resume":                     {`"ETHBTC"`},
 	"order.book":                        {`"BTCUSDT"`, `1`, `0`, `10`},
 	"order.depth":                       {`"BTCUSDT"`, `10`, `"0"`},
 	"order.pending":                     {`1`, `"BTCUSDT"`, `0`, `10`},

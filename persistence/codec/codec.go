@@ -25,9 +25,10 @@ import (
 // snapshot. Decoders read every version from MinVersion up and refuse
 // others. Version 2 added the order options (Order.ClientID … STP, after
 // Source) and the events StopTriggered, OrderAmended and CancelAfterSet;
-// version 1 data decodes with the options at their zero values. The event
-// ConfigSet (code 9) came later within version 2: a version-2 journal
-// without one still decodes, and only a binary older than it refuses one.
+// version 1 data decodes with the options at their zero values. The events
+// ConfigSet (code 9) and MarketHalted (code 10) came later within version
+// 2: a version-2 journal without them still decodes, and only a binary
+// older than them refuses them.
 const (
 	Version    = 2
 	MinVersion = 1
@@ -108,6 +109,10 @@ func Append(b []byte, ev messages.Event) []byte {
 		b = binary.AppendVarint(b, e.Time)
 	case *messages.ConfigSet:
 		b = appendConfigSet(b, e)
+	case *messages.MarketHalted:
+		b = binary.AppendUvarint(b, uint64(e.Market))
+		b = appendBool(b, e.Halted)
+		b = binary.AppendVarint(b, e.Time)
 	default:
 		panic(fmt.Sprintf("codec: unknown event %T", ev))
 	}
@@ -387,6 +392,12 @@ func (r *reader) event() messages.Event {
 		return e
 	case messages.TypeConfigSet:
 		return r.configSet()
+	case messages.TypeMarketHalted:
+		e := &messages.MarketHalted{}
+		e.Market = messages.MarketID(r.u16())
+		e.Halted = r.bool()
+		e.Time = r.varint()
+		return e
 	}
 	r.fail()
 	return nil

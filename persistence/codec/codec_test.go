@@ -43,6 +43,8 @@ func sampleEvents() []messages.Event {
 			Markets: []messages.MarketSpec{{Name: "BTCUSDT", Stock: 0, Money: 1, StockPrec: 8, MoneyPrec: 2, FeePrec: 4,
 				MinAmount: 10000, MaxOpenOrders: math.MaxUint64, STP: messages.STPCancelBoth}}},
 		&messages.ConfigSet{},
+		&messages.MarketHalted{Market: 3, Halted: true, Time: 1700000000000000},
+		&messages.MarketHalted{Market: 0},
 	}
 }
 

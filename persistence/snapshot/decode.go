@@ -100,6 +100,10 @@ func LoadBookVersion(data []byte, v byte, b *book.Book) error {
 				b.RestoreDeadline(uint32(user), deadline)
 			}
 		}
+		if r.err == nil && len(r.b) == 1 && r.b[0] == 1 {
+			b.SetHalted(true)
+			r.b = r.b[1:]
+		}
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = ErrCorrupt

@@ -18,7 +18,7 @@ import (
 // listed here — after AppendBook/LoadBook or AppendLedger/LoadLedger carry
 // it if it is state, and the round trips below check it.
 var (
-	bookState   = []string{"cfg", "lastID", "lastDID", "asks", "bids", "orders", "byUser", "buyStops", "sellStops", "byClient", "deadlines", "lastPrice"}
+	bookState   = []string{"cfg", "lastID", "lastDID", "asks", "bids", "orders", "byUser", "buyStops", "sellStops", "byClient", "deadlines", "lastPrice", "halted"}
 	bookDerived = []string{"taker", "rested", "last", "lo", "hi", "due", "own", "slab", "scratch", "freeOrders", "nfree", "freeUsers"}
 
 	ledgerState   = []string{"cfg", "accounts", "keys", "expiry", "head", "clock"}
@@ -93,6 +93,7 @@ func TestBookRoundTrip(t *testing.T) {
 	b.SetLastPrice(10050)
 	b.RestoreDeadline(7, 1_000_000_000)
 	b.RestoreDeadline(9, 2_000_000_000)
+	b.SetHalted(true)
 
 	data := AppendBook(nil, b)
 	got := book.New(cfg)
@@ -109,6 +110,9 @@ func TestBookRoundTrip(t *testing.T) {
 	}
 	if got.LastPrice() != 10050 {
 		t.Errorf("last price %d; want 10050", got.LastPrice())
+	}
+	if !got.Halted() {
+		t.Error("the halt (market.halt) was lost")
 	}
 	deadlines := func(bk *book.Book) map[uint32]int64 {
 		m := map[uint32]int64{}

@@ -24,8 +24,9 @@ const (
 
 // AppendBook appends a book's state: its market, id counters, every open
 // order (the resting ones in matching priority, side by side, best first,
-// FIFO; then the held stop orders, oldest first), the last trade price and
-// the armed dead-man's switches by user.
+// FIFO; then the held stop orders, oldest first), the last trade price, the
+// armed dead-man's switches by user, and a byte 1 if the market is halted
+// (market.halt; nothing if not).
 func AppendBook(b []byte, bk *book.Book) []byte {
 	order, deal := bk.Seqs()
 	b = binary.AppendUvarint(b, uint64(bk.Config().Market))
@@ -44,6 +45,9 @@ func AppendBook(b []byte, bk *book.Book) []byte {
 		b = binary.AppendUvarint(b, uint64(user))
 		b = binary.AppendVarint(b, deadline)
 	})
+	if bk.Halted() {
+		b = append(b, 1) // only when halted: a running book's bytes are as before
+	}
 	return b
 }
 

@@ -184,7 +184,7 @@ func (d *Deriver) event(out *Record, ev messages.Event) error {
 		o.Amount, o.Left, o.MTime = e.Amount, e.Left, e.Time
 		o.Frozen.Sub(&o.Frozen, &e.Release)
 		out.Orders = append(out.Orders, OrderChange{Event: OrderUpdate, Order: *o})
-	case *messages.CancelAfterSet, *messages.ConfigSet:
+	case *messages.CancelAfterSet, *messages.ConfigSet, *messages.MarketHalted:
 	case *messages.OrderFinished:
 		o := d.orders[e.OrderID]
 		if o == nil {

@@ -200,6 +200,7 @@ type Book struct {
 	byClient            map[clientKey]*order
 	deadlines           map[uint32]int64
 	lastPrice           int64
+	halted              bool // market.halt: new orders are refused
 	lo, hi              int64
 	due                 []*order       // scratch: stops a command triggered
 	own                 messages.Order // Execute's order when stops triggered after it
@@ -802,6 +803,10 @@ func (b *Book) Apply(ev messages.Event) {
 		}
 		o.Amount, o.Left, o.MTime = e.Amount, e.Left, e.Time
 		mustSub(&o.Frozen, &e.Release, o.ID)
+	case *messages.MarketHalted:
+		if e.Market == b.cfg.Market {
+			b.halted = e.Halted
+		}
 	case *messages.CancelAfterSet:
 		if e.Market != b.cfg.Market {
 			return

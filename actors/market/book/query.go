@@ -8,8 +8,8 @@ import (
 	"github.com/bourse-exchange/bourse/messages"
 )
 
-// Execute decides cmd (a *PutLimit, *PutMarket, *Cancel, *Amend, *CancelAll
-// or *CancelAfter) and applies the resulting events, then decides and
+// Execute decides cmd (a *PutLimit, *PutMarket, *Cancel, *Amend, *CancelAll,
+// *CancelAfter or *MarketHalt) and applies the resulting events, then decides and
 // applies those of the stop orders the command's trades triggered. It
 // returns the events, in journal order, and the command's order as it stood
 // after its own events (nil for CancelAll and CancelAfter). The order is the
@@ -27,11 +27,26 @@ func (b *Book) Execute(cmd messages.Command) ([]messages.Event, *messages.Order,
 	b.lo, b.hi = 0, 0
 	switch c := cmd.(type) {
 	case *messages.PutLimit:
+		if b.halted {
+			return nil, nil, messages.ErrMarketHalted
+		}
 		events, err = b.PutLimit(c)
 		now = c.Time
 	case *messages.PutMarket:
+		if b.halted {
+			return nil, nil, messages.ErrMarketHalted
+		}
 		events, err = b.PutMarket(c)
 		now = c.Time
+	case *messages.MarketHalt:
+		if c.Halt == b.halted {
+			return nil, nil, nil
+		}
+		ev := &messages.MarketHalted{Market: b.cfg.Market, Halted: c.Halt, Time: c.Time}
+		b.Apply(ev)
+		events := append(b.scratch[:0], ev)
+		b.scratch = events[:0]
+		return b.slab.seal(events), nil, nil
 	case *messages.Cancel:
 		events, err = b.Cancel(c)
 	case *messages.Amend:
