@@ -170,12 +170,22 @@ func TestVerifyReadOnly(t *testing.T) {
 	}
 	sameTree(t, "verify over a torn tail", before, hashTree(t, dataDir))
 
+	// A directory that does not exist, or holds no journal (a mistyped
+	// -data-dir), is an error naming it, not an empty exchange that
+	// verifies ok; verify creates nothing there.
 	missing := filepath.Join(t.TempDir(), "none")
-	if out, err := exec.Command(binary, "verify", "-data-dir", missing).CombinedOutput(); err != nil {
-		t.Fatalf("verify of a missing directory: %v\n%s", err, out)
+	empty := t.TempDir()
+	for _, dir := range []string{missing, empty} {
+		out, err := exec.Command(binary, "verify", "-data-dir", dir).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "no journal in "+dir) || strings.Contains(string(out), "invariants: ok") {
+			t.Fatalf("verify of %s (no journal): %v\n%s", dir, err, out)
+		}
 	}
 	if _, err := os.Stat(missing); !os.IsNotExist(err) {
 		t.Fatalf("verify created %s (%v)", missing, err)
+	}
+	if ents, _ := os.ReadDir(empty); len(ents) != 0 {
+		t.Fatalf("verify created %v in %s", ents, empty)
 	}
 }
 

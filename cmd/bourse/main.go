@@ -502,6 +502,12 @@ func verify(args []string, out io.Writer) error {
 	}
 	t0 := time.Now()
 	dsn := journalDSN(cfg)
+	if dsn == "" {
+		// A mistyped -data-dir must not verify as an empty, healthy exchange.
+		if _, err := os.Stat(runtime.JournalDir(*dataDir)); err != nil {
+			return fmt.Errorf("verify: no journal in %s (%v): is -data-dir right, or is the journal in MySQL (-journal)?", *dataDir, err)
+		}
+	}
 	running, pid := dirlock.Holder(*dataDir)
 	s, err := runtime.Scan(cfg, *dataDir, dsn)
 	if err != nil {
