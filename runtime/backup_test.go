@@ -196,3 +196,51 @@ func checkStores(t *testing.T, n *runtime.Node, jdir string) {
 		}
 	}
 }
+
+// TestBackupMySQLJournal: the backup of a node whose journal is in MySQL,
+// restored as the README says (a new empty table): the restored node is at
+// the backup's LSN and hash on a new timeline; pointed at the old table,
+// which goes on past the backup, the copy is refused.
+func TestBackupMySQLJournal(t *testing.T) {
+	cfg := storesConfig(t, "", "")
+	journal := testenv.MySQLJournal(t)
+	dir := filepath.Join(t.TempDir(), "node")
+	n, _ := mustStart(t, cfg, dir, journal)
+	for id := uint64(1); id <= 5; id++ {
+		deposit(t, n, id, int(id))
+	}
+	out := filepath.Join(t.TempDir(), "backup")
+	res, err := runtime.Backup(context.Background(), cfg, dir, journal, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deposit(t, n, 6, 6)
+	waitStores(t, n, 10*time.Second)
+	stop(t, n)
+	if res.LSN != 5 {
+		t.Fatalf("backup at LSN %d; want 5", res.LSN)
+	}
+
+	old := filepath.Join(t.TempDir(), "old")
+	copyDir(t, out, old)
+	if r, _, err := startWithStores(cfg, old, journal); err == nil {
+		r.Shutdown(context.Background())
+		t.Fatal("the backup started on the old journal table, which goes on past it")
+	} else if !strings.Contains(err.Error(), "ends at LSN 5") {
+		t.Errorf("refused with %q; want the backup's end named", err)
+	}
+
+	restored := filepath.Join(t.TempDir(), "restored")
+	copyDir(t, out, restored)
+	fresh := testenv.MySQLJournal(t)
+	r, _ := mustStart(t, cfg, restored, fresh)
+	defer r.Shutdown(context.Background())
+	if r.Journal.LastLSN() != 5 || r.Identity.ID != res.Identity.ID || len(r.Identity.Timelines) != 2 {
+		t.Fatalf("restored: LSN %d identity %s; want 5, %s on a second timeline", r.Journal.LastLSN(), r.Identity, res.Identity)
+	}
+	deposit(t, r, 7, 7)
+	waitStores(t, r, 10*time.Second)
+	if got := deposits(t, r); fmt.Sprint(got) != "[1 2 3 4 5 7]" {
+		t.Errorf("restored node's history: deposits %v; want [1 2 3 4 5 7]", got)
+	}
+}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -243,6 +244,9 @@ func (w *follow) loop(ctx context.Context) {
 		for ctx.Err() == nil {
 			if len(w.pending) == 0 {
 				records, err := w.feed.Next(ctx, w.d.LSN(), w.batch)
+				if err == nil && len(records) == 0 {
+					err = fmt.Errorf("the journal returned no record after LSN %d", w.d.LSN())
+				}
 				if err != nil {
 					if ctx.Err() == nil {
 						w.fail(ctx, "read", err)

@@ -170,6 +170,11 @@ func bindJournal(dataDir, journalDSN string, b Backend, records int, end uint64)
 			id = *jid
 		}
 		if bind.Restored {
+			if end != bind.RestoredAt {
+				return pj.Identity{}, fmt.Errorf("data directory %s is a backup that ends at LSN %d, but the journal %s goes on to LSN %d: "+
+					"restoring needs a journal that ends where the backup does (for a MySQL journal, a new empty table)",
+					dataDir, bind.RestoredAt, describe(kind, name), end)
+			}
 			id = id.Branch(end)
 		}
 	case jid != nil:

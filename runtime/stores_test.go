@@ -269,3 +269,30 @@ func TestDataDirWithoutItsMySQLJournal(t *testing.T) {
 		t.Errorf("with its journal: deposits %v; want [1 2 3]", got)
 	}
 }
+
+// TestHistoryOfAnotherJournal: a new exchange pointed at a MySQL history
+// another exchange filled must not mix the two (on the old code its first
+// records were dropped as "already stored"): it is refused, naming both.
+func TestHistoryOfAnotherJournal(t *testing.T) {
+	cfg := storesConfig(t, testenv.MySQLDatabase(t), "")
+	a, _ := mustStart(t, cfg, filepath.Join(t.TempDir(), "a"), "")
+	for id := uint64(1); id <= 3; id++ {
+		deposit(t, a, id, int(id))
+	}
+	waitStores(t, a, 10*time.Second)
+	stop(t, a)
+
+	b, _, err := startWithStores(cfg, filepath.Join(t.TempDir(), "b"), "")
+	if err != nil {
+		if !strings.Contains(err.Error(), "does not belong to this journal") {
+			t.Errorf("refused with %q; want a message saying the history belongs to another journal", err)
+		}
+		t.Log(err)
+		return
+	}
+	defer b.Shutdown(context.Background())
+	deposit(t, b, 7, 7)
+	deposit(t, b, 8, 8)
+	time.Sleep(500 * time.Millisecond)
+	t.Fatalf("the new exchange started on the other's history: user 1's deposits %v (followers %+v)", deposits(t, b), b.Feed.Followers())
+}

@@ -425,13 +425,21 @@ func (m *MySQL) Read(after, upto uint64, fn func(Record) error) error {
 		return nil
 	}
 	first := true
-	return m.scan(after, upto, func(uint64) bool { return true }, func(r Record) error {
+	last := after
+	err := m.scan(after, upto, func(uint64) bool { return true }, func(r Record) error {
 		if first && r.LSN != after+1 {
 			return fmt.Errorf("%w: %s: records %d to %d are missing", ErrCorrupt, m.where, after+1, r.LSN-1)
 		}
 		first = false
+		last = r.LSN
 		return fn(r)
 	})
+	if err == nil && last != upto {
+		// The table does not hold them: a journal restored into a new
+		// table starts after its snapshot.
+		err = fmt.Errorf("%w: %s: records %d to %d are missing", ErrCorrupt, m.where, last+1, upto)
+	}
+	return err
 }
 
 // LastLSN is the LSN of the last record written (or recovered).
