@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/bourse-exchange/bourse/messages"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime"
+	_ "github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -242,5 +244,56 @@ func TestBackupMySQLJournal(t *testing.T) {
 	waitStores(t, r, 10*time.Second)
 	if got := deposits(t, r); fmt.Sprint(got) != "[1 2 3 4 5 7]" {
 		t.Errorf("restored node's history: deposits %v; want [1 2 3 4 5 7]", got)
+	}
+}
+
+// TestCutBackJournalNewTimeline: a data directory restored from a plain
+// file copy (no new timeline of its own) under a MySQL history that is
+// ahead: the history rolls back and the journal gets a new timeline there,
+// which the history then follows, so that a later restart — the journal
+// now past the history's old cursor — keeps every row of the new timeline.
+func TestCutBackJournalNewTimeline(t *testing.T) {
+	cfg := storesConfig(t, testenv.MySQLDatabase(t), "")
+	dir := filepath.Join(t.TempDir(), "node")
+	n, _ := mustStart(t, cfg, dir, "")
+	deposit(t, n, 1, 1)
+	waitStores(t, n, 10*time.Second)
+	stop(t, n)
+	backup := filepath.Join(t.TempDir(), "copy")
+	copyDir(t, dir, backup)
+	n, _ = mustStart(t, cfg, dir, "")
+	deposit(t, n, 2, 2)
+	deposit(t, n, 3, 3)
+	waitStores(t, n, 10*time.Second)
+	stop(t, n)
+
+	restored := filepath.Join(t.TempDir(), "restored")
+	copyDir(t, backup, restored)
+	r, _ := mustStart(t, cfg, restored, "")
+	if len(r.Identity.Timelines) != 2 || r.Identity.Timelines[1].After != 1 {
+		t.Errorf("restored node: %s; want a second timeline after LSN 1", r.Identity)
+	}
+	db, err := sql.Open("mysql", cfg.History.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mark string
+	if err := db.QueryRow("SELECT `journal` FROM `history_cursor`").Scan(&mark); err != nil || mark != r.Identity.Mark() {
+		t.Errorf("history's journal mark %q, %v; want the new timeline's %q", mark, err, r.Identity.Mark())
+	}
+	for id := uint64(4); id <= 7; id++ {
+		deposit(t, r, id, int(id))
+	}
+	waitStores(t, r, 10*time.Second)
+	stop(t, r)
+	r, _ = mustStart(t, cfg, restored, "")
+	defer r.Shutdown(context.Background())
+	waitStores(t, r, 10*time.Second)
+	if got := deposits(t, r); fmt.Sprint(got) != "[1 4 5 6 7]" {
+		t.Errorf("after a restart: deposits %v; want [1 4 5 6 7]", got)
+	}
+	if len(r.Identity.Timelines) != 2 {
+		t.Errorf("after a restart: %s; want the same second timeline", r.Identity)
 	}
 }

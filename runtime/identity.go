@@ -194,3 +194,27 @@ func bindJournal(dataDir, journalDSN string, b Backend, records int, end uint64)
 	}
 	return id, nil
 }
+
+// newTimeline gives the journal a new timeline after the LSN where the node
+// opened it, and records it in the data directory's binding: a store found
+// ahead of the journal's current timeline showed that the journal was
+// restored or cut back without one, and stores checked later must not take
+// the records written from now on for those they hold.
+func (n *Node) newTimeline() error {
+	if n.ident == nil {
+		return fmt.Errorf("journal keeps no identity")
+	}
+	id := n.Identity.Branch(n.Opened)
+	if err := n.ident.SetIdentity(id); err != nil {
+		return err
+	}
+	if n.dataDir != "" {
+		b := &Binding{Backend: backendKind(n.dsn), Journal: JournalName(n.dataDir, n.dsn), Identity: id}
+		if err := WriteBinding(n.dataDir, b); err != nil {
+			return err
+		}
+	}
+	n.log.Warn("journal found cut back (a store was ahead of it): new timeline", "after", n.Opened, "identity", id.String())
+	n.Identity = id
+	return nil
+}

@@ -41,6 +41,9 @@ type Node struct {
 	// journal followers check what they hold against both at start.
 	Identity pj.Identity
 	Opened   uint64
+	ident    identified // the journal backend, to give it a new timeline
+	dataDir  string
+	dsn      string
 	log      *slog.Logger
 
 	followMu   sync.Mutex
@@ -133,6 +136,7 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 	var rebuild actors.Durable
 	var store sync.RWMutex // snapshots and segments: rebuilds read, pruning writes
 	var identity pj.Identity
+	var ident identified
 	if opts.DataDir != "" || opts.JournalDSN != "" {
 		t0 := time.Now()
 		s, b, err := Recover(cfg, opts.DataDir, opts.JournalDSN)
@@ -148,6 +152,7 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 			b.Close()
 			return nil, err
 		}
+		ident, _ = b.(identified)
 		state, backend = s, b
 		rebuild = &durable{cfg: cfg, dataDir: opts.DataDir, read: b.Read, store: &store}
 		for _, why := range s.SkippedSnapshots {
@@ -231,7 +236,8 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 		shardChildren[i] = child{actors.ShardName(i), balance.Props(state.Ledgers[i], i, senv, tn.shardProps(cfg.Tuning.Shard, opts.ShardProps)...)}
 	}
 	n = &Node{Config: cfg, System: system, Journal: jw, Snapshots: snaps, Feed: feed, Recovered: state.Recovery, log: log,
-		Identity: identity, Opened: state.LastLSN, jmetrics: jm, mmetrics: mm, tuning: tn, lock: lock, backend: backend}
+		Identity: identity, Opened: state.LastLSN, dataDir: opts.DataDir, dsn: opts.JournalDSN, ident: ident,
+		jmetrics: jm, mmetrics: mm, tuning: tn, lock: lock, backend: backend}
 	for _, sup := range []struct {
 		name     string
 		children []child

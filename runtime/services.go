@@ -74,6 +74,17 @@ func (n *Node) StartServices(ctx context.Context, dataDir string) (*Services, er
 		return fail(fmt.Errorf("history: %w", err))
 	}
 	opened = append(opened, s.History)
+	if id != nil && s.History.Truncated() {
+		// The journal was cut back under the history: a new timeline, so
+		// that market data and Kafka, checked when they connect, do not
+		// take the records written from now on for those they hold.
+		if err := n.newTimeline(); err != nil {
+			return fail(err)
+		}
+		if err := s.History.Rebind(ctx, n.Identity, end); err != nil {
+			return fail(fmt.Errorf("history: %w", err))
+		}
+	}
 	mopts := marketdata.Options{Redis: cfg.MarketData.Redis, Logger: n.log, Journal: id, JournalEnd: end}
 	if mopts.Redis == "" {
 		mopts.Dir = MarketDataDir(dataDir)

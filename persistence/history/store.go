@@ -113,6 +113,10 @@ type Store struct {
 	maxPending int64
 	closed     atomic.Bool
 
+	// cutBack: Open found the store ahead of the journal's current
+	// timeline (Truncated).
+	cutBack bool
+
 	applyMu sync.Mutex
 	args    []any // Apply's argument buffer; guarded by applyMu
 
@@ -207,6 +211,7 @@ func (s *Store) bind(ctx context.Context, id journal.Identity, end uint64) error
 			"(or another table prefix), or drop its tables to rebuild it from the journal (complete only while the journal holds every record from LSN 1)",
 			s.where, v.Why)
 	case v.Fit == journal.Ahead:
+		s.cutBack = v.Current
 		s.log.Warn("history: the store is ahead of the journal: deleting the rows of the discarded records; they are written again from the journal",
 			"store", s.where, "why", v.Why, "keep", v.Keep, "cursor", cursor)
 		return s.rollback(ctx, v.Keep, id.Mark())
@@ -215,6 +220,21 @@ func (s *Store) bind(ctx context.Context, id journal.Identity, end uint64) error
 		return fmt.Errorf("history: %s: store journal mark: %w", s.where, err)
 	}
 	return nil
+}
+
+// Truncated reports whether Open found the store ahead of the journal on
+// the journal's current timeline: the journal was restored or cut back
+// without a new timeline. The caller should give the journal one
+// (Identity.Branch) and Rebind the store.
+func (s *Store) Truncated() bool { return s.cutBack }
+
+// Rebind stores the mark of id, a new identity of the journal the store
+// follows (a new timeline), after checking the cursor against it as Open
+// does.
+func (s *Store) Rebind(ctx context.Context, id journal.Identity, end uint64) error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	return s.bind(ctx, id, end)
 }
 
 // rollback deletes every row of a record after keep and sets the cursor to

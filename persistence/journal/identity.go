@@ -104,6 +104,10 @@ type Verdict struct {
 	Keep uint64
 	// Why explains an Ahead or Foreign verdict in words, for messages.
 	Why string
+	// Current: the follower's mark is of the journal's current timeline.
+	// Ahead and Current together mean the journal was cut back (restored
+	// by other means than a backup's first start) without a new timeline.
+	Current bool
 }
 
 // Check tells a follower that holds the records up to cursor of the journal
@@ -127,17 +131,18 @@ func (id Identity) Check(mark string, cursor, end uint64) Verdict {
 			continue
 		}
 		limit := end
-		if i+1 < len(id.Timelines) {
+		current := i+1 == len(id.Timelines)
+		if !current {
 			limit = min(limit, id.Timelines[i+1].After)
 		}
 		if cursor <= limit {
-			return Verdict{Fit: Fits, Keep: cursor}
+			return Verdict{Fit: Fits, Keep: cursor, Current: current}
 		}
 		why := fmt.Sprintf("it holds records up to LSN %d of timeline %d (%s), which %s shares only up to LSN %d", cursor, i+1, tid, id, limit)
-		if i+1 == len(id.Timelines) {
+		if current {
 			why = fmt.Sprintf("it holds records up to LSN %d of %s, which ends at LSN %d (restored or cut back)", cursor, id, end)
 		}
-		return Verdict{Fit: Ahead, Keep: limit, Why: why}
+		return Verdict{Fit: Ahead, Keep: limit, Why: why, Current: current}
 	}
 	return Verdict{Fit: Foreign, Why: fmt.Sprintf("it holds records up to LSN %d of timeline %s of journal %s, a timeline %s does not have (another copy of it went its own way)", cursor, tid, jid, id)}
 }
