@@ -208,6 +208,7 @@ func TestBackupMySQLJournal(t *testing.T) {
 	journal := testenv.MySQLJournal(t)
 	dir := filepath.Join(t.TempDir(), "node")
 	n, _ := mustStart(t, cfg, dir, journal)
+	base := n.Journal.LastLSN() // the journaled configuration
 	for id := uint64(1); id <= 5; id++ {
 		deposit(t, n, id, int(id))
 	}
@@ -219,8 +220,8 @@ func TestBackupMySQLJournal(t *testing.T) {
 	deposit(t, n, 6, 6)
 	waitStores(t, n, 10*time.Second)
 	stop(t, n)
-	if res.LSN != 5 {
-		t.Fatalf("backup at LSN %d; want 5", res.LSN)
+	if res.LSN != base+5 {
+		t.Fatalf("backup at LSN %d; want %d", res.LSN, base+5)
 	}
 
 	old := filepath.Join(t.TempDir(), "old")
@@ -228,7 +229,7 @@ func TestBackupMySQLJournal(t *testing.T) {
 	if r, _, err := startWithStores(cfg, old, journal); err == nil {
 		r.Shutdown(context.Background())
 		t.Fatal("the backup started on the old journal table, which goes on past it")
-	} else if !strings.Contains(err.Error(), "ends at LSN 5") {
+	} else if !strings.Contains(err.Error(), fmt.Sprintf("ends at LSN %d", res.LSN)) {
 		t.Errorf("refused with %q; want the backup's end named", err)
 	}
 
@@ -237,8 +238,8 @@ func TestBackupMySQLJournal(t *testing.T) {
 	fresh := testenv.MySQLJournal(t)
 	r, _ := mustStart(t, cfg, restored, fresh)
 	defer r.Shutdown(context.Background())
-	if r.Journal.LastLSN() != 5 || r.Identity.ID != res.Identity.ID || len(r.Identity.Timelines) != 2 {
-		t.Fatalf("restored: LSN %d identity %s; want 5, %s on a second timeline", r.Journal.LastLSN(), r.Identity, res.Identity)
+	if r.Journal.LastLSN() != res.LSN || r.Identity.ID != res.Identity.ID || len(r.Identity.Timelines) != 2 {
+		t.Fatalf("restored: LSN %d identity %s; want %d, %s on a second timeline", r.Journal.LastLSN(), r.Identity, res.LSN, res.Identity)
 	}
 	deposit(t, r, 7, 7)
 	waitStores(t, r, 10*time.Second)
@@ -258,6 +259,7 @@ func TestCutBackJournalNewTimeline(t *testing.T) {
 	n, _ := mustStart(t, cfg, dir, "")
 	deposit(t, n, 1, 1)
 	waitStores(t, n, 10*time.Second)
+	at := n.Journal.LastLSN()
 	stop(t, n)
 	backup := filepath.Join(t.TempDir(), "copy")
 	copyDir(t, dir, backup)
@@ -270,8 +272,8 @@ func TestCutBackJournalNewTimeline(t *testing.T) {
 	restored := filepath.Join(t.TempDir(), "restored")
 	copyDir(t, backup, restored)
 	r, _ := mustStart(t, cfg, restored, "")
-	if len(r.Identity.Timelines) != 2 || r.Identity.Timelines[1].After != 1 {
-		t.Errorf("restored node: %s; want a second timeline after LSN 1", r.Identity)
+	if len(r.Identity.Timelines) != 2 || r.Identity.Timelines[1].After != at {
+		t.Errorf("restored node: %s (%+v); want a second timeline after LSN %d", r.Identity, r.Identity.Timelines, at)
 	}
 	db, err := sql.Open("mysql", cfg.History.DSN)
 	if err != nil {
