@@ -12,6 +12,7 @@ import (
 //
 //	bourse_journal_last_lsn            last LSN appended
 //	bourse_journal_durable_lsn         last LSN durable (published to followers)
+//	bourse_journal_failed              1 while the journal is failed (writes get code 3), else 0
 //	bourse_follower_cursor{follower}   last LSN the follower's sink holds
 //	bourse_follower_lag{follower}      durable records it has not stored yet
 //	bourse_follower_errors_total{follower} failed attempts (each retried)
@@ -112,10 +113,11 @@ var (
 	descLag      = prometheus.NewDesc("bourse_follower_lag", "Durable journal records the follower has not stored yet.", []string{"follower"}, nil)
 	descFollErrs = prometheus.NewDesc("bourse_follower_errors_total", "Failed follower attempts (each retried with backoff).", []string{"follower"}, nil)
 	descQueue    = prometheus.NewDesc("bourse_journal_queue", "Appends waiting for the journal writer.", nil, nil)
+	descFailed   = prometheus.NewDesc("bourse_journal_failed", "1 while the journal is failed: every write is refused (code 3) until a restart; else 0.", nil, nil)
 )
 
 func (m nodeMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLastLSN, descDurable, descCursor, descLag, descFollErrs, descQueue} {
+	for _, d := range []*prometheus.Desc{descLastLSN, descDurable, descCursor, descLag, descFollErrs, descQueue, descFailed} {
 		ch <- d
 	}
 	m.n.jmetrics.commitSeconds.Describe(ch)
@@ -130,6 +132,11 @@ func (m nodeMetrics) Describe(ch chan<- *prometheus.Desc) {
 func (m nodeMetrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descLastLSN, prometheus.GaugeValue, float64(m.n.Journal.LastLSN()))
 	ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(m.n.Journal.Queued()))
+	failed := 0.0
+	if m.n.Journal.Failed() {
+		failed = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descFailed, prometheus.GaugeValue, failed)
 	m.n.jmetrics.commitSeconds.Collect(ch)
 	m.n.jmetrics.commitRecords.Collect(ch)
 	for _, c := range m.n.mmetrics.collectors() {

@@ -2,10 +2,12 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -60,6 +62,7 @@ type Node struct {
 
 	lock         *dirlock.Lock   // the data directory's (nil without one)
 	backend      journal.Backend // closed after the writer and the followers
+	stopping     atomic.Bool     // Shutdown was called
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
@@ -91,6 +94,9 @@ type Options struct {
 	Journal journal.Options
 	// Faults injects panics into actors (tests only; see actors.Faults).
 	Faults actors.Faults
+	// WrapBackend, if set, wraps the journal backend the writer appends
+	// to (tests only: storage fault injection).
+	WrapBackend func(journal.Backend) journal.Backend
 	// TickInterval is how often markets are told the time, which fires
 	// the dead-man's switches due (order.cancel_all_after); zero: every
 	// second; negative: never (tests that call Node.Tick).
@@ -211,7 +217,11 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 	}
 	// The writer does not close the backend: followers still read it
 	// while they drain at shutdown, which closes it after them.
-	jw := journal.Start(closeLater{backend}, system.Root, jopts)
+	var wb journal.Backend = closeLater{backend}
+	if opts.WrapBackend != nil {
+		wb = opts.WrapBackend(wb)
+	}
+	jw := journal.Start(wb, system.Root, jopts)
 	names := make([]string, len(cfg.Markets))
 	for i, m := range cfg.Markets {
 		names[i] = m.Name
@@ -305,6 +315,20 @@ func journalConfig(cfg *config.Config, s *State, b Backend, log *slog.Logger) er
 	return nil
 }
 
+// Ready reports whether the node takes writes: nil, or why not — the
+// journal failed (every write is answered code 3 until a restart), or the
+// node is shutting down. It is what GET /readyz answers; start-up recovery
+// is over once Start returns.
+func (n *Node) Ready() error {
+	switch {
+	case n.stopping.Load():
+		return errors.New("shutting down")
+	case n.Journal.Failed():
+		return errors.New("journal failed: writes are refused until the node is restarted")
+	}
+	return nil
+}
+
 // Tick tells every market the time now, which fires the dead-man's
 // switches due by then. The node does it every Options.TickInterval.
 func (n *Node) Tick(now time.Time) {
@@ -341,6 +365,7 @@ func (n *Node) startTicks(every time.Duration) {
 // then markets — and then closes the journal after its last commit. Calls
 // after the first return its result.
 func (n *Node) Shutdown(ctx context.Context) error {
+	n.stopping.Store(true)
 	n.shutdownOnce.Do(func() { n.shutdownErr = n.shutdown(ctx) })
 	return n.shutdownErr
 }

@@ -51,10 +51,16 @@ type Server struct {
 	Timeout time.Duration
 
 	// BearerToken, when non-empty, is required on every request except
-	// /healthz as the header "Authorization: Bearer <token>"; requests
+	// /healthz and /readyz as the header "Authorization: Bearer <token>"; requests
 	// without it get HTTP 401 (PROTOCOL D14). Empty (the default): no
 	// authentication, unless SetTokens was called.
 	BearerToken string
+
+	// Ready, when non-nil, reports whether the node takes writes: GET
+	// /readyz answers 200 {"ready":true} when it returns nil, else 503
+	// {"ready":false,"reason":<its error>}. Nil: always ready. /readyz,
+	// like /healthz, needs no bearer token.
+	Ready func() error
 
 	// Metrics, when non-nil, serves GET /metrics (Prometheus text format).
 	// Nil (the default): /metrics is an ordinary path.
@@ -125,11 +131,11 @@ func New(ex actors.Exchange) *Server {
 	return s
 }
 
-// Handler returns the HTTP handler serving the JSON-RPC API, /healthz and
-// (when Metrics is set) /metrics, configured by the exported fields as they
+// Handler returns the HTTP handler serving the JSON-RPC API, /healthz,
+// /readyz and (when Metrics is set) /metrics, configured by the exported fields as they
 // are now. It is safe for concurrent use.
 func (s *Server) Handler() http.Handler {
-	h := &handler{s: s, maxBody: s.MaxBodyBytes, timeout: s.Timeout, metrics: s.Metrics}
+	h := &handler{s: s, maxBody: s.MaxBodyBytes, timeout: s.Timeout, metrics: s.Metrics, ready: s.Ready}
 	if h.maxBody <= 0 {
 		h.maxBody = s.cfg.HTTP.MaxBodyBytes
 	}
@@ -198,6 +204,7 @@ type handler struct {
 	timeout time.Duration
 	token   [][]byte     // BearerToken when Handler was called; Server.tokens, once set, wins
 	metrics http.Handler // nil: /metrics is an ordinary path
+	ready   func() error // nil: always ready
 }
 
 var (
@@ -210,12 +217,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/healthz":
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			w.Header()["Content-Type"] = contentTypeText
-			w.Header()["Content-Length"] = []string{"2"}
-			w.WriteHeader(http.StatusOK)
-			if r.Method == http.MethodGet {
-				io.WriteString(w, "ok")
-			}
+			healthy(w, r)
+			return
+		}
+	case "/readyz":
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			serveReady(w, r, h.ready)
 			return
 		}
 	case "/metrics":
