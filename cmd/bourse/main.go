@@ -311,6 +311,24 @@ func run(args []string) error {
 		return fmt.Errorf("-dev-auth needs a loopback -ws-addr, not %q", *wsAddr)
 	}
 	dsn := journalDSN(cfg)
+	// The HTTP listener answers from the start: while the node recovers,
+	// /healthz is ok (alive) and /readyz and requests 503.
+	ln, err := net.Listen("tcp", *httpAddr)
+	if err != nil {
+		return fmt.Errorf("-http-addr: %w", err)
+	}
+	starting, err := httprpc.ServeStarting(ln, cfg.HTTP.MaxConns)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer func() {
+		if starting != nil { // not handed to the API server: start-up failed
+			starting.Stop(context.Background())
+			ln.Close()
+		}
+	}()
+	log.Info("HTTP listening while recovering (/healthz ok, /readyz 503)", "addr", ln.Addr().String())
 	// A journal that fails beyond repair halts the node: the loop below
 	// stops the edges (in-flight answers are written) and the process
 	// exits 1.
@@ -348,11 +366,13 @@ func run(args []string) error {
 		srv.SetTokens(tokens)
 	}
 	srv.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	ln, err := net.Listen("tcp", *httpAddr)
-	if err != nil {
-		node.Shutdown(context.Background())
-		return fmt.Errorf("-http-addr: %w", err)
+	srv.Ready = node.Ready
+	stopCtx, cancelStop := context.WithTimeout(context.Background(), 5*time.Second)
+	if _, err := starting.Stop(stopCtx); err != nil {
+		log.Warn("recovery answers: not all finished", "err", err)
 	}
+	cancelStop()
+	starting = nil
 	log.Info("HTTP JSON-RPC listening", "addr", ln.Addr().String(), "bearer_token", *httpToken != "" || *tokenFile != "")
 	var wsSrv *ws.Server
 	var wsLn net.Listener

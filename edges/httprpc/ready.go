@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/bourse-exchange/bourse/internal/netguard"
 )
 
 // Health endpoints, answered without the bearer token:
@@ -99,15 +101,17 @@ type Starting struct {
 // it (*net.TCPListener, *net.UnixListener).
 type deadliner interface{ SetDeadline(time.Time) error }
 
-// ServeStarting starts serving l with the starting answers. l must be a
+// ServeStarting starts serving l with the starting answers, keeping at most
+// maxConns connections open (0: no limit; see Server.MaxConns). l must be a
 // *net.TCPListener or another listener with SetDeadline.
-func ServeStarting(l net.Listener) (*Starting, error) {
+func ServeStarting(l net.Listener, maxConns int) (*Starting, error) {
 	if _, ok := l.(deadliner); !ok {
 		return nil, errors.New("httprpc: ServeStarting needs a listener with SetDeadline")
 	}
 	s := &Starting{l: l, done: make(chan error, 1), srv: &http.Server{
 		Handler: startingHandler{}, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second, IdleTimeout: time.Second}}
-	go func() { s.done <- s.srv.Serve(keepOpen{s}) }()
+	g := netguard.Wrap(keepOpen{s}, netguard.Options{Name: "http", MaxConns: maxConns, Refuse: tooManyConns})
+	go func() { s.done <- s.srv.Serve(g) }()
 	return s, nil
 }
 

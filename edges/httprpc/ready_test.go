@@ -50,7 +50,7 @@ func TestStarting(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "http://" + l.Addr().String()
-	st, err := ServeStarting(l)
+	st, err := ServeStarting(l, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
