@@ -86,7 +86,7 @@ func TestHealthWhileRecovering(t *testing.T) {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1) // cmd.Wait's result, once
-	done := make(chan struct{})     // closed once the process was waited for
+	done := make(chan struct{})   // closed once the process was waited for
 	defer func() {
 		cmd.Process.Kill()
 		<-done
