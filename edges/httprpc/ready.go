@@ -58,6 +58,9 @@ var startingBody = []byte(`{"error":{"code":3,"message":"service unavailable: re
 type startingHandler struct{}
 
 func (startingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// No keep-alive: a client's next request, after the node is up, must
+	// open a connection to the API server, not find this one closed.
+	w.Header()["Connection"] = []string{"close"}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		switch r.URL.Path {
 		case "/healthz":

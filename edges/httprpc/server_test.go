@@ -422,7 +422,11 @@ func TestMaxConns(t *testing.T) {
 		defer c.Close()
 		held = append(held, c)
 	}
-	time.Sleep(50 * time.Millisecond) // both accepted
+	for deadline := time.Now().Add(5 * time.Second); s.conns.Stats().Open < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the two connections were not accepted")
+		}
+	}
 	for range 3 {
 		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 2 * time.Second}
 		resp, err := client.Post(url, "application/json", strings.NewReader(req))

@@ -217,6 +217,11 @@ func TestMaxConns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer silent.Close()
+	for deadline := time.Now().Add(5 * time.Second); e.srv.lnStats.Stats().Open < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the two connections were not accepted")
+		}
+	}
 	for range 3 {
 		t0 := time.Now()
 		if st := tryDial(t, e.wsURL, nil); st != http.StatusServiceUnavailable {
