@@ -1,5 +1,6 @@
 # Bourse — the two commands are `make run` and `make test`.
 GO       ?= go
+SHELL    := /bin/bash
 BIN      := bin/bourse
 FUZZTIME ?= 10s
 
@@ -16,7 +17,7 @@ build:
 ## (MySQL/Redis tests use 127.0.0.1:3306 and :6379 when BOURSE_TEST_MYSQL_DSN/BOURSE_TEST_REDIS_ADDR are unset)
 test: lint
 	@mkdir -p bin && $(GO) build -o bin/testsummary ./internal/testenv/testsummary
-	$(GO) test -race -count=1 -json ./... | ./bin/testsummary
+	set -o pipefail; $(GO) test -race -count=1 -json ./... | ./bin/testsummary
 
 ## lint: gofmt and go vet must be clean
 lint:

@@ -131,6 +131,11 @@ func TestConnectionsPerIP(t *testing.T) {
 	if st := tryDial(t, e.wsURL, nil); st != http.StatusTooManyRequests {
 		t.Fatalf("after the slot was taken again: status %d; want 429", st)
 	}
+	// The server counts a refusal just after it has written the 429.
+	deadline = time.Now().Add(5 * time.Second)
+	for e.srv.Stats().Rejected < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if r := e.srv.Stats().Rejected; r < 3 {
 		t.Errorf("Stats().Rejected = %d; want ≥ 3", r)
 	}
