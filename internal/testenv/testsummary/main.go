@@ -2,7 +2,8 @@
 // `go test` prints without -v — one line per package, and the output of the
 // failing tests and packages — then, at the end, the skipped tests grouped
 // by the reason they give (e.g. a service that is not reachable). It exits
-// 1 when a test, a package or a build failed, or when stdin held no test
+// by the reason they give (e.g. a service that is not reachable), and a last
+// line "tests: N passed, N failed, N skipped". It exits
 // result at all. `make test` runs the suite through it.
 package main
 
@@ -48,6 +49,7 @@ func summarize(r io.Reader, w io.Writer) (failed bool, err error) {
 	skipped := map[string][]string{}
 	var reasons []string
 	results := 0
+	count := map[string]int{} // tests (subtests included) by final action
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -66,6 +68,9 @@ func summarize(r io.Reader, w io.Writer) (failed bool, err error) {
 			out[k] = append(out[k], e.Output)
 		case "pass", "skip", "fail":
 			results++
+			if e.Test != "" {
+				count[e.Action]++
+			}
 			lines := out[k]
 			delete(out, k)
 			switch {
@@ -101,6 +106,8 @@ func summarize(r io.Reader, w io.Writer) (failed bool, err error) {
 	if results == 0 {
 		return true, fmt.Errorf("no test results on stdin")
 	}
+	// The closing line, in the plain form CI tools read.
+	defer fmt.Fprintf(w, "tests: %d passed, %d failed, %d skipped\n", count["pass"], count["fail"], count["skip"])
 	n := 0
 	for _, tests := range skipped {
 		n += len(tests)

@@ -36,6 +36,9 @@ func TestSummarize(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
 	}
+	if !strings.HasSuffix(got, "\ntests: 1 passed, 1 failed, 1 skipped\n") {
+		t.Errorf("output does not end with the closing count line:\n%s", got)
+	}
 	if strings.Contains(got, "noise") {
 		t.Errorf("a passing test's output printed:\n%s", got)
 	}
