@@ -1,10 +1,10 @@
 // Command testsummary reads `go test -json` on stdin and prints what
 // `go test` prints without -v — one line per package, and the output of the
 // failing tests and packages — then, at the end, the skipped tests grouped
-// by the reason they give (e.g. a service that is not reachable). It exits
 // by the reason they give (e.g. a service that is not reachable), and a last
-// line "tests: N passed, N failed, N skipped". It exits
-// result at all. `make test` runs the suite through it.
+// line "tests: N passed, N failed, N skipped". It exits 1 when a test, a
+// package or a build failed, or when stdin held no test result at all.
+// `make test` runs the suite through it.
 package main
 
 import (
