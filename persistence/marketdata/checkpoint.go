@@ -11,6 +11,7 @@ import (
 
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/codec"
+	"github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/holiman/uint256"
 )
 
@@ -173,30 +174,10 @@ func WriteCheckpoint(dir string, data []byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "tmp-*")
-	if err != nil {
-		return err
+	if err := journal.WriteFileAtomic(filepath.Join(dir, CheckpointName), data); err != nil {
+		return fmt.Errorf("marketdata: %w", err)
 	}
-	_, werr := tmp.Write(data)
-	if werr == nil {
-		werr = tmp.Sync()
-	}
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), filepath.Join(dir, CheckpointName))
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("marketdata: write checkpoint: %w", werr)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return nil
 }
 
 // ReadCheckpoint returns the checkpoint in dir, or nil when there is none.
