@@ -39,7 +39,7 @@ const (
 
 // pipelineConfig returns a configuration document with n markets over the
 // fewest assets A00, A01, … whose ordered pairs give n markets (11 assets for
-// 100 markets). Precisions satisfy PROTOCOL 4.6: 4+4 ≤ 12 for every rule.
+// 100 markets). Precisions satisfy docs/protocol.md "Precision rules": 4+4 ≤ 12 for every rule.
 func pipelineConfig(n int) []byte {
 	assets := 2
 	for assets*(assets-1) < n {

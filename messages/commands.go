@@ -125,7 +125,7 @@ type CancelAll struct {
 }
 
 // PutMarket places a market order: Amount is stock at stock_prec for an ask,
-// money at money_prec for a bid (PROTOCOL D8). Flow as PutLimit.
+// money at money_prec for a bid (docs/protocol.md D8). Flow as PutLimit.
 type PutMarket struct {
 	ReplyTo  *actor.PID
 	User     uint32

@@ -19,7 +19,7 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Code == e.Code && t.Message == e.Message
 }
 
-// The error catalogue (PROTOCOL §2 and §3).
+// The error catalogue (docs/protocol.md "Errors").
 var (
 	ErrInvalidArgument   = &Error{1, "invalid argument"}
 	ErrInternal          = &Error{2, "internal error"}

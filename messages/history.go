@@ -1,6 +1,6 @@
 package messages
 
-// History: viabtc's readhistory methods (PROTOCOL §3.14–3.18, §8),
+// History: viabtc's readhistory methods (docs/protocol.md "History"),
 // answered by the history store (persistence/history) from the rows it
 // derived from the durable journal.
 //
@@ -8,13 +8,13 @@ package messages
 // name and carries decimals as text: a history row keeps what was true when
 // it was written (the market's name, the precision its values were
 // printed at), whatever the configuration says today. Decimal fields are
-// plain notation with trailing zeros stripped (PROTOCOL D2), e.g. "0.5",
+// plain notation with trailing zeros stripped (docs/protocol.md D2), e.g. "0.5",
 // "-1.25", "0". Times in records are Unix microseconds; the commands' time
 // filters are Unix seconds, as on the wire.
 //
 // Every command is answered with *ErrorReply ErrInvalidArgument when a
 // field is outside the range stated on it, ErrUnavailable when too many
-// queries are pending (PROTOCOL §8) and ErrInternal when the store fails.
+// queries are pending (docs/protocol.md "History") and ErrInternal when the store fails.
 
 // HistoryMaxLimit is the largest page the history commands accept.
 const HistoryMaxLimit = 101
@@ -96,7 +96,7 @@ type BalanceRecord struct {
 }
 
 // FinishedOrder is an order as it finished. FTime is its last change: the
-// last fill, or the cancel (PROTOCOL D7). Price and MakerFee are "0" for a
+// last fill, or the cancel (docs/protocol.md D7). Price and MakerFee are "0" for a
 // market order; Amount is money for a market buy.
 type FinishedOrder struct {
 	ID        uint64

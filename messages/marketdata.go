@@ -2,7 +2,7 @@ package messages
 
 import "github.com/holiman/uint256"
 
-// Market data: viabtc's marketprice methods (PROTOCOL §3.19–3.23, §7),
+// Market data: viabtc's marketprice methods (docs/protocol.md "Market data"),
 // answered by the market data follower (persistence/marketdata) from what
 // it derived from the durable journal. The commands carry the caller's
 // clock (Now, Unix seconds) so that an answer depends only on the data and
@@ -30,7 +30,7 @@ type MarketDeals struct {
 
 // MarketKline asks candles of Interval seconds from Start to End (Unix
 // seconds; End is clamped to Now, then Start ≤ End is required; the
-// allowed intervals and the alignment of each are PROTOCOL §7.3's).
+// allowed intervals and the alignment of each are those of docs/protocol.md "K-line intervals").
 // Answered with *MarketKlineReply.
 type MarketKline struct {
 	Market   MarketID
@@ -41,7 +41,7 @@ type MarketKline struct {
 }
 
 // MarketStatus asks open, close, high, low, volume and deal over the
-// Period seconds (1..sec_max) before Now (PROTOCOL §7.4). Answered with
+// Period seconds (1..sec_max) before Now (docs/protocol.md "Status"). Answered with
 // *MarketStatusReply.
 type MarketStatus struct {
 	Market MarketID
@@ -50,7 +50,7 @@ type MarketStatus struct {
 }
 
 // MarketStatusToday asks today's (configured time zone) open, high, low and
-// last, with volume and deal over the 24 hours before Now (PROTOCOL §7.4).
+// last, with volume and deal over the 24 hours before Now (docs/protocol.md "Status").
 // Answered with *MarketStatusTodayReply.
 type MarketStatusToday struct {
 	Market MarketID

@@ -16,7 +16,7 @@ import (
 // FollowerBatch is how many journal records a follower takes at once.
 const FollowerBatch = 1000
 
-// Services are the node's journal followers (DESIGN §4) and what they
+// Services are the node's journal followers (docs/design.md "Followers") and what they
 // answer: the history store (the readhistory methods), market data (the
 // marketprice methods), the Kafka publisher and the in-process event bus.
 type Services struct {

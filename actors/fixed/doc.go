@@ -10,6 +10,6 @@
 // Decimals exist only at the edges: Parse turns a wire string into units,
 // truncating toward zero (ROUND_DOWN) exactly as viabtc does, and Format turns
 // units back into a plain decimal string with trailing zeros stripped
-// (PROTOCOL Section D2). The package is pure: no I/O, no clock, no globals that
+// (docs/protocol.md D2). The package is pure: no I/O, no clock, no globals that
 // change after init.
 package fixed

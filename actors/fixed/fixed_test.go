@@ -228,7 +228,7 @@ func TestFormat(t *testing.T) {
 }
 
 // TestFormatNeverScientific: every small value at every scale prints in
-// plain notation (PROTOCOL D2), never "1E-8" or "0E-8".
+// plain notation (docs/protocol.md D2), never "1E-8" or "0E-8".
 func TestFormatNeverScientific(t *testing.T) {
 	for scale := 0; scale <= fixed.MaxScale; scale++ {
 		for _, v := range []uint64{0, 1, 5, 10, 100, 1000000, 1000001} {

@@ -1,6 +1,6 @@
 // Package httprpc is Bourse's HTTP JSON-RPC edge, wire-compatible with
-// viabtc_exchange_server's accesshttp (PROTOCOL.md §2 and §3.1–§3.13, as
-// amended by Section D).
+// viabtc_exchange_server's accesshttp, as docs/protocol.md describes it
+// ("HTTP transport", "HTTP methods", and the differences D1–D16).
 //
 // # Envelope
 //
@@ -37,7 +37,7 @@
 // market or asset — answers code 1 "invalid argument" and sends nothing.
 // Decimals are parsed with actors/fixed at the precision the method names
 // (truncating toward zero, scientific notation accepted) and results are
-// printed in plain notation with trailing zeros stripped (PROTOCOL D2).
+// printed in plain notation with trailing zeros stripped (docs/protocol.md D2).
 //
 // asset.list and market.list are answered from configuration. Every other
 // method builds one command (market.summary: one per market asked) and waits

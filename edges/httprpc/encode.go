@@ -143,7 +143,7 @@ func appendTime(b []byte, us int64) []byte {
 	return append(b, d[:n]...)
 }
 
-// appendOrder appends the order info object (PROTOCOL §3 table) for o —
+// appendOrder appends the order info object (docs/protocol.md "Order object") for o —
 // events.AppendOrder, shared with the Kafka orders topic and the websocket
 // pushes. ok is false when o names a market not in cfg (a backend bug: the
 // caller answers internal error).
@@ -168,7 +168,7 @@ func appendOrders(b []byte, cfg *config.Config, orders []messages.Order) (_ []by
 	return append(b, ']'), true
 }
 
-// appendAssetList appends asset.list's result (PROTOCOL §3.3).
+// appendAssetList appends asset.list's result (docs/protocol.md "asset.list").
 func appendAssetList(b []byte, cfg *config.Config) []byte {
 	b = append(b, '[')
 	for i, a := range cfg.Assets {
@@ -184,7 +184,7 @@ func appendAssetList(b []byte, cfg *config.Config) []byte {
 	return append(b, ']')
 }
 
-// appendMarketList appends market.list's result (PROTOCOL §3.12).
+// appendMarketList appends market.list's result (docs/protocol.md "market.list").
 func appendMarketList(b []byte, cfg *config.Config) []byte {
 	b = append(b, '[')
 	for i, m := range cfg.Markets {

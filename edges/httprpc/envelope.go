@@ -17,7 +17,7 @@ type request struct {
 	id     int64
 }
 
-// parseRequest decodes a JSON-RPC envelope (PROTOCOL §2): body must be
+// parseRequest decodes a JSON-RPC envelope (docs/protocol.md "HTTP transport"): body must be
 // UTF-8 and one JSON object whose "method" is a string, "params" an array
 // or null (no params, as a public Go client sends for methods without any)
 // and "id" an integer in int64 range. Other members are ignored; a

@@ -85,7 +85,7 @@ func echoExchange(ctx context.Context, cmd messages.Command) (messages.Reply, er
 }
 
 // FuzzDecodeRequest runs arbitrary bodies through the whole handler: it must
-// never panic, answer only with the statuses of PROTOCOL §2, and every JSON
+// never panic, answer only with the statuses of docs/protocol.md "HTTP transport", and every JSON
 // body it writes must be valid JSON.
 func FuzzDecodeRequest(f *testing.F) {
 	for _, seed := range []string{

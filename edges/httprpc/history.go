@@ -10,7 +10,7 @@ import (
 	"github.com/bourse-exchange/bourse/messages"
 )
 
-// The readhistory methods (PROTOCOL §3.14–3.18, §8), answered by the
+// The readhistory methods (docs/protocol.md "History"), answered by the
 // history store. Their params follow viabtc's readhistory, which reads
 // every number with jansson's json_integer_value: a param that is not a
 // JSON integer (a string, a real, true, null…) counts as 0 — so it is
@@ -81,7 +81,7 @@ func argPage(rawOffset, rawLimit []byte) (offset, limit int, ok bool) {
 }
 
 // balance.history [user_id, asset, business, start_time, end_time,
-// offset, limit] (§3.14): asset and business "" mean any.
+// offset, limit] (docs/protocol.md): asset and business "" mean any.
 func (c *call) balanceHistory() error {
 	p := c.params
 	if len(p) != 7 {
@@ -159,7 +159,7 @@ func appendDetail(b []byte, detail []byte) []byte {
 }
 
 // order.finished [user_id, market, start_time, end_time, offset, limit,
-// side] (§3.15): side 0 (both), 1 or 2, optional; as in viabtc, params
+// side] (docs/protocol.md): side 0 (both), 1 or 2, optional; as in viabtc, params
 // after the seventh are ignored. Times filter the creation time.
 func (c *call) orderFinished() error {
 	p := c.params
@@ -207,7 +207,7 @@ func (c *call) orderFinished() error {
 	return nil
 }
 
-// appendFinishedOrder appends a finished order record (§3.15; no "left"),
+// appendFinishedOrder appends a finished order record (docs/protocol.md "Order object"; no "left"),
 // then its options as the live order info prints them
 // (events.AppendOrder): each only when it is not the default.
 func appendFinishedOrder(b []byte, o *messages.FinishedOrder) []byte {
@@ -265,7 +265,7 @@ func appendFinishedOrder(b []byte, o *messages.FinishedOrder) []byte {
 	return append(b, '}')
 }
 
-// order.finished_detail [order_id] (§3.17): the finished order, or null.
+// order.finished_detail [order_id] (docs/protocol.md): the finished order, or null.
 func (c *call) orderFinishedDetail() error {
 	p := c.params
 	if len(p) != 1 {
@@ -291,7 +291,7 @@ func (c *call) orderFinishedDetail() error {
 	return nil
 }
 
-// order.deals [order_id, offset, limit] (§3.16): the order's side of each
+// order.deals [order_id, offset, limit] (docs/protocol.md): the order's side of each
 // of its deals.
 func (c *call) orderDeals() error {
 	p := c.params
@@ -313,7 +313,7 @@ func (c *call) orderDeals() error {
 	return c.deals(rep, offset, limit, false)
 }
 
-// market.user_deals [user_id, market, offset, limit] (§3.18).
+// market.user_deals [user_id, market, offset, limit] (docs/protocol.md).
 func (c *call) marketUserDeals() error {
 	p := c.params
 	if len(p) != 4 {

@@ -11,7 +11,7 @@ import (
 )
 
 // Invoker runs this edge's methods in-process for another edge (the
-// websocket edge proxies its queries to them, PROTOCOL §9.1), so both edges
+// websocket edge proxies its queries to them, docs/protocol.md "WebSocket transport"), so both edges
 // decode params and encode results the same way. It is safe for concurrent
 // use.
 type Invoker struct{ s *Server }

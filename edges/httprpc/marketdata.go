@@ -7,11 +7,11 @@ import (
 	"github.com/bourse-exchange/bourse/messages"
 )
 
-// The marketprice methods (PROTOCOL §3.19–3.23), answered by the market
+// The marketprice methods (docs/protocol.md "Market data"), answered by the market
 // data follower. The edge checks each param's JSON type and the ranges
 // that need no clock (market known, limit, period, start, end and interval
 // positive); the follower clamps end to the command's Now, checks start ≤
-// end and the interval rules of §7.3, and answers code 1 otherwise.
+// end and the rules of docs/protocol.md "K-line intervals", and answers code 1 otherwise.
 
 func init() {
 	methods["market.last"] = (*call).marketLast
@@ -43,7 +43,7 @@ func argPositiveInt(raw []byte, max int64) (int64, bool) {
 
 func nowSeconds() int64 { return time.Now().Unix() }
 
-// market.last [market] (§3.19): the last price as a raw string, all
+// market.last [market] (docs/protocol.md): the last price as a raw string, all
 // money_prec decimals kept ("8000.00"); "0" if never traded.
 func (c *call) marketLast() error {
 	p := c.params
@@ -67,7 +67,7 @@ func (c *call) marketLast() error {
 }
 
 // appendRawDec appends v units of 10^-scale as a JSON string with exactly
-// scale decimals (PROTOCOL D2 "raw"), "0" for zero. v ≥ 0.
+// scale decimals (docs/protocol.md D2, raw form), "0" for zero. v ≥ 0.
 func appendRawDec(b []byte, v int64, scale int) []byte {
 	if v == 0 {
 		return append(b, `"0"`...)
@@ -93,7 +93,7 @@ func appendRawDec(b []byte, v int64, scale int) []byte {
 	return append(b, '"')
 }
 
-// market.deals [market, limit, last_id] (§3.20): up to limit (1..10000)
+// market.deals [market, limit, last_id] (docs/protocol.md): up to limit (1..10000)
 // deals newer than last_id, newest first. A negative last_id reads as
 // viabtc's unsigned cast of it.
 func (c *call) marketDeals() error {
@@ -133,7 +133,7 @@ func (c *call) marketDeals() error {
 	return nil
 }
 
-// market.kline [market, start, end, interval] (§3.21, §7.3): candles
+// market.kline [market, start, end, interval] (docs/protocol.md): candles
 // [time, open, close, high, low, volume, deal, market], oldest first.
 func (c *call) marketKline() error {
 	p := c.params
@@ -188,7 +188,7 @@ func (c *call) marketKline() error {
 	return nil
 }
 
-// market.status [market, period] (§3.22, §7.4): period 1..sec_max seconds.
+// market.status [market, period] (docs/protocol.md): period 1..sec_max seconds.
 func (c *call) marketStatus() error {
 	p := c.params
 	if len(p) != 2 {
@@ -227,7 +227,7 @@ func (c *call) marketStatus() error {
 	return nil
 }
 
-// market.status_today [market] (§3.23, §7.4).
+// market.status_today [market] (docs/protocol.md).
 func (c *call) marketStatusToday() error {
 	p := c.params
 	if len(p) != 1 {

@@ -30,7 +30,7 @@ type call struct {
 // timeout (answered with HTTP 504 and code 5).
 type method func(c *call) error
 
-// methods is the method table: PROTOCOL §3.1–§3.13, Bourse's order options
+// methods is the method table: docs/protocol.md "HTTP methods", Bourse's order options
 // (README "Order options") and server.state.
 var methods = map[string]method{
 	"balance.query":                     (*call).balanceQuery,
@@ -106,7 +106,7 @@ func (s nameSet) add(i int) bool {
 	return true
 }
 
-// balance.query [user_id, asset…] (§3.1). user_id 0 (the fee account) is
+// balance.query [user_id, asset…] (docs/protocol.md). user_id 0 (the fee account) is
 // allowed.
 func (c *call) balanceQuery() error {
 	p := c.params
@@ -163,7 +163,7 @@ func (c *call) balanceQuery() error {
 }
 
 // balance.update [user_id, asset, business, business_id, change, detail]
-// (§3.2). change is parsed at prec_show and sent at prec_save.
+// (docs/protocol.md). change is parsed at prec_show and sent at prec_save.
 func (c *call) balanceUpdate() error {
 	p := c.params
 	if len(p) != 6 {
@@ -218,13 +218,13 @@ func (c *call) status(rep messages.Reply) error {
 	return nil
 }
 
-// asset.list (§3.3): params ignored, answered from configuration.
+// asset.list (docs/protocol.md): params ignored, answered from configuration.
 func (c *call) assetList() error {
 	c.out = append(c.out, c.s.assetList...)
 	return nil
 }
 
-// asset.summary [] or [asset…] (§3.4): one AssetSummary; the exchange sums
+// asset.summary [] or [asset…] (docs/protocol.md): one AssetSummary; the exchange sums
 // the shards.
 func (c *call) assetSummary() error {
 	var assets []messages.AssetID
@@ -281,7 +281,7 @@ func (c *call) assetSummary() error {
 }
 
 // order.put_limit [user_id, market, side, amount, price, taker_fee_rate,
-// maker_fee_rate, source] (§3.5).
+// maker_fee_rate, source] (docs/protocol.md).
 func (c *call) putLimit() error {
 	if len(c.params) != 8 {
 		return errCount("8 params", c.params, limitParams...)
@@ -463,7 +463,7 @@ func (c *call) cancelAll() error {
 }
 
 // order.put_market [user_id, market, side, amount, taker_fee_rate, source]
-// (§3.6). A buy's amount is money, at money_prec (D8).
+// (docs/protocol.md). A buy's amount is money, at money_prec (docs/protocol.md D8).
 func (c *call) putMarket() error {
 	if len(c.params) != 6 {
 		return errCount("6 params", c.params, marketParams...)
@@ -562,7 +562,7 @@ func (c *call) putStopMarket() error {
 	return c.place(cmd)
 }
 
-// order.cancel [user_id, market, order_id] (§3.7).
+// order.cancel [user_id, market, order_id] (docs/protocol.md).
 func (c *call) cancel() error { return c.cancelBy(false) }
 
 // order.cancel_by_client_id [user_id, market, client_id] (Bourse): the
@@ -728,7 +728,7 @@ func (c *call) orderList(rep messages.Reply, offset, limit int, pending bool) er
 	return nil
 }
 
-// order.book [market, side, offset, limit] (§3.9).
+// order.book [market, side, offset, limit] (docs/protocol.md).
 func (c *call) orderBook() error {
 	p := c.params
 	if len(p) != 4 {
@@ -757,7 +757,7 @@ func (c *call) orderBook() error {
 	return c.orderList(rep, offset, limit, false)
 }
 
-// order.pending [user_id, market, offset, limit] (§3.8). user_id 0 is
+// order.pending [user_id, market, offset, limit] (docs/protocol.md). user_id 0 is
 // allowed (a query).
 func (c *call) orderPending() error {
 	p := c.params
@@ -787,7 +787,7 @@ func (c *call) orderPending() error {
 	return c.orderList(rep, offset, limit, true)
 }
 
-// order.depth [market, limit, interval] (§3.10).
+// order.depth [market, limit, interval] (docs/protocol.md).
 func (c *call) orderDepth() error {
 	p := c.params
 	if len(p) != 3 {
@@ -836,7 +836,7 @@ func appendLevels(b []byte, levels []messages.DepthLevel, m *config.Market) []by
 	return append(b, ']')
 }
 
-// order.pending_detail [market, order_id] (§3.11): the order, or null.
+// order.pending_detail [market, order_id] (docs/protocol.md): the order, or null.
 func (c *call) orderPendingDetail() error {
 	p := c.params
 	if len(p) != 2 {
@@ -890,13 +890,13 @@ func (c *call) orderDetail(cmd *messages.OrderPendingDetail) error {
 	return nil
 }
 
-// market.list (§3.12): params ignored, answered from configuration.
+// market.list (docs/protocol.md): params ignored, answered from configuration.
 func (c *call) marketList() error {
 	c.out = append(c.out, c.s.marketList...)
 	return nil
 }
 
-// market.summary [] or [market…] (§3.13): one MarketSummary per market, in
+// market.summary [] or [market…] (docs/protocol.md): one MarketSummary per market, in
 // the order asked (configuration order for []), sharing the request's
 // deadline.
 func (c *call) marketSummary() error {

@@ -84,7 +84,7 @@ func errCount(want string, p [][]byte, names ...string) *messages.Error {
 		Message: "invalid argument: expected " + want + list + ", got " + strconv.Itoa(len(p))}
 }
 
-// Limits enforced on params (PROTOCOL §3, §10.1 and D16).
+// Limits enforced on params (docs/protocol.md "Limits" and D16).
 const (
 	MaxLimit       = 101  // order.book, order.depth, order.pending
 	MaxSourceLen   = 30   // bytes, order.put_*
@@ -117,7 +117,7 @@ func argUint(raw []byte, max uint64) (uint64, bool) {
 }
 
 // argUser parses a user_id: a JSON integer in uint32 range, and ≥ 1 unless
-// zeroOK (PROTOCOL D9: 0 is the fee account, readable but not tradeable).
+// zeroOK (docs/protocol.md D9: 0 is the fee account, readable but not tradeable).
 func argUser(raw []byte, zeroOK bool) (uint32, bool) {
 	v, ok := argUint(raw, math.MaxUint32)
 	if !ok || (v == 0 && !zeroOK) {

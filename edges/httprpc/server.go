@@ -22,7 +22,7 @@ import (
 // Defaults for the Server fields that configuration does not provide.
 const (
 	// DefaultAddr binds to loopback only: this is the internal API
-	// (PROTOCOL D14).
+	// (docs/protocol.md D14).
 	DefaultAddr = "127.0.0.1:8080"
 	// DefaultReadTimeout bounds reading one request, headers and body.
 	DefaultReadTimeout = 30 * time.Second
@@ -52,7 +52,7 @@ type Server struct {
 
 	// BearerToken, when non-empty, is required on every request except
 	// /healthz and /readyz as the header "Authorization: Bearer <token>"; requests
-	// without it get HTTP 401 (PROTOCOL D14). Empty (the default): no
+	// without it get HTTP 401 (docs/protocol.md D14). Empty (the default): no
 	// authentication, unless SetTokens was called.
 	BearerToken string
 
@@ -226,7 +226,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case "/metrics":
-		// Prometheus metrics (DESIGN §6) are served by Server.Metrics when
+		// Prometheus metrics (docs/design.md "Edges") are served by Server.Metrics when
 		// the runtime provides one; behind the bearer token like the API.
 		if h.metrics != nil && r.Method == http.MethodGet {
 			if !h.authorized(r) {

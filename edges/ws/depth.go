@@ -9,7 +9,7 @@ import (
 
 // depthUpdateLocked pushes d to a depth channel: a clean snapshot first and
 // when the book changed at least cleanEvery after the last one, else the
-// diff from the last snapshot (PROTOCOL §9.5); nothing when nothing
+// diff from the last snapshot (docs/protocol.md "Depth diffs"); nothing when nothing
 // changed.
 func (h *hub) depthUpdateLocked(ch *channel, d *messages.DepthReply) {
 	if !ch.fetched {
@@ -65,7 +65,7 @@ func (h *hub) depthClean(ch *channel) []byte {
 }
 
 // diffLevels returns the levels a client must change to turn old into new
-// (PROTOCOL §9.5): walking both in price order (asks ascending, bids
+// (docs/protocol.md "Depth diffs"): walking both in price order (asks ascending, bids
 // descending), a level only in new or whose amount changed comes with its
 // new amount, a level only in old with amount 0; old levels beyond the end
 // of new are zeroed only while new has fewer than limit levels (else the

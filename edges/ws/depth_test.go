@@ -10,7 +10,7 @@ import (
 	"github.com/bourse-exchange/bourse/messages"
 )
 
-// applyDiff is the client's side of PROTOCOL §9.5, written from the spec:
+// applyDiff is the client's side of docs/protocol.md "Depth diffs", written from the spec:
 // set or delete (amount 0) each level, sort best first, keep limit.
 func applyDiff(old, diff []messages.DepthLevel, limit int, ask bool) []messages.DepthLevel {
 	m := map[int64]int64{}

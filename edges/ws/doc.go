@@ -1,6 +1,6 @@
 // Package ws is Bourse's websocket edge, wire-compatible with
-// viabtc_exchange_server's accessws (PROTOCOL.md §9) as amended by Section
-// D12–D13.
+// viabtc_exchange_server's accessws (docs/protocol.md "WebSocket"), with the differences D12–D13 of the
+// same file.
 //
 // # Transport
 //
@@ -86,7 +86,7 @@
 // applied the deal (Options.MarketDataCursor). A new subscriber gets the
 // channel's current value at once when the channel has one (depth: a clean
 // snapshot), else with the channel's first refresh. depth.update carries a
-// clean snapshot first and every 60 s, and diffs in between as §9.5 says:
+// clean snapshot first and every 60 s, and diffs in between as docs/protocol.md "Depth diffs", says:
 // applying each diff to the previous snapshot and truncating to the limit
 // gives the book.
 //

@@ -66,7 +66,7 @@ func authServer(t *testing.T) (*httptest.Server, func() http.Header) {
 }
 
 // book is a client's depth book, built from depth.update notifications as
-// PROTOCOL §9.5 tells clients to: a clean update replaces it, a diff sets
+// docs/protocol.md "Depth diffs" tells clients to: a clean update replaces it, a diff sets
 // or (amount "0") deletes levels; then it is sorted and truncated to limit.
 type book struct {
 	limit      int

@@ -188,8 +188,8 @@ type outItem struct {
 	conns []*conn
 }
 
-// replace makes keys the connection's subscriptions of kind k (PROTOCOL
-// §9.3–9.4: each subscribe replaces the previous one of its kind).
+// replace makes keys the connection's subscriptions of kind k (docs/protocol.md
+// "WebSocket methods": each subscribe replaces the previous one of its kind).
 // A connection follows at most websocket.max_subscriptions channels: a
 // replacement that would exceed it is refused (code 8) and changes nothing.
 func (h *hub) replace(c *conn, k kind, keys []chanKey) error {
@@ -309,7 +309,7 @@ func (h *hub) markLocked(ch *channel) {
 }
 
 // welcomeLocked sends a new subscriber the channel's current value, when
-// it has one (PROTOCOL §9.3).
+// it has one (docs/protocol.md "WebSocket methods").
 func (h *hub) welcomeLocked(c *conn, ch *channel) {
 	if !ch.fetched {
 		return
@@ -424,7 +424,7 @@ func (h *hub) apply(ev events.Event) {
 			continue
 		}
 		// Placing, filling and cancelling freeze and release funds, which
-		// the balance changes (totals) do not show (PROTOCOL §9.5).
+		// the balance changes (totals) do not show (docs/protocol.md "WebSocket pushes").
 		m := h.s.cfg.Markets[o.Market]
 		for _, a := range [2]*config.Asset{m.StockAsset, m.MoneyAsset} {
 			if ch := h.chans[chanKey{kind: kAsset, asset: a.ID, user: o.User}]; ch != nil {
@@ -650,7 +650,7 @@ func (h *hub) refresh(ch *channel) bool {
 
 // refreshDeals pushes the deals the bus delivered since the last push,
 // newest first; the first refresh of a channel also asks market data for
-// the latest ones (PROTOCOL §9.5: up to 100).
+// the latest ones (docs/protocol.md "WebSocket pushes": up to 100).
 func (h *hub) refreshDeals(ctx context.Context, ch *channel) bool {
 	k := ch.key
 	m := h.s.cfg.Markets[k.market]

@@ -16,7 +16,7 @@ import (
 // *messages.Error.
 type method func(c *conn, b []byte, p [][]byte) ([]byte, error)
 
-// methods is the method table (PROTOCOL §9.2–9.4).
+// methods is the method table (docs/protocol.md "WebSocket methods").
 var methods map[string]method
 
 func init() {

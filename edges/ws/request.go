@@ -17,7 +17,7 @@ type request struct {
 }
 
 // decodeRequest decodes a request message. err (code 1, saying what is
-// wrong) is set when p is not a request envelope (PROTOCOL §9.1: method
+// wrong) is set when p is not a request envelope (docs/protocol.md "WebSocket transport": method
 // string, params array or null, id integer); req.id is then the id when p
 // is a JSON object with an integer id, and req.hasID says whether it is.
 func decodeRequest(p []byte) (req request, err *messages.Error) {

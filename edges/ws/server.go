@@ -35,7 +35,7 @@ const (
 	// refreshes every channel).
 	DefaultBusBuffer = 4096
 	// cleanEvery: a depth channel sends a clean snapshot at least this
-	// often (PROTOCOL §9.5).
+	// often (docs/protocol.md "WebSocket pushes").
 	cleanEvery = 60 * time.Second
 	// maxRecentDeals is how many deals a deals channel keeps for new
 	// subscribers.

@@ -1,8 +1,8 @@
 // Package events publishes the exchange's events — the Kafka topics
-// balances, orders and deals of PROTOCOL §6 — from the durable journal, to
+// balances, orders and deals of docs/protocol.md "Kafka events" — from the durable journal, to
 // Kafka (Publisher) and to in-process subscribers (Bus). Both are journal
 // followers (runtime.Follower): nothing is published before it is durable
-// (PROTOCOL D1).
+// (docs/protocol.md D1).
 //
 // # Messages
 //
@@ -16,7 +16,7 @@
 //	           deal_id, stock, money]                           one per trade
 //
 // Times are JSON reals: Unix seconds with microseconds. Decimals are JSON
-// strings in plain notation, never exponents (PROTOCOL D2). The "raw"
+// strings in plain notation, never exponents (docs/protocol.md D2). The "raw"
 // decimals of balances and deals print every fractional digit of their
 // scale: change at the asset's prec_show (prec_save if it has more digits),
 // price at money_prec, amount at stock_prec, ask fee and bid fee at the

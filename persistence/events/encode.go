@@ -12,7 +12,7 @@ import (
 	"github.com/holiman/uint256"
 )
 
-// Topic is one of the three event topics (PROTOCOL §6).
+// Topic is one of the three event topics (docs/protocol.md "Kafka events").
 type Topic uint8
 
 // Topics, in the order a record's messages are encoded.
@@ -41,7 +41,7 @@ type Message struct {
 	// Key decides the partition: the market name for orders and deals,
 	// the user id in decimal for balances.
 	Key string
-	// Value is the JSON message of PROTOCOL §6.
+	// Value is the JSON message of docs/protocol.md "Kafka events".
 	Value []byte
 	// LSN is the journal record the message was derived from.
 	LSN uint64
@@ -112,7 +112,7 @@ func (e *Encoder) Append(dst []Message, r *derive.Record) ([]Message, error) {
 	return dst, nil
 }
 
-// appendBalance appends a balances message (PROTOCOL §6.1):
+// appendBalance appends a balances message (docs/protocol.md "Kafka events"):
 // [time, user_id, asset, business, change]. The change is raw (every
 // fractional digit printed) at the asset's prec_show, the precision
 // balance.update accepts, or at prec_save when the value has more digits
@@ -147,7 +147,7 @@ func appendBalanceAt(b []byte, c *derive.BalanceChange, a *config.Asset, change 
 	return append(b, '"', ']')
 }
 
-// appendOrderEvent appends an orders message (PROTOCOL §6.2):
+// appendOrderEvent appends an orders message (docs/protocol.md "Kafka events"):
 // {"event":E,"order":<order info>,"stock":S,"money":M}.
 func appendOrderEvent(b []byte, m *config.Market, c *derive.OrderChange) []byte {
 	b = append(b, `{"event":`...)
@@ -161,7 +161,7 @@ func appendOrderEvent(b []byte, m *config.Market, c *derive.OrderChange) []byte 
 	return append(b, '}')
 }
 
-// appendDeal appends a deals message (PROTOCOL §6.3): [time, market,
+// appendDeal appends a deals message (docs/protocol.md "Kafka events"): [time, market,
 // ask_id, bid_id, ask_user, bid_user, price, amount, ask_fee, bid_fee,
 // taker_side, deal_id, stock, money]. Decimals are raw: price at money_prec,
 // amount at stock_prec, the ask fee (money) and the bid fee (stock) at
@@ -194,9 +194,9 @@ func appendDeal(b []byte, m *config.Market, d *messages.Trade) []byte {
 	return append(b, ']')
 }
 
-// AppendOrder appends the order info object of PROTOCOL §3 for o, an order
+// AppendOrder appends the order info object of docs/protocol.md "Order object" for o, an order
 // of market m, exactly as the HTTP API prints it (edges/httprpc): decimals
-// stripped (PROTOCOL D2) at the scales documented on messages.Order; price
+// stripped (docs/protocol.md D2) at the scales documented on messages.Order; price
 // and maker_fee "0" for market orders; a market buy's amount and left in
 // money (left is its unspent money, at the money asset's prec_save).
 func AppendOrder(b []byte, m *config.Market, o *messages.Order) []byte {
@@ -299,7 +299,7 @@ func appendDigits(b []byte, u *uint256.Int) []byte {
 }
 
 // appendRaw appends u units of 10^-scale in plain notation with exactly
-// scale fractional digits ("raw", PROTOCOL D2): 1500 at scale 3 is
+// scale fractional digits ("raw", docs/protocol.md D2): 1500 at scale 3 is
 // "1.500", 0 at scale 2 is "0.00", 7 at scale 0 is "7".
 func appendRaw(b []byte, u *uint256.Int, scale int) []byte {
 	var tmp [80]byte

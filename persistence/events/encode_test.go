@@ -13,7 +13,7 @@ import (
 	"github.com/holiman/uint256"
 )
 
-// appendixA is the configuration of PROTOCOL Appendix A.
+// appendixA is the configuration of docs/protocol.md "Worked example".
 const appendixA = `
 assets:
   - { name: BTC, prec_save: 12, prec_show: 8 }
@@ -49,7 +49,7 @@ func atInt(t testing.TB, s string, scale int) int64 {
 
 const t0 = 1492358400123456 // 1492358400.123456 s
 
-// TestAppendixA: the messages of PROTOCOL Appendix A, steps 1 and 3, as the
+// TestAppendixA: the messages of docs/protocol.md "Worked example", steps 1 and 3, as the
 // protocol prints them (raw decimals, Bourse's plain notation for the order
 // info).
 func TestAppendixA(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// orderKeys is the order info object's members, in order (PROTOCOL §3).
+// orderKeys is the order info object's members, in order (docs/protocol.md "Order object").
 var orderKeys = []string{"id", "market", "source", "type", "side", "user", "ctime", "mtime", "price", "amount",
 	"taker_fee", "maker_fee", "left", "deal_stock", "deal_money", "deal_fee"}
 
@@ -23,7 +23,7 @@ var orderKeys = []string{"id", "market", "source", "type", "side", "user", "ctim
 // each order option, on markets with unusual precisions, AppendOrder prints
 // valid JSON with the members in order (the options after viabtc's, each
 // only when set), and each value equals what a shopspring/decimal
-// reference makes of the order's fixed-point fields (PROTOCOL D2: plain,
+// reference makes of the order's fixed-point fields (docs/protocol.md D2: plain,
 // trailing zeros stripped; a market order's price and maker_fee "0"; a
 // market buy's amount in money and left its unspent money). The HTTP API, the Kafka orders
 // topic and the websocket pushes all print orders with it.

@@ -79,7 +79,7 @@ type PublisherOptions struct {
 // not belong to the journal (PublisherOptions.Journal).
 var ErrForeign = errors.New("events: the Kafka topics hold messages this journal does not have")
 
-// Publisher publishes the durable journal's events to Kafka (PROTOCOL §6):
+// Publisher publishes the durable journal's events to Kafka (docs/protocol.md "Kafka events"):
 // a journal follower (Name "events") with an idempotent producer built on
 // sarama's client (producer id and epoch, sequence numbers, acks=all).
 //

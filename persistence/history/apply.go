@@ -207,7 +207,7 @@ func (s *Store) record(r *derive.Record, orders, deals, balances *batch) error {
 		if o.Type != messages.Market {
 			price, makerFee = fixed.FormatInt(o.Price, m.MoneyPrec), fixed.FormatInt(o.MakerFee, m.Fee)
 		} else if o.Side == messages.Bid {
-			amountPrec = m.MoneyPrec // a market buy's amount is money (D8)
+			amountPrec = m.MoneyPrec // a market buy's amount is money (docs/protocol.md D8)
 		}
 		if o.Side == messages.Bid {
 			feeSave = m.StockAsset.PrecSave

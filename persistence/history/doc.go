@@ -1,12 +1,12 @@
 // Package history is the history store: every finished order, every deal
 // (a row per side) and every balance change, written by a journal follower
-// and read by viabtc's readhistory methods (PROTOCOL §3.14–3.18, §8).
+// and read by viabtc's readhistory methods (docs/protocol.md "History").
 //
 // A Store keeps its tables in SQLite (modernc.org/sqlite, WAL; the node's
 // embedded default, <data-dir>/history.db) or in MySQL/MariaDB. Open
 // creates and migrates the schema; the version reached is kept in
 // <prefix>history_schema, and every migration step is idempotent. Tables,
-// all named with Options.Prefix first (PROTOCOL D15: one table per kind,
+// all named with Options.Prefix first (docs/protocol.md D15: one table per kind,
 // indexes for each query, no sharding):
 //
 //	order_history    a row per finished order, also a cancel without fills
@@ -37,7 +37,7 @@
 // deal and balance tables have an auto-increment id, so "newest first" is
 // id descending: the journal's order. Times are BIGINT Unix microseconds.
 // Decimals are stored as text in plain notation with trailing zeros
-// stripped, exactly as printed (PROTOCOL D2): balances have up to 36
+// stripped, exactly as printed (docs/protocol.md D2): balances have up to 36
 // decimals (config.MaxPrecSave) on 256-bit integers, more than any SQL
 // DECIMAL type holds exactly. Names are compared exactly (utf8mb4_bin on
 // MySQL), as on SQLite.
@@ -53,6 +53,6 @@
 // Queries run on their own connections, at most Options.Workers at a
 // time; when Options.MaxPending are already waiting or running a query is
 // refused at once with code 3, like viabtc's readhistory. A failed
-// statement is code 2. Statements are parameterised (PROTOCOL D11); table
+// statement is code 2. Statements are parameterised (docs/protocol.md D11); table
 // names, which SQL cannot bind, come from a checked prefix.
 package history

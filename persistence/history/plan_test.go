@@ -11,7 +11,7 @@ import (
 )
 
 // TestQueryPlans: every query the store sends is answered by an index
-// lookup whose order is the result's — no table scan, no sort (PROTOCOL
+// lookup whose order is the result's — no table scan, no sort (docs/protocol.md
 // D15) — according to the database's own EXPLAIN.
 func TestQueryPlans(t *testing.T) {
 	EachBackend(t, func(t *testing.T, b Backend) {

@@ -1,4 +1,4 @@
-// Package marketdata is Bourse's marketprice (PROTOCOL §7): k-lines, last
+// Package marketdata is Bourse's marketprice (docs/protocol.md "Market data"): k-lines, last
 // prices, recent deals and market status, derived from the deals of the
 // durable journal and answering the market data methods (market.last,
 // market.deals, market.kline, market.status, market.status_today).
@@ -20,7 +20,7 @@
 //     checkpoint file every Options.CheckpointInterval and at Close,
 //     atomically (temporary file, fsync, rename, fsync of the directory);
 //     Open loads it and the feed replays the journal after its cursor.
-//   - Redis (Options.Redis): viabtc's key layout (PROTOCOL §1.4, §7.2) with
+//   - Redis (Options.Redis): viabtc's key layout (docs/protocol.md "Redis layout") with
 //     the cursor in k:lsn instead of k:offset; each Apply writes every
 //     bucket, deal and last price it changed together with the new cursor
 //     in one MULTI/EXEC guarded by WATCH on k:lsn, so a write made from a

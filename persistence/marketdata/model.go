@@ -17,7 +17,7 @@ type Resolution uint8
 
 // The four bucket series: 1 second, 1 minute and 1 hour buckets start at
 // multiples of their length in Unix time; day buckets start at midnight in
-// the configured time zone (PROTOCOL D10).
+// the configured time zone (docs/protocol.md D10).
 const (
 	Sec Resolution = iota
 	Min
@@ -248,7 +248,7 @@ func (s series) search(t int64) int {
 }
 
 // add folds a deal into the bucket starting at t, creating it seeded with
-// the deal's own price (PROTOCOL D10) when it does not exist.
+// the deal's own price (docs/protocol.md D10) when it does not exist.
 func (s *series) add(t, price, amount int64, deal *uint256.Int) {
 	a := *s
 	n := len(a)

@@ -144,7 +144,7 @@ type plan struct {
 	capEnd bool
 }
 
-// Kline intervals with their own alignment (PROTOCOL §7.3).
+// Kline intervals with their own alignment (docs/protocol.md "K-line intervals").
 const (
 	week  = 7 * day
 	month = 30 * day

@@ -16,7 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Redis layout (PROTOCOL §1.4, §7.2), every key behind Options.KeyPrefix:
+// Redis layout (docs/protocol.md "Redis layout"), every key behind Options.KeyPrefix:
 //
 //	k:<market>:1s|1m|1h|1d  hash   field: bucket start, Unix seconds;
 //	                               value: ["open","close","high","low","volume","deal"]
@@ -25,7 +25,7 @@ import (
 //	k:lsn                   string the last journal record applied
 //	k:journal               string the journal mark k:lsn belongs to (journal.Identity.Mark)
 //
-// Decimals are plain (PROTOCOL D2): prices at money_prec, volume at
+// Decimals are plain (docs/protocol.md D2): prices at money_prec, volume at
 // stock_prec, deal at the money asset's prec_save, trailing zeros stripped
 // except in k:<market>:last.
 
@@ -198,7 +198,7 @@ func parseDeal(v string, m *config.Market) (d messages.MarketDeal, err error) {
 }
 
 // FormatRaw prints units at scale in full precision, not stripped
-// (PROTOCOL D2 "raw": 800000 at scale 2 is "8000.00"); 0 is "0".
+// (docs/protocol.md D2, raw form: 800000 at scale 2 is "8000.00"); 0 is "0".
 func FormatRaw(v int64, scale int) string {
 	if v == 0 {
 		return "0"

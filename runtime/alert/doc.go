@@ -1,5 +1,5 @@
 // Package alert sends the node's error-level log records to operators the
-// way viabtc's alertcenter does (PROTOCOL §1.6): each one becomes the text
+// way viabtc's alertcenter does (docs/protocol.md "Alerts"): each one becomes the text
 // "<host>: <message> key=value …", at most 10240 bytes, appended with
 // RPUSH to a Redis list (config alert.key, default "alert:message") that a
 // mailer pops.

@@ -110,7 +110,7 @@ type MarketData struct {
 	// Redis address (host:port or a redis:// URL) holding market data;
 	// empty: in memory only, rebuilt from the journal at start.
 	Redis string `yaml:"redis"`
-	// Timezone of day, week and month buckets (PROTOCOL D10): an IANA
+	// Timezone of day, week and month buckets (docs/protocol.md D10): an IANA
 	// name, default UTC.
 	Timezone string `yaml:"timezone"`
 	// How long 1 s, 1 min and 1 h k-lines are kept (viabtc sec_max,
@@ -137,7 +137,7 @@ type Kafka struct {
 	Compression string `yaml:"compression"`
 }
 
-// Topics names the three Kafka topics (PROTOCOL §6).
+// Topics names the three Kafka topics (docs/protocol.md "Kafka events").
 type Topics struct {
 	Balances string `yaml:"balances"`
 	Orders   string `yaml:"orders"`

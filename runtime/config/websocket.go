@@ -9,7 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// WebSocket configures the websocket edge (edges/ws, PROTOCOL §9 and
+// WebSocket configures the websocket edge (edges/ws, docs/protocol.md "WebSocket" and
 // D12–D13). The defaults are the ones Parse sets and bourse.yaml shows.
 type WebSocket struct {
 	// AuthURL is where server.auth sends the client's token (HTTP GET,
@@ -21,7 +21,7 @@ type WebSocket struct {
 	// empty: server.sign answers code 2. The -sign-url flag overrides it.
 	SignURL string `yaml:"sign_url"`
 	// PushInterval is how often at most one channel (a market's depth,
-	// price, …) is pushed (PROTOCOL D13). Default 100ms.
+	// price, …) is pushed (docs/protocol.md D13). Default 100ms.
 	PushInterval time.Duration `yaml:"push_interval"`
 	// DepthLimit lists the limits depth.subscribe accepts (each 1..101).
 	// Default [1, 5, 10, 20, 30, 50, 100].
@@ -31,7 +31,7 @@ type WebSocket struct {
 	// powers of ten from 0.00000001 to 10.
 	DepthMerge []string `yaml:"depth_merge"`
 	// Origins, when not empty, is the exact list of Origin header values
-	// accepted at upgrade (PROTOCOL D12); requests without Origin (not
+	// accepted at upgrade (docs/protocol.md D12); requests without Origin (not
 	// browsers) are accepted. Default empty: any origin.
 	Origins []string `yaml:"origins"`
 	// Protocol is the subprotocol a client's Sec-WebSocket-Protocol list

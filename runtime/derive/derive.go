@@ -30,8 +30,8 @@ type Record struct {
 	// Freezing and releasing funds leave the total alone and are not
 	// listed.
 	Balances []BalanceChange
-	// Orders lists order changes in viabtc's emission order (PROTOCOL
-	// §6.2): per fill the maker's UPDATE or FINISH, then the taker's PUT
+	// Orders lists order changes in viabtc's emission order (docs/protocol.md
+	// "Kafka events"): per fill the maker's UPDATE or FINISH, then the taker's PUT
 	// or FINISH.
 	Orders []OrderChange
 	// Deals lists the record's trades, in order.
@@ -57,7 +57,7 @@ type BalanceChange struct {
 	Update bool
 }
 
-// OrderEvent is viabtc's order event code (PROTOCOL §6.2).
+// OrderEvent is viabtc's order event code (docs/protocol.md "Kafka events").
 type OrderEvent uint8
 
 // Order events.

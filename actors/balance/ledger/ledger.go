@@ -22,7 +22,7 @@ type Config struct {
 // Owns reports whether user belongs to this shard.
 func (c *Config) Owns(user uint32) bool { return int(user%uint32(c.Shards)) == c.Shard }
 
-// MaxBusiness is the longest accepted business name, in bytes (PROTOCOL D16).
+// MaxBusiness is the longest accepted business name, in bytes (docs/protocol.md D16).
 const MaxBusiness = 30
 
 // ClockSteps bounds how fast the idempotency clock may move: one applied
@@ -32,7 +32,7 @@ const MaxBusiness = 30
 // ÷ the window) further updates of its shard, instead of expiring at once.
 const ClockSteps = 10_000
 
-// MaxDetail is the largest accepted detail object, in bytes (PROTOCOL D16).
+// MaxDetail is the largest accepted detail object, in bytes (docs/protocol.md D16).
 const MaxDetail = 1024
 
 type key struct {

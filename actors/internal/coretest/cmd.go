@@ -231,7 +231,7 @@ func (e *Engine) Do(c *Cmd) Result {
 		cmd := &messages.PutMarket{User: c.User, Market: c.Market, Side: c.Side, Source: "test", Time: c.Time}
 		prec := bc.StockPrec
 		if c.Side == messages.Bid {
-			prec = bc.MoneyPrec // PROTOCOL D8
+			prec = bc.MoneyPrec // docs/protocol.md D8
 		}
 		if cmd.Amount, r.Err = parseUnits(c.Amount, prec); r.Err != nil {
 			return r

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// forbidden are the imports a pure core must not have (STYLE 1): no clock,
+// forbidden are the imports a pure core must not have (docs/design.md "Pure cores"): no clock,
 // no randomness, no I/O, no logging, no goroutine synchronisation.
 var forbidden = []string{
 	"time", "math/rand", "math/rand/v2", "os", "net", "log", "log/slog",
@@ -48,7 +48,7 @@ func TestCoreImports(t *testing.T) {
 		for _, imp := range pkg.Imports {
 			switch {
 			case isForbidden(imp):
-				t.Errorf("%s imports %q: the core must stay pure (STYLE 1)", name, imp)
+				t.Errorf("%s imports %q: the core must stay pure (docs/design.md, section Pure cores)", name, imp)
 			case strings.Contains(strings.SplitN(imp, "/", 2)[0], "."):
 				ok := false
 				for _, a := range c.allowed {

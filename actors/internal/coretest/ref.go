@@ -12,14 +12,14 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Ref is a plain reference implementation of viabtc's matching (PROTOCOL §3
-// and §4) with Bourse's decisions and order options, written with
+// Ref is a plain reference implementation of viabtc's matching (docs/protocol.md "Order object"
+// and Order semantics) with Bourse's decisions and order options, written with
 // shopspring/decimal only: its own book of sorted slices, balances as
 // decimals truncated (ROUND_DOWN) to prec_save on every change. It shares
 // nothing with the fixed-point cores but the configuration (and the number
 // of market bits in an id), and is written for clarity, not speed.
 //
-// Decisions followed: fees are credited to the fee account (D3), so a fee is
+// Decisions followed: fees are credited to the fee account (docs/protocol.md D3), so a fee is
 // truncated to prec_save once and that amount is both charged and credited,
 // and deal_fee sums the fees actually charged; a market buy's amount is money
 // at money_prec (D8); cancel sets mtime (D7); user 0 cannot trade or update
@@ -573,7 +573,7 @@ func crosses(o *RefOrder, price decimal.Decimal) bool {
 }
 
 // sideTooLarge reports whether resting left more on o's side would take
-// the side's Σ left past int64 units (Bourse's limit, DESIGN §2: code 1).
+// the side's Σ left past int64 units (Bourse's limit, docs/design.md "Money": code 1).
 func (m *refMarket) sideTooLarge(o *RefOrder) bool {
 	own := m.asks
 	if o.Side == messages.Bid {
@@ -785,7 +785,7 @@ func (r *Ref) trigger(m *refMarket, o *RefOrder, now int64) {
 }
 
 // match runs taker o against the opposite side, spending from available
-// (the taker phase freezes nothing), as PROTOCOL §4.3 and §4.4. A maker of
+// (the taker phase freezes nothing), as docs/protocol.md "Matching" and "Market orders". A maker of
 // the taker's own user is handled by self-trade prevention mode stp: it
 // reports true if the taker's remainder is to be cancelled.
 func (r *Ref) match(m *refMarket, o *RefOrder, now int64, stp messages.STP) (stopped bool) {

@@ -29,7 +29,7 @@ func save(t *testing.T, s string) uint256.Int {
 	return u
 }
 
-// TestAppendixA re-expresses PROTOCOL Appendix A in the default config
+// TestAppendixA re-expresses docs/protocol.md "Worked example" in the default config
 // (BTCUSDT: stock_prec 8, money_prec 2, fee_prec 4; prec_save 12).
 func TestAppendixA(t *testing.T) {
 	cfg, err := config.Parse(config.Default)

@@ -392,7 +392,7 @@ func (b *Book) PutLimit(cmd *messages.PutLimit) ([]messages.Event, *messages.Err
 		events = append(events, b.finished(&t, cmd.Time, true, &t.Frozen))
 	} else if left > 0 {
 		// Level and side totals (depth, market.summary) are int64: a
-		// remainder that would overflow them is refused (DESIGN §2).
+		// remainder that would overflow them is refused (docs/design.md "Money").
 		if left > math.MaxInt64-b.sideOf(cmd.Side).total {
 			clear(events)
 			b.scratch = events[:0]

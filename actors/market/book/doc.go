@@ -12,9 +12,9 @@
 // the very same Apply.
 //
 // Matching is price-time priority with the maker's price, exactly as viabtc
-// (PROTOCOL §4): fees in the asset received, truncated toward zero when
+// (docs/protocol.md "Order semantics"): fees in the asset received, truncated toward zero when
 // applied to a balance, market buys spending money truncated at money_prec
-// (Section D8). Quantities are fixed-point units (package actors/fixed).
+// (docs/protocol.md D8). Quantities are fixed-point units (package actors/fixed).
 //
 // Order ids and deal ids are unique across markets: id = seq<<10 | market,
 // where seq counts from 1 in each market. They never repeat, also across

@@ -117,7 +117,7 @@ func checkOptions(stp messages.STP, clientID string, stopPrice int64) *messages.
 	return nil
 }
 
-// MaxSource is the longest accepted order source, in bytes (PROTOCOL D16).
+// MaxSource is the longest accepted order source, in bytes (docs/protocol.md D16).
 const MaxSource = 30
 
 func (c *Config) checkCommon(user uint32, side messages.Side, amount, takerFee int64, source string) *messages.Error {

@@ -32,7 +32,7 @@ import (
 // A placement's reply carries the order with MTime = that Time, so the
 // collector knows the command and stores the order id in ids (cancels look
 // it up when they are sent). A cancel's reply carries the cancelled order
-// unchanged (PROTOCOL 3.7: mtime not updated), so the sender registers the
+// unchanged (docs/protocol.md "order.cancel": mtime not updated), so the sender registers the
 // order id in cancels before sending and the collector takes it from there.
 // An ErrorReply carries nothing: it is counted but not timed.
 type actorTarget struct {

@@ -227,7 +227,7 @@ func (t *httpTarget) body(b []byte, c *workload.Cmd, id uint64, seq int) []byte 
 		b = append(b, ',')
 		b = strconv.AppendInt(b, int64(c.Side), 10)
 		b = append(b, `,"`...)
-		b = appendFixed(b, c.Amount, m.StockPrec) // a bid's money amount too (PROTOCOL 3.6)
+		b = appendFixed(b, c.Amount, m.StockPrec) // a bid's money amount too (docs/protocol.md "order.put_market")
 		b = append(b, `","0.002","harness"`...)
 	default:
 		b = append(b, `{"method":"order.put_limit","params":[`...)

@@ -1,5 +1,5 @@
 // Command loadgen is an HTTP JSON-RPC load generator for order.put_limit
-// against a running Bourse (PROTOCOL.md §2, §3.5).
+// against a running Bourse (docs/protocol.md "HTTP transport" and "order.put_limit").
 //
 //	loadgen [-addr 127.0.0.1:8080] [-duration 10s] [-concurrency 64] [-rate 0]
 //	        [-users 1000] [-market BTCUSDT] [-seed 1] [-baseline]

@@ -13,7 +13,7 @@ import (
 )
 
 // fakeBourse answers market.list, balance.update and order.put_limit with
-// the shapes of PROTOCOL §3.12, §3.2 and §3.5, checking each request's
+// the shapes of docs/protocol.md "market.list", "balance.update" and "order.put_limit", checking each request's
 // params, and counts what it saw.
 type fakeBourse struct {
 	t        *testing.T

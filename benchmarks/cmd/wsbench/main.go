@@ -1,4 +1,4 @@
-// Command wsbench loads a running Bourse's websocket edge (PROTOCOL.md §9)
+// Command wsbench loads a running Bourse's websocket edge (docs/protocol.md "WebSocket")
 // from a separate process, over the wire only: websocket on -ws, HTTP
 // JSON-RPC on -http for deposits and orders.
 //

@@ -159,7 +159,7 @@ func parseFixed(s string, scale int) (int64, error) {
 }
 
 // formatFixed formats v units of 10^-scale in plain notation with trailing
-// zeros stripped, as the server prints decimals (PROTOCOL D2).
+// zeros stripped, as the server prints decimals (docs/protocol.md D2).
 func formatFixed(v int64, scale int) string {
 	s := strconv.FormatInt(v, 10)
 	if scale == 0 {

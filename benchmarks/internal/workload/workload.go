@@ -472,7 +472,7 @@ func pow10(n int) int64 {
 // Config returns a configuration document with n markets M000…, each
 // trading its own stock asset S000… against one money asset USD, with stock
 // and money precision 4, fee precision 4 and min_amount 0.001 (prec_save 12,
-// so 4+4 ≤ 12 holds for every rule of PROTOCOL 4.6), and balance_shards
+// so 4+4 ≤ 12 holds for every rule of docs/protocol.md "Precision rules"), and balance_shards
 // shards.
 func Config(n, shards int) []byte {
 	var b strings.Builder
