@@ -84,6 +84,10 @@ type Options struct {
 	// from Start to the end of Shutdown: Start fails, naming the directory
 	// and the holder's pid, while another process or node holds it.
 	DataDir string
+	// Lock, if set, is DataDir's lock, taken by the caller before Start
+	// (cmd/bourse takes it before it opens a listener); the node releases
+	// it at the end of Shutdown, or when Start fails.
+	Lock *dirlock.Lock
 	// JournalDSN, if set, keeps the journal in a MySQL table instead of
 	// under DataDir: a go-sql-driver DSN, optionally prefixed with
 	// mysql://, with an optional table= parameter (pj.ParseMySQLDSN).
@@ -111,10 +115,12 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	var lock *dirlock.Lock
+	lock := opts.Lock
 	if opts.DataDir != "" {
-		if lock, err = dirlock.Acquire(opts.DataDir); err != nil {
-			return nil, err
+		if lock == nil {
+			if lock, err = dirlock.Acquire(opts.DataDir); err != nil {
+				return nil, err
+			}
 		}
 		defer func() {
 			if err != nil {

@@ -92,6 +92,14 @@ func TestDataDirLock(t *testing.T) {
 	}
 	refused(t, []string{"-http-addr", "127.0.0.1:0", "-ws-addr", "127.0.0.1:0", "-data-dir", dataDir},
 		"in use", dataDir, fmt.Sprintf("pid %d", s.cmd.Process.Pid))
+	// The same command again (make run twice): the lock is taken before
+	// the listeners, so the message is about the directory, not the port.
+	addr := strings.TrimSuffix(strings.TrimPrefix(s.url, "http://"), "/")
+	second := refused(t, []string{"-http-addr", addr, "-ws-addr", "127.0.0.1:0", "-data-dir", dataDir},
+		"in use", dataDir, fmt.Sprintf("pid %d", s.cmd.Process.Pid))
+	if strings.Contains(second, "address already in use") {
+		t.Fatalf("a second node on the same address and directory: told about the port first:\n%s", second)
+	}
 
 	// Quiescent: verify changes nothing, byte for byte.
 	before := hashTree(t, dataDir)

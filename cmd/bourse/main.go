@@ -311,15 +311,23 @@ func run(args []string) error {
 		return fmt.Errorf("-dev-auth needs a loopback -ws-addr, not %q", *wsAddr)
 	}
 	dsn := journalDSN(cfg)
+	// The data directory is locked before any listener opens: a second
+	// node on it is told so, not that the port is taken.
+	lock, err := dirlock.Acquire(*dataDir)
+	if err != nil {
+		return err
+	}
 	// The HTTP listener answers from the start: while the node recovers,
 	// /healthz is ok (alive) and /readyz and requests 503.
 	ln, err := net.Listen("tcp", *httpAddr)
 	if err != nil {
+		lock.Release()
 		return fmt.Errorf("-http-addr: %w", err)
 	}
 	starting, err := httprpc.ServeStarting(ln, cfg.HTTP.MaxConns)
 	if err != nil {
 		ln.Close()
+		lock.Release()
 		return err
 	}
 	defer func() {
@@ -339,7 +347,7 @@ func run(args []string) error {
 		default:
 		}
 	}}
-	node, err := runtime.Start(cfg, runtime.Options{Logger: log, DataDir: *dataDir, JournalDSN: dsn, Journal: jopts})
+	node, err := runtime.Start(cfg, runtime.Options{Logger: log, DataDir: *dataDir, Lock: lock, JournalDSN: dsn, Journal: jopts})
 	if err != nil {
 		return err
 	}
