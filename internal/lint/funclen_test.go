@@ -34,8 +34,6 @@ var allowed = map[string]bool{
 	"edges/httprpc/envelope.go:parseRequest":                  true,
 	"edges/ws/hub.go:hub.refresh":                             true,
 	"internal/testenv/testsummary/main.go:summarize":          true,
-	"persistence/codec/codec.go:Append":                       true,
-	"persistence/codec/codec.go:reader.event":                 true,
 	"persistence/events/publisher.go:NewPublisher":            true,
 	"persistence/events/publisher.go:Publisher.produceRound":  true,
 	"persistence/journal/files.go:openFiles":                  true,

@@ -47,35 +47,12 @@ func Append(b []byte, ev messages.Event) []byte {
 	b = append(b, byte(ev.Type()))
 	switch e := ev.(type) {
 	case *messages.BalanceUpdated:
-		b = binary.AppendUvarint(b, uint64(e.User))
-		b = binary.AppendUvarint(b, uint64(e.Asset))
-		b = appendString(b, e.Business)
-		b = binary.AppendUvarint(b, e.BusinessID)
-		b = AppendU256(b, &e.Change)
-		b = appendBool(b, e.Negative)
-		b = appendString(b, string(e.Detail))
-		b = binary.AppendVarint(b, e.Time)
+		b = appendBalanceUpdated(b, e)
 	case *messages.OrderPlaced:
 		b = AppendOrder(b, &e.Order)
 		b = binary.AppendUvarint(b, uint64(e.FrozenAsset))
 	case *messages.Trade:
-		b = binary.AppendUvarint(b, uint64(e.Market))
-		b = binary.AppendUvarint(b, e.DealID)
-		b = binary.AppendVarint(b, e.Time)
-		b = append(b, byte(e.TakerSide))
-		b = binary.AppendUvarint(b, e.AskOrder)
-		b = binary.AppendUvarint(b, e.BidOrder)
-		b = binary.AppendUvarint(b, uint64(e.AskUser))
-		b = binary.AppendUvarint(b, uint64(e.BidUser))
-		b = binary.AppendVarint(b, e.Price)
-		b = binary.AppendVarint(b, e.Amount)
-		b = binary.AppendUvarint(b, uint64(e.Stock))
-		b = binary.AppendUvarint(b, uint64(e.Money))
-		b = AppendU256(b, &e.StockQty)
-		b = AppendU256(b, &e.Deal)
-		b = AppendU256(b, &e.AskFee)
-		b = AppendU256(b, &e.BidFee)
-		b = AppendU256(b, &e.BidFrozen)
+		b = appendTrade(b, e)
 	case *messages.OrderRested:
 		b = binary.AppendUvarint(b, uint64(e.Market))
 		b = binary.AppendUvarint(b, e.OrderID)
@@ -116,6 +93,41 @@ func Append(b []byte, ev messages.Event) []byte {
 	default:
 		panic(fmt.Sprintf("codec: unknown event %T", ev))
 	}
+	return b
+}
+
+// appendBalanceUpdated and appendTrade append an event's fields, type byte
+// excluded.
+func appendBalanceUpdated(b []byte, e *messages.BalanceUpdated) []byte {
+	b = binary.AppendUvarint(b, uint64(e.User))
+	b = binary.AppendUvarint(b, uint64(e.Asset))
+	b = appendString(b, e.Business)
+	b = binary.AppendUvarint(b, e.BusinessID)
+	b = AppendU256(b, &e.Change)
+	b = appendBool(b, e.Negative)
+	b = appendString(b, string(e.Detail))
+	b = binary.AppendVarint(b, e.Time)
+	return b
+}
+
+func appendTrade(b []byte, e *messages.Trade) []byte {
+	b = binary.AppendUvarint(b, uint64(e.Market))
+	b = binary.AppendUvarint(b, e.DealID)
+	b = binary.AppendVarint(b, e.Time)
+	b = append(b, byte(e.TakerSide))
+	b = binary.AppendUvarint(b, e.AskOrder)
+	b = binary.AppendUvarint(b, e.BidOrder)
+	b = binary.AppendUvarint(b, uint64(e.AskUser))
+	b = binary.AppendUvarint(b, uint64(e.BidUser))
+	b = binary.AppendVarint(b, e.Price)
+	b = binary.AppendVarint(b, e.Amount)
+	b = binary.AppendUvarint(b, uint64(e.Stock))
+	b = binary.AppendUvarint(b, uint64(e.Money))
+	b = AppendU256(b, &e.StockQty)
+	b = AppendU256(b, &e.Deal)
+	b = AppendU256(b, &e.AskFee)
+	b = AppendU256(b, &e.BidFee)
+	b = AppendU256(b, &e.BidFrozen)
 	return b
 }
 
@@ -306,59 +318,15 @@ func (r *reader) event() messages.Event {
 	typ := messages.EventType(r.byte())
 	switch typ {
 	case messages.TypeBalanceUpdated:
-		e := &messages.BalanceUpdated{}
-		e.User = r.u32()
-		e.Asset = messages.AssetID(r.u16())
-		e.Business = r.string()
-		e.BusinessID = r.u64()
-		e.Change = r.u256()
-		e.Negative = r.bool()
-		if d := r.bytes(); len(d) > 0 {
-			e.Detail = append([]byte(nil), d...)
-		}
-		e.Time = r.varint()
-		return e
+		return r.balanceUpdated()
 	case messages.TypeOrderPlaced:
-		e := &messages.OrderPlaced{}
-		r.order(&e.Order)
-		e.FrozenAsset = messages.AssetID(r.u16())
-		return e
+		return r.orderPlaced()
 	case messages.TypeTrade:
-		e := &messages.Trade{}
-		e.Market = messages.MarketID(r.u16())
-		e.DealID = r.u64()
-		e.Time = r.varint()
-		e.TakerSide = r.side()
-		e.AskOrder = r.u64()
-		e.BidOrder = r.u64()
-		e.AskUser = r.u32()
-		e.BidUser = r.u32()
-		e.Price = r.varint()
-		e.Amount = r.varint()
-		e.Stock = messages.AssetID(r.u16())
-		e.Money = messages.AssetID(r.u16())
-		e.StockQty = r.u256()
-		e.Deal = r.u256()
-		e.AskFee = r.u256()
-		e.BidFee = r.u256()
-		e.BidFrozen = r.u256()
-		return e
+		return r.trade()
 	case messages.TypeOrderRested:
-		e := &messages.OrderRested{}
-		e.Market = messages.MarketID(r.u16())
-		e.OrderID = r.u64()
-		e.Time = r.varint()
-		return e
+		return r.orderRested()
 	case messages.TypeOrderFinished:
-		e := &messages.OrderFinished{}
-		e.Market = messages.MarketID(r.u16())
-		e.OrderID = r.u64()
-		e.User = r.u32()
-		e.Time = r.varint()
-		e.Cancelled = r.bool()
-		e.Asset = messages.AssetID(r.u16())
-		e.Release = r.u256()
-		return e
+		return r.orderFinished()
 	}
 	if r.v < 2 {
 		r.fail()
@@ -366,41 +334,123 @@ func (r *reader) event() messages.Event {
 	}
 	switch typ {
 	case messages.TypeStopTriggered:
-		e := &messages.StopTriggered{}
-		e.Market = messages.MarketID(r.u16())
-		e.OrderID = r.u64()
-		e.Time = r.varint()
-		e.Price = r.varint()
-		return e
+		return r.stopTriggered()
 	case messages.TypeOrderAmended:
-		e := &messages.OrderAmended{}
-		e.Market = messages.MarketID(r.u16())
-		e.OrderID = r.u64()
-		e.User = r.u32()
-		e.Time = r.varint()
-		e.Amount = r.varint()
-		e.Left = r.varint()
-		e.Asset = messages.AssetID(r.u16())
-		e.Release = r.u256()
-		return e
+		return r.orderAmended()
 	case messages.TypeCancelAfterSet:
-		e := &messages.CancelAfterSet{}
-		e.Market = messages.MarketID(r.u16())
-		e.User = r.u32()
-		e.Deadline = r.varint()
-		e.Time = r.varint()
-		return e
+		return r.cancelAfterSet()
 	case messages.TypeConfigSet:
 		return r.configSet()
 	case messages.TypeMarketHalted:
-		e := &messages.MarketHalted{}
-		e.Market = messages.MarketID(r.u16())
-		e.Halted = r.bool()
-		e.Time = r.varint()
-		return e
+		return r.marketHalted()
 	}
 	r.fail()
 	return nil
+}
+
+// balanceUpdated and the methods below it read one event each, after its
+// type byte, in the field order Append writes.
+func (r *reader) balanceUpdated() *messages.BalanceUpdated {
+	e := &messages.BalanceUpdated{}
+	e.User = r.u32()
+	e.Asset = messages.AssetID(r.u16())
+	e.Business = r.string()
+	e.BusinessID = r.u64()
+	e.Change = r.u256()
+	e.Negative = r.bool()
+	if d := r.bytes(); len(d) > 0 {
+		e.Detail = append([]byte(nil), d...)
+	}
+	e.Time = r.varint()
+	return e
+}
+
+func (r *reader) orderPlaced() *messages.OrderPlaced {
+	e := &messages.OrderPlaced{}
+	r.order(&e.Order)
+	e.FrozenAsset = messages.AssetID(r.u16())
+	return e
+}
+
+func (r *reader) trade() *messages.Trade {
+	e := &messages.Trade{}
+	e.Market = messages.MarketID(r.u16())
+	e.DealID = r.u64()
+	e.Time = r.varint()
+	e.TakerSide = r.side()
+	e.AskOrder = r.u64()
+	e.BidOrder = r.u64()
+	e.AskUser = r.u32()
+	e.BidUser = r.u32()
+	e.Price = r.varint()
+	e.Amount = r.varint()
+	e.Stock = messages.AssetID(r.u16())
+	e.Money = messages.AssetID(r.u16())
+	e.StockQty = r.u256()
+	e.Deal = r.u256()
+	e.AskFee = r.u256()
+	e.BidFee = r.u256()
+	e.BidFrozen = r.u256()
+	return e
+}
+
+func (r *reader) orderRested() *messages.OrderRested {
+	e := &messages.OrderRested{}
+	e.Market = messages.MarketID(r.u16())
+	e.OrderID = r.u64()
+	e.Time = r.varint()
+	return e
+}
+
+func (r *reader) orderFinished() *messages.OrderFinished {
+	e := &messages.OrderFinished{}
+	e.Market = messages.MarketID(r.u16())
+	e.OrderID = r.u64()
+	e.User = r.u32()
+	e.Time = r.varint()
+	e.Cancelled = r.bool()
+	e.Asset = messages.AssetID(r.u16())
+	e.Release = r.u256()
+	return e
+}
+
+func (r *reader) stopTriggered() *messages.StopTriggered {
+	e := &messages.StopTriggered{}
+	e.Market = messages.MarketID(r.u16())
+	e.OrderID = r.u64()
+	e.Time = r.varint()
+	e.Price = r.varint()
+	return e
+}
+
+func (r *reader) orderAmended() *messages.OrderAmended {
+	e := &messages.OrderAmended{}
+	e.Market = messages.MarketID(r.u16())
+	e.OrderID = r.u64()
+	e.User = r.u32()
+	e.Time = r.varint()
+	e.Amount = r.varint()
+	e.Left = r.varint()
+	e.Asset = messages.AssetID(r.u16())
+	e.Release = r.u256()
+	return e
+}
+
+func (r *reader) cancelAfterSet() *messages.CancelAfterSet {
+	e := &messages.CancelAfterSet{}
+	e.Market = messages.MarketID(r.u16())
+	e.User = r.u32()
+	e.Deadline = r.varint()
+	e.Time = r.varint()
+	return e
+}
+
+func (r *reader) marketHalted() *messages.MarketHalted {
+	e := &messages.MarketHalted{}
+	e.Market = messages.MarketID(r.u16())
+	e.Halted = r.bool()
+	e.Time = r.varint()
+	return e
 }
 
 // Limits on a decoded ConfigSet (the configuration's own limits are
