@@ -171,37 +171,60 @@ func NewPublisher(cfg *config.Config, opts PublisherOptions) (*Publisher, error)
 	if len(k.Brokers) == 0 {
 		return nil, errors.New("events: kafka.brokers is empty")
 	}
-	if opts.Version == (sarama.KafkaVersion{}) {
-		opts.Version = sarama.V2_1_0_0
-	}
+	opts = opts.withDefaults()
 	if !opts.Version.IsAtLeast(sarama.V0_11_0_0) {
 		return nil, fmt.Errorf("events: Kafka version %s: at least 0.11 is needed (headers, idempotence)", opts.Version)
 	}
-	if opts.ClientID == "" {
-		opts.ClientID = "bourse"
+	c, err := saramaConfig(k.Compression, opts)
+	if err != nil {
+		return nil, err
 	}
-	if opts.Retries <= 0 {
-		opts.Retries = 10
+	p := &Publisher{
+		enc: NewEncoder(cfg), brokers: append([]string(nil), k.Brokers...), conf: c, opts: opts, log: opts.Logger,
+		reqVer: produceVersion(c.Version),
 	}
-	if opts.RetryBackoff <= 0 {
-		opts.RetryBackoff = time.Second
+	p.topics[Balances], p.topics[Orders], p.topics[Deals] = k.Topics.Balances, k.Topics.Orders, k.Topics.Deals
+	for i, topic := range p.topics {
+		p.partitioners[i] = sarama.NewHashPartitioner(topic)
 	}
-	if opts.MaxBatchBytes <= 0 {
-		opts.MaxBatchBytes = 512 << 10
+	return p, nil
+}
+
+// withDefaults returns o with every unset field at its documented default.
+func (o PublisherOptions) withDefaults() PublisherOptions {
+	if o.Version == (sarama.KafkaVersion{}) {
+		o.Version = sarama.V2_1_0_0
 	}
-	if opts.ReadTimeout <= 0 {
-		opts.ReadTimeout = 10 * time.Second
+	if o.ClientID == "" {
+		o.ClientID = "bourse"
 	}
-	if opts.CloseTimeout <= 0 {
-		opts.CloseTimeout = 10 * time.Second
+	if o.Retries <= 0 {
+		o.Retries = 10
 	}
-	if opts.StallWarning <= 0 {
-		opts.StallWarning = 30 * time.Second
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = time.Second
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
+	if o.MaxBatchBytes <= 0 {
+		o.MaxBatchBytes = 512 << 10
 	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 10 * time.Second
+	}
+	if o.CloseTimeout <= 0 {
+		o.CloseTimeout = 10 * time.Second
+	}
+	if o.StallWarning <= 0 {
+		o.StallWarning = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// saramaConfig is the client configuration of an idempotent producer with
+// the named compression, after opts.Sarama's adjustments, validated.
+func saramaConfig(compression string, opts PublisherOptions) (*sarama.Config, error) {
 	c := sarama.NewConfig()
 	c.ClientID = opts.ClientID
 	c.Version = opts.Version
@@ -209,7 +232,7 @@ func NewPublisher(cfg *config.Config, opts PublisherOptions) (*Publisher, error)
 	c.Producer.Idempotent = true
 	c.Producer.RequiredAcks = sarama.WaitForAll
 	c.Net.MaxOpenRequests = 1
-	switch k.Compression {
+	switch compression {
 	case "", "none":
 		c.Producer.Compression = sarama.CompressionNone
 	case "gzip":
@@ -221,7 +244,7 @@ func NewPublisher(cfg *config.Config, opts PublisherOptions) (*Publisher, error)
 	case "zstd":
 		c.Producer.Compression = sarama.CompressionZSTD
 	default:
-		return nil, fmt.Errorf("events: unknown compression %q", k.Compression)
+		return nil, fmt.Errorf("events: unknown compression %q", compression)
 	}
 	// The client consumes only to read each partition's last message on
 	// a cold start: do not let a fetch wait for more.
@@ -233,24 +256,22 @@ func NewPublisher(cfg *config.Config, opts PublisherOptions) (*Publisher, error)
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
-	p := &Publisher{
-		enc: NewEncoder(cfg), brokers: append([]string(nil), k.Brokers...), conf: c, opts: opts, log: log,
-	}
-	switch v := c.Version; {
+	return c, nil
+}
+
+// produceVersion is the Produce request version to send to a broker of
+// Kafka version v.
+func produceVersion(v sarama.KafkaVersion) int16 {
+	switch {
 	case v.IsAtLeast(sarama.V2_1_0_0):
-		p.reqVer = 7
+		return 7
 	case v.IsAtLeast(sarama.V2_0_0_0):
-		p.reqVer = 6
+		return 6
 	case v.IsAtLeast(sarama.V1_0_0_0):
-		p.reqVer = 5
+		return 5
 	default:
-		p.reqVer = 3
+		return 3
 	}
-	p.topics[Balances], p.topics[Orders], p.topics[Deals] = k.Topics.Balances, k.Topics.Orders, k.Topics.Deals
-	for i, topic := range p.topics {
-		p.partitioners[i] = sarama.NewHashPartitioner(topic)
-	}
-	return p, nil
 }
 
 // Name implements runtime.Follower.
@@ -497,61 +518,12 @@ func (p *Publisher) produce(ctx context.Context, client sarama.Client, sess *ses
 func (p *Publisher) produceRound(ctx context.Context, client sarama.Client, sess *session, pending []chunk) error {
 	now := time.Now().Truncate(time.Millisecond)
 	for attempt := 0; ; attempt++ {
-		byBroker := make(map[*sarama.Broker][]chunk)
-		var retry []chunk
-		var lastErr error
-		for _, c := range pending {
-			b, err := client.Leader(c.tp.topic, c.tp.part)
-			if err != nil {
-				retry, lastErr = append(retry, c), fmt.Errorf("leader of %s/%d: %w", c.tp.topic, c.tp.part, err)
-				continue
-			}
-			byBroker[b] = append(byBroker[b], c)
-		}
-		type outcome struct {
-			acked []chunk
-			retry []chunk
-			err   error // the last retriable error
-			fatal error
-		}
-		results := make(chan outcome, len(byBroker))
+		byBroker, retry, lastErr := byLeader(client, pending)
+		results := make(chan produceOutcome, len(byBroker))
 		for b, cs := range byBroker {
 			// Built here: sess.seq changes only between attempts.
-			req := &sarama.ProduceRequest{RequiredAcks: sarama.WaitForAll, Timeout: int32(p.conf.Producer.Timeout / time.Millisecond), Version: p.reqVer}
-			for _, c := range cs {
-				req.AddBatch(c.tp.topic, c.tp.part, &sarama.RecordBatch{
-					Version: 2, Codec: p.conf.Producer.Compression, CompressionLevel: p.conf.Producer.CompressionLevel,
-					FirstTimestamp: now, MaxTimestamp: now, LastOffsetDelta: int32(len(c.records) - 1),
-					ProducerID: sess.id, ProducerEpoch: sess.epoch, FirstSequence: sess.seq[c.tp],
-					Records: offsetDeltas(c.records),
-				})
-			}
-			go func() {
-				resp, err := b.Produce(req)
-				if err != nil {
-					// The connection is in doubt: reopen it. The
-					// broker drops a batch it already appended when
-					// it comes again with the same sequence.
-					b.Close()
-					results <- outcome{retry: cs, err: fmt.Errorf("produce to broker %d: %w", b.ID(), err)}
-					return
-				}
-				var o outcome
-				for _, c := range cs {
-					blk := resp.GetBlock(c.tp.topic, c.tp.part)
-					switch {
-					case blk == nil:
-						o.retry, o.err = append(o.retry, c), fmt.Errorf("%s/%d: %w", c.tp.topic, c.tp.part, sarama.ErrIncompleteResponse)
-					case blk.Err == sarama.ErrNoError, blk.Err == sarama.ErrDuplicateSequenceNumber:
-						o.acked = append(o.acked, c)
-					case retriable(blk.Err):
-						o.retry, o.err = append(o.retry, c), fmt.Errorf("%s/%d: %w", c.tp.topic, c.tp.part, blk.Err)
-					default:
-						o.fatal = fmt.Errorf("%s/%d: %w", c.tp.topic, c.tp.part, blk.Err)
-					}
-				}
-				results <- o
-			}()
+			req := p.produceRequest(sess, cs, now)
+			go func() { results <- produceTo(b, req, cs) }()
 		}
 		var fatal error
 		for range byBroker {
@@ -587,10 +559,77 @@ func (p *Publisher) produceRound(ctx context.Context, client sarama.Client, sess
 		for _, c := range pending {
 			topics = append(topics, c.tp.topic)
 		}
-		if err := client.RefreshMetadata(topics...); err != nil {
-			lastErr = err
+		// A failed refresh shows again as a leader error next attempt.
+		_ = client.RefreshMetadata(topics...)
+	}
+}
+
+// produceOutcome is what one broker's answer means for its chunks.
+type produceOutcome struct {
+	acked []chunk
+	retry []chunk
+	err   error // the last retriable error
+	fatal error
+}
+
+// byLeader groups the chunks by the broker leading their partition; the
+// chunks whose leader is unknown are returned apart, with the last error.
+func byLeader(client sarama.Client, pending []chunk) (map[*sarama.Broker][]chunk, []chunk, error) {
+	byBroker := make(map[*sarama.Broker][]chunk)
+	var retry []chunk
+	var lastErr error
+	for _, c := range pending {
+		b, err := client.Leader(c.tp.topic, c.tp.part)
+		if err != nil {
+			retry, lastErr = append(retry, c), fmt.Errorf("leader of %s/%d: %w", c.tp.topic, c.tp.part, err)
+			continue
+		}
+		byBroker[b] = append(byBroker[b], c)
+	}
+	return byBroker, retry, lastErr
+}
+
+// produceRequest is one Produce request carrying each chunk as one record
+// batch, with the session's producer id and next sequence numbers.
+func (p *Publisher) produceRequest(sess *session, cs []chunk, now time.Time) *sarama.ProduceRequest {
+	req := &sarama.ProduceRequest{RequiredAcks: sarama.WaitForAll, Timeout: int32(p.conf.Producer.Timeout / time.Millisecond), Version: p.reqVer}
+	for _, c := range cs {
+		req.AddBatch(c.tp.topic, c.tp.part, &sarama.RecordBatch{
+			Version: 2, Codec: p.conf.Producer.Compression, CompressionLevel: p.conf.Producer.CompressionLevel,
+			FirstTimestamp: now, MaxTimestamp: now, LastOffsetDelta: int32(len(c.records) - 1),
+			ProducerID: sess.id, ProducerEpoch: sess.epoch, FirstSequence: sess.seq[c.tp],
+			Records: offsetDeltas(c.records),
+		})
+	}
+	return req
+}
+
+// produceTo sends req, which carries the chunks cs, to broker b and sorts
+// the chunks by the answer.
+func produceTo(b *sarama.Broker, req *sarama.ProduceRequest, cs []chunk) produceOutcome {
+	resp, err := b.Produce(req)
+	if err != nil {
+		// The connection is in doubt: reopen it. The broker drops a
+		// batch it already appended when it comes again with the same
+		// sequence.
+		b.Close()
+		return produceOutcome{retry: cs, err: fmt.Errorf("produce to broker %d: %w", b.ID(), err)}
+	}
+	var o produceOutcome
+	for _, c := range cs {
+		blk := resp.GetBlock(c.tp.topic, c.tp.part)
+		switch {
+		case blk == nil:
+			o.retry, o.err = append(o.retry, c), fmt.Errorf("%s/%d: %w", c.tp.topic, c.tp.part, sarama.ErrIncompleteResponse)
+		case blk.Err == sarama.ErrNoError, blk.Err == sarama.ErrDuplicateSequenceNumber:
+			o.acked = append(o.acked, c)
+		case retriable(blk.Err):
+			o.retry, o.err = append(o.retry, c), fmt.Errorf("%s/%d: %w", c.tp.topic, c.tp.part, blk.Err)
+		default:
+			o.fatal = fmt.Errorf("%s/%d: %w", c.tp.topic, c.tp.part, blk.Err)
 		}
 	}
+	return o
 }
 
 // retriable reports whether a partition's produce error can go away by

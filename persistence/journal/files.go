@@ -114,63 +114,20 @@ func openFiles(dir string, segmentSize int64, after uint64, replay func(Record) 
 	}
 	rec.Segments = len(segs)
 	j := &Files{dir: dir, segmentSize: segmentSize, wrap: WrapFile, chunk: ChunkSize}
-	decode := func(lsn uint64) bool { return lsn > after && replay != nil }
 	var data []byte // one buffer for every segment: records do not point into it
 	for i, seg := range segs {
 		last := i == len(segs)-1
 		if data, err = readInto(data[:0], filepath.Join(dir, seg.name)); err != nil {
 			return nil, rec, err
 		}
-		off := 0
-		for off < len(data) {
-			// Records the caller already holds (a snapshot covers them) are
-			// checked — framing, checksum, chunks, LSN order — but not
-			// decoded.
-			r, n, bad, rerr := nextRecord(data[off:], decode)
-			if n == 0 {
-				// A record cut short at the end of the last segment is a torn
-				// tail, cut whole: never a part of a command's chunks.
-				if !last || errors.Is(rerr, errChunkOrder) || validAfter(data[min(off+bad+1, len(data)):], j.lastLSN) {
-					return nil, rec, fmt.Errorf("%w: segment %s offset %d: %v", ErrCorrupt, seg.name, off+bad, rerr)
-				}
-				rec.TornBytes = int64(len(data) - off)
-				rec.TornReason = fmt.Sprintf("segment %s offset %d: %v", seg.name, off+bad, rerr)
-				break
-			}
-			lsn := r.LSN
-			if j.lastLSN != 0 && lsn != j.lastLSN+1 {
-				return nil, rec, fmt.Errorf("%w: segment %s offset %d: LSN %d after %d", ErrCorrupt, seg.name, off, lsn, j.lastLSN)
-			}
-			j.lastLSN = lsn
-			rec.Records++
-			if lsn > after && replay != nil {
-				if err := replay(r); err != nil {
-					return nil, rec, err
-				}
-			}
-			off += n
+		var off int
+		if off, err = j.replaySegment(seg.name, data, last, after, replay, &rec); err != nil {
+			return nil, rec, err
 		}
 		if last && !readOnly {
-			f, err := os.OpenFile(filepath.Join(dir, seg.name), os.O_RDWR, 0o644)
-			if err != nil {
+			if err := j.openTail(filepath.Join(dir, seg.name), int64(off), rec.TornBytes > 0); err != nil {
 				return nil, rec, err
 			}
-			if rec.TornBytes > 0 {
-				if err := f.Truncate(int64(off)); err != nil {
-					f.Close()
-					return nil, rec, err
-				}
-				if err := f.Sync(); err != nil {
-					f.Close()
-					return nil, rec, err
-				}
-			}
-			if _, err := f.Seek(int64(off), io.SeekStart); err != nil {
-				f.Close()
-				return nil, rec, err
-			}
-			j.f, j.size = j.wrapped(f), int64(off)
-			j.written, j.synced = j.size, j.size
 		}
 	}
 	rec.LastLSN = j.lastLSN
@@ -179,6 +136,71 @@ func openFiles(dir string, segmentSize int64, after uint64, replay func(Record) 
 	}
 	j.writtenLSN, j.syncedLSN = j.lastLSN, j.lastLSN
 	return j, rec, nil
+}
+
+// replaySegment checks the records in data, the bytes of segment name, and
+// passes those with an LSN above after to replay (if not nil); it returns
+// the offset where the last whole record ends. A record cut short at the
+// end of the last segment is a torn tail, noted in rec; anywhere else it is
+// ErrCorrupt.
+func (j *Files) replaySegment(name string, data []byte, last bool, after uint64, replay func(Record) error, rec *Recovery) (int, error) {
+	decode := func(lsn uint64) bool { return lsn > after && replay != nil }
+	off := 0
+	for off < len(data) {
+		// Records the caller already holds (a snapshot covers them) are
+		// checked — framing, checksum, chunks, LSN order — but not
+		// decoded.
+		r, n, bad, rerr := nextRecord(data[off:], decode)
+		if n == 0 {
+			// A record cut short at the end of the last segment is a torn
+			// tail, cut whole: never a part of a command's chunks.
+			if !last || errors.Is(rerr, errChunkOrder) || validAfter(data[min(off+bad+1, len(data)):], j.lastLSN) {
+				return 0, fmt.Errorf("%w: segment %s offset %d: %v", ErrCorrupt, name, off+bad, rerr)
+			}
+			rec.TornBytes = int64(len(data) - off)
+			rec.TornReason = fmt.Sprintf("segment %s offset %d: %v", name, off+bad, rerr)
+			break
+		}
+		lsn := r.LSN
+		if j.lastLSN != 0 && lsn != j.lastLSN+1 {
+			return 0, fmt.Errorf("%w: segment %s offset %d: LSN %d after %d", ErrCorrupt, name, off, lsn, j.lastLSN)
+		}
+		j.lastLSN = lsn
+		rec.Records++
+		if lsn > after && replay != nil {
+			if err := replay(r); err != nil {
+				return 0, err
+			}
+		}
+		off += n
+	}
+	return off, nil
+}
+
+// openTail opens the last segment, at path, for appending at off; when
+// torn it first cuts the file there and syncs the cut.
+func (j *Files) openTail(path string, off int64, torn bool) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	if torn {
+		if err := f.Truncate(off); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		f.Close()
+		return err
+	}
+	j.f, j.size = j.wrapped(f), off
+	j.written, j.synced = j.size, j.size
+	return nil
 }
 
 func (j *Files) wrapped(f *os.File) File {

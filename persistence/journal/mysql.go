@@ -341,13 +341,7 @@ func (m *MySQL) scan(after, upto uint64, decode func(lsn uint64) bool, fn func(R
 		cond += " AND lsn <= ?"
 	}
 	q := "SELECT lsn, " + chunk + " AS chunk, version, body, crc FROM `" + m.table + "` WHERE " + cond + " ORDER BY " + order + " LIMIT ?"
-	var (
-		a     assembler
-		r     row
-		body  []byte
-		prev  uint64 // the last whole record's LSN
-		first = true
-	)
+	s := scanState{first: true, decode: decode, fn: fn}
 	// The keyset: the last row read. chunk > MaxUint32 holds for no row,
 	// so the first page starts after LSN after.
 	lastLSN, lastChunk := after, uint64(math.MaxUint32)
@@ -362,43 +356,13 @@ func (m *MySQL) scan(after, upto uint64, decode func(lsn uint64) bool, fn func(R
 		}
 		n := 0
 		for rows.Next() {
-			if err := rows.StructScan(&r); err != nil {
+			if err := rows.StructScan(&s.r); err != nil {
 				rows.Close()
 				return fmt.Errorf("journal: %s: read after LSN %d: %w", m.where, lastLSN, err)
 			}
 			n++
-			lastLSN, lastChunk = r.LSN, uint64(r.Chunk)
-			body = append(body[:0], r.Version)
-			body = binary.LittleEndian.AppendUint64(body, r.LSN)
-			body = append(body, r.Body...)
-			at := fmt.Sprintf("LSN %d", r.LSN)
-			if r.Chunk != 0 || r.Version&chunkFlag != 0 {
-				at += fmt.Sprintf(" chunk %d", r.Chunk)
-			}
-			if bodyCRC(body) != r.CRC {
-				rows.Close()
-				return fmt.Errorf("%w: %s %s: checksum mismatch", ErrCorrupt, m.where, at)
-			}
-			c, err := parseBody(body)
-			if err == nil && c.index != uint64(r.Chunk) {
-				err = fmt.Errorf("%w: the row's chunk column says %d, its body %d", errChunkOrder, r.Chunk, c.index)
-			}
-			if err == nil && a.pending() == "" && !first && c.lsn != prev+1 {
-				err = fmt.Errorf("LSN %d after %d", c.lsn, prev)
-			}
-			var done bool
-			if err == nil {
-				done, err = a.add(c, decode)
-			}
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("%w: %s %s: %v", ErrCorrupt, m.where, at, err)
-			}
-			if !done {
-				continue
-			}
-			first, prev = false, a.r.LSN
-			if err := fn(a.r); err != nil {
+			lastLSN, lastChunk = s.r.LSN, uint64(s.r.Chunk)
+			if err := m.scanRow(&s); err != nil {
 				rows.Close()
 				return err
 			}
@@ -409,12 +373,58 @@ func (m *MySQL) scan(after, upto uint64, decode func(lsn uint64) bool, fn func(R
 			return fmt.Errorf("journal: %s: read after LSN %d: %w", m.where, lastLSN, err)
 		}
 		if n < mysqlPage {
-			if p := a.pending(); p != "" {
+			if p := s.a.pending(); p != "" {
 				return fmt.Errorf("%w: %s: %s", ErrCorrupt, m.where, p)
 			}
 			return nil
 		}
 	}
+}
+
+// scanState is what scan carries from one row to the next.
+type scanState struct {
+	a      assembler
+	r      row    // the row just read
+	body   []byte // r's record body, rebuilt
+	prev   uint64 // the last whole record's LSN
+	first  bool   // no whole record yet
+	decode func(lsn uint64) bool
+	fn     func(Record) error
+}
+
+// scanRow checks the row s.r — checksum, chunk column, LSN order — and adds
+// it to the record being assembled, passing a record it completes to s.fn.
+func (m *MySQL) scanRow(s *scanState) error {
+	r := &s.r
+	s.body = append(s.body[:0], r.Version)
+	s.body = binary.LittleEndian.AppendUint64(s.body, r.LSN)
+	s.body = append(s.body, r.Body...)
+	at := fmt.Sprintf("LSN %d", r.LSN)
+	if r.Chunk != 0 || r.Version&chunkFlag != 0 {
+		at += fmt.Sprintf(" chunk %d", r.Chunk)
+	}
+	if bodyCRC(s.body) != r.CRC {
+		return fmt.Errorf("%w: %s %s: checksum mismatch", ErrCorrupt, m.where, at)
+	}
+	c, err := parseBody(s.body)
+	if err == nil && c.index != uint64(r.Chunk) {
+		err = fmt.Errorf("%w: the row's chunk column says %d, its body %d", errChunkOrder, r.Chunk, c.index)
+	}
+	if err == nil && s.a.pending() == "" && !s.first && c.lsn != s.prev+1 {
+		err = fmt.Errorf("LSN %d after %d", c.lsn, s.prev)
+	}
+	var done bool
+	if err == nil {
+		done, err = s.a.add(c, s.decode)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s %s: %v", ErrCorrupt, m.where, at, err)
+	}
+	if !done {
+		return nil
+	}
+	s.first, s.prev = false, s.a.r.LSN
+	return s.fn(s.a.r)
 }
 
 // Read passes the committed records with after < LSN ≤ upto to fn in

@@ -122,31 +122,7 @@ func (m *Model) Decode(data []byte) error {
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		name := string(r.bytes(r.uvarint()))
 		stockPrec, moneyPrec, moneySave := r.uvarint(), r.uvarint(), r.uvarint()
-		mk := &market{last: r.varint()}
-		for res := range mk.series {
-			cnt := r.count()
-			s := make(series, 0, cnt)
-			prev := int64(0)
-			for k := uint64(0); k < cnt && r.err == nil; k++ {
-				c := messages.Candle{Time: prev + r.varint()}
-				prev = c.Time
-				c.Open, c.Close, c.High, c.Low = r.varint(), r.varint(), r.varint(), r.varint()
-				c.Volume, c.Deal = r.u256(), r.u256()
-				if k > 0 && c.Time <= s[k-1].Time {
-					r.fail()
-				}
-				s = append(s, c)
-			}
-			mk.series[res] = s
-		}
-		cnt := r.count()
-		mk.deals = make([]messages.MarketDeal, 0, cnt)
-		for k := uint64(0); k < cnt && r.err == nil; k++ {
-			d := messages.MarketDeal{ID: r.uvarint(), Time: r.varint()}
-			d.Side = messages.Side(r.byte())
-			d.Price, d.Amount = r.varint(), r.varint()
-			mk.deals = append(mk.deals, d)
-		}
+		mk := r.marketState()
 		cm := m.cfg.Market(name)
 		if r.err != nil || cm == nil {
 			continue
@@ -165,6 +141,43 @@ func (m *Model) Decode(data []byte) error {
 	m.lsn, m.mark, m.horizon, m.markets = lsn, mark, horizon, markets
 	m.dayLo, m.dayHi = 0, 0
 	return nil
+}
+
+// marketState reads one market's last price, k-line series and deals, as
+// Encode writes them after the market's name and precisions.
+func (r *reader) marketState() *market {
+	mk := &market{last: r.varint()}
+	for res := range mk.series {
+		mk.series[res] = r.series()
+	}
+	cnt := r.count()
+	mk.deals = make([]messages.MarketDeal, 0, cnt)
+	for k := uint64(0); k < cnt && r.err == nil; k++ {
+		d := messages.MarketDeal{ID: r.uvarint(), Time: r.varint()}
+		d.Side = messages.Side(r.byte())
+		d.Price, d.Amount = r.varint(), r.varint()
+		mk.deals = append(mk.deals, d)
+	}
+	return mk
+}
+
+// series reads one k-line series: its candles' times are delta-encoded and
+// must increase.
+func (r *reader) series() series {
+	cnt := r.count()
+	s := make(series, 0, cnt)
+	prev := int64(0)
+	for k := uint64(0); k < cnt && r.err == nil; k++ {
+		c := messages.Candle{Time: prev + r.varint()}
+		prev = c.Time
+		c.Open, c.Close, c.High, c.Low = r.varint(), r.varint(), r.varint(), r.varint()
+		c.Volume, c.Deal = r.u256(), r.u256()
+		if k > 0 && c.Time <= s[k-1].Time {
+			r.fail()
+		}
+		s = append(s, c)
+	}
+	return s
 }
 
 // WriteCheckpoint stores data (Model.Encode) as dir/CheckpointName
