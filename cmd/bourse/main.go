@@ -217,31 +217,12 @@ func version(args []string, out io.Writer) error {
 	return nil
 }
 
+// run runs a node: flags and configuration, the data directory lock and
+// recovery answers, the node, then its HTTP and websocket servers until a
+// stop signal, a journal failure or a server's end.
 func run(args []string) error {
-	fs := flag.NewFlagSet("bourse", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: bourse [flags] runs a node; bourse COMMAND [flags] runs one of: %s (bourse help)\n\nflags:\n", commandNames())
-		fs.PrintDefaults()
-	}
-	configPath := fs.String("config", "", "configuration file (default: the embedded default configuration)")
-	dataDir := fs.String("data-dir", "./data", "directory for local state")
-	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "listen address of the HTTP JSON-RPC API (internal: keep it private)")
-	wsAddr := fs.String("ws-addr", ws.DefaultAddr, "listen address of the websocket API (empty: not served)")
-	authURL := fs.String("auth-url", "", "websocket server.auth checks tokens with an HTTP GET to this URL (default: websocket.auth_url of the configuration)")
-	signURL := fs.String("sign-url", "", "websocket server.sign checks signatures with an HTTP GET to this URL (default: websocket.sign_url of the configuration)")
-	devAuth := fs.Bool("dev-auth", false, "development only: websocket server.auth also accepts tokens \"dev:<user_id>\" (refused unless -ws-addr is loopback)")
-	httpToken := fs.String("http-token", os.Getenv("BOURSE_HTTP_TOKEN"), "if set, HTTP requests need 'Authorization: Bearer TOKEN' (default $BOURSE_HTTP_TOKEN)")
-	tokenFile := fs.String("http-token-file", "", "bearer tokens, one per line (# comments); any of them is accepted; re-read on SIGHUP (token rotation without a restart)")
-	journalDSN := journalFlag(fs)
-	historyDSN := fs.String("history", "", "keep order/deal/balance history in MySQL: go-sql-driver DSN (default: history.dsn of the configuration, else SQLite at DATA-DIR/history.db)")
-	redisAddr := fs.String("redis", "", "keep market data in Redis at host:port or redis:// URL (default: marketdata.redis of the configuration, else in memory)")
-	alertRedis := fs.String("alert-redis", "", "push error-level log records to the Redis list alert.key at host:port or redis:// URL (default: alert.redis of the configuration, else no alerts)")
-	kafkaBrokers := fs.String("kafka", "", "publish events to these Kafka brokers, comma-separated (default: kafka.brokers of the configuration, else the in-process bus only)")
-	durability := fs.String("durability", "sync", "when a write is acknowledged: sync (after fsync), batch (after write; fsync every tuning.journal.sync_interval, default 10ms), async (at once)")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	httpMaxConns := fs.Int("http-max-conns", 0, "open HTTP connections at most; more are answered 503 and closed (default: http.max_conns of the configuration, 1024; 0: no limit); lowered to fit RLIMIT_NOFILE")
-	wsMaxConns := fs.Int("ws-max-conns", 0, "open websocket connections at most; more are answered 503 and closed (default: websocket.max_conns of the configuration, 10000; 0: no limit); lowered to fit RLIMIT_NOFILE")
-	if err := parseFlags(fs, args); err != nil {
+	f, err := parseRunFlags(args)
+	if err != nil {
 		return err
 	}
 	// Signals are caught from the start: a SIGHUP (token reload) or
@@ -251,216 +232,355 @@ func run(args []string) error {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sig)
 
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("-log-level: %w", err)
-	}
-	base := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
-	log := slog.New(base)
-	slog.SetDefault(log)
-
-	mode, err := journal.ParseMode(*durability)
-	if err != nil {
-		return fmt.Errorf("-durability: %w", err)
-	}
-	cfg, err := config.LoadFile(*configPath)
-	if err != nil {
+	r := &nodeRun{f: f}
+	if err := r.configure(); err != nil {
 		return err
 	}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "alert-redis" {
-			cfg.Alert.Redis = *alertRedis
-		}
-	})
-	if cfg.Alert.Redis != "" {
+	if r.cfg.Alert.Redis != "" {
 		// Error-level records also go to the Redis alert list (alertcenter).
-		ah, err := alert.New(base, alert.FromConfig(cfg.Alert))
+		ah, err := alert.New(r.base, alert.FromConfig(r.cfg.Alert))
 		if err != nil {
 			return err
 		}
 		defer ah.Close()
-		log = slog.New(ah)
-		slog.SetDefault(log)
+		r.log = slog.New(ah)
+		slog.SetDefault(r.log)
 	}
-	if *dataDir == "" {
+	if err := r.applyFlags(); err != nil {
+		return err
+	}
+	if err := r.listenWhileRecovering(); err != nil {
+		return err
+	}
+	defer func() {
+		if r.starting != nil { // not handed to the API server: start-up failed
+			r.starting.Stop(context.Background())
+			r.ln.Close()
+		}
+	}()
+	if err := r.startNode(); err != nil {
+		return err
+	}
+	if err := r.newHTTPServer(); err != nil {
+		r.node.Shutdown(context.Background())
+		return err
+	}
+	r.handOver()
+	if err := r.startWS(); err != nil {
+		return err
+	}
+
+	errc := make(chan error, 2)
+	go func() { errc <- r.srv.Serve(r.ln) }()
+	if r.wsSrv != nil {
+		go func() { errc <- r.wsSrv.Serve(r.wsLn) }()
+	}
+	haltErr := r.wait(sig, errc)
+	r.shutdown()
+	if haltErr != nil {
+		return fmt.Errorf("stopped after a journal failure: %w", haltErr)
+	}
+	r.log.Info("stopped")
+	return nil
+}
+
+// runFlags are the flags of a node run (bourse [flags]).
+type runFlags struct {
+	configPath, dataDir, httpAddr, wsAddr string
+	authURL, signURL                      string
+	devAuth                               bool
+	httpToken, tokenFile                  string
+	journalDSN                            func(*config.Config) string
+	historyDSN, redisAddr, alertRedis     string
+	kafkaBrokers, durability, logLevel    string
+	httpMaxConns, wsMaxConns              int
+	set                                   map[string]bool // the flags given on the command line
+}
+
+// parseRunFlags parses the flags of a node run.
+func parseRunFlags(args []string) (*runFlags, error) {
+	fs := flag.NewFlagSet("bourse", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: bourse [flags] runs a node; bourse COMMAND [flags] runs one of: %s (bourse help)\n\nflags:\n", commandNames())
+		fs.PrintDefaults()
+	}
+	f := &runFlags{set: map[string]bool{}}
+	fs.StringVar(&f.configPath, "config", "", "configuration file (default: the embedded default configuration)")
+	fs.StringVar(&f.dataDir, "data-dir", "./data", "directory for local state")
+	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8080", "listen address of the HTTP JSON-RPC API (internal: keep it private)")
+	fs.StringVar(&f.wsAddr, "ws-addr", ws.DefaultAddr, "listen address of the websocket API (empty: not served)")
+	fs.StringVar(&f.authURL, "auth-url", "", "websocket server.auth checks tokens with an HTTP GET to this URL (default: websocket.auth_url of the configuration)")
+	fs.StringVar(&f.signURL, "sign-url", "", "websocket server.sign checks signatures with an HTTP GET to this URL (default: websocket.sign_url of the configuration)")
+	fs.BoolVar(&f.devAuth, "dev-auth", false, "development only: websocket server.auth also accepts tokens \"dev:<user_id>\" (refused unless -ws-addr is loopback)")
+	fs.StringVar(&f.httpToken, "http-token", os.Getenv("BOURSE_HTTP_TOKEN"), "if set, HTTP requests need 'Authorization: Bearer TOKEN' (default $BOURSE_HTTP_TOKEN)")
+	fs.StringVar(&f.tokenFile, "http-token-file", "", "bearer tokens, one per line (# comments); any of them is accepted; re-read on SIGHUP (token rotation without a restart)")
+	f.journalDSN = journalFlag(fs)
+	fs.StringVar(&f.historyDSN, "history", "", "keep order/deal/balance history in MySQL: go-sql-driver DSN (default: history.dsn of the configuration, else SQLite at DATA-DIR/history.db)")
+	fs.StringVar(&f.redisAddr, "redis", "", "keep market data in Redis at host:port or redis:// URL (default: marketdata.redis of the configuration, else in memory)")
+	fs.StringVar(&f.alertRedis, "alert-redis", "", "push error-level log records to the Redis list alert.key at host:port or redis:// URL (default: alert.redis of the configuration, else no alerts)")
+	fs.StringVar(&f.kafkaBrokers, "kafka", "", "publish events to these Kafka brokers, comma-separated (default: kafka.brokers of the configuration, else the in-process bus only)")
+	fs.StringVar(&f.durability, "durability", "sync", "when a write is acknowledged: sync (after fsync), batch (after write; fsync every tuning.journal.sync_interval, default 10ms), async (at once)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&f.httpMaxConns, "http-max-conns", 0, "open HTTP connections at most; more are answered 503 and closed (default: http.max_conns of the configuration, 1024; 0: no limit); lowered to fit RLIMIT_NOFILE")
+	fs.IntVar(&f.wsMaxConns, "ws-max-conns", 0, "open websocket connections at most; more are answered 503 and closed (default: websocket.max_conns of the configuration, 10000; 0: no limit); lowered to fit RLIMIT_NOFILE")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	return f, nil
+}
+
+// nodeRun is a node run's state, filled in step by step by run.
+type nodeRun struct {
+	f        *runFlags
+	base     slog.Handler // the text handler on stderr
+	log      *slog.Logger
+	mode     journal.Mode
+	cfg      *config.Config
+	lock     *dirlock.Lock
+	ln       net.Listener      // the HTTP listener
+	starting *httprpc.Starting // answers while recovering; nil once handed over
+	halt     chan error        // a journal failure beyond repair
+	node     *runtime.Node
+	services *runtime.Services
+	reg      *prometheus.Registry
+	srv      *httprpc.Server
+	wsSrv    *ws.Server // nil: no websocket API
+	wsLn     net.Listener
+}
+
+// configure makes the logger, parses the durability and loads the
+// configuration with -alert-redis over it.
+func (r *nodeRun) configure() error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(r.f.logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	r.base = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	r.log = slog.New(r.base)
+	slog.SetDefault(r.log)
+
+	mode, err := journal.ParseMode(r.f.durability)
+	if err != nil {
+		return fmt.Errorf("-durability: %w", err)
+	}
+	r.mode = mode
+	if r.cfg, err = config.LoadFile(r.f.configPath); err != nil {
+		return err
+	}
+	if r.f.set["alert-redis"] {
+		r.cfg.Alert.Redis = r.f.alertRedis
+	}
+	return nil
+}
+
+// applyFlags puts the other flags given over the configuration and checks
+// them.
+func (r *nodeRun) applyFlags() error {
+	f, cfg := r.f, r.cfg
+	if f.dataDir == "" {
 		return errors.New("-data-dir must not be empty")
 	}
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
+	for name := range f.set {
+		switch name {
 		case "history":
-			cfg.History.DSN = *historyDSN
+			cfg.History.DSN = f.historyDSN
 		case "redis":
-			cfg.MarketData.Redis = *redisAddr
+			cfg.MarketData.Redis = f.redisAddr
 		case "kafka":
-			cfg.Kafka.Brokers = splitList(*kafkaBrokers)
+			cfg.Kafka.Brokers = splitList(f.kafkaBrokers)
 		case "auth-url":
-			cfg.WebSocket.AuthURL = *authURL
+			cfg.WebSocket.AuthURL = f.authURL
 		case "sign-url":
-			cfg.WebSocket.SignURL = *signURL
+			cfg.WebSocket.SignURL = f.signURL
 		case "http-max-conns":
-			cfg.HTTP.MaxConns = *httpMaxConns
+			cfg.HTTP.MaxConns = f.httpMaxConns
 		case "ws-max-conns":
-			cfg.WebSocket.MaxConns = *wsMaxConns
+			cfg.WebSocket.MaxConns = f.wsMaxConns
 		}
-	})
+	}
 	if cfg.HTTP.MaxConns < 0 || cfg.WebSocket.MaxConns < 0 {
 		return usageErrorf("-http-max-conns and -ws-max-conns must not be negative")
 	}
-	fitConnLimits(cfg, *wsAddr != "", log)
-	if *devAuth && (*wsAddr == "" || !ws.IsLoopback(*wsAddr)) {
-		return fmt.Errorf("-dev-auth needs a loopback -ws-addr, not %q", *wsAddr)
+	fitConnLimits(cfg, f.wsAddr != "", r.log)
+	if f.devAuth && (f.wsAddr == "" || !ws.IsLoopback(f.wsAddr)) {
+		return fmt.Errorf("-dev-auth needs a loopback -ws-addr, not %q", f.wsAddr)
 	}
-	dsn := journalDSN(cfg)
+	return nil
+}
+
+// listenWhileRecovering locks the data directory, then opens the HTTP
+// listener, which answers from the start: while the node recovers,
+// /healthz is ok (alive) and /readyz and requests 503.
+func (r *nodeRun) listenWhileRecovering() error {
 	// The data directory is locked before any listener opens: a second
 	// node on it is told so, not that the port is taken.
-	lock, err := dirlock.Acquire(*dataDir)
+	lock, err := dirlock.Acquire(r.f.dataDir)
 	if err != nil {
 		return err
 	}
-	// The HTTP listener answers from the start: while the node recovers,
-	// /healthz is ok (alive) and /readyz and requests 503.
-	ln, err := net.Listen("tcp", *httpAddr)
+	ln, err := net.Listen("tcp", r.f.httpAddr)
 	if err != nil {
 		lock.Release()
 		return fmt.Errorf("-http-addr: %w", err)
 	}
-	starting, err := httprpc.ServeStarting(ln, cfg.HTTP.MaxConns)
+	starting, err := httprpc.ServeStarting(ln, r.cfg.HTTP.MaxConns)
 	if err != nil {
 		ln.Close()
 		lock.Release()
 		return err
 	}
-	defer func() {
-		if starting != nil { // not handed to the API server: start-up failed
-			starting.Stop(context.Background())
-			ln.Close()
-		}
-	}()
-	log.Info("HTTP listening while recovering (/healthz ok, /readyz 503)", "addr", ln.Addr().String())
-	// A journal that fails beyond repair halts the node: the loop below
-	// stops the edges (in-flight answers are written) and the process
-	// exits 1.
-	halt := make(chan error, 1)
-	jopts := journal.Options{Mode: mode, Halt: func(err error) {
+	r.lock, r.ln, r.starting = lock, ln, starting
+	r.log.Info("HTTP listening while recovering (/healthz ok, /readyz 503)", "addr", ln.Addr().String())
+	return nil
+}
+
+// startNode recovers the node from its journal and starts its followers.
+func (r *nodeRun) startNode() error {
+	// A journal that fails beyond repair halts the node: wait stops the
+	// edges (in-flight answers are written) and the process exits 1.
+	r.halt = make(chan error, 1)
+	jopts := journal.Options{Mode: r.mode, Halt: func(err error) {
 		select {
-		case halt <- err:
+		case r.halt <- err:
 		default:
 		}
 	}}
-	node, err := runtime.Start(cfg, runtime.Options{Logger: log, DataDir: *dataDir, Lock: lock, JournalDSN: dsn, Journal: jopts})
+	dsn := r.f.journalDSN(r.cfg)
+	node, err := runtime.Start(r.cfg, runtime.Options{Logger: r.log, DataDir: r.f.dataDir, Lock: r.lock, JournalDSN: dsn, Journal: jopts})
 	if err != nil {
 		return err
 	}
-	log.Info("journal", "journal", runtime.JournalName(*dataDir, dsn), "durability", mode.String(), "last_lsn", node.Journal.LastLSN())
-	services, err := node.StartServices(context.Background(), *dataDir)
-	if err != nil {
+	r.node = node
+	r.log.Info("journal", "journal", runtime.JournalName(r.f.dataDir, dsn), "durability", r.mode.String(), "last_lsn", node.Journal.LastLSN())
+	if r.services, err = node.StartServices(context.Background(), r.f.dataDir); err != nil {
 		node.Shutdown(context.Background())
 		return err
 	}
-	log.Info("followers", "history", historyName(cfg, *dataDir), "marketdata", orDefault(cfg.MarketData.Redis, "memory"),
+	cfg := r.cfg
+	r.log.Info("followers", "history", historyName(cfg, r.f.dataDir), "marketdata", orDefault(cfg.MarketData.Redis, "memory"),
 		"kafka", orDefault(strings.Join(cfg.Kafka.Brokers, ","), "none (in-process bus only)"))
+	return nil
+}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(node.Metrics(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv := httprpc.New(node.Router)
-	reg.MustRegister(srv.Collector())
-	srv.BearerToken = *httpToken
-	if *tokenFile != "" {
-		tokens, err := readTokens(*tokenFile, *httpToken)
+// newHTTPServer builds the HTTP JSON-RPC server with its bearer tokens
+// and the metrics registry.
+func (r *nodeRun) newHTTPServer() error {
+	r.reg = prometheus.NewRegistry()
+	r.reg.MustRegister(r.node.Metrics(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv := httprpc.New(r.node.Router)
+	r.reg.MustRegister(srv.Collector())
+	srv.BearerToken = r.f.httpToken
+	if r.f.tokenFile != "" {
+		tokens, err := readTokens(r.f.tokenFile, r.f.httpToken)
 		if err != nil {
-			node.Shutdown(context.Background())
 			return fmt.Errorf("-http-token-file: %w", err)
 		}
 		srv.SetTokens(tokens)
 	}
-	srv.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	srv.Ready = node.Ready
+	srv.Metrics = promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{})
+	srv.Ready = r.node.Ready
+	r.srv = srv
+	return nil
+}
+
+// handOver stops the recovery answers, waiting up to 5 s for those in
+// flight, so that the HTTP server can take the listener.
+func (r *nodeRun) handOver() {
 	stopCtx, cancelStop := context.WithTimeout(context.Background(), 5*time.Second)
-	if _, err := starting.Stop(stopCtx); err != nil {
-		log.Warn("recovery answers: not all finished", "err", err)
+	if _, err := r.starting.Stop(stopCtx); err != nil {
+		r.log.Warn("recovery answers: not all finished", "err", err)
 	}
 	cancelStop()
-	starting = nil
-	log.Info("HTTP JSON-RPC listening", "addr", ln.Addr().String(), "bearer_token", *httpToken != "" || *tokenFile != "")
-	var wsSrv *ws.Server
+	r.starting = nil
+	r.log.Info("HTTP JSON-RPC listening", "addr", r.ln.Addr().String(), "bearer_token", r.f.httpToken != "" || r.f.tokenFile != "")
+}
+
+// startWS builds the websocket server and opens its listener, unless
+// -ws-addr is empty. On failure it stops the node.
+func (r *nodeRun) startWS() error {
+	if r.f.wsAddr == "" {
+		return nil
+	}
+	wsSrv, err := ws.New(r.node.Router, r.services.Bus, ws.Options{
+		DevAuth:          r.f.devAuth,
+		MarketDataCursor: r.services.MarketData.Cursor,
+		Logger:           r.log,
+	})
 	var wsLn net.Listener
-	if *wsAddr != "" {
-		wsSrv, err = ws.New(node.Router, services.Bus, ws.Options{
-			DevAuth:          *devAuth,
-			MarketDataCursor: services.MarketData.Cursor,
-			Logger:           log,
-		})
-		if err == nil {
-			wsLn, err = net.Listen("tcp", *wsAddr)
-		}
-		if err != nil {
-			ln.Close()
-			if wsSrv != nil {
-				wsSrv.Shutdown(context.Background())
-			}
-			node.Shutdown(context.Background())
-			return fmt.Errorf("-ws-addr: %w", err)
-		}
-		reg.MustRegister(wsSrv.Collector())
-		log.Info("websocket listening", "addr", wsLn.Addr().String(), "auth_url", cfg.WebSocket.AuthURL != "", "dev_auth", *devAuth)
+	if err == nil {
+		wsLn, err = net.Listen("tcp", r.f.wsAddr)
 	}
-
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
-	if wsSrv != nil {
-		go func() { errc <- wsSrv.Serve(wsLn) }()
+	if err != nil {
+		r.ln.Close()
+		if wsSrv != nil {
+			wsSrv.Shutdown(context.Background())
+		}
+		r.node.Shutdown(context.Background())
+		return fmt.Errorf("-ws-addr: %w", err)
 	}
+	r.wsSrv, r.wsLn = wsSrv, wsLn
+	r.reg.MustRegister(wsSrv.Collector())
+	r.log.Info("websocket listening", "addr", wsLn.Addr().String(), "auth_url", r.cfg.WebSocket.AuthURL != "", "dev_auth", r.f.devAuth)
+	return nil
+}
 
-	var haltErr error
-wait:
+// wait serves until a stop signal, a journal failure (returned) or a
+// server's end; a SIGHUP re-reads the bearer tokens.
+func (r *nodeRun) wait(sig <-chan os.Signal, errc <-chan error) error {
 	for {
 		select {
 		case s := <-sig:
 			if s == syscall.SIGHUP {
-				if *tokenFile == "" {
-					log.Info("SIGHUP ignored: no -http-token-file")
-					continue
-				}
-				tokens, err := readTokens(*tokenFile, *httpToken)
-				if err != nil {
-					log.Error("bearer tokens not reloaded; the current ones stay in force", "err", err)
-					continue
-				}
-				srv.SetTokens(tokens)
-				log.Info("bearer tokens reloaded", "file", *tokenFile, "tokens", len(tokens))
+				r.reloadTokens()
 				continue
 			}
-			log.Info("stopping", "signal", s.String())
-			break wait
-		case err := <-halt:
-			haltErr = err
-			log.Error("stopping: the journal failed and could not return to its last durable position; restart to recover", "err", err)
-			break wait
+			r.log.Info("stopping", "signal", s.String())
+			return nil
+		case err := <-r.halt:
+			r.log.Error("stopping: the journal failed and could not return to its last durable position; restart to recover", "err", err)
+			return err
 		case err := <-errc:
 			if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, ws.ErrServerClosed) {
-				log.Error("server failed", "err", err)
+				r.log.Error("server failed", "err", err)
 			}
-			break wait
+			return nil
 		}
 	}
+}
+
+// reloadTokens re-reads -http-token-file; on failure the current tokens
+// stay in force.
+func (r *nodeRun) reloadTokens() {
+	if r.f.tokenFile == "" {
+		r.log.Info("SIGHUP ignored: no -http-token-file")
+		return
+	}
+	tokens, err := readTokens(r.f.tokenFile, r.f.httpToken)
+	if err != nil {
+		r.log.Error("bearer tokens not reloaded; the current ones stay in force", "err", err)
+		return
+	}
+	r.srv.SetTokens(tokens)
+	r.log.Info("bearer tokens reloaded", "file", r.f.tokenFile, "tokens", len(tokens))
+}
+
+// shutdown stops the websocket and HTTP servers, then the node, within
+// 10 s.
+func (r *nodeRun) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if wsSrv != nil {
-		if err := wsSrv.Shutdown(ctx); err != nil {
-			log.Error("websocket shutdown", "err", err)
+	if r.wsSrv != nil {
+		if err := r.wsSrv.Shutdown(ctx); err != nil {
+			r.log.Error("websocket shutdown", "err", err)
 		}
 	}
-	if err := srv.Shutdown(ctx); err != nil {
-		log.Error("HTTP shutdown", "err", err)
+	if err := r.srv.Shutdown(ctx); err != nil {
+		r.log.Error("HTTP shutdown", "err", err)
 	}
-	if err := node.Shutdown(ctx); err != nil {
-		log.Error("node shutdown", "err", err)
+	if err := r.node.Shutdown(ctx); err != nil {
+		r.log.Error("node shutdown", "err", err)
 	}
-	if haltErr != nil {
-		return fmt.Errorf("stopped after a journal failure: %w", haltErr)
-	}
-	log.Info("stopped")
-	return nil
 }
 
 // fitConnLimits lowers the HTTP and websocket connection limits so that,

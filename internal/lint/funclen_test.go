@@ -30,7 +30,6 @@ var allowed = map[string]bool{
 	"benchmarks/cmd/wsbench/push.go:runFanout":                true,
 	"benchmarks/cmd/wsbench/push.go:runThroughput":            true,
 	"benchmarks/internal/workload/workload.go:Generator.next": true,
-	"cmd/bourse/main.go:run":                                  true,
 	"edges/httprpc/envelope.go:parseRequest":                  true,
 	"edges/ws/hub.go:hub.refresh":                             true,
 	"internal/testenv/testsummary/main.go:summarize":          true,
