@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/bourse-exchange/bourse/persistence/events"
 	"github.com/bourse-exchange/bourse/persistence/history"
+	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/persistence/marketdata"
+	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // FollowerBatch is how many journal records a follower takes at once.
@@ -52,9 +55,6 @@ func (n *Node) StartServices(ctx context.Context, dataDir string) (*Services, er
 		}
 		return nil, err
 	}
-	// AllowSkips: when the journal no longer holds what follows the
-	// cursor (a follower lagging beyond snapshot.max_follower_lag), the
-	// feed skips ahead; the store records the skip instead of stalling.
 	// Each store keeps the journal's identity with its cursor and checks
 	// it now (history, the memory market data) or when it connects
 	// (Redis, Kafka): see their Options.Journal.
@@ -62,38 +62,13 @@ func (n *Node) StartServices(ctx context.Context, dataDir string) (*Services, er
 	if id.ID == "" {
 		id = nil
 	}
-	hopts := history.Options{Config: cfg, DSN: cfg.History.DSN, AllowSkips: true, Logger: n.log, Journal: id, JournalEnd: end}
-	if hopts.DSN == "" {
-		if err := os.MkdirAll(dataDir, 0o755); err != nil {
-			return fail(err)
-		}
-		hopts.Path = HistoryPath(dataDir)
-	}
 	var err error
-	if s.History, err = history.Open(ctx, hopts); err != nil {
-		return fail(fmt.Errorf("history: %w", err))
+	if s.History, err = n.openHistory(ctx, dataDir, id, end); err != nil {
+		return fail(err)
 	}
 	opened = append(opened, s.History)
-	if id != nil && s.History.Truncated() {
-		// The journal was cut back under the history: a new timeline, so
-		// that market data and Kafka, checked when they connect, do not
-		// take the records written from now on for those they hold.
-		if err := n.newTimeline(); err != nil {
-			return fail(err)
-		}
-		if err := s.History.Rebind(ctx, n.Identity, end); err != nil {
-			return fail(fmt.Errorf("history: %w", err))
-		}
-	}
-	mopts := marketdata.Options{Redis: cfg.MarketData.Redis, Logger: n.log, Journal: id, JournalEnd: end}
-	if mopts.Redis == "" {
-		mopts.Dir = MarketDataDir(dataDir)
-		if err := os.MkdirAll(mopts.Dir, 0o755); err != nil {
-			return fail(err)
-		}
-	}
-	if s.MarketData, err = marketdata.Open(cfg, mopts); err != nil {
-		return fail(fmt.Errorf("market data: %w", err))
+	if s.MarketData, err = openMarketData(cfg, dataDir, n.log, id, end); err != nil {
+		return fail(err)
 	}
 	opened = append(opened, s.MarketData)
 	if len(cfg.Kafka.Brokers) > 0 {
@@ -112,4 +87,57 @@ func (n *Node) StartServices(ctx context.Context, dataDir string) (*Services, er
 	n.Router.History = s.History
 	n.Router.MarketData = s.MarketData
 	return s, nil
+}
+
+// openHistory opens the history store: in MySQL if history.dsn is set,
+// else in SQLite under dataDir. When the journal was cut back under it,
+// the node starts a new timeline and the store takes its identity.
+func (n *Node) openHistory(ctx context.Context, dataDir string, id *pj.Identity, end uint64) (*history.Store, error) {
+	cfg := n.Config
+	// AllowSkips: when the journal no longer holds what follows the
+	// cursor (a follower lagging beyond snapshot.max_follower_lag), the
+	// feed skips ahead; the store records the skip instead of stalling.
+	hopts := history.Options{Config: cfg, DSN: cfg.History.DSN, AllowSkips: true, Logger: n.log, Journal: id, JournalEnd: end}
+	if hopts.DSN == "" {
+		if err := os.MkdirAll(dataDir, 0o755); err != nil {
+			return nil, err
+		}
+		hopts.Path = HistoryPath(dataDir)
+	}
+	h, err := history.Open(ctx, hopts)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	if id != nil && h.Truncated() {
+		// The journal was cut back under the history: a new timeline, so
+		// that market data and Kafka, checked when they connect, do not
+		// take the records written from now on for those they hold.
+		if err := n.newTimeline(); err != nil {
+			h.Close()
+			return nil, err
+		}
+		if err := h.Rebind(ctx, n.Identity, end); err != nil {
+			h.Close()
+			return nil, fmt.Errorf("history: %w", err)
+		}
+	}
+	return h, nil
+}
+
+// openMarketData opens the market data store: in Redis if
+// marketdata.redis is set, else in memory with its checkpoint under
+// dataDir.
+func openMarketData(cfg *config.Config, dataDir string, log *slog.Logger, id *pj.Identity, end uint64) (*marketdata.Store, error) {
+	mopts := marketdata.Options{Redis: cfg.MarketData.Redis, Logger: log, Journal: id, JournalEnd: end}
+	if mopts.Redis == "" {
+		mopts.Dir = MarketDataDir(dataDir)
+		if err := os.MkdirAll(mopts.Dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	m, err := marketdata.Open(cfg, mopts)
+	if err != nil {
+		return nil, fmt.Errorf("market data: %w", err)
+	}
+	return m, nil
 }

@@ -35,7 +35,6 @@ var allowed = map[string]bool{
 	"internal/testenv/testsummary/main.go:summarize":          true,
 	"runtime/backup.go:backup":                                true,
 	"runtime/node.go:Start":                                   true,
-	"runtime/services.go:Node.StartServices":                  true,
 }
 
 // Flat-switch exemption limits: see isFlatSwitch.
