@@ -18,12 +18,6 @@ import (
 // too long is logged, to be removed.
 var allowed = map[string]bool{
 	// Being split (issue 15 item 7); each entry goes as its function is split.
-	"actors/internal/coretest/cmd.go:Engine.Do":               true,
-	"actors/internal/coretest/engine.go:Engine.Check":         true,
-	"actors/internal/coretest/engine.go:checkListings":        true,
-	"actors/internal/coretest/ref.go:Ref.do":                  true,
-	"actors/internal/coretest/ref.go:Ref.match":               true,
-	"actors/market/book/book.go:Book.Apply":                   true,
 	"benchmarks/cmd/harness/http.go:httpTarget.step":          true,
 	"benchmarks/cmd/loadgen/main.go:run":                      true,
 	"benchmarks/cmd/wsbench/main.go:parseFlags":               true,

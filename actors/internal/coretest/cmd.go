@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
 )
 
@@ -190,64 +191,17 @@ func (e *Engine) Do(c *Cmd) Result {
 	bc := b.Config()
 	switch c.Op {
 	case OpUpdate:
-		if int(c.Asset) >= len(e.Cfg.Assets) {
-			r.Err = messages.ErrInvalidArgument
-			return r
-		}
-		a := e.Cfg.Assets[c.Asset]
-		u, neg, err := fixed.Parse(c.Change, a.Show())
-		if err != nil {
-			r.Err = messages.ErrInvalidArgument
-			return r
-		}
-		change := fixed.Rescale(&u, a.Show(), a.PrecSave)
-		ev, uerr := e.Update(&messages.BalanceUpdate{
-			User: c.User, Asset: c.Asset, Business: c.Business, BusinessID: c.BusinessID,
-			Change: change, Negative: neg, Detail: []byte("{}"), Time: c.Time,
-		})
-		if r.Err = uerr; ev != nil {
-			r.Events = []messages.Event{ev}
-		}
+		r.Events, r.Err = e.update(c)
 	case OpPutLimit:
-		cmd := &messages.PutLimit{User: c.User, Market: c.Market, Side: c.Side, Source: "test", Time: c.Time}
-		if cmd.Amount, r.Err = parseUnits(c.Amount, bc.StockPrec); r.Err != nil {
-			return r
+		var cmd *messages.PutLimit
+		if cmd, r.Err = putLimit(c, bc); r.Err == nil {
+			r.Events, r.Order, r.Err = e.PutLimit(cmd)
 		}
-		if cmd.Price, r.Err = parseUnits(c.Price, bc.MoneyPrec); r.Err != nil {
-			return r
-		}
-		if cmd.TakerFee, r.Err = parseUnits(c.TakerFee, bc.FeePrec); r.Err != nil {
-			return r
-		}
-		if cmd.MakerFee, r.Err = parseUnits(c.MakerFee, bc.FeePrec); r.Err != nil {
-			return r
-		}
-		if cmd.StopPrice, r.Err = parseStop(c.StopPrice, bc.MoneyPrec); r.Err != nil {
-			return r
-		}
-		cmd.TIF, cmd.PostOnly, cmd.STP, cmd.ClientID = c.TIF, c.PostOnly, c.STP, c.ClientID
-		r.Events, r.Order, r.Err = e.PutLimit(cmd)
 	case OpPutMarket:
-		cmd := &messages.PutMarket{User: c.User, Market: c.Market, Side: c.Side, Source: "test", Time: c.Time}
-		prec := bc.StockPrec
-		if c.Side == messages.Bid {
-			prec = bc.MoneyPrec // docs/protocol.md D8
+		var cmd *messages.PutMarket
+		if cmd, r.Err = putMarket(c, bc); r.Err == nil {
+			r.Events, r.Order, r.Err = e.PutMarket(cmd)
 		}
-		if cmd.Amount, r.Err = parseUnits(c.Amount, prec); r.Err != nil {
-			return r
-		}
-		if cmd.TakerFee, r.Err = parseUnits(c.TakerFee, bc.FeePrec); r.Err != nil {
-			return r
-		}
-		if cmd.StopPrice, r.Err = parseStop(c.StopPrice, bc.MoneyPrec); r.Err != nil {
-			return r
-		}
-		if c.TIF != messages.GTC || c.PostOnly {
-			r.Err = messages.ErrInvalidArgument // not options of a market order
-			return r
-		}
-		cmd.STP, cmd.ClientID = c.STP, c.ClientID
-		r.Events, r.Order, r.Err = e.PutMarket(cmd)
 	case OpCancel:
 		r.Events, r.Order, r.Err = e.Cancel(&messages.Cancel{User: c.User, Market: c.Market, OrderID: c.OrderID, ClientID: c.ClientID, Time: c.Time})
 	case OpCancelAll:
@@ -291,4 +245,73 @@ func (e *Engine) Do(c *Cmd) Result {
 		r.Summary = b.Summary()
 	}
 	return r
+}
+
+// update applies an OpUpdate: c.Change in the asset's shown precision.
+func (e *Engine) update(c *Cmd) ([]messages.Event, *messages.Error) {
+	if int(c.Asset) >= len(e.Cfg.Assets) {
+		return nil, messages.ErrInvalidArgument
+	}
+	a := e.Cfg.Assets[c.Asset]
+	u, neg, err := fixed.Parse(c.Change, a.Show())
+	if err != nil {
+		return nil, messages.ErrInvalidArgument
+	}
+	change := fixed.Rescale(&u, a.Show(), a.PrecSave)
+	ev, uerr := e.Update(&messages.BalanceUpdate{
+		User: c.User, Asset: c.Asset, Business: c.Business, BusinessID: c.BusinessID,
+		Change: change, Negative: neg, Detail: []byte("{}"), Time: c.Time,
+	})
+	if ev != nil {
+		return []messages.Event{ev}, uerr
+	}
+	return nil, uerr
+}
+
+// putLimit is the PutLimit of an OpPutLimit, its decimals in the market's
+// precisions.
+func putLimit(c *Cmd, bc *book.Config) (*messages.PutLimit, *messages.Error) {
+	cmd := &messages.PutLimit{User: c.User, Market: c.Market, Side: c.Side, Source: "test", Time: c.Time}
+	var err *messages.Error
+	if cmd.Amount, err = parseUnits(c.Amount, bc.StockPrec); err != nil {
+		return nil, err
+	}
+	if cmd.Price, err = parseUnits(c.Price, bc.MoneyPrec); err != nil {
+		return nil, err
+	}
+	if cmd.TakerFee, err = parseUnits(c.TakerFee, bc.FeePrec); err != nil {
+		return nil, err
+	}
+	if cmd.MakerFee, err = parseUnits(c.MakerFee, bc.FeePrec); err != nil {
+		return nil, err
+	}
+	if cmd.StopPrice, err = parseStop(c.StopPrice, bc.MoneyPrec); err != nil {
+		return nil, err
+	}
+	cmd.TIF, cmd.PostOnly, cmd.STP, cmd.ClientID = c.TIF, c.PostOnly, c.STP, c.ClientID
+	return cmd, nil
+}
+
+// putMarket is the PutMarket of an OpPutMarket: a bid's amount is money.
+func putMarket(c *Cmd, bc *book.Config) (*messages.PutMarket, *messages.Error) {
+	cmd := &messages.PutMarket{User: c.User, Market: c.Market, Side: c.Side, Source: "test", Time: c.Time}
+	prec := bc.StockPrec
+	if c.Side == messages.Bid {
+		prec = bc.MoneyPrec // docs/protocol.md D8
+	}
+	var err *messages.Error
+	if cmd.Amount, err = parseUnits(c.Amount, prec); err != nil {
+		return nil, err
+	}
+	if cmd.TakerFee, err = parseUnits(c.TakerFee, bc.FeePrec); err != nil {
+		return nil, err
+	}
+	if cmd.StopPrice, err = parseStop(c.StopPrice, bc.MoneyPrec); err != nil {
+		return nil, err
+	}
+	if c.TIF != messages.GTC || c.PostOnly {
+		return nil, messages.ErrInvalidArgument // not options of a market order
+	}
+	cmd.STP, cmd.ClientID = c.STP, c.ClientID
+	return cmd, nil
 }

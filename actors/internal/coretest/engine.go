@@ -283,6 +283,37 @@ type userAsset struct {
 // Listings and replayed books are compared for the books that changed since
 // the last Check only.
 func (e *Engine) Check() error {
+	want, err := e.checkBooks()
+	if err != nil {
+		return err
+	}
+	total, err := e.checkShards(want)
+	if err != nil {
+		return err
+	}
+	for k, w := range want {
+		if b := e.Balance(k.user, k.asset); !b.Frozen.Eq(w) {
+			return fmt.Errorf("user %d asset %d: frozen %s; resting orders reserve %s", k.user, k.asset, b.Frozen.Dec(), w.Dec())
+		}
+	}
+	for a := range total {
+		if total[a].Cmp(e.Net[a]) != 0 {
+			return fmt.Errorf("%s: Σ balances %s; Σ deposits − withdrawals %s", e.Cfg.Assets[a].Name, total[a], e.Net[a])
+		}
+	}
+	if e.Replay {
+		if err := e.checkReplay(); err != nil {
+			return err
+		}
+	}
+	clear(e.dirty)
+	return nil
+}
+
+// checkBooks checks every open order's fields and reservation, and the
+// listings of the books changed since the last Check; it returns what the
+// open orders reserve per user and asset.
+func (e *Engine) checkBooks() (map[userAsset]*uint256.Int, error) {
 	want := make(map[userAsset]*uint256.Int)
 	for m, b := range e.Books {
 		c := b.Config()
@@ -302,15 +333,22 @@ func (e *Engine) Check() error {
 			want[k].Add(want[k], &r)
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !e.dirty[m] {
 			continue
 		}
 		if err := checkListings(b); err != nil {
-			return fmt.Errorf("market %d: %w", c.Market, err)
+			return nil, fmt.Errorf("market %d: %w", c.Market, err)
 		}
 	}
+	return want, nil
+}
+
+// checkShards checks that each shard holds only its users and that every
+// frozen balance is what the open orders reserve (want); it returns the
+// total of each asset over all balances.
+func (e *Engine) checkShards(want map[userAsset]*uint256.Int) ([]*big.Int, error) {
 	total := make([]*big.Int, len(e.Cfg.Assets))
 	for i := range total {
 		total[i] = new(big.Int)
@@ -336,26 +374,7 @@ func (e *Engine) Check() error {
 			}
 		})
 	}
-	if err != nil {
-		return err
-	}
-	for k, w := range want {
-		if b := e.Balance(k.user, k.asset); !b.Frozen.Eq(w) {
-			return fmt.Errorf("user %d asset %d: frozen %s; resting orders reserve %s", k.user, k.asset, b.Frozen.Dec(), w.Dec())
-		}
-	}
-	for a := range total {
-		if total[a].Cmp(e.Net[a]) != 0 {
-			return fmt.Errorf("%s: Σ balances %s; Σ deposits − withdrawals %s", e.Cfg.Assets[a].Name, total[a], e.Net[a])
-		}
-	}
-	if e.Replay {
-		if err := e.checkReplay(); err != nil {
-			return err
-		}
-	}
-	clear(e.dirty)
-	return nil
+	return total, err
 }
 
 func (e *Engine) checkReplay() error {
@@ -421,40 +440,67 @@ func checkListings(b *book.Book) error {
 	if s.AskCount != len(asks) || s.BidCount != len(bids) || s.AskAmount != askAmt || s.BidAmount != bidAmt {
 		return fmt.Errorf("summary %+v; orders: %d asks Σ %d, %d bids Σ %d", s, len(asks), askAmt, len(bids), bidAmt)
 	}
-	for _, side := range []struct {
-		s      messages.Side
-		orders []messages.Order
-	}{{messages.Ask, asks}, {messages.Bid, bids}} {
-		// Best price first; within a price, the orders that rested when
-		// placed in id order. A stop order rests when it triggers, behind
-		// whatever rested before: its place is the differential's to check.
-		var lastID uint64 // of the last order at this price not triggered from a stop
-		for i, o := range side.orders {
-			if i > 0 {
-				p := side.orders[i-1]
-				better := p.Price < o.Price
-				if side.s == messages.Bid {
-					better = p.Price > o.Price
-				}
-				if !better && p.Price != o.Price {
-					return fmt.Errorf("side %d: order %d (price %d) before order %d (price %d)", side.s, p.ID, p.Price, o.ID, o.Price)
-				}
-				if better {
-					lastID = 0
-				}
+	if err := checkSide(b, messages.Ask, asks); err != nil {
+		return err
+	}
+	if err := checkSide(b, messages.Bid, bids); err != nil {
+		return err
+	}
+	if err := checkUserListings(b, all); err != nil {
+		return err
+	}
+	da, db := b.Depth(len(all)+1, 0)
+	var sa, sb int64
+	for _, l := range da {
+		sa, over = addInt64(sa, l.Amount, over)
+	}
+	for _, l := range db {
+		sb, over = addInt64(sb, l.Amount, over)
+	}
+	if over || sa != askAmt || sb != bidAmt {
+		return fmt.Errorf("depth sums %d/%d (overflow %v); orders %d/%d", sa, sb, over, askAmt, bidAmt)
+	}
+	return nil
+}
+
+// checkSide checks the order of one side's resting orders and that
+// Book.Orders lists them so. Best price first; within a price, the orders
+// that rested when placed in id order. A stop order rests when it
+// triggers, behind whatever rested before: its place is the
+// differential's to check.
+func checkSide(b *book.Book, side messages.Side, orders []messages.Order) error {
+	var lastID uint64 // of the last order at this price not triggered from a stop
+	for i, o := range orders {
+		if i > 0 {
+			p := orders[i-1]
+			better := p.Price < o.Price
+			if side == messages.Bid {
+				better = p.Price > o.Price
 			}
-			if !o.Triggered {
-				if o.ID <= lastID {
-					return fmt.Errorf("side %d: order %d before order %d at price %d", side.s, lastID, o.ID, o.Price)
-				}
-				lastID = o.ID
+			if !better && p.Price != o.Price {
+				return fmt.Errorf("side %d: order %d (price %d) before order %d (price %d)", side, p.ID, p.Price, o.ID, o.Price)
+			}
+			if better {
+				lastID = 0
 			}
 		}
-		total, list := b.Orders(side.s, 0, len(side.orders)+1)
-		if total != len(side.orders) || !slices.Equal(list, side.orders) {
-			return fmt.Errorf("Orders(%d) = %d %v; EachOrder has %v", side.s, total, list, side.orders)
+		if !o.Triggered {
+			if o.ID <= lastID {
+				return fmt.Errorf("side %d: order %d before order %d at price %d", side, lastID, o.ID, o.Price)
+			}
+			lastID = o.ID
 		}
 	}
+	total, list := b.Orders(side, 0, len(orders)+1)
+	if total != len(orders) || !slices.Equal(list, orders) {
+		return fmt.Errorf("Orders(%d) = %d %v; EachOrder has %v", side, total, list, orders)
+	}
+	return nil
+}
+
+// checkUserListings checks the lookups by client id and each user's
+// pending list (newest first) against all the open orders.
+func checkUserListings(b *book.Book, all []messages.Order) error {
 	byUser := make(map[uint32][]messages.Order)
 	for _, o := range all {
 		byUser[o.User] = append(byUser[o.User], o)
@@ -470,17 +516,6 @@ func checkListings(b *book.Book) error {
 		if total != len(list) || !slices.Equal(got, list) {
 			return fmt.Errorf("Pending(%d) = %d %v; want %v", u, total, got, list)
 		}
-	}
-	da, db := b.Depth(len(all)+1, 0)
-	var sa, sb int64
-	for _, l := range da {
-		sa, over = addInt64(sa, l.Amount, over)
-	}
-	for _, l := range db {
-		sb, over = addInt64(sb, l.Amount, over)
-	}
-	if over || sa != askAmt || sb != bidAmt {
-		return fmt.Errorf("depth sums %d/%d (overflow %v); orders %d/%d", sa, sb, over, askAmt, bidAmt)
 	}
 	return nil
 }

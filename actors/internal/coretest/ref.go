@@ -268,18 +268,7 @@ func (r *Ref) do(c *Cmd) RefResult {
 	case OpUpdate:
 		return RefResult{Err: r.update(c)}
 	case OpPutLimit, OpPutMarket:
-		// Decided on a copy: a refusal after matching leaves nothing.
-		saved := r.copyState(m)
-		var res RefResult
-		if c.Op == OpPutLimit {
-			res = r.putLimit(m, c)
-		} else {
-			res = r.putMarket(m, c)
-		}
-		if res.Err != nil {
-			r.restoreState(m, saved)
-		}
-		return res
+		return r.put(m, c)
 	case OpCancel:
 		return r.cancel(m, c)
 	case OpCancelAll:
@@ -320,16 +309,37 @@ func (r *Ref) do(c *Cmd) RefResult {
 		slices.Reverse(mine) // newest first
 		return RefResult{Total: len(mine), Orders: page(mine, c.Offset, c.Limit)}
 	case OpSummary:
-		res := RefResult{AskCount: len(m.asks), BidCount: len(m.bids)}
-		for _, o := range m.asks {
-			res.AskAmount = res.AskAmount.Add(o.Left)
-		}
-		for _, o := range m.bids {
-			res.BidAmount = res.BidAmount.Add(o.Left)
-		}
-		return res
+		return summary(m)
 	}
 	panic("ref: unknown op")
+}
+
+// put places a limit or market order. It is decided on a copy: a refusal
+// after matching leaves nothing.
+func (r *Ref) put(m *refMarket, c *Cmd) RefResult {
+	saved := r.copyState(m)
+	var res RefResult
+	if c.Op == OpPutLimit {
+		res = r.putLimit(m, c)
+	} else {
+		res = r.putMarket(m, c)
+	}
+	if res.Err != nil {
+		r.restoreState(m, saved)
+	}
+	return res
+}
+
+// summary counts a market's resting orders and sums their remainders.
+func summary(m *refMarket) RefResult {
+	res := RefResult{AskCount: len(m.asks), BidCount: len(m.bids)}
+	for _, o := range m.asks {
+		res.AskAmount = res.AskAmount.Add(o.Left)
+	}
+	for _, o := range m.bids {
+		res.BidAmount = res.BidAmount.Add(o.Left)
+	}
+	return res
 }
 
 func page(list []*RefOrder, offset, limit int) []RefOrder {
@@ -789,30 +799,11 @@ func (r *Ref) trigger(m *refMarket, o *RefOrder, now int64) {
 // the taker's own user is handled by self-trade prevention mode stp: it
 // reports true if the taker's remainder is to be cancelled.
 func (r *Ref) match(m *refMarket, o *RefOrder, now int64, stp messages.STP) (stopped bool) {
-	cm := m.m
-	stock, money := cm.StockAsset.ID, cm.MoneyAsset.ID
 	opp := &m.bids
 	if o.Side == messages.Bid {
 		opp = &m.asks
 	}
 	marketBuy := o.Type == messages.Market && o.Side == messages.Bid
-	unit := decimal.New(1, -int32(cm.StockPrec))
-	// selfTrade applies stp to maker mk: handled reports that mk is the
-	// taker's own (cancelled or not), stop that the taker is to stop.
-	selfTrade := func(mk *RefOrder) (handled, stop bool) {
-		if !preventsSelfTrade(stp) || mk.User != o.User {
-			return false, false
-		}
-		if stp == messages.STPCancelMaker || stp == messages.STPCancelBoth {
-			r.Stats.STPMakers++
-			r.cancelOpen(m, mk, now)
-		}
-		if stp == messages.STPCancelTaker || stp == messages.STPCancelBoth {
-			r.Stats.STPTakers++
-			return true, true
-		}
-		return true, false
-	}
 	for i := 0; i < len(*opp); {
 		if !marketBuy && !o.Left.IsPositive() {
 			break
@@ -822,97 +813,131 @@ func (r *Ref) match(m *refMarket, o *RefOrder, now int64, stp messages.STP) (sto
 		if o.Type == messages.Limit && !crosses(o, price) {
 			break
 		}
-		var amount decimal.Decimal
+		amount := decimal.Min(o.Left, mk.Left)
 		if marketBuy {
-			// the stock the money left buys at this price, truncated
-			amount, _ = o.Left.QuoRem(price, int32(cm.StockPrec))
-			for amount.Mul(price).GreaterThan(o.Left) {
-				amount = amount.Sub(unit)
-			}
-			amount = decimal.Min(amount, mk.Left)
+			amount = marketBuyAmount(o.Left, price, mk.Left, m.m.StockPrec)
 			if !amount.IsPositive() {
 				break
 			}
-		} else {
-			amount = decimal.Min(o.Left, mk.Left)
 		}
-		if handled, stop := selfTrade(mk); stop {
+		if handled, stop := r.selfTrade(m, o, mk, now, stp); stop {
 			return true
 		} else if handled {
 			continue
 		}
-		deal := price.Mul(amount)
-		ask, bid := mk, o
-		if o.Side == messages.Ask {
-			ask, bid = o, mk
-		}
-		askRate, bidRate := ask.MakerFee, bid.TakerFee
-		if o.Side == messages.Ask {
-			askRate, bidRate = ask.TakerFee, bid.MakerFee
-		}
-		askFee := deal.Mul(askRate).Truncate(r.save(money))
-		bidFee := amount.Mul(bidRate).Truncate(r.save(stock))
-		m.deals++
-		r.emit(RefEvent{Kind: RefTrade, Time: now, Deal: RefDeal{
-			ID: r.id(m, m.deals), TakerSide: o.Side, Price: price, Amount: amount, Deal: deal,
-			AskFee: askFee, BidFee: bidFee, AskOrder: ask.ID, BidOrder: bid.ID, AskUser: ask.User, BidUser: bid.User,
-		}})
-		m.last = price
-		if m.lo.IsZero() || price.LessThan(m.lo) {
-			m.lo = price
-		}
-		if price.GreaterThan(m.hi) {
-			m.hi = price
-		}
-		// taker, from available
-		if o.Side == messages.Ask {
-			r.sub(o.User, stock, false, amount)
-			r.add(o.User, money, false, deal)
-			r.sub(o.User, money, false, askFee)
-		} else {
-			r.sub(o.User, money, false, deal)
-			r.add(o.User, stock, false, amount)
-			r.sub(o.User, stock, false, bidFee)
-		}
-		// maker, from frozen
-		if mk.Side == messages.Ask {
-			r.sub(mk.User, stock, true, amount)
-			mk.freeze = mk.freeze.Sub(amount)
-			r.add(mk.User, money, false, deal)
-			r.sub(mk.User, money, false, askFee)
-		} else {
-			r.sub(mk.User, money, true, deal)
-			mk.freeze = mk.freeze.Sub(deal)
-			r.add(mk.User, stock, false, amount)
-			r.sub(mk.User, stock, false, bidFee)
-		}
-		fee := r.Cfg.FeeUserID
-		r.add(fee, money, false, askFee)
-		r.add(fee, stock, false, bidFee)
-		for _, x := range []*RefOrder{o, mk} {
-			if marketBuy && x == o {
-				x.Left = x.Left.Sub(deal)
-			} else {
-				x.Left = x.Left.Sub(amount)
-			}
-			x.DealStock = x.DealStock.Add(amount)
-			x.DealMoney = x.DealMoney.Add(deal)
-			if x.Side == messages.Ask {
-				x.DealFee = x.DealFee.Add(askFee)
-			} else {
-				x.DealFee = x.DealFee.Add(bidFee)
-			}
-			x.MTime = now
-		}
+		r.trade(m, o, mk, amount, now, marketBuy)
 		if !mk.Left.IsPositive() {
 			*opp = slices.Delete(*opp, i, i+1)
 			if mk.freeze.IsPositive() {
-				r.unfreeze(cm, mk)
+				r.unfreeze(m.m, mk)
 			}
-			r.finish(cm, mk, now, false)
+			r.finish(m.m, mk, now, false)
 		}
 	}
 	return false
+}
+
+// marketBuyAmount is the stock that money left buys at price, truncated to
+// prec places, and no more than the maker's left.
+func marketBuyAmount(left, price, makerLeft decimal.Decimal, prec int) decimal.Decimal {
+	unit := decimal.New(1, -int32(prec))
+	amount, _ := left.QuoRem(price, int32(prec))
+	for amount.Mul(price).GreaterThan(left) {
+		amount = amount.Sub(unit)
+	}
+	return decimal.Min(amount, makerLeft)
+}
+
+// selfTrade applies stp to maker mk of taker o: handled reports that mk is
+// the taker's own (cancelled or not), stop that the taker is to stop.
+func (r *Ref) selfTrade(m *refMarket, o, mk *RefOrder, now int64, stp messages.STP) (handled, stop bool) {
+	if !preventsSelfTrade(stp) || mk.User != o.User {
+		return false, false
+	}
+	if stp == messages.STPCancelMaker || stp == messages.STPCancelBoth {
+		r.Stats.STPMakers++
+		r.cancelOpen(m, mk, now)
+	}
+	if stp == messages.STPCancelTaker || stp == messages.STPCancelBoth {
+		r.Stats.STPTakers++
+		return true, true
+	}
+	return true, false
+}
+
+// trade fills taker o and maker mk by amount at the maker's price: the
+// trade event, the market's prices, the balances and both orders.
+func (r *Ref) trade(m *refMarket, o, mk *RefOrder, amount decimal.Decimal, now int64, marketBuy bool) {
+	stock, money := m.m.StockAsset.ID, m.m.MoneyAsset.ID
+	price := mk.Price
+	deal := price.Mul(amount)
+	ask, bid := mk, o
+	if o.Side == messages.Ask {
+		ask, bid = o, mk
+	}
+	askRate, bidRate := ask.MakerFee, bid.TakerFee
+	if o.Side == messages.Ask {
+		askRate, bidRate = ask.TakerFee, bid.MakerFee
+	}
+	askFee := deal.Mul(askRate).Truncate(r.save(money))
+	bidFee := amount.Mul(bidRate).Truncate(r.save(stock))
+	m.deals++
+	r.emit(RefEvent{Kind: RefTrade, Time: now, Deal: RefDeal{
+		ID: r.id(m, m.deals), TakerSide: o.Side, Price: price, Amount: amount, Deal: deal,
+		AskFee: askFee, BidFee: bidFee, AskOrder: ask.ID, BidOrder: bid.ID, AskUser: ask.User, BidUser: bid.User,
+	}})
+	m.last = price
+	if m.lo.IsZero() || price.LessThan(m.lo) {
+		m.lo = price
+	}
+	if price.GreaterThan(m.hi) {
+		m.hi = price
+	}
+	r.settleTrade(m, o, mk, amount, deal, askFee, bidFee)
+	for _, x := range []*RefOrder{o, mk} {
+		if marketBuy && x == o {
+			x.Left = x.Left.Sub(deal)
+		} else {
+			x.Left = x.Left.Sub(amount)
+		}
+		x.DealStock = x.DealStock.Add(amount)
+		x.DealMoney = x.DealMoney.Add(deal)
+		if x.Side == messages.Ask {
+			x.DealFee = x.DealFee.Add(askFee)
+		} else {
+			x.DealFee = x.DealFee.Add(bidFee)
+		}
+		x.MTime = now
+	}
+}
+
+// settleTrade moves a trade's stock, money and fees: the taker's from
+// available, the maker's from frozen, the fees to the fee account.
+func (r *Ref) settleTrade(m *refMarket, o, mk *RefOrder, amount, deal, askFee, bidFee decimal.Decimal) {
+	stock, money := m.m.StockAsset.ID, m.m.MoneyAsset.ID
+	if o.Side == messages.Ask {
+		r.sub(o.User, stock, false, amount)
+		r.add(o.User, money, false, deal)
+		r.sub(o.User, money, false, askFee)
+	} else {
+		r.sub(o.User, money, false, deal)
+		r.add(o.User, stock, false, amount)
+		r.sub(o.User, stock, false, bidFee)
+	}
+	if mk.Side == messages.Ask {
+		r.sub(mk.User, stock, true, amount)
+		mk.freeze = mk.freeze.Sub(amount)
+		r.add(mk.User, money, false, deal)
+		r.sub(mk.User, money, false, askFee)
+	} else {
+		r.sub(mk.User, money, true, deal)
+		mk.freeze = mk.freeze.Sub(deal)
+		r.add(mk.User, stock, false, amount)
+		r.sub(mk.User, stock, false, bidFee)
+	}
+	fee := r.Cfg.FeeUserID
+	r.add(fee, money, false, askFee)
+	r.add(fee, stock, false, bidFee)
 }
 
 func (r *Ref) putMarket(m *refMarket, c *Cmd) RefResult {

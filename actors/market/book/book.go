@@ -709,76 +709,17 @@ func (b *Book) Apply(ev messages.Event) {
 			b.lastID = s
 		}
 	case *messages.Trade:
-		if e.Market != b.cfg.Market {
-			return
+		if e.Market == b.cfg.Market {
+			b.applyTrade(e)
 		}
-		if s := e.DealID >> IDShift; s > b.lastDID {
-			b.lastDID = s
-		}
-		b.traded(e.Price)
-		t := b.taker
-		makerID, makers := e.AskOrder, &b.asks
-		if e.TakerSide == messages.Ask {
-			makerID, makers = e.BidOrder, &b.bids
-		}
-		m := makers.head(makerID)
-		if m == nil {
-			m = b.orders[makerID]
-		}
-		if t == nil || m == nil {
-			panic(fmt.Sprintf("book: trade %d without its orders", e.DealID))
-		}
-		b.sideOf(m.Side).filled(m, e.Amount)
-		applyFill(&m.Order, e, e.Time)
-		applyFill(&t.Order, e, e.Time)
 	case *messages.OrderRested:
-		if e.Market != b.cfg.Market {
-			return
-		}
-		t := b.taker
-		b.taker = nil
-		b.rested = t
-		if t.StopPrice == 0 && t.ClientID == "" {
-			// a plain order rests (open1's common case, inline)
-			b.orders[t.ID] = t
-			b.addUser(t)
-			b.sideOf(t.Side).insert(t)
-		} else {
-			b.open1(t)
+		if e.Market == b.cfg.Market {
+			b.applyRested()
 		}
 	case *messages.OrderFinished:
-		if e.Market != b.cfg.Market {
-			return
+		if e.Market == b.cfg.Market {
+			b.applyFinished(e)
 		}
-		if t := b.taker; t != nil && t.ID == e.OrderID {
-			b.taker = nil
-			b.retire(t)
-			return
-		}
-		o := b.asks.head(e.OrderID)
-		if o == nil {
-			if o = b.bids.head(e.OrderID); o == nil {
-				o = b.orders[e.OrderID]
-			}
-		}
-		if o == nil {
-			panic(fmt.Sprintf("book: finish of unknown order %d", e.OrderID))
-		}
-		if e.Cancelled {
-			o.MTime = e.Time
-		}
-		if b.rested == o {
-			b.rested = nil
-		}
-		if o.StopPrice == 0 && o.ClientID == "" {
-			// a plain resting order leaves (close's common case, inline)
-			b.sideOf(o.Side).remove(o)
-			delete(b.orders, o.ID)
-			b.removeUser(o)
-		} else {
-			b.close(o)
-		}
-		b.retire(o)
 	case *messages.StopTriggered:
 		if e.Market != b.cfg.Market {
 			return
@@ -791,18 +732,9 @@ func (b *Book) Apply(ev messages.Event) {
 		o.Triggered, o.MTime = true, e.Time
 		b.taker = o
 	case *messages.OrderAmended:
-		if e.Market != b.cfg.Market {
-			return
+		if e.Market == b.cfg.Market {
+			b.applyAmended(e)
 		}
-		o := b.orders[e.OrderID]
-		if o == nil {
-			panic(fmt.Sprintf("book: amend of unknown order %d", e.OrderID))
-		}
-		if o.lvl != nil {
-			b.sideOf(o.Side).filled(o, o.Left-e.Left)
-		}
-		o.Amount, o.Left, o.MTime = e.Amount, e.Left, e.Time
-		mustSub(&o.Frozen, &e.Release, o.ID)
 	case *messages.MarketHalted:
 		if e.Market == b.cfg.Market {
 			b.halted = e.Halted
@@ -817,6 +749,91 @@ func (b *Book) Apply(ev messages.Event) {
 			b.deadlines[e.User] = e.Deadline
 		}
 	}
+}
+
+// applyTrade fills the maker and the taker of a trade in this market.
+func (b *Book) applyTrade(e *messages.Trade) {
+	if s := e.DealID >> IDShift; s > b.lastDID {
+		b.lastDID = s
+	}
+	b.traded(e.Price)
+	t := b.taker
+	makerID, makers := e.AskOrder, &b.asks
+	if e.TakerSide == messages.Ask {
+		makerID, makers = e.BidOrder, &b.bids
+	}
+	m := makers.head(makerID)
+	if m == nil {
+		m = b.orders[makerID]
+	}
+	if t == nil || m == nil {
+		panic(fmt.Sprintf("book: trade %d without its orders", e.DealID))
+	}
+	b.sideOf(m.Side).filled(m, e.Amount)
+	applyFill(&m.Order, e, e.Time)
+	applyFill(&t.Order, e, e.Time)
+}
+
+// applyRested rests the taker (an OrderRested in this market).
+func (b *Book) applyRested() {
+	t := b.taker
+	b.taker = nil
+	b.rested = t
+	if t.StopPrice == 0 && t.ClientID == "" {
+		// a plain order rests (open1's common case, inline)
+		b.orders[t.ID] = t
+		b.addUser(t)
+		b.sideOf(t.Side).insert(t)
+	} else {
+		b.open1(t)
+	}
+}
+
+// applyFinished retires a finished order, the taker or one on the book.
+func (b *Book) applyFinished(e *messages.OrderFinished) {
+	if t := b.taker; t != nil && t.ID == e.OrderID {
+		b.taker = nil
+		b.retire(t)
+		return
+	}
+	o := b.asks.head(e.OrderID)
+	if o == nil {
+		if o = b.bids.head(e.OrderID); o == nil {
+			o = b.orders[e.OrderID]
+		}
+	}
+	if o == nil {
+		panic(fmt.Sprintf("book: finish of unknown order %d", e.OrderID))
+	}
+	if e.Cancelled {
+		o.MTime = e.Time
+	}
+	if b.rested == o {
+		b.rested = nil
+	}
+	if o.StopPrice == 0 && o.ClientID == "" {
+		// a plain resting order leaves (close's common case, inline)
+		b.sideOf(o.Side).remove(o)
+		delete(b.orders, o.ID)
+		b.removeUser(o)
+	} else {
+		b.close(o)
+	}
+	b.retire(o)
+}
+
+// applyAmended sets an order's new amount and remainder, and lowers its
+// reservation by the release.
+func (b *Book) applyAmended(e *messages.OrderAmended) {
+	o := b.orders[e.OrderID]
+	if o == nil {
+		panic(fmt.Sprintf("book: amend of unknown order %d", e.OrderID))
+	}
+	if o.lvl != nil {
+		b.sideOf(o.Side).filled(o, o.Left-e.Left)
+	}
+	o.Amount, o.Left, o.MTime = e.Amount, e.Left, e.Time
+	mustSub(&o.Frozen, &e.Release, o.ID)
 }
 
 // head returns the first order of the best level if its id is id: the maker
