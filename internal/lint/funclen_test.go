@@ -26,7 +26,6 @@ var allowed = map[string]bool{
 	"benchmarks/internal/workload/workload.go:Generator.next": true,
 	"edges/httprpc/envelope.go:parseRequest":                  true,
 	"edges/ws/hub.go:hub.refresh":                             true,
-	"internal/testenv/testsummary/main.go:summarize":          true,
 	"runtime/backup.go:backup":                                true,
 	"runtime/node.go:Start":                                   true,
 }
