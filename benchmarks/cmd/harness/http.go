@@ -301,71 +301,15 @@ func (t *httpTarget) step(ctx context.Context, cmds []workload.Cmd, first int, r
 		}
 		t.ids = ids
 	}
-	type tally struct {
-		hist, lag             *hist.Histogram
-		errs                  map[string]int64
-		unresolved, unmatched int64
-		last                  time.Duration
-	}
-	var (
-		ticket atomic.Int64
-		wg     sync.WaitGroup
-		tl     = make([]*tally, t.conns)
-	)
-	t0 := time.Now()
+	s := &httpStep{t: t, cmds: cmds, first: first, rate: rate, pace: pace, p: p, t0: time.Now()}
+	var wg sync.WaitGroup
+	tl := make([]*httpTally, t.conns)
 	for w := range t.conns {
-		tl[w] = &tally{hist: hist.New(), lag: hist.New(), errs: map[string]int64{}}
+		tl[w] = &httpTally{hist: hist.New(), lag: hist.New(), errs: map[string]int64{}}
 		wg.Add(1)
-		go func(r *tally) {
+		go func(r *httpTally) {
 			defer wg.Done()
-			var body []byte
-			var buf bytes.Buffer
-			for ctx.Err() == nil {
-				i := int(ticket.Add(1) - 1)
-				if i >= len(cmds) {
-					return
-				}
-				var due time.Duration
-				if rate > 0 {
-					due = dueAt(i, rate)
-					r.lag.Record(int64(pace(t0, due) - due))
-				}
-				c := &cmds[i]
-				var id uint64
-				if c.Kind == workload.Cancel {
-					if id = t.ids[c.Ref].Load(); id == 0 {
-						id = c.SimID
-						if !t.baseline {
-							r.unresolved++
-						}
-					}
-				}
-				p.sent.Add(1)
-				body = t.body(body[:0], c, id, first+i)
-				out, err := t.post(ctx, body, &buf)
-				now := time.Since(t0)
-				r.last = max(r.last, now)
-				p.done.Add(1)
-				if err != nil {
-					var ce *callError
-					if errors.As(err, &ce) {
-						r.errs[ce.kind]++
-					} else {
-						r.errs[err.Error()]++
-					}
-					continue
-				}
-				if rate > 0 {
-					r.hist.Record(int64(now - due))
-				}
-				if c.Placement() && !t.baseline {
-					if oid := orderID(out); oid != 0 {
-						t.ids[first+i].Store(oid)
-					} else {
-						r.unmatched++
-					}
-				}
-			}
+			s.send(ctx, r)
 		}(tl[w])
 	}
 	wg.Wait()
@@ -389,4 +333,79 @@ func (t *httpTarget) step(ctx context.Context, cmds []workload.Cmd, first int, r
 	default:
 	}
 	return res, nil
+}
+
+// httpStep is one step's commands, shared by its connections: each takes
+// the next command by ticket.
+type httpStep struct {
+	t      *httpTarget
+	cmds   []workload.Cmd
+	first  int // the global index of cmds[0]
+	rate   float64
+	pace   pacer
+	p      *progress
+	t0     time.Time
+	ticket atomic.Int64
+}
+
+// httpTally is what one connection measured in a step.
+type httpTally struct {
+	hist, lag             *hist.Histogram
+	errs                  map[string]int64
+	unresolved, unmatched int64
+	last                  time.Duration
+}
+
+// send is one connection's loop: it sends commands, each at its due time
+// when paced, until none is left or ctx ends, and tallies the replies in r.
+func (s *httpStep) send(ctx context.Context, r *httpTally) {
+	t := s.t
+	var body []byte
+	var buf bytes.Buffer
+	for ctx.Err() == nil {
+		i := int(s.ticket.Add(1) - 1)
+		if i >= len(s.cmds) {
+			return
+		}
+		var due time.Duration
+		if s.rate > 0 {
+			due = dueAt(i, s.rate)
+			r.lag.Record(int64(s.pace(s.t0, due) - due))
+		}
+		c := &s.cmds[i]
+		var id uint64
+		if c.Kind == workload.Cancel {
+			if id = t.ids[c.Ref].Load(); id == 0 {
+				id = c.SimID
+				if !t.baseline {
+					r.unresolved++
+				}
+			}
+		}
+		s.p.sent.Add(1)
+		body = t.body(body[:0], c, id, s.first+i)
+		out, err := t.post(ctx, body, &buf)
+		now := time.Since(s.t0)
+		r.last = max(r.last, now)
+		s.p.done.Add(1)
+		if err != nil {
+			var ce *callError
+			if errors.As(err, &ce) {
+				r.errs[ce.kind]++
+			} else {
+				r.errs[err.Error()]++
+			}
+			continue
+		}
+		if s.rate > 0 {
+			r.hist.Record(int64(now - due))
+		}
+		if c.Placement() && !t.baseline {
+			if oid := orderID(out); oid != 0 {
+				t.ids[s.first+i].Store(oid)
+			} else {
+				r.unmatched++
+			}
+		}
+	}
 }

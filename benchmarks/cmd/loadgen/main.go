@@ -397,6 +397,8 @@ type result struct {
 	first  map[string]string // first message per error kind
 }
 
+// run sets up the market, sends orders from o.concurrency workers for the
+// run's duration and prints the results.
 func run(args []string, out io.Writer) error {
 	o, err := parseFlags(args, out)
 	if err != nil {
@@ -420,18 +422,13 @@ func run(args []string, out io.Writer) error {
 	fmt.Fprintf(out, "order.put_limit → %s [%s]: market %s, %d users, %d connections, %s, %v, seed %d\n",
 		c.url, target, m.Name, o.users, o.concurrency, mode, o.duration, o.seed)
 
-	var (
-		done, failed atomic.Int64
-		ticket       atomic.Int64
-		results      = make([]*result, o.concurrency)
-		wg           sync.WaitGroup
-	)
-	start := time.Now()
-	end := start.Add(o.duration)
-	interval := time.Duration(0)
+	l := &load{c: c, o: o, start: time.Now()}
+	l.end = l.start.Add(o.duration)
 	if o.rate > 0 {
-		interval = time.Duration(float64(time.Second) / o.rate)
+		l.interval = time.Duration(float64(time.Second) / o.rate)
 	}
+	results := make([]*result, o.concurrency)
+	var wg sync.WaitGroup
 	for i := range o.concurrency {
 		r := &result{hist: hist.New(), errors: map[string]int64{}, first: map[string]string{}}
 		results[i] = r
@@ -439,68 +436,95 @@ func run(args []string, out io.Writer) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var body []byte
-			var buf bytes.Buffer
-			for ctx.Err() == nil {
-				var due time.Time
-				if interval > 0 {
-					due = start.Add(time.Duration(ticket.Add(1)-1) * interval)
-					if !due.Before(end) {
-						return
-					}
-					if d := time.Until(due); d > 0 {
-						time.Sleep(d)
-					}
-				} else {
-					due = time.Now()
-					if !due.Before(end) {
-						return
-					}
-				}
-				body = w.next(body[:0])
-				_, err := c.post(ctx, body, o.baseline, &buf)
-				r.hist.Record(int64(time.Since(due)))
-				r.sent++
-				done.Add(1)
-				if err != nil {
-					if ctx.Err() != nil {
-						return
-					}
-					failed.Add(1)
-					kind, msg := "other", err.Error()
-					var ce *callError
-					if errors.As(err, &ce) {
-						kind, msg = ce.kind, ce.err.Error()
-					}
-					if r.errors[kind]++; r.errors[kind] == 1 {
-						r.first[kind] = msg
-					}
-				}
-			}
+			l.worker(ctx, w, r)
 		}()
 	}
-
-	// Progress, every second, until the workers are done.
 	finished := make(chan struct{})
 	go func() { wg.Wait(); close(finished) }()
+	l.progress(out, finished)
+	l.report(out, results, time.Since(l.start))
+	if ctx.Err() != nil {
+		return errors.New("interrupted")
+	}
+	return nil
+}
+
+// load is one run's shared state: the client, the clock and the counts.
+type load struct {
+	c            *client
+	o            *options
+	start, end   time.Time
+	interval     time.Duration // between due times; 0: closed loop
+	ticket       atomic.Int64  // the next due time's index (open loop)
+	done, failed atomic.Int64
+}
+
+// worker sends orders from w until the run's end, at due times in an open
+// loop, and tallies them in r.
+func (l *load) worker(ctx context.Context, w *workload, r *result) {
+	var body []byte
+	var buf bytes.Buffer
+	for ctx.Err() == nil {
+		var due time.Time
+		if l.interval > 0 {
+			due = l.start.Add(time.Duration(l.ticket.Add(1)-1) * l.interval)
+			if !due.Before(l.end) {
+				return
+			}
+			if d := time.Until(due); d > 0 {
+				time.Sleep(d)
+			}
+		} else {
+			due = time.Now()
+			if !due.Before(l.end) {
+				return
+			}
+		}
+		body = w.next(body[:0])
+		_, err := l.c.post(ctx, body, l.o.baseline, &buf)
+		r.hist.Record(int64(time.Since(due)))
+		r.sent++
+		l.done.Add(1)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			l.failed.Add(1)
+			kind, msg := "other", err.Error()
+			var ce *callError
+			if errors.As(err, &ce) {
+				kind, msg = ce.kind, ce.err.Error()
+			}
+			if r.errors[kind]++; r.errors[kind] == 1 {
+				r.first[kind] = msg
+			}
+		}
+	}
+}
+
+// progress prints the rate every second until finished is closed.
+func (l *load) progress(out io.Writer, finished <-chan struct{}) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var last int64
-	lastT := start
-progress:
+	lastT := l.start
 	for {
 		select {
 		case <-finished:
-			break progress
+			return
 		case now := <-tick.C:
-			n := done.Load()
+			n := l.done.Load()
 			fmt.Fprintf(out, "%6.1fs  %9.0f req/s  total %d  errors %d\n",
-				now.Sub(start).Seconds(), float64(n-last)/now.Sub(lastT).Seconds(), n, failed.Load())
+				now.Sub(l.start).Seconds(), float64(n-last)/now.Sub(lastT).Seconds(), n, l.failed.Load())
 			last, lastT = n, now
 		}
 	}
-	elapsed := time.Since(start)
+}
 
+// report prints the workers' results merged: throughput, errors by kind
+// and latency quantiles.
+func (l *load) report(out io.Writer, results []*result, elapsed time.Duration) {
+	o := l.o
 	total := hist.New()
 	errs := map[string]int64{}
 	first := map[string]string{}
@@ -519,7 +543,7 @@ progress:
 	if o.rate > 0 {
 		fmt.Fprintf(out, " (target %.0f/s)", o.rate)
 	}
-	fmt.Fprintf(out, ", errors %d\n", failed.Load())
+	fmt.Fprintf(out, ", errors %d\n", l.failed.Load())
 	kinds := make([]string, 0, len(errs))
 	for k := range errs {
 		kinds = append(kinds, k)
@@ -535,8 +559,4 @@ progress:
 	}
 	fmt.Fprintf(out, "latency (from %s): p50 %v  p90 %v  p99 %v  p99.9 %v  max %v\n",
 		from, d(0.5), d(0.9), d(0.99), d(0.999), time.Duration(total.Max()))
-	if ctx.Err() != nil {
-		return errors.New("interrupted")
-	}
-	return nil
 }

@@ -142,38 +142,46 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	if o.sources == 0 {
 		o.sources = (o.conns + 9999) / 10000
 	}
-	switch {
-	case o.mode != "idle" && o.mode != "fanout" && o.mode != "throughput":
-		return nil, fmt.Errorf("-mode %q: want idle, fanout or throughput", o.mode)
-	case o.conns < 1:
-		return nil, errors.New("-conns must be at least 1")
-	case o.sources < 1 || o.sources > 254:
-		return nil, errors.New("-sources must be in 1..254")
-	case o.dialers < 1:
-		return nil, errors.New("-dialers must be at least 1")
-	case o.timeout <= 0:
-		return nil, errors.New("-timeout must be positive")
-	case o.bin != "" && o.pid != 0:
-		return nil, errors.New("-bin and -pid are exclusive")
-	case o.mode == "idle" && o.bin == "" && o.pid == 0:
-		return nil, errors.New("idle mode measures memory: give -pid or -bin")
-	case o.limit < 1:
-		return nil, errors.New("-limit must be at least 1")
-	case o.rounds < 1:
-		return nil, errors.New("-rounds must be at least 1")
-	case o.user < 1 || o.user > 1<<40:
-		return nil, errors.New("-user must be in 1..2^40")
-	case o.channel != "deals" && o.channel != "depth":
-		return nil, fmt.Errorf("-channel %q: want deals or depth", o.channel)
-	case len(o.markets) == 0:
-		return nil, errors.New("-markets is empty")
-	case o.mode == "throughput" && (o.rate <= 0 || o.duration <= 0 || o.workers < 1):
-		return nil, errors.New("throughput needs -rate, -duration and -workers > 0")
-	}
-	if _, err := parseFixed(o.price, 8); err != nil {
-		return nil, fmt.Errorf("-price: %w", err)
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	return o, nil
+}
+
+// check refuses options out of range or in conflict.
+func (o *options) check() error {
+	switch {
+	case o.mode != "idle" && o.mode != "fanout" && o.mode != "throughput":
+		return fmt.Errorf("-mode %q: want idle, fanout or throughput", o.mode)
+	case o.conns < 1:
+		return errors.New("-conns must be at least 1")
+	case o.sources < 1 || o.sources > 254:
+		return errors.New("-sources must be in 1..254")
+	case o.dialers < 1:
+		return errors.New("-dialers must be at least 1")
+	case o.timeout <= 0:
+		return errors.New("-timeout must be positive")
+	case o.bin != "" && o.pid != 0:
+		return errors.New("-bin and -pid are exclusive")
+	case o.mode == "idle" && o.bin == "" && o.pid == 0:
+		return errors.New("idle mode measures memory: give -pid or -bin")
+	case o.limit < 1:
+		return errors.New("-limit must be at least 1")
+	case o.rounds < 1:
+		return errors.New("-rounds must be at least 1")
+	case o.user < 1 || o.user > 1<<40:
+		return errors.New("-user must be in 1..2^40")
+	case o.channel != "deals" && o.channel != "depth":
+		return fmt.Errorf("-channel %q: want deals or depth", o.channel)
+	case len(o.markets) == 0:
+		return errors.New("-markets is empty")
+	case o.mode == "throughput" && (o.rate <= 0 || o.duration <= 0 || o.workers < 1):
+		return errors.New("throughput needs -rate, -duration and -workers > 0")
+	}
+	if _, err := parseFixed(o.price, 8); err != nil {
+		return fmt.Errorf("-price: %w", err)
+	}
+	return nil
 }
 
 // sourceAddr is the loopback source address of connection i: 127.0.0.1 +

@@ -112,21 +112,8 @@ func (f *fanout) read(i int, c *wsConn) {
 }
 
 func runFanout(ctx context.Context, o *options, hc *httpClient, out io.Writer) error {
-	ms, err := hc.markets(ctx, []string{o.market})
+	m, amount, p0, err := fanoutSetup(ctx, o, hc)
 	if err != nil {
-		return err
-	}
-	m := ms[0]
-	minAmount, err := parseFixed(m.MinAmount, m.StockPrec)
-	if err != nil {
-		return fmt.Errorf("min_amount %q: %w", m.MinAmount, err)
-	}
-	amount := formatFixed(max(minAmount, 1), m.StockPrec)
-	p0, err := parseFixed(o.price, m.MoneyPrec)
-	if err != nil || p0 <= int64(o.rounds) {
-		return fmt.Errorf("-price %q must exceed -rounds ticks at money_prec %d", o.price, m.MoneyPrec)
-	}
-	if err := hc.deposit(ctx, o.user, "1000000", m.Stock); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "fanout: %d subscribers of depth.subscribe [%q, %d, %q] on ws://%s from %d source addresses; %d rounds, one ask of %s %s by user %d each\n",
@@ -155,68 +142,129 @@ func runFanout(ctx context.Context, o *options, hc *httpClient, out io.Writer) e
 			hc.call(context.Background(), "order.cancel", []any{o.user, m.Name, id}, nil)
 		}
 	}()
-	type roundResult struct {
-		got, alive            int
-		first, p50, p99, maxd time.Duration
-		fromSend              time.Duration // p50 from the request
-		http                  time.Duration
-		server                time.Duration // the server's own fan-out time (bourse_ws_fanout_seconds); -1: unknown
-	}
-	var results []roundResult
+	var results []fanoutRound
 	var all []time.Duration
 	cpu, cpuStart := startCPU(o.pid), time.Now()
 	for k := 1; k <= o.rounds; k++ {
-		// Quiet: no depth.update for o.gap, so the previous round's pushes are over.
-		for time.Since(f.t0)-time.Duration(f.lastAny.Load()) < o.gap {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(20 * time.Millisecond):
-			}
+		if err := f.quiet(ctx, o.gap); err != nil {
+			return err
 		}
 		price := formatFixed(p0-int64(k-1), m.MoneyPrec)
-		e := []byte(strconv.Quote(price))
-		f.expect.Store(&e)
-		f.got.Store(0)
-		f.round.Store(int64(k))
-		alive := len(conns) - int(f.dead.Load())
-		fan0, fanErr := hc.fanout(ctx)
-		tSend := time.Since(f.t0)
-		id, err := hc.putLimit(ctx, o.user, m.Name, 1, amount, price)
-		tReply := time.Since(f.t0)
+		r, lat, id, err := f.playRound(ctx, o, hc, m.Name, amount, price, k, len(conns))
 		if err != nil {
 			return fmt.Errorf("round %d: %w", k, err)
 		}
 		ids = append(ids, id)
-		deadline := time.Now().Add(o.timeout)
-		for f.got.Load() < int64(alive-int(f.dead.Load())) && time.Now().Before(deadline) && ctx.Err() == nil {
-			time.Sleep(5 * time.Millisecond)
-		}
-		var lat, lsend []time.Duration
-		for i := range conns {
-			if f.subRound[i].Load() == int64(k) {
-				a := time.Duration(f.arrival[i].Load())
-				lat = append(lat, max(a-tReply, 0))
-				lsend = append(lsend, a-tSend)
-			}
-		}
-		slices.Sort(lat)
-		slices.Sort(lsend)
 		all = append(all, lat...)
-		r := roundResult{got: len(lat), alive: alive, http: tReply - tSend, fromSend: percentile(lsend, 0.5), server: -1}
-		if fan1, err := hc.fanout(ctx); err == nil && fanErr == nil && fan1.count > fan0.count {
-			// Mean over the round's fan-outs: one, unless other pushes
-			// went to several connections meanwhile.
-			r.server = time.Duration((fan1.sum - fan0.sum) / float64(fan1.count-fan0.count) * 1e9)
-		}
-		if len(lat) > 0 {
-			r.first, r.p50, r.p99, r.maxd = lat[0], percentile(lat, 0.5), percentile(lat, 0.99), lat[len(lat)-1]
-		}
 		results = append(results, r)
-		fmt.Fprintf(out, "  round %d: ask %s @ %s, %d/%d got it, p50 %v p99 %v max %v\n", k, amount, price, r.got, alive, rd(r.p50), rd(r.p99), rd(r.maxd))
+		fmt.Fprintf(out, "  round %d: ask %s @ %s, %d/%d got it, p50 %v p99 %v max %v\n", k, amount, price, r.got, r.alive, rd(r.p50), rd(r.p99), rd(r.maxd))
 	}
 
 	fmt.Fprintf(out, "\nWebSocket depth.update fan-out: %d subscribers, %q limit %d interval %q (latency from the HTTP reply to the push's arrival)\n", len(conns), m.Name, o.limit, o.interval)
+	slices.Sort(all)
+	total := len(results) * len(conns)
+	printFanoutTable(out, results, all, total)
+	fmt.Fprintf(out, "  extra depth.updates in rounds: %d; subscribers disconnected: %d; bourse CPU during the rounds: %s\n", f.extra.Load(), f.dead.Load(), cpu.since(time.Since(cpuStart)))
+	if p := f.firstErr.Load(); p != nil && f.dead.Load() > 0 {
+		fmt.Fprintf(out, "  first disconnect: %v\n", *p)
+	}
+	if len(all) < total {
+		return fmt.Errorf("%d of %d deliveries missing", total-len(all), total)
+	}
+	return nil
+}
+
+// fanoutSetup finds the fanout market, the amount of each round's ask (the
+// market's minimum) and the first round's price in units, and funds the
+// user with stock.
+func fanoutSetup(ctx context.Context, o *options, hc *httpClient) (market, string, int64, error) {
+	ms, err := hc.markets(ctx, []string{o.market})
+	if err != nil {
+		return market{}, "", 0, err
+	}
+	m := ms[0]
+	minAmount, err := parseFixed(m.MinAmount, m.StockPrec)
+	if err != nil {
+		return market{}, "", 0, fmt.Errorf("min_amount %q: %w", m.MinAmount, err)
+	}
+	amount := formatFixed(max(minAmount, 1), m.StockPrec)
+	p0, err := parseFixed(o.price, m.MoneyPrec)
+	if err != nil || p0 <= int64(o.rounds) {
+		return market{}, "", 0, fmt.Errorf("-price %q must exceed -rounds ticks at money_prec %d", o.price, m.MoneyPrec)
+	}
+	if err := hc.deposit(ctx, o.user, "1000000", m.Stock); err != nil {
+		return market{}, "", 0, err
+	}
+	return m, amount, p0, nil
+}
+
+// fanoutRound is what one fanout round measured.
+type fanoutRound struct {
+	got, alive            int
+	first, p50, p99, maxd time.Duration
+	fromSend              time.Duration // p50 from the request
+	http                  time.Duration
+	server                time.Duration // the server's own fan-out time (bourse_ws_fanout_seconds); -1: unknown
+}
+
+// quiet waits until no depth.update came for gap, so that the previous
+// round's pushes are over.
+func (f *fanout) quiet(ctx context.Context, gap time.Duration) error {
+	for time.Since(f.t0)-time.Duration(f.lastAny.Load()) < gap {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// playRound places round k's ask at price, waits until each of the n
+// subscribers still connected got it (or o.timeout), and returns the
+// round's figures, its latencies sorted, and the order id.
+func (f *fanout) playRound(ctx context.Context, o *options, hc *httpClient, name, amount, price string, k, n int) (fanoutRound, []time.Duration, int64, error) {
+	e := []byte(strconv.Quote(price))
+	f.expect.Store(&e)
+	f.got.Store(0)
+	f.round.Store(int64(k))
+	alive := n - int(f.dead.Load())
+	fan0, fanErr := hc.fanout(ctx)
+	tSend := time.Since(f.t0)
+	id, err := hc.putLimit(ctx, o.user, name, 1, amount, price)
+	tReply := time.Since(f.t0)
+	if err != nil {
+		return fanoutRound{}, nil, 0, err
+	}
+	deadline := time.Now().Add(o.timeout)
+	for f.got.Load() < int64(alive-int(f.dead.Load())) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	var lat, lsend []time.Duration
+	for i := range n {
+		if f.subRound[i].Load() == int64(k) {
+			a := time.Duration(f.arrival[i].Load())
+			lat = append(lat, max(a-tReply, 0))
+			lsend = append(lsend, a-tSend)
+		}
+	}
+	slices.Sort(lat)
+	slices.Sort(lsend)
+	r := fanoutRound{got: len(lat), alive: alive, http: tReply - tSend, fromSend: percentile(lsend, 0.5), server: -1}
+	if fan1, err := hc.fanout(ctx); err == nil && fanErr == nil && fan1.count > fan0.count {
+		// Mean over the round's fan-outs: one, unless other pushes
+		// went to several connections meanwhile.
+		r.server = time.Duration((fan1.sum - fan0.sum) / float64(fan1.count-fan0.count) * 1e9)
+	}
+	if len(lat) > 0 {
+		r.first, r.p50, r.p99, r.maxd = lat[0], percentile(lat, 0.5), percentile(lat, 0.99), lat[len(lat)-1]
+	}
+	return r, lat, id, nil
+}
+
+// printFanoutTable prints one line per round and one for all deliveries
+// (all sorted; total the deliveries expected).
+func printFanoutTable(out io.Writer, results []fanoutRound, all []time.Duration, total int) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  round\treceived\tHTTP put_limit\tfirst\tp50\tp99\tmax\tp50 from request\tserver fan-out")
 	for k, r := range results {
@@ -226,20 +274,10 @@ func runFanout(ctx context.Context, o *options, hc *httpClient, out io.Writer) e
 		}
 		fmt.Fprintf(tw, "  %d\t%d/%d\t%v\t%v\t%v\t%v\t%v\t%v\t%s\n", k+1, r.got, r.alive, rd(r.http), rd(r.first), rd(r.p50), rd(r.p99), rd(r.maxd), rd(r.fromSend), server)
 	}
-	slices.Sort(all)
-	total := len(results) * len(conns)
 	if len(all) > 0 {
 		fmt.Fprintf(tw, "  all\t%d/%d\t\t%v\t%v\t%v\t%v\t\n", len(all), total, rd(all[0]), rd(percentile(all, 0.5)), rd(percentile(all, 0.99)), rd(all[len(all)-1]))
 	}
 	tw.Flush()
-	fmt.Fprintf(out, "  extra depth.updates in rounds: %d; subscribers disconnected: %d; bourse CPU during the rounds: %s\n", f.extra.Load(), f.dead.Load(), cpu.since(time.Since(cpuStart)))
-	if p := f.firstErr.Load(); p != nil && f.dead.Load() > 0 {
-		fmt.Fprintf(out, "  first disconnect: %v\n", *p)
-	}
-	if len(all) < total {
-		return fmt.Errorf("%d of %d deliveries missing", total-len(all), total)
-	}
-	return nil
 }
 
 // rd rounds a duration for the tables.
