@@ -18,16 +18,10 @@ import (
 // too long is logged, to be removed.
 var allowed = map[string]bool{
 	// Being split (issue 15 item 7); each entry goes as its function is split.
-	"benchmarks/cmd/harness/http.go:httpTarget.step":          true,
-	"benchmarks/cmd/loadgen/main.go:run":                      true,
-	"benchmarks/cmd/wsbench/main.go:parseFlags":               true,
-	"benchmarks/cmd/wsbench/push.go:runFanout":                true,
-	"benchmarks/cmd/wsbench/push.go:runThroughput":            true,
-	"benchmarks/internal/workload/workload.go:Generator.next": true,
-	"edges/httprpc/envelope.go:parseRequest":                  true,
-	"edges/ws/hub.go:hub.refresh":                             true,
-	"runtime/backup.go:backup":                                true,
-	"runtime/node.go:Start":                                   true,
+	"edges/httprpc/envelope.go:parseRequest": true,
+	"edges/ws/hub.go:hub.refresh":            true,
+	"runtime/backup.go:backup":               true,
+	"runtime/node.go:Start":                  true,
 }
 
 // Flat-switch exemption limits: see isFlatSwitch.

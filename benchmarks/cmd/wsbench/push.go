@@ -298,35 +298,11 @@ type counts struct {
 }
 
 func runThroughput(ctx context.Context, o *options, hc *httpClient, out io.Writer) error {
-	ms, err := hc.markets(ctx, o.markets)
+	ms, method, params, err := throughputSetup(ctx, o, hc)
 	if err != nil {
 		return err
 	}
 	seller, buyer := o.user, o.user+1
-	var assets []string
-	for _, m := range ms {
-		for _, a := range []string{m.Stock, m.Money} {
-			if !slices.Contains(assets, a) {
-				assets = append(assets, a)
-			}
-		}
-	}
-	for _, u := range []int64{seller, buyer} {
-		if err := hc.deposit(ctx, u, "1000000000", assets...); err != nil {
-			return err
-		}
-	}
-	method := o.channel + ".subscribe"
-	params := make([]any, len(o.markets))
-	for i, m := range o.markets {
-		params[i] = m
-	}
-	if o.channel == "depth" {
-		if len(ms) != 1 {
-			return errors.New("-channel depth takes one market")
-		}
-		params = []any{ms[0].Name, o.limit, o.interval}
-	}
 	fmt.Fprintf(out, "throughput: %d subscribers of %s %v on ws://%s; crossing pairs at %.0f orders/s for %v over %d workers (users %d, %d)\n",
 		o.conns, method, params, o.wsAddr, o.rate, o.duration, o.workers, seller, buyer)
 	conns, elapsed, err := connectAll(ctx, o, out, func(i int, c *wsConn) error {
@@ -338,50 +314,13 @@ func runThroughput(ctx context.Context, o *options, hc *httpClient, out io.Write
 	defer closeAll(conns)
 	fmt.Fprintf(out, "subscribed %d in %v\n", len(conns), elapsed.Round(time.Millisecond))
 
-	notif := o.channel + ".update"
-	var total counts
-	per := make([]counts, len(conns))
-	var dead atomic.Int64
-	var badErr atomic.Pointer[error]
-	var ids0 []uint64 // deal ids subscriber 0 received (to tell late from lost)
-	var ids0Mu sync.Mutex
+	t := &throughput{o: o, hc: hc, ms: ms, notif: o.channel + ".update", per: make([]counts, len(conns))}
 	var wg sync.WaitGroup
 	for i, c := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				msg, _, err := wsutil.ReadServerData(c)
-				if err != nil {
-					dead.Add(1)
-					return
-				}
-				if !isNotification(msg, notif) {
-					continue
-				}
-				per[i].msgs.Add(1)
-				total.msgs.Add(1)
-				total.bytes.Add(int64(len(msg)))
-				if o.channel == "deals" {
-					// Count deals cheaply; decode every 64th message
-					// fully to check the cheap count.
-					n := bytes.Count(msg, []byte(`"price":`))
-					if i == 0 {
-						ids := dealIDs(msg)
-						ids0Mu.Lock()
-						ids0 = append(ids0, ids...)
-						ids0Mu.Unlock()
-					}
-					if per[i].msgs.Load()%64 == 1 {
-						if full, err := dealsCount(msg); err != nil || full != n {
-							err = fmt.Errorf("%v (deals: %d decoded, %d counted) in %.300s", err, full, n, msg)
-							badErr.CompareAndSwap(nil, &err)
-						}
-					}
-					per[i].deals.Add(int64(n))
-					total.deals.Add(int64(n))
-				}
-			}
+			t.read(i, c)
 		}()
 	}
 	defer wg.Wait()
@@ -389,106 +328,229 @@ func runThroughput(ctx context.Context, o *options, hc *httpClient, out io.Write
 
 	// Let the pushes that answer the subscriptions (recent deals) pass.
 	time.Sleep(o.settle)
-	base := struct{ msgs, bytes, deals int64 }{total.msgs.Load(), total.bytes.Load(), total.deals.Load()}
-	perBase := make([]int64, len(conns))
-	for i := range per {
-		perBase[i] = per[i].deals.Load()
-	}
-
-	var pairsDone, httpErrs atomic.Int64
-	var firstHTTP atomic.Pointer[error]
-	var latMu sync.Mutex
-	var orderLat []time.Duration // per order.put_limit round trip
-	var ticket atomic.Int64
+	t.base = t.snapshot()
 	cpu := startCPU(o.pid)
-	interval := time.Duration(float64(2*time.Second) / o.rate) // per pair
-	start := time.Now()
-	end := start.Add(o.duration)
+	t.interval = time.Duration(float64(2*time.Second) / o.rate) // per pair
+	t.start = time.Now()
+	t.end = t.start.Add(o.duration)
 	var ow sync.WaitGroup
 	for range o.workers {
 		ow.Add(1)
 		go func() {
 			defer ow.Done()
-			for ctx.Err() == nil {
-				j := ticket.Add(1) - 1
-				due := start.Add(time.Duration(j) * interval)
-				if !due.Before(end) || !time.Now().Before(end) {
-					return // the window is over, even if the server fell behind
-				}
-				time.Sleep(time.Until(due))
-				m := ms[int(j)%len(ms)]
-				minAmount, _ := parseFixed(m.MinAmount, m.StockPrec)
-				amount := formatFixed(max(minAmount, 1), m.StockPrec)
-				price := o.price
-				t1 := time.Now()
-				_, err := hc.putLimit(ctx, seller, m.Name, 1, amount, price)
-				t2 := time.Now()
-				if err == nil {
-					_, err = hc.putLimit(ctx, buyer, m.Name, 2, amount, price)
-					latMu.Lock()
-					orderLat = append(orderLat, t2.Sub(t1), time.Since(t2))
-					latMu.Unlock()
-				}
-				if err != nil {
-					httpErrs.Add(1)
-					firstHTTP.CompareAndSwap(nil, &err)
-					continue
-				}
-				pairsDone.Add(1)
-			}
+			t.place(ctx)
 		}()
 	}
-	type sample struct {
-		t     time.Duration
-		msgs  int64
-		deals int64
-	}
-	var timeline []sample
-	tick := time.NewTicker(time.Second)
 	finished := make(chan struct{})
 	go func() { ow.Wait(); close(finished) }()
-loop:
+	t.progress(out, finished)
+	window := time.Since(t.start)
+	serverCPU := cpu.since(window)
+	inWindow := t.total.msgs.Load() - t.base.msgs
+	t.drain()
+	return t.report(out, method, params, window, inWindow, serverCPU)
+}
+
+// throughputSetup finds the markets, funds the two trading users with
+// their assets and returns the subscription's method and params.
+func throughputSetup(ctx context.Context, o *options, hc *httpClient) ([]market, string, []any, error) {
+	ms, err := hc.markets(ctx, o.markets)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	var assets []string
+	for _, m := range ms {
+		for _, a := range []string{m.Stock, m.Money} {
+			if !slices.Contains(assets, a) {
+				assets = append(assets, a)
+			}
+		}
+	}
+	for _, u := range []int64{o.user, o.user + 1} {
+		if err := hc.deposit(ctx, u, "1000000000", assets...); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	method := o.channel + ".subscribe"
+	params := make([]any, len(o.markets))
+	for i, m := range o.markets {
+		params[i] = m
+	}
+	if o.channel == "depth" {
+		if len(ms) != 1 {
+			return nil, "", nil, errors.New("-channel depth takes one market")
+		}
+		params = []any{ms[0].Name, o.limit, o.interval}
+	}
+	return ms, method, params, nil
+}
+
+// throughput is the shared state of a throughput run: the subscribers'
+// readers count what arrives, the order workers place crossing pairs.
+type throughput struct {
+	o     *options
+	hc    *httpClient
+	ms    []market
+	notif string // the notification method counted
+
+	total  counts
+	per    []counts // per subscriber
+	base   countsAt // total when the order window opens
+	dead   atomic.Int64
+	badErr atomic.Pointer[error]
+	ids0Mu sync.Mutex
+	ids0   []uint64 // deal ids subscriber 0 received (to tell late from lost); guarded by ids0Mu
+
+	start, end time.Time     // the order window
+	interval   time.Duration // between pairs
+	ticket     atomic.Int64  // the next pair's index
+	pairsDone  atomic.Int64
+	httpErrs   atomic.Int64
+	firstHTTP  atomic.Pointer[error]
+	latMu      sync.Mutex
+	orderLat   []time.Duration // per order.put_limit round trip; guarded by latMu
+}
+
+// countsAt is a reading of counts, and of each subscriber's deals.
+type countsAt struct {
+	msgs, bytes, deals int64
+	perDeals           []int64
+}
+
+// snapshot reads the counts now.
+func (t *throughput) snapshot() countsAt {
+	c := countsAt{msgs: t.total.msgs.Load(), bytes: t.total.bytes.Load(), deals: t.total.deals.Load(), perDeals: make([]int64, len(t.per))}
+	for i := range t.per {
+		c.perDeals[i] = t.per[i].deals.Load()
+	}
+	return c
+}
+
+// read counts subscriber i's notifications (and, for deals, the deals
+// they carry, checked by a full decode every 64th) until c fails.
+func (t *throughput) read(i int, c *wsConn) {
+	for {
+		msg, _, err := wsutil.ReadServerData(c)
+		if err != nil {
+			t.dead.Add(1)
+			return
+		}
+		if !isNotification(msg, t.notif) {
+			continue
+		}
+		t.per[i].msgs.Add(1)
+		t.total.msgs.Add(1)
+		t.total.bytes.Add(int64(len(msg)))
+		if t.o.channel != "deals" {
+			continue
+		}
+		// Count deals cheaply; decode every 64th message fully to check
+		// the cheap count.
+		n := bytes.Count(msg, []byte(`"price":`))
+		if i == 0 {
+			ids := dealIDs(msg)
+			t.ids0Mu.Lock()
+			t.ids0 = append(t.ids0, ids...)
+			t.ids0Mu.Unlock()
+		}
+		if t.per[i].msgs.Load()%64 == 1 {
+			if full, err := dealsCount(msg); err != nil || full != n {
+				err = fmt.Errorf("%v (deals: %d decoded, %d counted) in %.300s", err, full, n, msg)
+				t.badErr.CompareAndSwap(nil, &err)
+			}
+		}
+		t.per[i].deals.Add(int64(n))
+		t.total.deals.Add(int64(n))
+	}
+}
+
+// place is one order worker: it places crossing pairs (an ask, then a bid
+// at the same price) at their due times, rotating over the markets, until
+// the window is over.
+func (t *throughput) place(ctx context.Context) {
+	o := t.o
+	seller, buyer := o.user, o.user+1
+	for ctx.Err() == nil {
+		j := t.ticket.Add(1) - 1
+		due := t.start.Add(time.Duration(j) * t.interval)
+		if !due.Before(t.end) || !time.Now().Before(t.end) {
+			return // the window is over, even if the server fell behind
+		}
+		time.Sleep(time.Until(due))
+		m := t.ms[int(j)%len(t.ms)]
+		minAmount, _ := parseFixed(m.MinAmount, m.StockPrec)
+		amount := formatFixed(max(minAmount, 1), m.StockPrec)
+		price := o.price
+		t1 := time.Now()
+		_, err := t.hc.putLimit(ctx, seller, m.Name, 1, amount, price)
+		t2 := time.Now()
+		if err == nil {
+			_, err = t.hc.putLimit(ctx, buyer, m.Name, 2, amount, price)
+			t.latMu.Lock()
+			t.orderLat = append(t.orderLat, t2.Sub(t1), time.Since(t2))
+			t.latMu.Unlock()
+		}
+		if err != nil {
+			t.httpErrs.Add(1)
+			t.firstHTTP.CompareAndSwap(nil, &err)
+			continue
+		}
+		t.pairsDone.Add(1)
+	}
+}
+
+// progress prints the counts every second until finished is closed.
+func (t *throughput) progress(out io.Writer, finished <-chan struct{}) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
 		select {
 		case <-finished:
-			break loop
+			return
 		case <-tick.C:
-			s := sample{time.Since(start), total.msgs.Load() - base.msgs, total.deals.Load() - base.deals}
-			timeline = append(timeline, s)
-			fmt.Fprintf(out, "  %5.1fs  pairs %d  notifications %d  deals carried %d\n", s.t.Seconds(), pairsDone.Load(), s.msgs, s.deals)
+			fmt.Fprintf(out, "  %5.1fs  pairs %d  notifications %d  deals carried %d\n", time.Since(t.start).Seconds(), t.pairsDone.Load(),
+				t.total.msgs.Load()-t.base.msgs, t.total.deals.Load()-t.base.deals)
 		}
 	}
-	tick.Stop()
-	window := time.Since(start)
-	serverCPU := cpu.since(window)
-	inWindow := total.msgs.Load() - base.msgs
-	// Drain: wait until nothing arrives for -drain (at most o.timeout).
-	last, quietSince, deadline := total.msgs.Load(), time.Now(), time.Now().Add(o.timeout)
-	for time.Since(quietSince) < o.drain && time.Now().Before(deadline) {
+}
+
+// drain waits until nothing arrived for -drain (at most -timeout).
+func (t *throughput) drain() {
+	last, quietSince, deadline := t.total.msgs.Load(), time.Now(), time.Now().Add(t.o.timeout)
+	for time.Since(quietSince) < t.o.drain && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
-		if n := total.msgs.Load(); n != last {
+		if n := t.total.msgs.Load(); n != last {
 			last, quietSince = n, time.Now()
 		}
 	}
-	msgs := total.msgs.Load() - base.msgs
-	bytesN := total.bytes.Load() - base.bytes
-	deals := total.deals.Load() - base.deals
+}
+
+// report prints the run's table and fails on a malformed deals.update or a
+// subscriber that missed deals.
+func (t *throughput) report(out io.Writer, method string, params []any, window time.Duration, inWindow int64, serverCPU string) error {
+	o, n := t.o, len(t.per)
+	msgs := t.total.msgs.Load() - t.base.msgs
+	bytesN := t.total.bytes.Load() - t.base.bytes
+	deals := t.total.deals.Load() - t.base.deals
 	minD, maxD := int64(-1), int64(0)
-	for i := range per {
-		d := per[i].deals.Load() - perBase[i]
+	for i := range t.per {
+		d := t.per[i].deals.Load() - t.base.perDeals[i]
 		if minD < 0 || d < minD {
 			minD = d
 		}
 		maxD = max(maxD, d)
 	}
-	pairs := pairsDone.Load()
+	pairs := t.pairsDone.Load()
+	t.latMu.Lock()
+	orderLat := t.orderLat
+	t.latMu.Unlock()
 	slices.Sort(orderLat)
 	rows := [][2]string{
-		{"subscribers", fmt.Sprintf("%d (%s %v)", len(conns), method, params)},
-		{"orders placed", fmt.Sprintf("%d in %v = %.0f orders/s (%d pairs; HTTP errors %d)", 2*pairs, window.Round(time.Millisecond), float64(2*pairs)/window.Seconds(), pairs, httpErrs.Load())},
+		{"subscribers", fmt.Sprintf("%d (%s %v)", n, method, params)},
+		{"orders placed", fmt.Sprintf("%d in %v = %.0f orders/s (%d pairs; HTTP errors %d)", 2*pairs, window.Round(time.Millisecond), float64(2*pairs)/window.Seconds(), pairs, t.httpErrs.Load())},
 		{"order.put_limit round trip", fmt.Sprintf("p50 %v  p99 %v  max %v", rd(percentile(orderLat, 0.5)), rd(percentile(orderLat, 0.99)), rd(percentile(orderLat, 1)))},
 		{"notifications received", fmt.Sprintf("%d (%d during the order window, the rest in the drain)", msgs, inWindow)},
-		{"notifications/s", fmt.Sprintf("%.0f (%.1f per subscriber per second)", float64(inWindow)/window.Seconds(), float64(inWindow)/window.Seconds()/float64(len(conns)))},
+		{"notifications/s", fmt.Sprintf("%.0f (%.1f per subscriber per second)", float64(inWindow)/window.Seconds(), float64(inWindow)/window.Seconds()/float64(n))},
 		{"bytes/s", fmt.Sprintf("%.1f MB/s (%.0f B per notification)", float64(bytesN)/window.Seconds()/1e6, float64(bytesN)/float64(max(msgs, 1)))},
 	}
 	if o.channel == "deals" {
@@ -496,19 +558,19 @@ loop:
 			[2]string{"deals carried/s", fmt.Sprintf("%.0f (%.1f deals per notification)", float64(deals)/window.Seconds(), float64(deals)/float64(max(msgs, 1)))},
 			[2]string{"deals per subscriber", fmt.Sprintf("min %d max %d (deals made: %d)", minD, maxD, pairs)})
 	}
-	rows = append(rows, [2]string{"subscribers disconnected", strconv.FormatInt(dead.Load(), 10)},
+	rows = append(rows, [2]string{"subscribers disconnected", strconv.FormatInt(t.dead.Load(), 10)},
 		[2]string{"bourse CPU in the window", serverCPU})
 	table(out, "WebSocket push throughput", rows)
-	if p := firstHTTP.Load(); p != nil {
+	if p := t.firstHTTP.Load(); p != nil {
 		fmt.Fprintf(out, "  first HTTP error: %v\n", *p)
 	}
-	if p := badErr.Load(); p != nil {
+	if p := t.badErr.Load(); p != nil {
 		return fmt.Errorf("malformed deals.update: %v", *p)
 	}
 	if o.channel == "deals" && minD < pairs {
-		ids0Mu.Lock()
-		fmt.Fprintf(out, "  subscriber 0's deal ids: %s\n", idGaps(ids0))
-		ids0Mu.Unlock()
+		t.ids0Mu.Lock()
+		fmt.Fprintf(out, "  subscriber 0's deal ids: %s\n", idGaps(t.ids0))
+		t.ids0Mu.Unlock()
 		return fmt.Errorf("a subscriber received %d deals of the %d made", minD, pairs)
 	}
 	return nil

@@ -299,13 +299,44 @@ func (g *Generator) amount(mi int) int64 {
 }
 
 func (g *Generator) next() Cmd {
-	o := &g.o
 	mi := g.mperm[g.mz.Uint64()]
 	u := g.uperm[g.uz.Uint64()]
 	b := g.books[mi]
 	sum := b.Summary()
-	resting := sum.AskCount + sum.BidCount
+	bestAsk, bestBid := best(b, messages.Ask), best(b, messages.Bid)
+	kind := g.pickKind(sum.AskCount+sum.BidCount, bestAsk, bestBid)
 
+	c := Cmd{Kind: kind, Market: mi, User: u}
+	switch kind {
+	case Rest:
+		g.rest(&c, sum, bestAsk, bestBid)
+	case Cross:
+		c.Side = messages.Side(1 + g.rng.IntN(2))
+		through := g.rng.Int64N(5)
+		if c.Side == messages.Bid {
+			c.Price = cmp0(bestAsk, g.o.Mid) + through
+		} else {
+			c.Price = cmp0(bestBid, g.o.Mid) - through
+		}
+		c.Amount = g.amount(mi)
+	case Market:
+		g.marketOrder(&c, bestAsk, bestBid)
+	case Cancel:
+		g.cancel(&c, b, sum, bestAsk, bestBid)
+		kind = c.Kind
+	}
+	g.counts[kind]++
+	g.perM[mi]++
+	g.perU[c.User]++
+	g.exec(&c)
+	return c
+}
+
+// pickKind draws a command kind by Options.Mix, then keeps the book near
+// its prefill size (±10%) and turns what cannot apply (a market order on
+// an empty book, a cancel with nothing resting) into a rest.
+func (g *Generator) pickKind(resting int, bestAsk, bestBid int64) Kind {
+	o := &g.o
 	r := g.rng.IntN(100)
 	kind := Rest
 	for k, acc := Kind(0), 0; k < nKinds; k++ {
@@ -321,84 +352,79 @@ func (g *Generator) next() Cmd {
 	case kind == Rest && resting*10 > o.Prefill*11:
 		kind = Cancel
 	}
-	bestAsk, bestBid := best(b, messages.Ask), best(b, messages.Bid)
 	if kind == Market && bestAsk == 0 && bestBid == 0 {
 		kind = Rest
 	}
 	if kind == Cancel && resting == 0 {
 		kind = Rest
 	}
+	return kind
+}
 
-	c := Cmd{Kind: kind, Market: mi, User: u}
-	switch kind {
-	case Rest:
-		// To the thinner side with probability 3/4.
-		thin := messages.Ask
-		if sum.BidCount < sum.AskCount {
-			thin = messages.Bid
+// rest fills in a limit order that rests: on the thinner side with
+// probability 3/4, up to Options.Levels ticks from the mid, never crossing.
+func (g *Generator) rest(c *Cmd, sum messages.MarketSummaryReply, bestAsk, bestBid int64) {
+	o := &g.o
+	thin := messages.Ask
+	if sum.BidCount < sum.AskCount {
+		thin = messages.Bid
+	}
+	c.Side = thin
+	if g.rng.IntN(4) == 0 {
+		c.Side = thin.Opposite()
+	}
+	k := 1 + g.rng.Int64N(int64(o.Levels))
+	if c.Side == messages.Bid {
+		c.Price = o.Mid - k
+		if bestAsk != 0 && c.Price >= bestAsk {
+			c.Price = bestAsk - 1
 		}
-		c.Side = thin
-		if g.rng.IntN(4) == 0 {
-			c.Side = thin.Opposite()
+	} else {
+		c.Price = o.Mid + k
+		if bestBid != 0 && c.Price <= bestBid {
+			c.Price = bestBid + 1
 		}
+	}
+	c.Amount = g.amount(c.Market)
+}
+
+// marketOrder fills in a market order on a side that has a best price: a
+// quantity of 2 to 11 minimum units, a bid's as money at the best ask.
+func (g *Generator) marketOrder(c *Cmd, bestAsk, bestBid int64) {
+	mi := c.Market
+	c.Side = messages.Side(1 + g.rng.IntN(2))
+	if (c.Side == messages.Bid && bestAsk == 0) || (c.Side == messages.Ask && bestBid == 0) {
+		c.Side = c.Side.Opposite()
+	}
+	qty := int64(2+g.rng.IntN(10)) * g.markets[mi].MinUnits
+	if c.Side == messages.Ask {
+		c.Amount = qty
+	} else {
+		// Money for qty at the best ask: ≥ best ask × min_amount.
+		c.Amount = qty * bestAsk / pow10(g.markets[mi].StockPrec)
+	}
+}
+
+// cancel fills in the cancel of a victim order (its owner becomes the
+// command's user), or, with nothing old enough to cancel, a rest instead.
+func (g *Generator) cancel(c *Cmd, b *book.Book, sum messages.MarketSummaryReply, bestAsk, bestBid int64) {
+	o := &g.o
+	victim, ok := g.victim(b, c.User, sum)
+	if !ok {
+		c.Kind = Rest
+		c.Side = messages.Side(1 + g.rng.IntN(2))
 		k := 1 + g.rng.Int64N(int64(o.Levels))
 		if c.Side == messages.Bid {
-			c.Price = o.Mid - k
-			if bestAsk != 0 && c.Price >= bestAsk {
-				c.Price = bestAsk - 1
-			}
+			c.Price = min(o.Mid-k, cmp0(bestAsk, o.Mid+1)-1)
 		} else {
-			c.Price = o.Mid + k
-			if bestBid != 0 && c.Price <= bestBid {
-				c.Price = bestBid + 1
-			}
+			c.Price = max(o.Mid+k, bestBid+1)
 		}
-		c.Amount = g.amount(mi)
-	case Cross:
-		c.Side = messages.Side(1 + g.rng.IntN(2))
-		through := g.rng.Int64N(5)
-		if c.Side == messages.Bid {
-			c.Price = cmp0(bestAsk, o.Mid) + through
-		} else {
-			c.Price = cmp0(bestBid, o.Mid) - through
-		}
-		c.Amount = g.amount(mi)
-	case Market:
-		c.Side = messages.Side(1 + g.rng.IntN(2))
-		if (c.Side == messages.Bid && bestAsk == 0) || (c.Side == messages.Ask && bestBid == 0) {
-			c.Side = c.Side.Opposite()
-		}
-		qty := int64(2+g.rng.IntN(10)) * g.markets[mi].MinUnits
-		if c.Side == messages.Ask {
-			c.Amount = qty
-		} else {
-			// Money for qty at the best ask: ≥ best ask × min_amount.
-			c.Amount = qty * bestAsk / pow10(g.markets[mi].StockPrec)
-		}
-	case Cancel:
-		victim, ok := g.victim(b, u, sum)
-		if !ok {
-			// Nothing old enough to cancel: rest instead.
-			c.Kind, kind = Rest, Rest
-			c.Side = messages.Side(1 + g.rng.IntN(2))
-			k := 1 + g.rng.Int64N(int64(o.Levels))
-			if c.Side == messages.Bid {
-				c.Price = min(o.Mid-k, cmp0(bestAsk, o.Mid+1)-1)
-			} else {
-				c.Price = max(o.Mid+k, bestBid+1)
-			}
-			c.Amount = g.amount(mi)
-			break
-		}
-		c.User, c.Side, c.SimID = victim.User, victim.Side, victim.ID
-		c.Ref = g.placed[victim.ID]
-		delete(g.placed, victim.ID)
+		c.Amount = g.amount(c.Market)
+		return
 	}
-	g.counts[kind]++
-	g.perM[mi]++
-	g.perU[c.User]++
-	g.exec(&c)
-	return c
+	c.User, c.Side, c.SimID = victim.User, victim.Side, victim.ID
+	c.Ref = g.placed[victim.ID]
+	delete(g.placed, victim.ID)
 }
 
 // victim picks the order to cancel in book b: one of user u's resting
