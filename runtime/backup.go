@@ -64,6 +64,7 @@ func Backup(ctx context.Context, cfg *config.Config, dataDir, journalDSN, out st
 	return res, nil
 }
 
+// backup is one attempt of Backup.
 func backup(ctx context.Context, cfg *config.Config, dataDir, journalDSN, out string) (*BackupResult, error) {
 	bind, err := ReadBinding(dataDir)
 	if err != nil {
@@ -83,66 +84,12 @@ func backup(ctx context.Context, cfg *config.Config, dataDir, journalDSN, out st
 	res := &BackupResult{}
 	var id *pj.Identity
 	if journalDSN != "" {
-		r, err := pj.OpenMySQLReader(journalDSN)
-		if err != nil {
-			return nil, err
-		}
-		id, err = r.Identity()
-		r.Close()
-		if err != nil {
-			return nil, err
-		}
-		if _, err := pj.ScanMySQL(journalDSN, s.LastLSN, s.Apply); err != nil {
-			return nil, err
-		}
+		id, err = catchUpMySQL(journalDSN, s)
 	} else {
-		jdir := JournalDir(dataDir)
-		if id, err = pj.ReadIdentityFile(jdir); err != nil {
-			return nil, err
-		}
-		var w *pj.Files
-		var batch []pj.Record
-		flush := func() error {
-			if len(batch) == 0 {
-				return nil
-			}
-			if w == nil {
-				var err error
-				if w, _, err = pj.OpenFiles(JournalDir(out), 0, batch[0].LSN-1, nil); err != nil {
-					return err
-				}
-			}
-			err := w.Write(batch)
-			clear(batch)
-			batch = batch[:0]
-			return err
-		}
-		// Read-only: a record the node is still writing at the end is
-		// left out (a torn tail to this reader).
-		_, err := pj.ScanFiles(jdir, 0, func(r pj.Record) error {
-			batch = append(batch, r)
-			res.Records++
-			if r.LSN > s.LastLSN {
-				if err := s.Apply(r); err != nil {
-					return err
-				}
-			}
-			if len(batch) == 1000 {
-				return flush()
-			}
-			return nil
-		})
-		if err == nil {
-			err = flush()
-		}
-		if w != nil {
-			if cerr := w.Close(); err == nil {
-				err = cerr
-			}
-		}
-		if err != nil {
-			return nil, err
-		}
+		id, err = copyJournalFiles(dataDir, out, s, res)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if id == nil || id.ID != bind.Identity.ID {
 		return nil, fmt.Errorf("the journal %s is not the one data directory %s belongs to (%s)", JournalName(dataDir, journalDSN), dataDir, bind.Identity)
@@ -156,25 +103,8 @@ func backup(ctx context.Context, cfg *config.Config, dataDir, journalDSN, out st
 			return nil, err
 		}
 	}
-	// The followers' copies, taken after the journal: their cursors are at
-	// or ahead of res.LSN only if they had caught up.
-	if src := HistoryPath(dataDir); cfg.History.DSN == "" && exists(src) {
-		if err := history.CopySQLite(ctx, src, HistoryPath(out)); err != nil {
-			return nil, err
-		}
-		res.History = true
-	}
-	if cfg.MarketData.Redis == "" {
-		data, err := marketdata.ReadCheckpoint(MarketDataDir(dataDir))
-		if err != nil {
-			return nil, err
-		}
-		if data != nil {
-			if err := marketdata.WriteCheckpoint(MarketDataDir(out), data); err != nil {
-				return nil, err
-			}
-			res.MarketData = true
-		}
+	if err := copyFollowers(ctx, cfg, dataDir, out, res); err != nil {
+		return nil, err
 	}
 	if err := WriteBinding(out, &Binding{Backend: kind, Journal: bind.Journal, Identity: *id, Restored: true, RestoredAt: res.LSN}); err != nil {
 		return nil, err
@@ -189,6 +119,104 @@ func backup(ctx context.Context, cfg *config.Config, dataDir, journalDSN, out st
 		}
 	}
 	return res, nil
+}
+
+// catchUpMySQL applies to s the MySQL journal's records after s and
+// returns the journal's identity.
+func catchUpMySQL(journalDSN string, s *State) (*pj.Identity, error) {
+	r, err := pj.OpenMySQLReader(journalDSN)
+	if err != nil {
+		return nil, err
+	}
+	id, err := r.Identity()
+	r.Close()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := pj.ScanMySQL(journalDSN, s.LastLSN, s.Apply); err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+// copyJournalFiles copies dataDir's journal segments into out, applying to
+// s the records after it and counting them all in res.Records, and returns
+// the journal's identity.
+func copyJournalFiles(dataDir, out string, s *State, res *BackupResult) (*pj.Identity, error) {
+	jdir := JournalDir(dataDir)
+	id, err := pj.ReadIdentityFile(jdir)
+	if err != nil {
+		return nil, err
+	}
+	var w *pj.Files
+	var batch []pj.Record
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if w == nil {
+			var err error
+			if w, _, err = pj.OpenFiles(JournalDir(out), 0, batch[0].LSN-1, nil); err != nil {
+				return err
+			}
+		}
+		err := w.Write(batch)
+		clear(batch)
+		batch = batch[:0]
+		return err
+	}
+	// Read-only: a record the node is still writing at the end is
+	// left out (a torn tail to this reader).
+	_, err = pj.ScanFiles(jdir, 0, func(r pj.Record) error {
+		batch = append(batch, r)
+		res.Records++
+		if r.LSN > s.LastLSN {
+			if err := s.Apply(r); err != nil {
+				return err
+			}
+		}
+		if len(batch) == 1000 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if w != nil {
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+// copyFollowers copies the followers' local stores, taken after the
+// journal: their cursors are at or ahead of res.LSN only if they had
+// caught up. History in MySQL and market data in Redis are not copied.
+func copyFollowers(ctx context.Context, cfg *config.Config, dataDir, out string, res *BackupResult) error {
+	if src := HistoryPath(dataDir); cfg.History.DSN == "" && exists(src) {
+		if err := history.CopySQLite(ctx, src, HistoryPath(out)); err != nil {
+			return err
+		}
+		res.History = true
+	}
+	if cfg.MarketData.Redis == "" {
+		data, err := marketdata.ReadCheckpoint(MarketDataDir(dataDir))
+		if err != nil {
+			return err
+		}
+		if data != nil {
+			if err := marketdata.WriteCheckpoint(MarketDataDir(out), data); err != nil {
+				return err
+			}
+			res.MarketData = true
+		}
+	}
+	return nil
 }
 
 func exists(path string) bool {
