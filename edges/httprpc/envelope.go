@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
 )
 
@@ -324,7 +325,7 @@ func appendBadRequest(b []byte, e *messages.Error, id int64, hasID bool) []byte 
 	b = append(b, `{"error":{"code":`...)
 	b = strconv.AppendInt(b, int64(e.Code), 10)
 	b = append(b, `,"message":`...)
-	b = appendString(b, e.Message)
+	b = wire.AppendString(b, e.Message)
 	return append(b, `},"result":null,"id":null}`...)
 }
 
@@ -333,7 +334,7 @@ func appendError(b []byte, e *messages.Error, id int64) []byte {
 	b = append(b, `{"error":{"code":`...)
 	b = strconv.AppendInt(b, int64(e.Code), 10)
 	b = append(b, `,"message":`...)
-	b = appendString(b, e.Message)
+	b = wire.AppendString(b, e.Message)
 	b = append(b, `},"result":null,"id":`...)
 	b = strconv.AppendInt(b, id, 10)
 	return append(b, '}')

@@ -1,12 +1,10 @@
 package httprpc
 
 import (
-	"bytes"
-	"encoding/json"
 	"math"
 	"strconv"
-	"unicode/utf8"
 
+	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
 )
 
@@ -115,47 +113,15 @@ func (c *call) balanceHistory() error {
 	if !ok || r == nil {
 		return errInternal
 	}
-	b := appendPage(c.out, a.offset, a.limit)
+	b := wire.AppendPage(c.out, a.offset, a.limit)
 	for i := range r.Records {
-		rec := &r.Records[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"time":`...)
-		b = appendTime(b, rec.Time)
-		b = append(b, `,"asset":`...)
-		b = appendString(b, rec.Asset)
-		b = append(b, `,"business":`...)
-		b = appendString(b, rec.Business)
-		b = append(b, `,"change":`...)
-		b = appendString(b, rec.Change)
-		b = append(b, `,"balance":`...)
-		b = appendString(b, rec.Balance)
-		b = append(b, `,"detail":`...)
-		b = appendDetail(b, rec.Detail)
-		b = append(b, '}')
+		b = wire.AppendBalanceRecord(b, &r.Records[i])
 	}
 	c.out = append(b, "]}"...)
 	return nil
-}
-
-// appendPage starts a page result: {"offset":O,"limit":L,"records":[.
-func appendPage(b []byte, offset, limit int) []byte {
-	b = append(b, `{"offset":`...)
-	b = strconv.AppendInt(b, int64(offset), 10)
-	b = append(b, `,"limit":`...)
-	b = strconv.AppendInt(b, int64(limit), 10)
-	return append(b, `,"records":[`...)
-}
-
-// appendDetail appends a stored detail when it is a JSON object, else {}
-// (as viabtc's readhistory).
-func appendDetail(b []byte, detail []byte) []byte {
-	d := bytes.TrimSpace(detail)
-	if len(d) == 0 || d[0] != '{' || !utf8.Valid(d) || !json.Valid(d) {
-		return append(b, "{}"...)
-	}
-	return append(b, d...)
 }
 
 // order.finished [user_id, market, start_time, end_time, offset, limit,
@@ -196,73 +162,15 @@ func (c *call) orderFinished() error {
 	if !ok || r == nil {
 		return errInternal
 	}
-	b := appendPage(c.out, a.offset, a.limit)
+	b := wire.AppendPage(c.out, a.offset, a.limit)
 	for i := range r.Records {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendFinishedOrder(b, &r.Records[i])
+		b = wire.AppendFinishedOrder(b, &r.Records[i])
 	}
 	c.out = append(b, "]}"...)
 	return nil
-}
-
-// appendFinishedOrder appends a finished order record (docs/protocol.md "Order object"; no "left"),
-// then its options as the live order info prints them
-// (events.AppendOrder): each only when it is not the default.
-func appendFinishedOrder(b []byte, o *messages.FinishedOrder) []byte {
-	b = append(b, `{"id":`...)
-	b = strconv.AppendUint(b, o.ID, 10)
-	b = append(b, `,"ctime":`...)
-	b = appendTime(b, o.CTime)
-	b = append(b, `,"ftime":`...)
-	b = appendTime(b, o.FTime)
-	b = append(b, `,"user":`...)
-	b = strconv.AppendUint(b, uint64(o.User), 10)
-	b = append(b, `,"market":`...)
-	b = appendString(b, o.Market)
-	b = append(b, `,"source":`...)
-	b = appendString(b, o.Source)
-	b = append(b, `,"type":`...)
-	b = strconv.AppendUint(b, uint64(o.Type), 10)
-	b = append(b, `,"side":`...)
-	b = strconv.AppendUint(b, uint64(o.Side), 10)
-	b = append(b, `,"price":`...)
-	b = appendString(b, o.Price)
-	b = append(b, `,"amount":`...)
-	b = appendString(b, o.Amount)
-	b = append(b, `,"taker_fee":`...)
-	b = appendString(b, o.TakerFee)
-	b = append(b, `,"maker_fee":`...)
-	b = appendString(b, o.MakerFee)
-	b = append(b, `,"deal_stock":`...)
-	b = appendString(b, o.DealStock)
-	b = append(b, `,"deal_money":`...)
-	b = appendString(b, o.DealMoney)
-	b = append(b, `,"deal_fee":`...)
-	b = appendString(b, o.DealFee)
-	if o.ClientID != "" {
-		b = append(b, `,"client_id":`...)
-		b = appendString(b, o.ClientID)
-	}
-	if o.StopPrice != "" {
-		b = append(b, `,"stop_price":`...)
-		b = appendString(b, o.StopPrice)
-		b = append(b, `,"triggered":`...)
-		b = strconv.AppendBool(b, o.Triggered)
-	}
-	if o.TIF != messages.GTC {
-		b = append(b, `,"time_in_force":`...)
-		b = appendString(b, o.TIF.String())
-	}
-	if o.PostOnly {
-		b = append(b, `,"post_only":true`...)
-	}
-	if o.STP != messages.STPDefault {
-		b = append(b, `,"stp":`...)
-		b = appendString(b, o.STP.String())
-	}
-	return append(b, '}')
 }
 
 // order.finished_detail [order_id] (docs/protocol.md): the finished order, or null.
@@ -287,7 +195,7 @@ func (c *call) orderFinishedDetail() error {
 		c.out = append(c.out, "null"...)
 		return nil
 	}
-	c.out = appendFinishedOrder(c.out, r.Order)
+	c.out = wire.AppendFinishedOrder(c.out, r.Order)
 	return nil
 }
 
@@ -346,39 +254,12 @@ func (c *call) deals(rep messages.Reply, offset, limit int, user bool) error {
 	if !ok || r == nil {
 		return errInternal
 	}
-	b := appendPage(c.out, offset, limit)
+	b := wire.AppendPage(c.out, offset, limit)
 	for i := range r.Records {
-		d := &r.Records[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"time":`...)
-		b = appendTime(b, d.Time)
-		b = append(b, `,"user":`...)
-		b = strconv.AppendUint(b, uint64(d.User), 10)
-		b = append(b, `,"id":`...)
-		b = strconv.AppendUint(b, d.ID, 10)
-		if user {
-			b = append(b, `,"side":`...)
-			b = strconv.AppendUint(b, uint64(d.Side), 10)
-		}
-		b = append(b, `,"role":`...)
-		b = strconv.AppendUint(b, uint64(d.Role), 10)
-		b = append(b, `,"price":`...)
-		b = appendString(b, d.Price)
-		b = append(b, `,"amount":`...)
-		b = appendString(b, d.Amount)
-		b = append(b, `,"deal":`...)
-		b = appendString(b, d.Deal)
-		b = append(b, `,"fee":`...)
-		b = appendString(b, d.Fee)
-		b = append(b, `,"deal_order_id":`...)
-		b = strconv.AppendUint(b, d.DealOrderID, 10)
-		if user {
-			b = append(b, `,"market":`...)
-			b = appendString(b, d.Market)
-		}
-		b = append(b, '}')
+		b = wire.AppendDealRecord(b, &r.Records[i], user)
 	}
 	c.out = append(b, "]}"...)
 	return nil

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/persistence/events"
 	"github.com/bourse-exchange/bourse/persistence/history"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/bourse-exchange/bourse/runtime/derive"
@@ -333,7 +333,7 @@ func TestHistoryWithStore(t *testing.T) {
 // printed live. Random orders of every kind and option are stored finished
 // in a real history store (SQLite); order.finished_detail's record ends with
 // the same members, from "deal_fee" on, as the order info the HTTP API,
-// Kafka and the websocket print (events.AppendOrder).
+// Kafka and the websocket print (wire.AppendOrder).
 func TestHistoryOptionsAsLive(t *testing.T) {
 	cfg := loadTestConfig(t)
 	st := openSQLiteStore(t, cfg)
@@ -389,7 +389,7 @@ func TestHistoryOptionsAsLive(t *testing.T) {
 	}
 	for i := range orders {
 		o := &orders[i]
-		live := string(events.AppendOrder(nil, cfg.Markets[o.Market], o))
+		live := string(wire.AppendOrder(nil, ptr(cfg.Markets[o.Market].Wire()), o))
 		code, body := post(s.Handler(), envelope("order.finished_detail", fmt.Sprintf("[%d]", o.ID)))
 		result, ok := strings.CutPrefix(body, `{"error":null,"result":`)
 		if code != 200 || !ok || !json.Valid([]byte(body)) {
@@ -401,6 +401,8 @@ func TestHistoryOptionsAsLive(t *testing.T) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func oneIf(b bool) int {
 	if b {

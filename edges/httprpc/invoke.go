@@ -3,11 +3,9 @@ package httprpc
 import (
 	"context"
 	"errors"
-	"strconv"
 
 	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // Invoker runs this edge's methods in-process for another edge (the
@@ -57,32 +55,4 @@ func ParseRequest(body []byte) (method string, params [][]byte, id int64, err er
 		return "", nil, 0, e
 	}
 	return string(req.method), req.params, req.id, nil
-}
-
-// AppendDepthLevels appends levels as order.depth prints them:
-// [["price","amount"],…] (price at money_prec, amount at stock_prec,
-// trailing zeros stripped).
-func AppendDepthLevels(b []byte, levels []messages.DepthLevel, m *config.Market) []byte {
-	return appendLevels(b, levels, m)
-}
-
-// AppendString appends s as a JSON string.
-func AppendString(b []byte, s string) []byte { return appendString(b, s) }
-
-// AppendMarketDeal appends one deal as market.deals prints it:
-// {"id","time","price","amount","type"} (type: the taker's side, "sell" or
-// "buy").
-func AppendMarketDeal(b []byte, m *config.Market, d *messages.MarketDeal) []byte {
-	b = append(b, `{"id":`...)
-	b = strconv.AppendUint(b, d.ID, 10)
-	b = append(b, `,"time":`...)
-	b = appendTime(b, d.Time)
-	b = append(b, `,"price":`...)
-	b = appendInt64Dec(b, d.Price, m.MoneyPrec)
-	b = append(b, `,"amount":`...)
-	b = appendInt64Dec(b, d.Amount, m.StockPrec)
-	if d.Side == messages.Ask {
-		return append(b, `,"type":"sell"}`...)
-	}
-	return append(b, `,"type":"buy"}`...)
 }

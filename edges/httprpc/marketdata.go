@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
 )
 
@@ -62,35 +63,8 @@ func (c *call) marketLast() error {
 	if !ok || r == nil || r.Price < 0 {
 		return errInternal
 	}
-	c.out = appendRawDec(c.out, r.Price, m.MoneyPrec)
+	c.out = wire.AppendPrice(c.out, r.Price, m.MoneyPrec)
 	return nil
-}
-
-// appendRawDec appends v units of 10^-scale as a JSON string with exactly
-// scale decimals (docs/protocol.md D2, raw form), "0" for zero. v ≥ 0.
-func appendRawDec(b []byte, v int64, scale int) []byte {
-	if v == 0 {
-		return append(b, `"0"`...)
-	}
-	var buf [20]byte
-	d := strconv.AppendInt(buf[:0], v, 10)
-	b = append(b, '"')
-	if scale <= 0 {
-		b = append(b, d...)
-		return append(b, '"')
-	}
-	if len(d) > scale {
-		b = append(b, d[:len(d)-scale]...)
-		d = d[len(d)-scale:]
-	} else {
-		b = append(b, '0')
-	}
-	b = append(b, '.')
-	for i := len(d); i < scale; i++ {
-		b = append(b, '0')
-	}
-	b = append(b, d...)
-	return append(b, '"')
 }
 
 // market.deals [market, limit, last_id] (docs/protocol.md): up to limit (1..10000)
@@ -121,15 +95,8 @@ func (c *call) marketDeals() error {
 	if !ok || r == nil {
 		return errInternal
 	}
-	b := append(c.out, '[')
-	for i := range r.Deals {
-		d := &r.Deals[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = AppendMarketDeal(b, m, d)
-	}
-	c.out = append(b, ']')
+	wm := m.Wire()
+	c.out = wire.AppendMarketDeals(c.out, &wm, r.Deals)
 	return nil
 }
 
@@ -164,27 +131,8 @@ func (c *call) marketKline() error {
 	if !ok || r == nil {
 		return errInternal
 	}
-	b := append(c.out, '[')
-	for i := range r.Candles {
-		k := &r.Candles[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '[')
-		b = strconv.AppendInt(b, k.Time, 10)
-		for _, v := range [4]int64{k.Open, k.Close, k.High, k.Low} {
-			b = append(b, ',')
-			b = appendInt64Dec(b, v, m.MoneyPrec)
-		}
-		b = append(b, ',')
-		b = appendU256Dec(b, &k.Volume, m.StockPrec)
-		b = append(b, ',')
-		b = appendU256Dec(b, &k.Deal, m.MoneyAsset.PrecSave)
-		b = append(b, ',')
-		b = appendString(b, m.Name)
-		b = append(b, ']')
-	}
-	c.out = append(b, ']')
+	wm := m.Wire()
+	c.out = wire.AppendCandles(c.out, &wm, r.Candles)
 	return nil
 }
 
@@ -210,20 +158,8 @@ func (c *call) marketStatus() error {
 	if !ok || r == nil {
 		return errInternal
 	}
-	b := append(c.out, `{"period":`...)
-	b = strconv.AppendInt(b, r.Period, 10)
-	for _, f := range [...]struct {
-		key string
-		v   int64
-	}{{`,"last":`, r.Last}, {`,"open":`, r.Open}, {`,"close":`, r.Close}, {`,"high":`, r.High}, {`,"low":`, r.Low}} {
-		b = append(b, f.key...)
-		b = appendInt64Dec(b, f.v, m.MoneyPrec)
-	}
-	b = append(b, `,"volume":`...)
-	b = appendU256Dec(b, &r.Volume, m.StockPrec)
-	b = append(b, `,"deal":`...)
-	b = appendU256Dec(b, &r.Deal, m.MoneyAsset.PrecSave)
-	c.out = append(b, '}')
+	wm := m.Wire()
+	c.out = wire.AppendStatus(c.out, &wm, r)
 	return nil
 }
 
@@ -245,18 +181,7 @@ func (c *call) marketStatusToday() error {
 	if !ok || r == nil {
 		return errInternal
 	}
-	b := c.out
-	for _, f := range [...]struct {
-		key string
-		v   int64
-	}{{`{"open":`, r.Open}, {`,"last":`, r.Last}, {`,"high":`, r.High}, {`,"low":`, r.Low}} {
-		b = append(b, f.key...)
-		b = appendInt64Dec(b, f.v, m.MoneyPrec)
-	}
-	b = append(b, `,"volume":`...)
-	b = appendU256Dec(b, &r.Volume, m.StockPrec)
-	b = append(b, `,"deal":`...)
-	b = appendU256Dec(b, &r.Deal, m.MoneyAsset.PrecSave)
-	c.out = append(b, '}')
+	wm := m.Wire()
+	c.out = wire.AppendStatusToday(c.out, &wm, r)
 	return nil
 }

@@ -262,25 +262,3 @@ func TestMarketDataWithStore(t *testing.T) {
 		}
 	}
 }
-
-func TestAppendRawDec(t *testing.T) {
-	tests := []struct {
-		v     int64
-		scale int
-		want  string
-	}{
-		{800000, 2, `"8000.00"`}, {5, 8, `"0.00000005"`}, {100000000, 8, `"1.00000000"`},
-		{123, 3, `"0.123"`}, {1230, 3, `"1.230"`}, {0, 8, `"0"`}, {7, 0, `"7"`},
-		{9223372036854775807, 18, `"9.223372036854775807"`},
-	}
-	for _, tt := range tests {
-		if got := string(appendRawDec(nil, tt.v, tt.scale)); got != tt.want {
-			t.Errorf("appendRawDec(%d, %d) = %s; want %s", tt.v, tt.scale, got, tt.want)
-		}
-		if tt.v != 0 {
-			if got := `"` + marketdata.FormatRaw(tt.v, tt.scale) + `"`; got != tt.want {
-				t.Errorf("FormatRaw(%d, %d) = %s; want %s (Redis k:<market>:last)", tt.v, tt.scale, got, tt.want)
-			}
-		}
-	}
-}

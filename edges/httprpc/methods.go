@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/actors"
-	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/actors/market/book"
+	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
@@ -143,20 +143,11 @@ func (c *call) balanceQuery() error {
 		if int(id) >= len(c.cfg.Assets) {
 			return errInternal
 		}
-		a := c.cfg.Assets[id]
-		bal := &r.Balances[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, a.Name)
-		b = append(b, `:{"available":`...)
-		show := a.Show()
-		v := fixed.Rescale(&bal.Available, a.PrecSave, show)
-		b = appendU256Dec(b, &v, show)
-		b = append(b, `,"freeze":`...)
-		v = fixed.Rescale(&bal.Frozen, a.PrecSave, show)
-		b = appendU256Dec(b, &v, show)
-		b = append(b, '}')
+		a := c.cfg.Assets[id].Wire()
+		b = wire.AppendBalance(b, &a, &r.Balances[i])
 	}
 	c.out = append(b, '}')
 	return nil
@@ -254,7 +245,7 @@ func (c *call) assetSummary() error {
 		if int(row.Asset) >= len(c.cfg.Assets) {
 			return errInternal
 		}
-		a := c.cfg.Assets[row.Asset]
+		a := c.cfg.Assets[row.Asset].Wire()
 		var total uint256.Int
 		if _, overflow := total.AddOverflow(&row.Available, &row.Frozen); overflow {
 			return errInternal
@@ -262,19 +253,7 @@ func (c *call) assetSummary() error {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"name":`...)
-		b = appendString(b, a.Name)
-		b = append(b, `,"total_balance":`...)
-		b = appendU256Dec(b, &total, a.PrecSave)
-		b = append(b, `,"available_count":`...)
-		b = strconv.AppendInt(b, int64(row.AvailableCount), 10)
-		b = append(b, `,"available_balance":`...)
-		b = appendU256Dec(b, &row.Available, a.PrecSave)
-		b = append(b, `,"freeze_count":`...)
-		b = strconv.AppendInt(b, int64(row.FrozenCount), 10)
-		b = append(b, `,"freeze_balance":`...)
-		b = appendU256Dec(b, &row.Frozen, a.PrecSave)
-		b = append(b, '}')
+		b = wire.AppendAssetSummary(b, &a, row, &total)
 	}
 	c.out = append(b, ']')
 	return nil
@@ -674,7 +653,7 @@ func (c *call) cancelAllAfter() error {
 	if r.Deadline == 0 {
 		b = append(b, '0')
 	} else {
-		b = appendTime(b, r.Deadline)
+		b = wire.AppendTime(b, r.Deadline)
 	}
 	c.out = append(b, '}')
 	return nil
@@ -813,27 +792,9 @@ func (c *call) orderDepth() error {
 	if !ok || r == nil {
 		return errInternal
 	}
-	b := append(c.out, `{"asks":`...)
-	b = appendLevels(b, r.Asks, m)
-	b = append(b, `,"bids":`...)
-	b = appendLevels(b, r.Bids, m)
-	c.out = append(b, '}')
+	wm := m.Wire()
+	c.out = wire.AppendDepth(c.out, &wm, r.Asks, r.Bids)
 	return nil
-}
-
-func appendLevels(b []byte, levels []messages.DepthLevel, m *config.Market) []byte {
-	b = append(b, '[')
-	for i, l := range levels {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '[')
-		b = appendInt64Dec(b, l.Price, m.MoneyPrec)
-		b = append(b, ',')
-		b = appendInt64Dec(b, l.Amount, m.StockPrec)
-		b = append(b, ']')
-	}
-	return append(b, ']')
 }
 
 // order.pending_detail [market, order_id] (docs/protocol.md): the order, or null.
@@ -929,15 +890,15 @@ func (c *call) marketSummary() error {
 			b = append(b, ',')
 		}
 		b = append(b, `{"name":`...)
-		b = appendString(b, m.Name)
+		b = wire.AppendString(b, m.Name)
 		b = append(b, `,"ask_count":`...)
 		b = strconv.AppendInt(b, int64(r.AskCount), 10)
 		b = append(b, `,"ask_amount":`...)
-		b = appendInt64Dec(b, r.AskAmount, m.StockPrec)
+		b = wire.AppendUnits(b, r.AskAmount, m.StockPrec)
 		b = append(b, `,"bid_count":`...)
 		b = strconv.AppendInt(b, int64(r.BidCount), 10)
 		b = append(b, `,"bid_amount":`...)
-		b = appendInt64Dec(b, r.BidAmount, m.StockPrec)
+		b = wire.AppendUnits(b, r.BidAmount, m.StockPrec)
 		b = append(b, '}')
 	}
 	c.out = append(b, ']')
@@ -971,7 +932,7 @@ func (c *call) serverState() error {
 			if i > 0 {
 				c.out = append(c.out, ',')
 			}
-			c.out = appendString(c.out, f.Name)
+			c.out = wire.AppendString(c.out, f.Name)
 			c.out = append(c.out, `:{"cursor":`...)
 			c.out = strconv.AppendUint(c.out, f.Cursor, 10)
 			c.out = append(c.out, `,"lag":`...)

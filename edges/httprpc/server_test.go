@@ -323,40 +323,6 @@ func TestShutdownBeforeServe(t *testing.T) {
 	}
 }
 
-func TestAppendTime(t *testing.T) {
-	for _, tt := range []struct {
-		us   int64
-		want string
-	}{
-		{1700000000123456, "1700000000.123456"},
-		{1700000000000000, "1700000000.0"},
-		{1700000000100000, "1700000000.1"},
-		{1700000000000001, "1700000000.000001"},
-		{0, "0.0"},
-		{-1500000, "-1.5"},
-		{-9223372036854775808, "-9223372036854.775808"},
-	} {
-		if got := string(appendTime(nil, tt.us)); got != tt.want {
-			t.Errorf("appendTime(%d) = %s; want %s", tt.us, got, tt.want)
-		}
-	}
-}
-
-func TestAppendString(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{
-		{"", `""`},
-		{"abc", `"abc"`},
-		{`a"b\c`, `"a\"b\\c"`},
-		{"\n\r\t\x00\x1f", `"\n\r\t\u0000\u001f"`},
-		{"é€😀", `"é€😀"`},
-		{"a\xffb", `"a\ufffdb"`},
-	} {
-		if got := string(appendString(nil, tt.in)); got != tt.want {
-			t.Errorf("appendString(%q) = %s; want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
 // TestConcurrent runs requests of several methods at once (under -race) and
 // checks that no command aliases a reused request buffer.
 func TestConcurrent(t *testing.T) {

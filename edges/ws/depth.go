@@ -3,7 +3,7 @@ package ws
 import (
 	"time"
 
-	"github.com/bourse-exchange/bourse/edges/httprpc"
+	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
 )
 
@@ -30,36 +30,36 @@ func (h *hub) depthUpdateLocked(ch *channel, d *messages.DepthReply) {
 		h.pushLocked(ch, h.depthClean(ch))
 		return
 	}
-	m := h.s.cfg.Markets[ch.key.market]
+	m := h.s.cfg.Markets[ch.key.market].Wire()
 	b := make([]byte, 0, 64+32*(len(asks)+len(bids)))
 	b = append(b, `[false,{`...)
 	if len(asks) > 0 {
 		b = append(b, `"asks":`...)
-		b = httprpc.AppendDepthLevels(b, asks, m)
+		b = wire.AppendDepthLevels(b, &m, asks)
 	}
 	if len(bids) > 0 {
 		if len(asks) > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `"bids":`...)
-		b = httprpc.AppendDepthLevels(b, bids, m)
+		b = wire.AppendDepthLevels(b, &m, bids)
 	}
 	b = append(b, "},"...)
-	b = httprpc.AppendString(b, m.Name)
+	b = wire.AppendString(b, m.Name)
 	b = append(b, ']')
 	h.pushLocked(ch, notification("depth.update", b))
 }
 
 // depthClean returns the depth.update notification carrying ch's snapshot.
 func (h *hub) depthClean(ch *channel) []byte {
-	m := h.s.cfg.Markets[ch.key.market]
+	m := h.s.cfg.Markets[ch.key.market].Wire()
 	b := make([]byte, 0, 64+32*(len(ch.asks)+len(ch.bids)))
 	b = append(b, `[true,{"asks":`...)
-	b = httprpc.AppendDepthLevels(b, ch.asks, m)
+	b = wire.AppendDepthLevels(b, &m, ch.asks)
 	b = append(b, `,"bids":`...)
-	b = httprpc.AppendDepthLevels(b, ch.bids, m)
+	b = wire.AppendDepthLevels(b, &m, ch.bids)
 	b = append(b, "},"...)
-	b = httprpc.AppendString(b, m.Name)
+	b = wire.AppendString(b, m.Name)
 	b = append(b, ']')
 	return notification("depth.update", b)
 }

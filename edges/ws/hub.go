@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bourse-exchange/bourse/edges/httprpc"
+	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/events"
 	"github.com/bourse-exchange/bourse/runtime/config"
@@ -337,7 +337,7 @@ func (h *hub) welcomeLocked(c *conn, ch *channel) {
 func (h *hub) marketNote(name string, market messages.MarketID, value []byte) []byte {
 	b := make([]byte, 0, len(value)+32)
 	b = append(b, '[')
-	b = httprpc.AppendString(b, h.s.cfg.Markets[market].Name)
+	b = wire.AppendString(b, h.s.cfg.Markets[market].Name)
 	b = append(b, ',')
 	b = append(b, value...)
 	b = append(b, ']')
@@ -435,12 +435,8 @@ func (h *hub) apply(ev events.Event) {
 		if ch == nil {
 			continue
 		}
-		b := make([]byte, 0, 512)
-		b = append(b, '[')
-		b = strconv.AppendUint(b, uint64(oc.Event), 10)
-		b = append(b, ',')
-		b = events.AppendOrder(b, h.s.cfg.Markets[o.Market], o)
-		b = append(b, ']')
+		wm := m.Wire()
+		b := wire.AppendOrderUpdate(make([]byte, 0, 512), &wm, uint8(oc.Event), o)
 		h.pushLocked(ch, notification("order.update", b))
 	}
 	for i := range r.Balances {
@@ -570,7 +566,7 @@ func (h *hub) refresh(ch *channel) bool {
 	mname := s.cfg.Markets[k.market].Name
 	var method string
 	var params [][]byte
-	quoted := httprpc.AppendString(nil, mname)
+	quoted := wire.AppendString(nil, mname)
 	switch k.kind {
 	case kKline:
 		now := time.Now().Unix()
@@ -584,7 +580,7 @@ func (h *hub) refresh(ch *channel) bool {
 		method, params = "market.status_today", [][]byte{quoted}
 	case kAsset:
 		method = "balance.query"
-		params = [][]byte{strconv.AppendUint(nil, uint64(k.user), 10), httprpc.AppendString(nil, s.cfg.Assets[k.asset].Name)}
+		params = [][]byte{strconv.AppendUint(nil, uint64(k.user), 10), wire.AppendString(nil, s.cfg.Assets[k.asset].Name)}
 	default:
 		return true
 	}
@@ -653,14 +649,14 @@ func (h *hub) refresh(ch *channel) bool {
 // the latest ones (docs/protocol.md "WebSocket pushes": up to 100).
 func (h *hub) refreshDeals(ctx context.Context, ch *channel) bool {
 	k := ch.key
-	m := h.s.cfg.Markets[k.market]
+	m := h.s.cfg.Markets[k.market].Wire()
 	h.mu.Lock()
 	fetched := ch.fetched
 	h.mu.Unlock()
 	var queried []json.RawMessage
 	if !fetched {
 		res, err := h.s.inv.Invoke(ctx, nil, "market.deals",
-			[][]byte{httprpc.AppendString(nil, m.Name), []byte(strconv.Itoa(maxRecentDeals)), []byte("0")})
+			[][]byte{wire.AppendString(nil, m.Name), []byte(strconv.Itoa(maxRecentDeals)), []byte("0")})
 		if err != nil {
 			return false
 		}
@@ -680,7 +676,7 @@ func (h *hub) refreshDeals(ctx context.Context, ch *channel) bool {
 		d := &pending[i]
 		seen[d.ID] = true
 		if d.ID > ch.lastID {
-			fresh = append(fresh, httprpc.AppendMarketDeal(nil, m, d))
+			fresh = append(fresh, wire.AppendMarketDeal(nil, &m, d))
 			last = max(last, d.ID)
 		}
 	}

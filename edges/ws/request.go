@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/bourse-exchange/bourse/edges/httprpc"
+	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
 )
 
@@ -62,7 +63,7 @@ func appendErrorReply(b []byte, e *messages.Error, req *request) []byte {
 	b = append(b, `{"error":{"code":`...)
 	b = strconv.AppendInt(b, int64(e.Code), 10)
 	b = append(b, `,"message":`...)
-	b = httprpc.AppendString(b, e.Message)
+	b = wire.AppendString(b, e.Message)
 	b = append(b, `},"result":null,"id":`...)
 	b = appendID(b, req)
 	return append(b, '}')

@@ -2,8 +2,6 @@ package events
 
 import (
 	"encoding/json"
-	"math"
-	"strings"
 	"testing"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
@@ -125,84 +123,5 @@ func TestAppendixA(t *testing.T) {
 	bad := derive.Record{LSN: 5, Deals: []*messages.Trade{{Market: 7}}}
 	if got, err := NewEncoder(cfg).Append(msgs[:1], &bad); err == nil || len(got) != 1 {
 		t.Errorf("Append(unknown market) = %d messages, %v; want 1, an error", len(got), err)
-	}
-}
-
-func TestAppendRaw(t *testing.T) {
-	big := new(uint256.Int).Lsh(uint256.NewInt(1), 200)
-	for _, c := range []struct {
-		v     *uint256.Int
-		scale int
-		want  string
-	}{
-		{uint256.NewInt(0), 0, "0"},
-		{uint256.NewInt(0), 2, "0.00"},
-		{uint256.NewInt(7), 0, "7"},
-		{uint256.NewInt(1), 8, "0.00000001"},
-		{uint256.NewInt(1500), 3, "1.500"},
-		{uint256.NewInt(123456789), 4, "12345.6789"},
-		{uint256.NewInt(math.MaxUint64), 20, "0.18446744073709551615"},
-		{big, 36, "1606938044258990275541962.092341162602522202993782792835301376"}, // 2^200
-	} {
-		if got := string(appendRaw(nil, c.v, c.scale)); got != c.want {
-			t.Errorf("appendRaw(%s, %d) = %s; want %s", c.v.Dec(), c.scale, got, c.want)
-		}
-	}
-}
-
-// The stripped writers print what package fixed prints.
-func TestAppendStrippedMatchesFixed(t *testing.T) {
-	values := []int64{0, 1, 5, 10, 11, 100, 101, 12345, 1000000, 1234567, 999999999999999999, math.MaxInt64}
-	for scale := 0; scale <= 20; scale++ {
-		for _, v := range values {
-			if got, want := string(appendStrippedInt(nil, v, scale)), fixed.FormatInt(v, scale); got != want {
-				t.Errorf("appendStrippedInt(%d, %d) = %s; want %s", v, scale, got, want)
-			}
-			u := uint256.NewInt(uint64(v))
-			if got, want := string(appendStripped(nil, u, scale)), fixed.Format(u, scale); got != want {
-				t.Errorf("appendStripped(%d, %d) = %s; want %s", v, scale, got, want)
-			}
-		}
-	}
-	big := new(uint256.Int).Lsh(uint256.NewInt(10), 190)
-	if got, want := string(appendStripped(nil, big, 36)), fixed.Format(big, 36); got != want {
-		t.Errorf("appendStripped(10<<190, 36) = %s; want %s", got, want)
-	}
-}
-
-func TestAppendTime(t *testing.T) {
-	for _, c := range []struct {
-		us   int64
-		want string
-	}{
-		{0, "0.0"},
-		{1, "0.000001"},
-		{1700000000000000, "1700000000.0"},
-		{1700000000123450, "1700000000.12345"},
-		{1700000000000001, "1700000000.000001"},
-		{-1500000, "-1.5"},
-	} {
-		if got := string(appendTime(nil, c.us)); got != c.want {
-			t.Errorf("appendTime(%d) = %s; want %s", c.us, got, c.want)
-		}
-	}
-}
-
-func TestAppendString(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"web", `"web"`},
-		{`a"b\c`, `"a\"b\\c"`},
-		{"\n\r\t\x01", `"\n\r\t\u0001"`},
-		{"é€", `"é€"`},
-		{"\xff", `"\ufffd"`},
-	} {
-		got := appendString(nil, c.in)
-		if string(got) != c.want {
-			t.Errorf("appendString(%q) = %s; want %s", c.in, got, c.want)
-		}
-		var back string
-		if err := json.Unmarshal(got, &back); err != nil || !strings.HasPrefix(c.want, `"`) {
-			t.Errorf("appendString(%q) = %s: not a JSON string: %v", c.in, got, err)
-		}
 	}
 }

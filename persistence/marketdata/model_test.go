@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/bourse-exchange/bourse/runtime/derive"
@@ -411,7 +412,7 @@ func TestDeals(t *testing.T) {
 			if d.Side == messages.Ask {
 				side = "ask"
 			}
-			parts = append(parts, fmt.Sprintf("%d@%s:%s:%dx%d", d.ID, appendTime(nil, d.Time), side, d.Price, d.Amount))
+			parts = append(parts, fmt.Sprintf("%d@%s:%s:%dx%d", d.ID, wire.AppendTime(nil, d.Time), side, d.Price, d.Amount))
 		}
 		if got := strings.Join(parts, " "); got != tt.want {
 			t.Errorf("deals(%d, %d) = %s; want %s", tt.limit, tt.lastID, got, tt.want)
@@ -619,22 +620,6 @@ func TestModelIsPure(t *testing.T) {
 			}
 			return true
 		})
-	}
-}
-
-func TestFormatRaw(t *testing.T) {
-	tests := []struct {
-		v     int64
-		scale int
-		want  string
-	}{
-		{800000, 2, "8000.00"}, {800001, 2, "8000.01"}, {800010, 2, "8000.10"}, {5, 8, "0.00000005"},
-		{100000000, 8, "1.00000000"}, {0, 8, "0"}, {42, 0, "42"},
-	}
-	for _, tt := range tests {
-		if got := FormatRaw(tt.v, tt.scale); got != tt.want {
-			t.Errorf("FormatRaw(%d, %d) = %q; want %q", tt.v, tt.scale, got, tt.want)
-		}
 	}
 }
 

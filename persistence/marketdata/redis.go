@@ -1,7 +1,6 @@
 package marketdata
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/redis/go-redis/v9"
@@ -69,23 +69,6 @@ func (k *keys) all() []string {
 	return out
 }
 
-// appendBucket appends a bucket's hash value.
-func appendBucket(b []byte, c *messages.Candle, m *config.Market) []byte {
-	b = append(b, `["`...)
-	b = append(b, fixed.FormatInt(c.Open, m.MoneyPrec)...)
-	b = append(b, `","`...)
-	b = append(b, fixed.FormatInt(c.Close, m.MoneyPrec)...)
-	b = append(b, `","`...)
-	b = append(b, fixed.FormatInt(c.High, m.MoneyPrec)...)
-	b = append(b, `","`...)
-	b = append(b, fixed.FormatInt(c.Low, m.MoneyPrec)...)
-	b = append(b, `","`...)
-	b = append(b, fixed.Format(&c.Volume, m.StockPrec)...)
-	b = append(b, `","`...)
-	b = append(b, fixed.Format(&c.Deal, m.MoneyAsset.PrecSave)...)
-	return append(b, `"]`...)
-}
-
 // parseBucket reads a bucket's hash value; like viabtc it accepts five
 // elements (no deal: 0). Decimals are truncated to the market's
 // precisions.
@@ -113,42 +96,7 @@ func parseBucket(v string, m *config.Market) (c messages.Candle, err error) {
 	return c, nil
 }
 
-// appendDeal appends a deal as market.deals prints it.
-func appendDeal(b []byte, d *messages.MarketDeal, m *config.Market) []byte {
-	b = append(b, `{"id":`...)
-	b = strconv.AppendUint(b, d.ID, 10)
-	b = append(b, `,"time":`...)
-	b = appendTime(b, d.Time)
-	b = append(b, `,"price":"`...)
-	b = append(b, fixed.FormatInt(d.Price, m.MoneyPrec)...)
-	b = append(b, `","amount":"`...)
-	b = append(b, fixed.FormatInt(d.Amount, m.StockPrec)...)
-	if d.Side == messages.Ask {
-		b = append(b, `","type":"sell"}`...)
-	} else {
-		b = append(b, `","type":"buy"}`...)
-	}
-	return b
-}
-
-// appendTime appends Unix microseconds as a JSON real number of seconds
-// with at least one fractional digit (1700000000.5, 1700000000.0).
-func appendTime(b []byte, us int64) []byte {
-	if us < 0 {
-		b = append(b, '-')
-		us = -us
-	}
-	b = strconv.AppendInt(b, us/1e6, 10)
-	frac := strconv.AppendInt([]byte("000000"), us%1e6, 10)
-	frac = bytes.TrimRight(frac[len(frac)-6:], "0")
-	if len(frac) == 0 {
-		frac = []byte{'0'}
-	}
-	b = append(b, '.')
-	return append(b, frac...)
-}
-
-// parseTime reads what appendTime wrote (any JSON number of seconds,
+// parseTime reads what wire.AppendTime wrote (any JSON number of seconds,
 // truncated to microseconds).
 func parseTime(n json.Number) (int64, error) {
 	u, neg, err := fixed.Parse(string(n), 6)
@@ -195,23 +143,6 @@ func parseDeal(v string, m *config.Market) (d messages.MarketDeal, err error) {
 		return d, fmt.Errorf("deal %q: bad type", v)
 	}
 	return d, nil
-}
-
-// FormatRaw prints units at scale in full precision, not stripped
-// (docs/protocol.md D2, raw form: 800000 at scale 2 is "8000.00"); 0 is "0".
-func FormatRaw(v int64, scale int) string {
-	if v == 0 {
-		return "0"
-	}
-	s := fixed.FormatInt(v, scale)
-	if scale <= 0 {
-		return s
-	}
-	dot := strings.IndexByte(s, '.')
-	if dot < 0 {
-		return s + "." + strings.Repeat("0", scale)
-	}
-	return s + strings.Repeat("0", scale-(len(s)-dot-1))
 }
 
 // load reads the whole state from Redis into a new model: bucket series,
@@ -331,7 +262,8 @@ func buildBatch(m *Model, k *keys, ch *changes) *batch {
 		name := k.kline[key.market][key.res]
 		field := strconv.FormatInt(key.time, 10)
 		if i := s.search(key.time); i < len(s) && s[i].Time == key.time {
-			buf = appendBucket(buf[:0], &s[i], m.cfg.Markets[key.market])
+			wm := m.cfg.Markets[key.market].Wire()
+			buf = wire.AppendBucket(buf[:0], &wm, &s[i])
 			b.hset[name] = append(b.hset[name], field, string(buf))
 		} else {
 			b.hdel[name] = append(b.hdel[name], field)
@@ -342,14 +274,15 @@ func buildBatch(m *Model, k *keys, ch *changes) *batch {
 			ds = ds[len(ds)-m.dealsMax:]
 		}
 		vals := make([]any, len(ds))
+		wm := m.cfg.Markets[id].Wire()
 		for i := range ds {
-			buf = appendDeal(buf[:0], &ds[i], m.cfg.Markets[id])
+			buf = wire.AppendMarketDeal(buf[:0], &wm, &ds[i])
 			vals[i] = string(buf)
 		}
 		b.lpush[k.deals[id]] = vals
 	}
 	for id := range ch.last {
-		b.set = append(b.set, k.last[id], FormatRaw(m.markets[id].last, m.cfg.Markets[id].MoneyPrec))
+		b.set = append(b.set, k.last[id], wire.FormatPrice(m.markets[id].last, m.cfg.Markets[id].MoneyPrec))
 	}
 	return b
 }

@@ -1,4 +1,4 @@
-package events_test
+package wire_test
 
 import (
 	"bytes"
@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/persistence/events"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
 	"github.com/shopspring/decimal"
@@ -122,7 +122,8 @@ markets:
 			for k, v := range opt {
 				want[k] = v
 			}
-			out := events.AppendOrder(nil, m, &o)
+			wm := m.Wire()
+			out := wire.AppendOrder(nil, &wm, &o)
 			gotKeys, got, err := decodeObject(out)
 			if err != nil {
 				t.Fatalf("AppendOrder(%+v) = %s: %v", o, out, err)
