@@ -4,10 +4,9 @@ import "github.com/bourse-exchange/bourse/messages"
 
 // The operator's methods: journaled like orders, behind the same bearer
 // token as the rest of this API (SECURITY.md).
-func init() {
-	methods["market.halt"] = func(c *call) error { return c.halt(true) }
-	methods["market.resume"] = func(c *call) error { return c.halt(false) }
-}
+
+func (c *call) marketHalt() error   { return c.halt(true) }
+func (c *call) marketResume() error { return c.halt(false) }
 
 // market.halt [market] and market.resume [market]: a halted market refuses
 // new orders with code 16 "market halted"; cancels, amends and dead-man's

@@ -19,14 +19,6 @@ import (
 // so history outlives a market removed from it; an unknown name finds
 // nothing.
 
-func init() {
-	methods["balance.history"] = (*call).balanceHistory
-	methods["order.finished"] = (*call).orderFinished
-	methods["order.deals"] = (*call).orderDeals
-	methods["order.finished_detail"] = (*call).orderFinishedDetail
-	methods["market.user_deals"] = (*call).marketUserDeals
-}
-
 // argLenient reads a readhistory number: a JSON integer in 0..max, or 0
 // for a param that is not a JSON integer. ok is false for an integer out
 // of range.

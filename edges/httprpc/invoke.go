@@ -8,25 +8,74 @@ import (
 	"github.com/bourse-exchange/bourse/messages"
 )
 
-// Invoker runs this edge's methods in-process for another edge (the
-// websocket edge proxies its queries to them, docs/protocol.md "WebSocket transport"), so both edges
-// decode params and encode results the same way. It is safe for concurrent
-// use.
+// Invoker runs this edge's query methods in-process for the websocket
+// edge, whose queries take the same params and answer the same results and
+// codes (docs/protocol.md "WebSocket methods"). Each query is a Go method
+// of its own, so no caller names a method by string. It is safe for
+// concurrent use.
 type Invoker struct{ s *Server }
 
 // NewInvoker returns an Invoker asking ex.
 func NewInvoker(ex actors.Exchange) *Invoker { return &Invoker{s: New(ex)} }
 
-// Invoke runs method with params (each the raw JSON of one param) and
-// appends its JSON result to dst. The error is nil or a *messages.Error:
-// the method's own code, code 4 for an unknown method, code 5 when ctx
-// ended before the exchange answered, code 2 when the exchange could not be
-// asked. On error dst is returned unchanged.
-func (v *Invoker) Invoke(ctx context.Context, dst []byte, method string, params [][]byte) ([]byte, error) {
-	m := methods[method]
-	if m == nil {
-		return dst, messages.ErrMethodNotFound
-	}
+// Query is one of the queries below: it decodes params (each the raw JSON of one param), asks the
+// exchange and appends its JSON result to dst. The error is nil or a
+// *messages.Error: the method's own code, code 5 when ctx ended before the
+// exchange answered, code 2 when the exchange could not be asked. On error
+// dst is returned unchanged.
+type Query func(v *Invoker, ctx context.Context, dst []byte, params [][]byte) ([]byte, error)
+
+// BalanceQuery answers balance.query.
+func (v *Invoker) BalanceQuery(ctx context.Context, dst []byte, params [][]byte) ([]byte, error) {
+	return v.run(ctx, dst, params, (*call).balanceQuery)
+}
+
+// BalanceHistory answers balance.history.
+func (v *Invoker) BalanceHistory(ctx context.Context, dst []byte, params [][]byte) ([]byte, error) {
+	return v.run(ctx, dst, params, (*call).balanceHistory)
+}
+
+// OrderDepth answers order.depth.
+func (v *Invoker) OrderDepth(ctx context.Context, dst []byte, params [][]byte) ([]byte, error) {
+	return v.run(ctx, dst, params, (*call).orderDepth)
+}
+
+// OrderPending answers order.pending.
+func (v *Invoker) OrderPending(ctx context.Context, dst []byte, params [][]byte) ([]byte, error) {
+	return v.run(ctx, dst, params, (*call).orderPending)
+}
+
+// OrderFinished answers order.finished.
+func (v *Invoker) OrderFinished(ctx context.Context, dst []byte, params [][]byte) ([]byte, error) {
+	return v.run(ctx, dst, params, (*call).orderFinished)
+}
+
+// MarketLast answers market.last.
+func (v *Invoker) MarketLast(ctx context.Context, dst []byte, params [][]byte) ([]byte, error) {
+	return v.run(ctx, dst, params, (*call).marketLast)
+}
+
+// MarketDeals answers market.deals.
+func (v *Invoker) MarketDeals(ctx context.Context, dst []byte, params [][]byte) ([]byte, error) {
+	return v.run(ctx, dst, params, (*call).marketDeals)
+}
+
+// MarketKline answers market.kline.
+func (v *Invoker) MarketKline(ctx context.Context, dst []byte, params [][]byte) ([]byte, error) {
+	return v.run(ctx, dst, params, (*call).marketKline)
+}
+
+// MarketStatus answers market.status.
+func (v *Invoker) MarketStatus(ctx context.Context, dst []byte, params [][]byte) ([]byte, error) {
+	return v.run(ctx, dst, params, (*call).marketStatus)
+}
+
+// MarketStatusToday answers market.status_today.
+func (v *Invoker) MarketStatusToday(ctx context.Context, dst []byte, params [][]byte) ([]byte, error) {
+	return v.run(ctx, dst, params, (*call).marketStatusToday)
+}
+
+func (v *Invoker) run(ctx context.Context, dst []byte, params [][]byte, m method) ([]byte, error) {
 	c := call{s: v.s, cfg: v.s.cfg, ctx: ctx, params: params, out: dst}
 	switch e := m(&c).(type) {
 	case nil:

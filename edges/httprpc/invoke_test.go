@@ -32,18 +32,18 @@ func TestInvoke(t *testing.T) {
 	}
 	tests := []struct {
 		method string
+		query  Query
 		params [][]byte
 		want   string
 		err    *messages.Error
 	}{
-		{"order.depth", p(`"BTCUSDT"`, `10`, `"0"`), `>{"asks":[["123.45","1.5"]],"bids":[]}`, nil},
-		{"order.depth", p(`"BTCUSDT"`, `10`), ">", errCount("3 params", p(`"BTCUSDT"`, `10`), "market", "limit", "interval")},
-		{"no.such", nil, ">", messages.ErrMethodNotFound},
-		{"market.last", p(`"ETHBTC"`), ">", messages.ErrServiceTimeout},
-		{"market.last", p(`"BTCUSDT"`), ">", messages.ErrInternal},
+		{"order.depth", (*Invoker).OrderDepth, p(`"BTCUSDT"`, `10`, `"0"`), `>{"asks":[["123.45","1.5"]],"bids":[]}`, nil},
+		{"order.depth", (*Invoker).OrderDepth, p(`"BTCUSDT"`, `10`), ">", errCount("3 params", p(`"BTCUSDT"`, `10`), "market", "limit", "interval")},
+		{"market.last", (*Invoker).MarketLast, p(`"ETHBTC"`), ">", messages.ErrServiceTimeout},
+		{"market.last", (*Invoker).MarketLast, p(`"BTCUSDT"`), ">", messages.ErrInternal},
 	}
 	for _, tt := range tests {
-		got, err := inv.Invoke(context.Background(), []byte(">"), tt.method, tt.params)
+		got, err := tt.query(inv, context.Background(), []byte(">"), tt.params)
 		if string(got) != tt.want || !errors.Is(err, tt.err) && !(err == nil && tt.err == nil) {
 			t.Errorf("Invoke(%s %q) = %s, %v; want %s, %v", tt.method, tt.params, got, err, tt.want, tt.err)
 		}

@@ -43,10 +43,12 @@
 // notifications are {"method": name, "params": […], "id": null}.
 //
 // Queries (kline, depth, price, state, today, deals, order.query,
-// order.history, asset.query, asset.history) run the HTTP edge's methods
-// (httprpc.Invoker): same params, same results, same codes; code 5 when the
-// exchange does not answer within backend_timeout. Private methods need
-// server.auth or server.sign first, else code 6.
+// order.history, asset.query, asset.history) run the HTTP edge's query of
+// the same meaning (httprpc.Invoker, one Go method each): same params, same
+// results, same codes; code 5 when the exchange does not answer within
+// backend_timeout. Private methods need server.auth or server.sign first,
+// else code 6. Pushes ask the exchange and market data with typed commands
+// and encode with package internal/wire, as the HTTP edge does.
 //
 // server.auth [token, source] sends an HTTP GET to auth_url with
 // "Authorization: <token>"; server.sign [access_id, authorisation, tonce]

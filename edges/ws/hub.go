@@ -2,9 +2,7 @@ package ws
 
 import (
 	"context"
-	"encoding/json"
 	"runtime"
-	"strconv"
 	"sync"
 	"time"
 
@@ -13,7 +11,6 @@ import (
 	"github.com/bourse-exchange/bourse/persistence/events"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/gobwas/ws"
-	"github.com/shopspring/decimal"
 )
 
 // kind is a kind of subscription.
@@ -55,11 +52,14 @@ type channel struct {
 	// (lastRefresh) nor before notBefore (a retry).
 	lastRefresh, notBefore time.Time
 
-	last       []byte // kline: last candle; price: the price; state, today: the status
-	price      decimal.Decimal
-	lastID     uint64                // deals: newest deal id pushed
-	recent     [][]byte              // deals: newest first, at most maxRecentDeals
-	pending    []messages.MarketDeal // deals: from the bus, oldest first, not yet pushed
+	// The last value pushed, as the exchange or market data answered it.
+	candle     messages.Candle                 // kline: the newest candle
+	price      int64                           // price, at money_prec
+	status     messages.MarketStatusReply      // state
+	today      messages.MarketStatusTodayReply // today
+	lastID     uint64                          // deals: newest deal id pushed
+	recent     []messages.MarketDeal           // deals: newest first, at most maxRecentDeals
+	pending    []messages.MarketDeal           // deals: from the bus, oldest first, not yet pushed
 	asks, bids []messages.DepthLevel
 	clean      time.Time // depth: when the last clean snapshot was sent
 }
@@ -309,26 +309,27 @@ func (h *hub) markLocked(ch *channel) {
 }
 
 // welcomeLocked sends a new subscriber the channel's current value, when
-// it has one (docs/protocol.md "WebSocket methods").
+// it has one (docs/protocol.md "WebSocket pushes").
 func (h *hub) welcomeLocked(c *conn, ch *channel) {
 	if !ch.fetched {
 		return
 	}
 	k := &ch.key
+	m := h.s.cfg.Markets[k.market].Wire()
 	switch k.kind {
 	case kDepth:
 		h.offerLocked(c, h.depthClean(ch))
 	case kPrice:
-		if !ch.price.IsZero() {
-			h.offerLocked(c, h.marketNote("price.update", k.market, ch.last))
+		if ch.price != 0 {
+			h.offerLocked(c, h.marketNote("price.update", k.market, wire.AppendPrice(nil, ch.price, m.MoneyPrec)))
 		}
 	case kState:
-		h.offerLocked(c, h.marketNote("state.update", k.market, ch.last))
+		h.offerLocked(c, h.marketNote("state.update", k.market, wire.AppendStatus(nil, &m, &ch.status)))
 	case kToday:
-		h.offerLocked(c, h.marketNote("today.update", k.market, ch.last))
+		h.offerLocked(c, h.marketNote("today.update", k.market, wire.AppendStatusToday(nil, &m, &ch.today)))
 	case kDeals:
 		if len(ch.recent) > 0 {
-			h.offerLocked(c, h.marketNote("deals.update", k.market, joinArray(ch.recent)))
+			h.offerLocked(c, h.marketNote("deals.update", k.market, wire.AppendMarketDeals(nil, &m, ch.recent)))
 		}
 	}
 }
@@ -342,22 +343,6 @@ func (h *hub) marketNote(name string, market messages.MarketID, value []byte) []
 	b = append(b, value...)
 	b = append(b, ']')
 	return notification(name, b)
-}
-
-func joinArray(elems [][]byte) []byte {
-	n := 2
-	for _, e := range elems {
-		n += len(e) + 1
-	}
-	b := make([]byte, 0, n)
-	b = append(b, '[')
-	for i, e := range elems {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, e...)
-	}
-	return append(b, ']')
 }
 
 // follow reads the event bus: it pushes order events at once and marks
@@ -536,172 +521,4 @@ func (h *hub) tick() (next time.Time) {
 		}
 	}
 	return next
-}
-
-func (h *hub) backend() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), h.s.set.BackendTimeout)
-}
-
-// refresh asks the channel's current value and pushes what changed. It
-// reports false when the exchange did not answer (the channel is retried).
-func (h *hub) refresh(ch *channel) bool {
-	k := ch.key
-	ctx, cancel := h.backend()
-	defer cancel()
-	s := h.s
-	if k.kind == kDepth {
-		rep, err := s.ex.Do(ctx, &messages.OrderDepth{Market: k.market, Limit: k.limit, Interval: k.interval})
-		d, ok := rep.(*messages.DepthReply)
-		if err != nil || !ok || d == nil {
-			return err == nil // an error reply will not get better
-		}
-		h.mu.Lock()
-		defer h.unlock()
-		h.depthUpdateLocked(ch, d)
-		return true
-	}
-	if k.kind == kDeals {
-		return h.refreshDeals(ctx, ch)
-	}
-	mname := s.cfg.Markets[k.market].Name
-	var method string
-	var params [][]byte
-	quoted := wire.AppendString(nil, mname)
-	switch k.kind {
-	case kKline:
-		now := time.Now().Unix()
-		method = "market.kline"
-		params = [][]byte{quoted, strconv.AppendInt(nil, now-k.interval, 10), strconv.AppendInt(nil, now, 10), strconv.AppendInt(nil, k.interval, 10)}
-	case kPrice:
-		method, params = "market.last", [][]byte{quoted}
-	case kState:
-		method, params = "market.status", [][]byte{quoted, []byte("86400")}
-	case kToday:
-		method, params = "market.status_today", [][]byte{quoted}
-	case kAsset:
-		method = "balance.query"
-		params = [][]byte{strconv.AppendUint(nil, uint64(k.user), 10), wire.AppendString(nil, s.cfg.Assets[k.asset].Name)}
-	default:
-		return true
-	}
-	res, err := s.inv.Invoke(ctx, nil, method, params)
-	if err != nil {
-		if e, ok := err.(*messages.Error); ok && (e.Code == messages.ErrServiceTimeout.Code || e.Code == messages.ErrInternal.Code || e.Code == messages.ErrUnavailable.Code) {
-			return false
-		}
-		s.log.Debug("ws: push query failed", "method", method, "err", err)
-		return true
-	}
-	h.mu.Lock()
-	defer h.unlock()
-	switch k.kind {
-	case kKline:
-		var candles []json.RawMessage
-		if json.Unmarshal(res, &candles) != nil || len(candles) == 0 {
-			return true
-		}
-		lastCandle := candles[len(candles)-1]
-		if ch.fetched && string(lastCandle) == string(ch.last) {
-			return true
-		}
-		ch.fetched, ch.last = true, lastCandle
-		h.pushLocked(ch, notification("kline.update", res))
-	case kPrice:
-		var str string
-		if json.Unmarshal(res, &str) != nil {
-			return true
-		}
-		p, err := decimal.NewFromString(str)
-		if err != nil {
-			return true
-		}
-		if ch.fetched && p.Equal(ch.price) {
-			return true
-		}
-		first := !ch.fetched
-		ch.fetched, ch.price, ch.last = true, p, res
-		if first && p.IsZero() {
-			return true
-		}
-		h.pushLocked(ch, h.marketNote("price.update", k.market, res))
-	case kState, kToday:
-		if ch.fetched && string(res) == string(ch.last) {
-			return true
-		}
-		ch.fetched, ch.last = true, res
-		name := "state.update"
-		if k.kind == kToday {
-			name = "today.update"
-		}
-		h.pushLocked(ch, h.marketNote(name, k.market, res))
-	case kAsset:
-		b := make([]byte, 0, len(res)+2)
-		b = append(b, '[')
-		b = append(b, res...)
-		b = append(b, ']')
-		h.pushLocked(ch, notification("asset.update", b))
-	}
-	return true
-}
-
-// refreshDeals pushes the deals the bus delivered since the last push,
-// newest first; the first refresh of a channel also asks market data for
-// the latest ones (docs/protocol.md "WebSocket pushes": up to 100).
-func (h *hub) refreshDeals(ctx context.Context, ch *channel) bool {
-	k := ch.key
-	m := h.s.cfg.Markets[k.market].Wire()
-	h.mu.Lock()
-	fetched := ch.fetched
-	h.mu.Unlock()
-	var queried []json.RawMessage
-	if !fetched {
-		res, err := h.s.inv.Invoke(ctx, nil, "market.deals",
-			[][]byte{wire.AppendString(nil, m.Name), []byte(strconv.Itoa(maxRecentDeals)), []byte("0")})
-		if err != nil {
-			return false
-		}
-		if json.Unmarshal(res, &queried) != nil {
-			return true
-		}
-	}
-	h.mu.Lock()
-	defer h.unlock()
-	pending := ch.pending
-	ch.pending = nil
-	ch.fetched = true
-	var fresh [][]byte
-	last := ch.lastID
-	seen := make(map[uint64]bool, len(pending))
-	for i := len(pending) - 1; i >= 0; i-- {
-		d := &pending[i]
-		seen[d.ID] = true
-		if d.ID > ch.lastID {
-			fresh = append(fresh, wire.AppendMarketDeal(nil, &m, d))
-			last = max(last, d.ID)
-		}
-	}
-	for _, raw := range queried {
-		var id struct {
-			ID uint64 `json:"id"`
-		}
-		if json.Unmarshal(raw, &id) == nil && id.ID > ch.lastID && !seen[id.ID] {
-			fresh = append(fresh, raw)
-			last = max(last, id.ID)
-		}
-	}
-	ch.lastID = last
-	if len(fresh) == 0 {
-		return true
-	}
-	recent := make([][]byte, 0, maxRecentDeals)
-	for _, list := range [][][]byte{fresh, ch.recent} {
-		for _, d := range list {
-			if len(recent) < maxRecentDeals {
-				recent = append(recent, d)
-			}
-		}
-	}
-	ch.recent = recent
-	h.pushLocked(ch, h.marketNote("deals.update", k.market, joinArray(fresh)))
-	return true
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bourse-exchange/bourse/edges/httprpc"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/shopspring/decimal"
@@ -28,16 +29,16 @@ func init() {
 		"server.auth": (*conn).auth,
 		"server.sign": (*conn).sign,
 
-		"kline.query":     proxy("market.kline"),
-		"depth.query":     proxy("order.depth"),
-		"price.query":     proxy("market.last"),
-		"state.query":     proxy("market.status"),
-		"today.query":     proxy("market.status_today"),
-		"deals.query":     proxy("market.deals"),
-		"order.query":     private("order.pending", -1),
-		"order.history":   private("order.finished", 6),
-		"asset.query":     private("balance.query", -1),
-		"asset.history":   private("balance.history", 6),
+		"kline.query":     proxy((*httprpc.Invoker).MarketKline),
+		"depth.query":     proxy((*httprpc.Invoker).OrderDepth),
+		"price.query":     proxy((*httprpc.Invoker).MarketLast),
+		"state.query":     proxy((*httprpc.Invoker).MarketStatus),
+		"today.query":     proxy((*httprpc.Invoker).MarketStatusToday),
+		"deals.query":     proxy((*httprpc.Invoker).MarketDeals),
+		"order.query":     private((*httprpc.Invoker).OrderPending, -1),
+		"order.history":   private((*httprpc.Invoker).OrderFinished, 6),
+		"asset.query":     private((*httprpc.Invoker).BalanceQuery, -1),
+		"asset.history":   private((*httprpc.Invoker).BalanceHistory, 6),
 		"kline.subscribe": (*conn).klineSubscribe,
 		"depth.subscribe": (*conn).depthSubscribe,
 		"price.subscribe": marketsSubscribe(kPrice),
@@ -115,18 +116,18 @@ func (c *conn) backend() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), c.s.set.BackendTimeout)
 }
 
-// proxy answers with the HTTP method name, params passed through.
-func proxy(name string) method {
+// proxy answers with the HTTP edge's query q, params passed through.
+func proxy(q httprpc.Query) method {
 	return func(c *conn, b []byte, p [][]byte) ([]byte, error) {
 		ctx, cancel := c.backend()
 		defer cancel()
-		return c.s.inv.Invoke(ctx, b, name, p)
+		return q(c.s.inv, ctx, b, p)
 	}
 }
 
-// private answers with the HTTP method name, the connection's user id
+// private answers with the HTTP edge's query q, the connection's user id
 // prepended to params; n ≥ 0 is the exact number of params required.
-func private(name string, n int) method {
+func private(q httprpc.Query, n int) method {
 	return func(c *conn, b []byte, p [][]byte) ([]byte, error) {
 		if c.user == 0 {
 			return b, messages.ErrRequireAuth
@@ -139,7 +140,7 @@ func private(name string, n int) method {
 		params = append(params, p...)
 		ctx, cancel := c.backend()
 		defer cancel()
-		return c.s.inv.Invoke(ctx, b, name, params)
+		return q(c.s.inv, ctx, b, params)
 	}
 }
 

@@ -6,21 +6,17 @@ import (
 
 	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
-// The marketprice methods (docs/protocol.md "Market data"), answered by the market
-// data follower. The edge checks each param's JSON type and the ranges
-// that need no clock (market known, limit, period, start, end and interval
-// positive); the follower clamps end to the command's Now, checks start ≤
-// end and the rules of docs/protocol.md "K-line intervals", and answers code 1 otherwise.
-
-func init() {
-	methods["market.last"] = (*call).marketLast
-	methods["market.deals"] = (*call).marketDeals
-	methods["market.kline"] = (*call).marketKline
-	methods["market.status"] = (*call).marketStatus
-	methods["market.status_today"] = (*call).marketStatusToday
-}
+// The market methods. market.list and market.summary are answered from
+// configuration and the market actors; the marketprice methods
+// (docs/protocol.md "Market data") by the market data follower, the edge
+// checking each param's JSON type and the ranges that need no clock
+// (market known, limit, period, start, end and interval positive). The
+// follower clamps end to the command's Now, checks start ≤ end and the
+// rules of docs/protocol.md "K-line intervals", and answers code 1
+// otherwise.
 
 // MaxDealsLimit is market.deals' largest limit (viabtc's MARKET_DEALS_MAX).
 const MaxDealsLimit = 10000
@@ -183,5 +179,59 @@ func (c *call) marketStatusToday() error {
 	}
 	wm := m.Wire()
 	c.out = wire.AppendStatusToday(c.out, &wm, r)
+	return nil
+}
+
+// market.list (docs/protocol.md): params ignored, answered from configuration.
+func (c *call) marketList() error {
+	c.out = append(c.out, c.s.marketList...)
+	return nil
+}
+
+// market.summary [] or [market…] (docs/protocol.md): one MarketSummary per market, in
+// the order asked (configuration order for []), sharing the request's
+// deadline.
+func (c *call) marketSummary() error {
+	var markets []*config.Market
+	if len(c.params) == 0 {
+		markets = c.cfg.Markets
+	} else {
+		seen := newNameSet(len(c.cfg.Markets))
+		for _, raw := range c.params {
+			m, ok := argMarket(c.cfg, raw)
+			if !ok {
+				return errMarket
+			}
+			if seen.add(int(m.ID)) {
+				markets = append(markets, m)
+			}
+		}
+	}
+	b := append(c.out, '[')
+	for i, m := range markets {
+		rep, err := c.do(&messages.MarketSummary{Market: m.ID})
+		if err != nil {
+			return err
+		}
+		r, ok := rep.(*messages.MarketSummaryReply)
+		if !ok || r == nil {
+			return errInternal
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = wire.AppendString(b, m.Name)
+		b = append(b, `,"ask_count":`...)
+		b = strconv.AppendInt(b, int64(r.AskCount), 10)
+		b = append(b, `,"ask_amount":`...)
+		b = wire.AppendUnits(b, r.AskAmount, m.StockPrec)
+		b = append(b, `,"bid_count":`...)
+		b = strconv.AppendInt(b, int64(r.BidCount), 10)
+		b = append(b, `,"bid_amount":`...)
+		b = wire.AppendUnits(b, r.BidAmount, m.StockPrec)
+		b = append(b, '}')
+	}
+	c.out = append(b, ']')
 	return nil
 }
