@@ -9,8 +9,8 @@ import (
 	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
-// The order methods (docs/protocol.md "HTTP methods" and "Order
-// options"), answered by the market actors.
+// The order methods (docs/protocol.md "HTTP methods", with Bourse's order
+// options), answered by the market actors.
 
 // order.put_limit [user_id, market, side, amount, price, taker_fee_rate,
 // maker_fee_rate, source] (docs/protocol.md).

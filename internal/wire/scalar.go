@@ -105,29 +105,15 @@ func AppendAmount(b []byte, u *uint256.Int, scale int) []byte {
 // appendStripped appends v units of 10^-scale in plain notation, trailing
 // fractional zeros and a trailing point removed.
 func appendStripped(b []byte, v uint64, scale int) []byte {
+	if v == 0 {
+		return append(b, '0')
+	}
 	var buf [20]byte
 	d := strconv.AppendUint(buf[:0], v, 10)
-	if scale <= 0 {
-		return append(b, d...)
+	for scale > 0 && d[len(d)-1] == '0' {
+		d, scale = d[:len(d)-1], scale-1 // a zero less, a digit less to place
 	}
-	if len(d) > scale {
-		b = append(b, d[:len(d)-scale]...)
-		d = d[len(d)-scale:]
-	} else {
-		b = append(b, '0')
-	}
-	end := len(d)
-	for end > 0 && d[end-1] == '0' {
-		end--
-	}
-	if end == 0 {
-		return b // the fraction is zero
-	}
-	b = append(b, '.')
-	for i := len(d); i < scale; i++ {
-		b = append(b, '0')
-	}
-	return append(b, d[:end]...)
+	return appendRawDigits(b, d, scale)
 }
 
 // AppendRaw appends u units of 10^-scale, unquoted, in plain notation
