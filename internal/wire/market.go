@@ -28,12 +28,17 @@ func AppendMarketDeal(b []byte, m *Market, d *messages.MarketDeal) []byte {
 
 // AppendMarketDeals appends a JSON array of deals (AppendMarketDeal).
 func AppendMarketDeals(b []byte, m *Market, deals []messages.MarketDeal) []byte {
+	return appendArray(b, m, deals, AppendMarketDeal)
+}
+
+// appendArray appends a JSON array of items, each encoded by f.
+func appendArray[T any](b []byte, m *Market, items []T, f func([]byte, *Market, *T) []byte) []byte {
 	b = append(b, '[')
-	for i := range deals {
+	for i := range items {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = AppendMarketDeal(b, m, &deals[i])
+		b = f(b, m, &items[i])
 	}
 	return append(b, ']')
 }
@@ -85,14 +90,7 @@ func AppendCandle(b []byte, m *Market, k *messages.Candle) []byte {
 
 // AppendCandles appends a JSON array of k-lines (AppendCandle).
 func AppendCandles(b []byte, m *Market, candles []messages.Candle) []byte {
-	b = append(b, '[')
-	for i := range candles {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = AppendCandle(b, m, &candles[i])
-	}
-	return append(b, ']')
+	return appendArray(b, m, candles, AppendCandle)
 }
 
 // AppendBucket appends a k-line bucket as market data keeps it in Redis:
