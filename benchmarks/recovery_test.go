@@ -210,7 +210,7 @@ func BenchmarkRecover(b *testing.B) {
 		b.Fatalf("recovered state hash %s != generator's %s", got, hash)
 	}
 	t0 = time.Now()
-	path, err := snapshot.Write(runtime.SnapshotDir(dataDir), s.File(cfg))
+	path, err := snapshot.Write(runtime.SnapshotDir(dataDir), s.File())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func BenchmarkRecover(b *testing.B) {
 		b.ReportAllocs()
 		dir := b.TempDir()
 		for b.Loop() {
-			if _, err := snapshot.Write(dir, s.File(cfg)); err != nil {
+			if _, err := snapshot.Write(dir, s.File()); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -363,7 +363,7 @@ func TestRecoverHarness(t *testing.T) {
 	if bad := s.Check(cfg); len(bad) > 0 {
 		t.Fatalf("recovered state fails the invariants: %v", bad[:min(3, len(bad))])
 	}
-	if _, err := snapshot.Write(runtime.SnapshotDir(dataDir), s.File(cfg)); err != nil {
+	if _, err := snapshot.Write(runtime.SnapshotDir(dataDir), s.File()); err != nil {
 		t.Fatal(err)
 	}
 	s2, backend, err := runtime.Recover(cfg, dataDir, "")

@@ -95,7 +95,7 @@ func backup(ctx context.Context, cfg *config.Config, dataDir, journalDSN, out st
 		return nil, fmt.Errorf("the journal %s is not the one data directory %s belongs to (%s)", JournalName(dataDir, journalDSN), dataDir, bind.Identity)
 	}
 	res.LSN, res.Hash, res.Identity = s.LastLSN, s.Hash(), *id
-	if _, err := snapshot.Write(SnapshotDir(out), s.File(cfg)); err != nil {
+	if _, err := snapshot.Write(SnapshotDir(out), s.File()); err != nil {
 		return nil, err
 	}
 	if journalDSN == "" {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -48,10 +49,8 @@ var forbidden = []struct {
 		"assets[USDT].prec_save: the journal has 12, the file says 10", nil},
 	{"fee_user_id", "fee_user_id: 0", "fee_user_id: 7",
 		"fee_user_id: the journal has 0, the file says 7", nil},
-	{"market removed from the middle", "  - { name: ETHUSDT, stock: ETH, money: USDT, stock_prec: 8, money_prec: 2, fee_prec: 4, min_amount: \"0.001\" }\n", "",
-		"markets[ETHUSDT]: the journal has it (market 1), the file does not", nil},
-	{"market renamed", "name: ETHUSDT,", "name: ETHUSDX,",
-		"markets[ETHUSDT]: the journal has it (market 1), the file does not", nil},
+	{"market renamed (a new one before those the journal has)", "name: ETHUSDT,", "name: ETHUSDX,",
+		"markets[ETHBTC]: the journal has it at position 2 (1 among those the file keeps), the file at 2", nil},
 	{"markets reordered", "  - { name: ETHUSDT, stock: ETH, money: USDT, stock_prec: 8, money_prec: 2, fee_prec: 4, min_amount: \"0.001\" }\n", "",
 		"markets[BTCUSDT]: the journal has it at position 0, the file at 1",
 		[]string{"  - { name: BTCUSDT,", "  - { name: ETHUSDT, stock: ETH, money: USDT, stock_prec: 8, money_prec: 2, fee_prec: 4, min_amount: \"0.001\" }\n  - { name: BTCUSDT,"}},
@@ -69,6 +68,20 @@ var forbidden = []struct {
 		"balance_shards: the journal has 4, the file says 8", nil},
 	{"asset inserted in the middle", "  - { name: ETH,", "  - { name: SOL,  prec_save: 12, prec_show: 8 }\n  - { name: ETH,",
 		"assets[ETH]: the journal has it at position 1, the file at 2", nil},
+}
+
+// leftOut are files that leave out an asset or market the journal has (it
+// was listed at run time, or the file was edited): the journal's is kept,
+// with its id and its state, and the file's new entries come after.
+var leftOut = []struct {
+	name  string
+	pairs []string
+	want  map[string]messages.MarketID // markets of the started node
+}{
+	{"market removed from the middle", []string{"  - { name: ETHUSDT, stock: ETH, money: USDT, stock_prec: 8, money_prec: 2, fee_prec: 4, min_amount: \"0.001\" }\n", ""},
+		map[string]messages.MarketID{"BTCUSDT": 0, "ETHUSDT": 1, "ETHBTC": 2}},
+	{"last market renamed", []string{"name: ETHBTC,", "name: ETHBTX,"},
+		map[string]messages.MarketID{"BTCUSDT": 0, "ETHUSDT": 1, "ETHBTC": 2, "ETHBTX": 3}},
 }
 
 // TestConfigChangeRefused: a data directory refuses to start — and an
@@ -133,8 +146,44 @@ func TestConfigChangeRefused(t *testing.T) {
 			if again != live {
 				t.Fatalf("restart under the original file: hash %s; live %s", again, live)
 			}
+			// The first keeps the journal's configuration (its hash is
+			// live's); the second appends a market (an empty book more):
+			// ETHUSDT, left out of both files, is as it was.
+			var eth messages.Reply
+			for i, c := range leftOut {
+				got := checkLeftOut(t, dir, edited(t, c.pairs...), c.name, c.want, map[bool]string{true: live}[i == 0])
+				if i == 0 {
+					eth = got
+				} else if !reflect.DeepEqual(got, eth) {
+					t.Errorf("%s: market.summary ETHUSDT %#v; was %#v", c.name, got, eth)
+				}
+			}
 		})
 	}
+}
+
+// checkLeftOut starts dir under cfg, a file that leaves out a market the
+// journal has: the node starts with the markets of want and, unless live
+// is empty, the state hash live. It returns market.summary of ETHUSDT.
+func checkLeftOut(t *testing.T, dir string, cfg *config.Config, name string, want map[string]messages.MarketID, live string) messages.Reply {
+	t.Helper()
+	n, err := runtime.Start(cfg, runtime.Options{Logger: quiet(), DataDir: dir, TickInterval: -1})
+	if err != nil {
+		t.Fatalf("%s: start: %v", name, err)
+	}
+	defer n.Shutdown(context.Background())
+	if len(n.Config.Markets) != len(want) {
+		t.Errorf("%s: %d markets; want %d", name, len(n.Config.Markets), len(want))
+	}
+	for m, id := range want {
+		if got := n.Config.Market(m); got == nil || got.ID != id {
+			t.Errorf("%s: market %s: %v; want id %d", name, m, got, id)
+		}
+	}
+	if hash, err := n.Router.StateHash(context.Background()); live != "" && (err != nil || hash != live) {
+		t.Errorf("%s: state hash %s (%v); want %s", name, hash, err, live)
+	}
+	return do(t, n, &messages.MarketSummary{Market: 1})
 }
 
 // listing is every file under dir with its size and content hash.
@@ -176,8 +225,9 @@ func appended(t *testing.T) *config.Config {
 // (snapshots written, its first segment removed): the snapshots stay
 // usable, the change is journaled as a ConfigSet record, the new market
 // trades, and the state replays exactly — from the journal and from a
-// snapshot made after. The old file is then refused: the journal now has
-// the new asset.
+// snapshot made after. The rules the file changes are not taken (the
+// journal's are kept). The old file then still starts: the journal keeps
+// the new asset and market.
 func TestConfigAppendJournaled(t *testing.T) {
 	old := pj.SegmentSize
 	pj.SegmentSize = 8 << 10
@@ -215,11 +265,16 @@ func TestConfigAppendJournaled(t *testing.T) {
 	if r, ok := bid.(*messages.OrderReply); !ok || r.Order.Left != 0 {
 		t.Fatalf("bid in the new market: %#v", bid)
 	}
-	// The changed rule applies: min_amount of BTCUSDT is now 0.001.
-	small := do(t, n, &messages.PutLimit{User: 4, Market: cfg2.Market("BTCUSDT").ID, Side: messages.Bid, Amount: units("0.0005", 8), Price: units("1", 2), Time: 9e6 + 3})
-	if e, ok := small.(*messages.ErrorReply); !ok || e.Err.Code != 11 {
-		t.Fatalf("an order under the new min_amount: %#v", small)
+	// The file's rules for BTCUSDT are not taken: the journal's are kept
+	// (min_amount 0.0001; market.update changes them).
+	if m := n.Config.Market("BTCUSDT"); m.MinUnits != units("0.0001", 8) || m.MaxOpenOrders != config.DefaultMaxOpenOrders || m.STPMode != messages.STPDefault {
+		t.Fatalf("BTCUSDT rules after a file that changes them: %+v; want the journal's", m)
 	}
+	small := do(t, n, &messages.PutLimit{User: 4, Market: cfg2.Market("BTCUSDT").ID, Side: messages.Bid, Amount: units("0.0005", 8), Price: units("1", 2), Time: 9e6 + 3})
+	if e, ok := small.(*messages.ErrorReply); ok {
+		t.Fatalf("an order over the journal's min_amount, under the file's: %#v", e)
+	}
+	want := n.Config.Spec()
 	sum, ok := do(t, n, &messages.MarketSummary{Market: solusdt.ID}).(*messages.MarketSummaryReply)
 	if !ok || sum.AskCount != 1 || sum.AskAmount != units("3", 4) {
 		t.Fatalf("market.summary of the new market: %#v", sum)
@@ -247,7 +302,7 @@ func TestConfigAppendJournaled(t *testing.T) {
 		return nil
 	})
 	b.Close()
-	if got == nil || !config.SameSpec(got, cfg2.Spec()) {
+	if got == nil || !config.SameSpec(got, want) || len(got.Assets) != len(cfg2.Assets) || len(got.Markets) != len(cfg2.Markets) {
 		t.Fatalf("record %d: %#v; want the new configuration", rec+1, got)
 	}
 	if s.Hash() != live {
@@ -270,10 +325,15 @@ func TestConfigAppendJournaled(t *testing.T) {
 	if s.Snapshot != s.LastLSN || s.Hash() != live {
 		t.Fatalf("from snapshot %d (last LSN %d): %s; live %s", s.Snapshot, s.LastLSN, s.Hash(), live)
 	}
-	// The old file no longer fits.
-	want := "assets[SOL]: the journal has it (asset 3), the file does not"
-	if _, err := runtime.Start(cfg, runtime.Options{Logger: quiet(), DataDir: dir, TickInterval: -1}); err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("start under the old file: %v; want %q", err, want)
+	// The old file, without SOL and SOLUSDT, still starts: the journal
+	// keeps them, with their state.
+	n = startAt(t, cfg, dir, "", journal.Sync)
+	defer n.Shutdown(context.Background())
+	if m := n.Config.Market("SOLUSDT"); m == nil || m.ID != solusdt.ID || n.Config.Asset("SOL") == nil {
+		t.Fatalf("under the old file: SOLUSDT %v", m)
+	}
+	if hash, err := n.Router.StateHash(context.Background()); err != nil || hash != live {
+		t.Fatalf("under the old file: hash %s (%v); live %s", hash, err, live)
 	}
 }
 

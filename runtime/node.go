@@ -165,7 +165,7 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 			return nil, err
 		}
 		ident, _ = b.(identified)
-		state, backend = s, b
+		state, backend, cfg = s, b, s.Config()
 		rebuild = &durable{cfg: cfg, dataDir: opts.DataDir, read: b.Read, store: &store}
 		for _, why := range s.SkippedSnapshots {
 			log.Warn("snapshot not usable: skipped", "why", why)
@@ -286,15 +286,28 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 	return n, nil
 }
 
-// journalConfig makes cfg's durable part (config.Spec) the journal's: it
-// appends a ConfigSet record to the recovered journal — and applies it to
-// the recovered state — unless the newest one there already equals it.
-// Recovery has checked that cfg contradicts no ConfigSet (State.Apply), so
-// this record only starts a new journal, adopts cfg for a journal written
-// before the configuration was durable, or records assets and markets the
-// file appends and the rules it changes.
+// journalConfig makes the journal's configuration, with what the file cfg
+// appends (config.Adopt), the recovered state's: it appends a ConfigSet
+// record to the journal — and applies it to s — unless the newest one there
+// already equals it. Recovery has checked that cfg contradicts no ConfigSet
+// (State.Apply), so this record only starts a new journal, adopts cfg for a
+// journal written before the configuration was durable, or records assets
+// and markets the file appends and prec_show changes. A market rule the
+// file sets differently from the journal is logged, not taken: the
+// journal's is kept (market.update changes it).
 func journalConfig(cfg *config.Config, s *State, b Backend, log *slog.Logger) error {
-	spec, prev := cfg.Spec(), s.Spec
+	prev := s.Spec
+	if prev != nil {
+		merged, notes, err := cfg.Adopt(prev, true)
+		if err != nil {
+			return err
+		}
+		for _, note := range notes {
+			log.Warn("configuration: the file differs from the journal", "rule", note)
+		}
+		cfg = merged
+	}
+	spec := cfg.Spec()
 	if prev != nil && config.SameSpec(prev, spec) {
 		return nil
 	}

@@ -2,10 +2,12 @@ package runtime
 
 import (
 	goruntime "runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
+	"github.com/bourse-exchange/bourse/messages"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 )
 
@@ -29,6 +31,7 @@ type replayer struct {
 	workers []chan []pj.Record
 	panics  []any // per worker: the value of a panic in Book or Ledger Apply
 	wg      sync.WaitGroup
+	idle    sync.WaitGroup // barrier
 }
 
 // replayWorkers is how many goroutines apply records during recovery.
@@ -48,6 +51,9 @@ func (s *State) newReplayer(workers int) *replayer {
 
 // Apply is State.Apply, with the cores' part done later by the workers.
 func (r *replayer) Apply(rec pj.Record) error {
+	if slices.ContainsFunc(rec.Events, isConfigSet) {
+		r.barrier() // admit changes the books and ledgers the workers apply to
+	}
 	if err := r.s.admit(rec); err != nil {
 		return err
 	}
@@ -87,10 +93,29 @@ func (r *replayer) Wait() {
 	}
 }
 
+// barrier returns once the workers have applied every record before.
+func (r *replayer) barrier() {
+	r.flush()
+	r.idle.Add(len(r.workers))
+	for _, ch := range r.workers {
+		ch <- nil
+	}
+	r.idle.Wait()
+}
+
+func isConfigSet(ev messages.Event) bool {
+	_, ok := ev.(*messages.ConfigSet)
+	return ok
+}
+
 func (r *replayer) run(w int, ch <-chan []pj.Record) {
 	defer r.wg.Done()
 	n := len(r.workers)
 	for batch := range ch {
+		if batch == nil {
+			r.idle.Done()
+			continue
+		}
 		if r.panics[w] != nil {
 			continue // drain: the reader must not block
 		}

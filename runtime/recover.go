@@ -32,13 +32,14 @@ type State struct {
 	// before the configuration was durable, or an empty one).
 	Spec *messages.ConfigSet
 
-	cfg *config.Config
+	cfg  *config.Config // file adopted to Spec (config.Adopt)
+	file *config.Config
 }
 
 // NewState returns the empty state of cfg.
 func NewState(cfg *config.Config) *State {
 	s := &State{
-		cfg:         cfg,
+		cfg: cfg, file: cfg,
 		Deposits:    make([]uint256.Int, len(cfg.Assets)),
 		Withdrawals: make([]uint256.Int, len(cfg.Assets)),
 	}
@@ -50,6 +51,11 @@ func NewState(cfg *config.Config) *State {
 	}
 	return s
 }
+
+// Config is the configuration the state is under: the file's, adopted to
+// the newest ConfigSet applied (config.Adopt, without the file's new
+// entries).
+func (s *State) Config() *config.Config { return s.cfg }
 
 // Apply replays one journal record into the cores its events concern. An
 // event naming a market or asset the configuration does not have is an
@@ -76,6 +82,7 @@ func (s *State) admit(r pj.Record) error {
 	if r.LSN != s.LastLSN+1 {
 		return fmt.Errorf("journal gap: record %d follows %d (a segment or snapshot is missing)", r.LSN, s.LastLSN)
 	}
+	var next *config.Config
 	for _, ev := range r.Events {
 		if e, ok := ev.(*messages.BalanceUpdated); ok && int(e.Asset) >= len(s.Deposits) {
 			return fmt.Errorf("LSN %d: asset %d is not configured", r.LSN, e.Asset)
@@ -84,7 +91,8 @@ func (s *State) admit(r pj.Record) error {
 			return fmt.Errorf("LSN %d: market %d is not configured", r.LSN, market)
 		}
 		if e, ok := ev.(*messages.ConfigSet); ok {
-			if err := s.cfg.CheckSpec(e); err != nil {
+			var err error
+			if next, _, err = s.file.Adopt(e, false); err != nil {
 				return fmt.Errorf("LSN %d: %w", r.LSN, err)
 			}
 		}
@@ -92,6 +100,7 @@ func (s *State) admit(r pj.Record) error {
 	for _, ev := range r.Events {
 		if e, ok := ev.(*messages.ConfigSet); ok {
 			s.Spec = e
+			s.configure(next)
 		}
 		if e, ok := ev.(*messages.BalanceUpdated); ok {
 			if e.Negative {
@@ -103,6 +112,44 @@ func (s *State) admit(r pj.Record) error {
 	}
 	s.LastLSN = r.LSN
 	return nil
+}
+
+// configure puts the state under next, the configuration of a ConfigSet
+// it applies: books for the markets next adds (on a state nothing was
+// applied to yet, everything anew), ledgers and sums for its assets, and
+// next's rules for the markets it keeps.
+func (s *State) configure(next *config.Config) {
+	old := s.cfg
+	s.cfg = next
+	if s.LastLSN == 0 {
+		fresh := NewState(next)
+		s.Books, s.Ledgers, s.Deposits, s.Withdrawals = fresh.Books, fresh.Ledgers, fresh.Deposits, fresh.Withdrawals
+		return
+	}
+	for i, m := range next.Markets {
+		switch {
+		case i >= len(s.Books):
+			s.Books = append(s.Books, book.New(m.BookConfig()))
+		case i >= len(old.Markets) || old.Markets[i].Name != m.Name:
+			s.Books[i] = book.New(m.BookConfig()) // a market of the file the journal never had
+		default:
+			SetRules(s.Books[i], m)
+		}
+	}
+	s.Books = s.Books[:len(next.Markets)]
+	for len(s.Deposits) < len(next.Assets) {
+		s.Deposits = append(s.Deposits, uint256.Int{})
+		s.Withdrawals = append(s.Withdrawals, uint256.Int{})
+	}
+	for _, l := range s.Ledgers {
+		l.AddAssets(len(next.Assets))
+	}
+}
+
+// SetRules gives b the rules of m that may change at run time.
+func SetRules(b *book.Book, m *config.Market) {
+	c := b.Config()
+	c.MinAmount, c.MaxOpenOrders, c.STP = m.MinUnits, m.MaxOpenOrders, m.STPMode
 }
 
 // eachLedger calls fn with every ledger that owns a user ev touches, once

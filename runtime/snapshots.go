@@ -64,8 +64,10 @@ func snapshotUsable(cfg *config.Config) snapshot.Usable {
 	}
 }
 
-// File captures the state as a snapshot.
-func (s *State) File(cfg *config.Config) *snapshot.File {
+// File captures the state, under the configuration it is under
+// (State.Config), as a snapshot.
+func (s *State) File() *snapshot.File {
+	cfg := s.cfg
 	f := &snapshot.File{
 		LSN: s.LastLSN, Fingerprint: Fingerprint(cfg), Config: codec.Append(nil, cfg.Spec()),
 		Deposits:    append([]uint256.Int(nil), s.Deposits...),
@@ -95,9 +97,12 @@ func StateFromFile(cfg *config.Config, f *snapshot.File) (*State, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := cfg.CheckSpec(spec); err != nil {
+		adopted, _, err := cfg.Adopt(spec, false)
+		if err != nil {
 			return nil, fmt.Errorf("snapshot at LSN %d: %w", f.LSN, err)
 		}
+		s = NewState(adopted)
+		s.file, cfg = cfg, adopted
 		if len(spec.Assets) != assets || len(spec.Markets) != markets || len(f.Ledgers) != len(s.Ledgers) {
 			return nil, fmt.Errorf("snapshot at LSN %d: its parts do not match its configuration", f.LSN)
 		}
@@ -212,7 +217,7 @@ func NewSnapshotter(cfg *config.Config, state *State, dataDir, journalDir string
 		wake: make(chan struct{}, 1), now: make(chan chan error), stop: make(chan struct{}), done: make(chan struct{}),
 		last: state.LastLSN,
 	}
-	go s.run(state.File(cfg))
+	go s.run(state.File())
 	return s, nil
 }
 
@@ -322,7 +327,7 @@ func (s *Snapshotter) drain() error {
 // state hash, prunes old snapshots and the segments they covered.
 func (s *Snapshotter) write() error {
 	t0 := time.Now()
-	f := s.shadow.File(s.cfg)
+	f := s.shadow.File()
 	back, err := StateFromFile(s.cfg, f)
 	if err != nil || back.Hash() != s.shadow.Hash() {
 		return fmt.Errorf("snapshot at LSN %d does not restore to the state it was made from (%v): not written", f.LSN, err)

@@ -276,6 +276,12 @@ func (c *Config) validate() error {
 	if err := c.validateWebSocket(); err != nil {
 		return err
 	}
+	return c.resolve()
+}
+
+// resolve checks the assets and markets and gives them their ids, then
+// resolves every market's tuning.
+func (c *Config) resolve() error {
 	if len(c.Assets) == 0 {
 		return fieldErr("assets", "at least one asset is required")
 	}

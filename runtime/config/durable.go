@@ -20,6 +20,10 @@ import (
 //     at the end of their lists, an asset's prec_show, a market's
 //     min_amount, max_open_orders and stp.
 //
+// After the first start the journal is authoritative (Adopt): the file may
+// leave out what the journal has and append new entries; where it sets a
+// market rule the journal does not, the journal's is kept.
+//
 // Everything else in the file (edges, followers, tuning, snapshot and
 // journal settings, idempotency_window) is local to the node.
 
@@ -50,10 +54,10 @@ func SameSpec(a, b *messages.ConfigSet) bool {
 }
 
 // CheckSpec checks c (the file) against stored, a durable configuration the
-// data directory holds. It returns nil if c keeps everything stored fixes
-// (it may append assets and markets and change the rules that may change);
-// otherwise an error naming the first field that differs, with the stored
-// value and the file's, e.g.
+// data directory holds. It returns nil if every asset and market both have
+// agree on what stored fixes (c may leave out what stored has, which is
+// kept, and append new ones); otherwise an error naming the first field
+// that differs, with the stored value and the file's, e.g.
 //
 //	config: assets[USDT].prec_save: the journal has 8, the file says 6
 func (c *Config) CheckSpec(stored *messages.ConfigSet) error {
@@ -72,26 +76,32 @@ func (c *Config) CheckSpec(stored *messages.ConfigSet) error {
 		}
 		return fmt.Sprintf("asset %d", id)
 	}
+	// The file lists what it shares with the journal first, in the
+	// journal's order (it may leave some out), then new entries: rank
+	// counts the shared ones before.
+	rank := 0
 	for i, sa := range stored.Assets {
 		f := fmt.Sprintf("assets[%s]", sa.Name)
 		a := c.Asset(sa.Name)
 		switch {
-		case a == nil:
-			return fmt.Errorf("config: %s: the journal has it (asset %d), the file does not: assets cannot be removed", f, i)
-		case int(a.ID) != i:
-			return fmt.Errorf("config: %s: the journal has it at position %d, the file at %d: an asset keeps its position (add new ones at the end)", f, i, a.ID)
+		case a == nil: // listed at run time, or left out of the file: the journal's is kept
+			continue
+		case int(a.ID) != rank:
+			return fmt.Errorf("config: %s: the journal has it at position %s, the file at %d: the file lists the journal's assets first, in its order (add new ones at the end)", f, where(i, rank), a.ID)
 		case a.PrecSave != int(sa.PrecSave):
 			return differ(f+".prec_save", sa.PrecSave, a.PrecSave)
 		}
+		rank++
 	}
+	rank = 0
 	for i, sm := range stored.Markets {
 		f := fmt.Sprintf("markets[%s]", sm.Name)
 		m := c.Market(sm.Name)
 		switch {
-		case m == nil:
-			return fmt.Errorf("config: %s: the journal has it (market %d), the file does not: markets cannot be removed", f, i)
-		case int(m.ID) != i:
-			return fmt.Errorf("config: %s: the journal has it at position %d, the file at %d: a market keeps its position (add new ones at the end)", f, i, m.ID)
+		case m == nil: // likewise
+			continue
+		case int(m.ID) != rank:
+			return fmt.Errorf("config: %s: the journal has it at position %s, the file at %d: the file lists the journal's markets first, in its order (add new ones at the end)", f, where(i, rank), m.ID)
 		case m.Stock != name(sm.Stock):
 			return differ(f+".stock", name(sm.Stock), m.Stock)
 		case m.Money != name(sm.Money):
@@ -103,8 +113,18 @@ func (c *Config) CheckSpec(stored *messages.ConfigSet) error {
 		case m.Fee != int(sm.FeePrec):
 			return differ(f+".fee_prec", sm.FeePrec, m.Fee)
 		}
+		rank++
 	}
 	return nil
+}
+
+// where is the journal position i of an entry that is the rank-th of those
+// the file keeps, for messages.
+func where(i, rank int) string {
+	if i == rank {
+		return fmt.Sprint(i)
+	}
+	return fmt.Sprintf("%d (%d among those the file keeps)", i, rank)
 }
 
 // DescribeSpecChange lists, for the log, what c changes relative to stored
@@ -136,6 +156,92 @@ func (c *Config) DescribeSpecChange(stored *messages.ConfigSet) []string {
 		}
 	}
 	return out
+}
+
+// Adopt returns the configuration in effect on a data directory whose
+// journal holds stored, which c must not contradict (CheckSpec): stored's
+// assets and markets, with their ids and rules, and c's node-local
+// settings; with withNew, c's assets and markets stored lacks are appended
+// after them. An asset's prec_show is c's where c has the asset. Where c
+// sets a market rule (min_amount, max_open_orders, stp) that stored does
+// not, stored's value is kept and notes says so.
+func (c *Config) Adopt(stored *messages.ConfigSet, withNew bool) (n *Config, notes []string, err error) {
+	if err := c.CheckSpec(stored); err != nil {
+		return nil, nil, err
+	}
+	cp := *c
+	n = &cp
+	n.Assets = make([]*Asset, 0, len(stored.Assets))
+	for _, sa := range stored.Assets {
+		show := int(sa.PrecShow)
+		if a := c.Asset(sa.Name); a != nil {
+			show = a.Show()
+		}
+		n.Assets = append(n.Assets, &Asset{Name: sa.Name, PrecSave: int(sa.PrecSave), PrecShow: &show})
+	}
+	n.Markets = make([]*Market, 0, len(stored.Markets))
+	for _, sm := range stored.Markets {
+		if m := c.Market(sm.Name); m != nil {
+			notes = append(notes, ruleNotes(m, sm)...)
+		}
+		n.Markets = append(n.Markets, specMarket(stored, sm))
+	}
+	if withNew {
+		for _, a := range c.Assets {
+			if !slices.ContainsFunc(stored.Assets, func(sa messages.AssetSpec) bool { return sa.Name == a.Name }) {
+				ca := *a
+				n.Assets = append(n.Assets, &ca)
+			}
+		}
+		for _, m := range c.Markets {
+			if !slices.ContainsFunc(stored.Markets, func(sm messages.MarketSpec) bool { return sm.Name == m.Name }) {
+				cm := *m
+				n.Markets = append(n.Markets, &cm)
+			}
+		}
+	}
+	if err := n.resolve(); err != nil {
+		return nil, nil, err
+	}
+	return n, notes, nil
+}
+
+// specMarket is the file entry of a market the journal describes.
+func specMarket(stored *messages.ConfigSet, sm messages.MarketSpec) *Market {
+	fee, min := int(sm.FeePrec), fixed.FormatInt(sm.MinAmount, int(sm.StockPrec))
+	return &Market{
+		Name: sm.Name, Stock: stored.Assets[sm.Stock].Name, Money: stored.Assets[sm.Money].Name,
+		StockPrec: int(sm.StockPrec), MoneyPrec: int(sm.MoneyPrec), FeePrec: &fee, MinAmount: &min,
+		MaxOpenOrders: int(int64(sm.MaxOpenOrders)), STP: stpText(sm.STP),
+	}
+}
+
+// ruleNotes describes the rules where the file's market m differs from the
+// journal's sm, whose values are kept.
+func ruleNotes(m *Market, sm messages.MarketSpec) []string {
+	var out []string
+	note := func(field string, journal, file any) {
+		out = append(out, fmt.Sprintf("markets[%s].%s: the journal has %v, the file says %v: the journal's is kept (change it with market.update)",
+			m.Name, field, journal, file))
+	}
+	if m.MinUnits != sm.MinAmount {
+		note("min_amount", fixed.FormatInt(sm.MinAmount, m.StockPrec), fixed.FormatInt(m.MinUnits, m.StockPrec))
+	}
+	if uint64(m.MaxOpenOrders) != sm.MaxOpenOrders {
+		note("max_open_orders", int64(sm.MaxOpenOrders), m.MaxOpenOrders)
+	}
+	if m.STPMode != sm.STP {
+		note("stp", stpName(sm.STP), stpName(m.STPMode))
+	}
+	return out
+}
+
+// stpText is the file's spelling of mode ("" for the default).
+func stpText(mode messages.STP) string {
+	if mode == messages.STPDefault {
+		return ""
+	}
+	return stpName(mode)
 }
 
 func stpName(mode messages.STP) string {

@@ -152,7 +152,7 @@ func largeState(t *testing.T, dir string) (*config.Config, *runtime.State) {
 		func(int) uint32 { return largeOwner },
 		func(i int) int64 { return 10_00 - int64(i%100) })
 	s.LastLSN = 2
-	if _, err := snapshot.Write(runtime.SnapshotDir(dir), s.File(cfg)); err != nil {
+	if _, err := snapshot.Write(runtime.SnapshotDir(dir), s.File()); err != nil {
 		t.Fatal(err)
 	}
 	return cfg, s
