@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/messages"
@@ -19,12 +20,13 @@ const (
 type Directory struct {
 	Markets []*actor.PID // by MarketID
 	Shards  []*actor.PID // by user % len(Shards)
+	halted  []atomic.Bool
 }
 
 // NewDirectory names the actors of a system with the given markets and
 // shard count.
 func NewDirectory(system *actor.ActorSystem, markets []string, shards int) *Directory {
-	d := &Directory{Markets: make([]*actor.PID, len(markets)), Shards: make([]*actor.PID, shards)}
+	d := &Directory{Markets: make([]*actor.PID, len(markets)), Shards: make([]*actor.PID, shards), halted: make([]atomic.Bool, len(markets))}
 	for i, name := range markets {
 		d.Markets[i] = system.NewLocalPID(MarketsSupervisor + "/" + name)
 	}
@@ -46,6 +48,20 @@ func (d *Directory) Market(id messages.MarketID) *actor.PID {
 		return nil
 	}
 	return d.Markets[id]
+}
+
+// Halted reports whether a market is halted (market.halt), as its actor
+// last said (SetHalted); false for no such market.
+func (d *Directory) Halted(id messages.MarketID) bool {
+	return int(id) < len(d.halted) && d.halted[id].Load()
+}
+
+// SetHalted records whether a market is halted: its actor calls it when it
+// starts and when it applies a halt or a resume.
+func (d *Directory) SetHalted(id messages.MarketID, halted bool) {
+	if int(id) < len(d.halted) {
+		d.halted[id].Store(halted)
+	}
 }
 
 // MaxShards bounds the number of balance shards (reservation ids embed the

@@ -53,6 +53,12 @@ type Durable interface {
 // must forget that change).
 type Faults func(actor, point string, msg messages.Command) bool
 
+// HaltReporter is implemented by an Exchange that knows which markets are
+// halted (market.halt); market.list and market.summary show it.
+type HaltReporter interface {
+	Halted(messages.MarketID) bool
+}
+
 // StateReporter is implemented by an Exchange that can report where its
 // journal stands and the hash of its state (the server.state method).
 type StateReporter interface {

@@ -45,6 +45,9 @@ func (r *Router) Config() *config.Config { return r.cfg }
 // Directory returns the actors' PIDs.
 func (r *Router) Directory() *Directory { return r.dir }
 
+// Halted reports whether a market is halted (market.halt).
+func (r *Router) Halted(id messages.MarketID) bool { return r.dir.Halted(id) }
+
 // Do implements Exchange.
 func (r *Router) Do(ctx context.Context, cmd messages.Command) (messages.Reply, error) {
 	switch c := cmd.(type) {

@@ -68,6 +68,8 @@ type MarketSummaryReply struct {
 	AskAmount int64
 	BidCount  int
 	BidAmount int64
+	// Halted: the market is halted (market.halt).
+	Halted bool
 }
 
 func (*ErrorReply) reply()         {}

@@ -233,6 +233,9 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 		names[i] = m.Name
 	}
 	dir := actors.NewDirectory(system, names, cfg.BalanceShards)
+	for i, b := range state.Books {
+		dir.SetHalted(messages.MarketID(i), b.Halted())
+	}
 
 	books := make([]book.Config, len(cfg.Markets))
 	tn := &tuning{}

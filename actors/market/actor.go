@@ -70,6 +70,7 @@ func (a *Actor) Receive(ctx actor.Context) {
 		if a.started > 1 {
 			a.rebuild(ctx)
 		}
+		a.env.Dir.SetHalted(a.book.Config().Market, a.book.Halted())
 	case *messages.PutLimit:
 		a.order(ctx, cmd, cmd.ReplyTo, cmd.User, cmd.Reservation, messages.Limit, cmd.Side, cmd.Amount, cmd.Price)
 	case *messages.PutMarket:
@@ -241,6 +242,7 @@ func (a *Actor) cancel(ctx actor.Context, cmd messages.Command, replyTo *actor.P
 		if len(events) > 0 {
 			ctx.Logger().Warn("market halt changed", "market", c.Market, "halted", c.Halt)
 		}
+		a.env.Dir.SetHalted(c.Market, a.book.Halted())
 	}
 	if len(events) > 0 {
 		lsn := a.env.Journal.Append(events)

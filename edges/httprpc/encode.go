@@ -53,7 +53,7 @@ func appendAssetList(b []byte, cfg *config.Config) []byte {
 }
 
 // appendMarketList appends market.list's result (docs/protocol.md "market.list").
-func appendMarketList(b []byte, cfg *config.Config) []byte {
+func appendMarketList(b []byte, cfg *config.Config, halted func(messages.MarketID) bool) []byte {
 	b = append(b, '[')
 	for i, m := range cfg.Markets {
 		if i > 0 {
@@ -73,6 +73,8 @@ func appendMarketList(b []byte, cfg *config.Config) []byte {
 		b = strconv.AppendInt(b, int64(m.MoneyPrec), 10)
 		b = append(b, `,"min_amount":`...)
 		b = wire.AppendUnits(b, m.MinUnits, m.StockPrec)
+		b = append(b, `,"halted":`...)
+		b = strconv.AppendBool(b, halted(m.ID))
 		b = append(b, '}')
 	}
 	return append(b, ']')

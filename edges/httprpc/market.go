@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
@@ -182,9 +183,14 @@ func (c *call) marketStatusToday() error {
 	return nil
 }
 
-// market.list (docs/protocol.md): params ignored, answered from configuration.
+// market.list (docs/protocol.md): params ignored, answered from the
+// configuration; each market also says whether it is halted (market.halt).
 func (c *call) marketList() error {
-	c.out = append(c.out, c.s.marketList...)
+	halted := func(messages.MarketID) bool { return false }
+	if h, ok := c.s.ex.(actors.HaltReporter); ok {
+		halted = h.Halted
+	}
+	c.out = appendMarketList(c.out, c.cfg, halted)
 	return nil
 }
 
@@ -230,6 +236,8 @@ func (c *call) marketSummary() error {
 		b = strconv.AppendInt(b, int64(r.BidCount), 10)
 		b = append(b, `,"bid_amount":`...)
 		b = wire.AppendUnits(b, r.BidAmount, m.StockPrec)
+		b = append(b, `,"halted":`...)
+		b = strconv.AppendBool(b, r.Halted)
 		b = append(b, '}')
 	}
 	c.out = append(b, ']')

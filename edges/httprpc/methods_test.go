@@ -166,8 +166,8 @@ func TestMethods(t *testing.T) {
 		},
 		{
 			name: "market.list", method: "market.list", params: `[]`,
-			result: `[{"name":"BTCUSDT","stock":"BTC","money":"USDT","fee_prec":4,"stock_prec":6,"money_prec":2,"min_amount":"0.0001"},` +
-				`{"name":"ETHBTC","stock":"ETH","money":"BTC","fee_prec":3,"stock_prec":4,"money_prec":6,"min_amount":"0.01"}]`,
+			result: `[{"name":"BTCUSDT","stock":"BTC","money":"USDT","fee_prec":4,"stock_prec":6,"money_prec":2,"min_amount":"0.0001","halted":false},` +
+				`{"name":"ETHBTC","stock":"ETH","money":"BTC","fee_prec":3,"stock_prec":4,"money_prec":6,"min_amount":"0.01","halted":false}]`,
 		},
 		{
 			name: "asset.summary all", method: "asset.summary", params: `[]`,
@@ -289,14 +289,14 @@ func TestMethods(t *testing.T) {
 				&messages.MarketSummaryReply{Market: 1},
 			},
 			want: []messages.Command{&messages.MarketSummary{Market: 0}, &messages.MarketSummary{Market: 1}},
-			result: `[{"name":"BTCUSDT","ask_count":2,"ask_amount":"1.5","bid_count":1,"bid_amount":"0.000001"},` +
-				`{"name":"ETHBTC","ask_count":0,"ask_amount":"0","bid_count":0,"bid_amount":"0"}]`,
+			result: `[{"name":"BTCUSDT","ask_count":2,"ask_amount":"1.5","bid_count":1,"bid_amount":"0.000001","halted":false},` +
+				`{"name":"ETHBTC","ask_count":0,"ask_amount":"0","bid_count":0,"bid_amount":"0","halted":false}]`,
 		},
 		{
 			name: "market.summary named, repeated", method: "market.summary", params: `["ETHBTC","ETHBTC"]`,
 			replies: []messages.Reply{&messages.MarketSummaryReply{Market: 1, BidCount: 1, BidAmount: 12345}},
 			want:    []messages.Command{&messages.MarketSummary{Market: 1}},
-			result:  `[{"name":"ETHBTC","ask_count":0,"ask_amount":"0","bid_count":1,"bid_amount":"1.2345"}]`,
+			result:  `[{"name":"ETHBTC","ask_count":0,"ask_amount":"0","bid_count":1,"bid_amount":"1.2345","halted":false}]`,
 		},
 		{
 			name: "market.summary backend error stops", method: "market.summary", params: `[]`,

@@ -86,7 +86,6 @@ type Server struct {
 
 	// Precomputed results of the methods answered from configuration.
 	assetList  []byte
-	marketList []byte
 
 	mu  sync.Mutex
 	srv *http.Server // guarded by mu; created on first Serve or Shutdown
@@ -127,7 +126,6 @@ func New(ex actors.Exchange) *Server {
 		cfg:          cfg,
 	}
 	s.assetList = appendAssetList(nil, cfg)
-	s.marketList = appendMarketList(nil, cfg)
 	return s
 }
 

@@ -198,6 +198,7 @@ func (b *Book) Summary() messages.MarketSummaryReply {
 		Market:   b.cfg.Market,
 		AskCount: b.asks.count, AskAmount: b.asks.total,
 		BidCount: b.bids.count, BidAmount: b.bids.total,
+		Halted: b.halted,
 	}
 }
 
