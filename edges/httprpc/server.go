@@ -85,7 +85,7 @@ type Server struct {
 	cfg *config.Config
 
 	// Precomputed results of the methods answered from configuration.
-	assetList  []byte
+	assetList []byte
 
 	mu  sync.Mutex
 	srv *http.Server // guarded by mu; created on first Serve or Shutdown
