@@ -3,8 +3,6 @@ package benchmarks
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -187,7 +185,7 @@ func startDurable(tb testing.TB, markets int, mode journal.Mode, server string) 
 		dsn = testenv.WithParam(server, "table", testenv.MySQLTable(tb, server))
 	}
 	node, err := runtime.Start(cfg, runtime.Options{
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:  testenv.Quiet(),
 		DataDir: dataDir, JournalDSN: dsn,
 		Journal: journal.Options{Mode: mode},
 	})

@@ -3,13 +3,13 @@ package benchmarks
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/actors"
@@ -98,7 +98,7 @@ func startPipeline(tb testing.TB, markets int, mailbox []actor.PropsOption) *pip
 		tb.Fatalf("config has %d markets; want %d", len(cfg.Markets), markets)
 	}
 	node, err := runtime.Start(cfg, runtime.Options{
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:      testenv.Quiet(),
 		MarketProps: mailbox,
 		ShardProps:  mailbox,
 	})

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	goruntime "runtime"
@@ -13,6 +11,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/bourse-exchange/bourse/messages"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
@@ -253,7 +253,7 @@ func BenchmarkRecover(b *testing.B) {
 // The node is shut down, untimed, before the next op.
 func benchStart(b *testing.B, cfg *config.Config, dataDir string) {
 	b.ReportAllocs()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := testenv.Quiet()
 	for range b.N {
 		b.StopTimer()
 		debug.FreeOSMemory()

@@ -3,10 +3,10 @@ package benchmarks
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/actors/journal"
@@ -72,7 +72,7 @@ func tunedConfig(tb testing.TB, markets int, k tuningKnob) *config.Config {
 // resting in every book.
 func startTuned(tb testing.TB, cfg *config.Config, props []actor.PropsOption) *pipeline {
 	tb.Helper()
-	node, err := runtime.Start(cfg, runtime.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MarketProps: props})
+	node, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), MarketProps: props})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func startDurableTuned(tb testing.TB, markets int, mode journal.Mode, tuning str
 		tb.Fatal(err)
 	}
 	node, err := runtime.Start(cfg, runtime.Options{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dataDir, Journal: journal.Options{Mode: mode},
+		Logger: testenv.Quiet(), DataDir: dataDir, Journal: journal.Options{Mode: mode},
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -2,10 +2,10 @@ package runtime_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime"
@@ -23,7 +23,7 @@ func TestDeadMansSwitchSurvivesRestart(t *testing.T) {
 	}
 	dir := t.TempDir()
 	start := func() *runtime.Node {
-		n, err := runtime.Start(cfg, runtime.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir, TickInterval: -1})
+		n, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: dir, TickInterval: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +90,7 @@ func TestShutdownTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := runtime.Start(cfg, runtime.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: t.TempDir()})
+	n, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

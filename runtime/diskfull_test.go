@@ -3,12 +3,12 @@ package runtime_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/messages"
@@ -109,7 +109,7 @@ func fillDisk(t *testing.T, dir string, d *disk, mode journal.Mode, halt func(er
 	}
 	pj.WrapFile = d.wrap
 	defer func() { pj.WrapFile = nil }()
-	n, err := runtime.Start(cfg, runtime.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir, TickInterval: -1,
+	n, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: dir, TickInterval: -1,
 		Journal: journal.Options{Mode: mode, Halt: halt}})
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +258,7 @@ func diskFailure(t *testing.T, d *disk) {
 	sameSet(t, "order", orders, out.orders)
 	// And the node restarts on it: the refused deposits apply now, once.
 	cfg, _ := config.Parse(config.Default)
-	n2, err := runtime.Start(cfg, runtime.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir, TickInterval: -1})
+	n2, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: dir, TickInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

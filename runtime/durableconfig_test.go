@@ -2,14 +2,14 @@ package runtime_test
 
 import (
 	"context"
-	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/actors/journal"
@@ -123,7 +123,7 @@ func TestConfigChangeRefused(t *testing.T) {
 			before := listing(t, dir)
 			for _, c := range forbidden {
 				bad := edited(t, append([]string{c.old, c.new}, c.more...)...)
-				n, err := runtime.Start(bad, runtime.Options{Logger: quiet(), DataDir: dir, TickInterval: -1})
+				n, err := runtime.Start(bad, runtime.Options{Logger: testenv.Quiet(), DataDir: dir, TickInterval: -1})
 				if err == nil {
 					n.Shutdown(context.Background())
 				}
@@ -167,7 +167,7 @@ func TestConfigChangeRefused(t *testing.T) {
 // is empty, the state hash live. It returns market.summary of ETHUSDT.
 func checkLeftOut(t *testing.T, dir string, cfg *config.Config, name string, want map[string]messages.MarketID, live string) messages.Reply {
 	t.Helper()
-	n, err := runtime.Start(cfg, runtime.Options{Logger: quiet(), DataDir: dir, TickInterval: -1})
+	n, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: dir, TickInterval: -1})
 	if err != nil {
 		t.Fatalf("%s: start: %v", name, err)
 	}
@@ -384,7 +384,7 @@ func TestOldDataDirAdopted(t *testing.T) {
 		t.Fatalf("after the first start: configuration %v, hash %s; want the file's, %s", s.Spec, s.Hash(), live)
 	}
 	bad := edited(t, "fee_user_id: 0", "fee_user_id: 7")
-	if _, err := runtime.Start(bad, runtime.Options{Logger: quiet(), DataDir: dir, TickInterval: -1}); err == nil ||
+	if _, err := runtime.Start(bad, runtime.Options{Logger: testenv.Quiet(), DataDir: dir, TickInterval: -1}); err == nil ||
 		!strings.Contains(err.Error(), "fee_user_id: the journal has 0, the file says 7") {
 		t.Fatalf("a changed fee_user_id after adoption: %v", err)
 	}
@@ -397,5 +397,3 @@ func saveAt(s string, scale int) uint256.Int {
 	}
 	return u
 }
-
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

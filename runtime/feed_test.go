@@ -3,11 +3,11 @@ package runtime_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
@@ -64,7 +64,7 @@ func TestFeedFollower(t *testing.T) {
 	dir := t.TempDir()
 	n := startAt(t, cfg, dir, "", journal.Sync)
 	workload(t, n, 31, 400) // before the follower exists: read from the journal
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := testenv.Quiet()
 	f := &flaky{}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.Feed.Follow(ctx, f, 25, log)

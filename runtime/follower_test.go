@@ -3,11 +3,12 @@ package runtime_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/bourse-exchange/bourse/internal/testnode"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
@@ -64,17 +65,6 @@ func (r *recorder) at() uint64 {
 	return r.cursor
 }
 
-func waitCursor(t *testing.T, r *recorder, lsn uint64) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for r.at() < lsn {
-		if time.Now().After(deadline) {
-			t.Fatalf("follower at %d; want %d", r.at(), lsn)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestFollowerAcrossSnapshots: while a follower's sink is down, snapshots
 // are written and old segments removed, but the newest snapshot at or
 // before the follower's cursor and the journal after it are kept; the
@@ -98,12 +88,12 @@ func TestFollowerAcrossSnapshots(t *testing.T) {
 			cfg.Snapshot.MaxFollowerLag = tc.maxLag
 			dir := t.TempDir()
 			n := startAt(t, cfg, dir, "", journal.Sync)
-			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			log := testenv.Quiet()
 			rec := &recorder{}
 			ctx, cancel := context.WithCancel(context.Background())
 			n.Feed.Follow(ctx, rec, 64, log)
 			workload(t, n, 51, 400)
-			waitCursor(t, rec, n.Journal.LastLSN())
+			testnode.WaitCursor(t, "follower", n.Journal.LastLSN(), rec.at)
 			stalled := rec.at()
 			if err := n.Snapshots.Now(); err != nil { // a snapshot at the cursor
 				t.Fatal(err)
@@ -129,7 +119,7 @@ func TestFollowerAcrossSnapshots(t *testing.T) {
 			n.Feed.Follow(context.Background(), rec, 64, log)
 			workload(t, n, 60, 200)
 			last := n.Journal.LastLSN()
-			waitCursor(t, rec, last)
+			testnode.WaitCursor(t, "follower", last, rec.at)
 			if err := n.Shutdown(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -189,7 +179,7 @@ func TestFollowerStartsAfterRemovedJournal(t *testing.T) {
 	n.Follow(rec, 64)
 	workload(t, n, 72, 300)
 	last := n.Journal.LastLSN()
-	waitCursor(t, rec, last)
+	testnode.WaitCursor(t, "follower", last, rec.at)
 	n.Shutdown(context.Background())
 	rec.mu.Lock()
 	defer rec.mu.Unlock()

@@ -3,12 +3,12 @@ package runtime_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/bourse-exchange/bourse/persistence/dirlock"
 	"github.com/bourse-exchange/bourse/runtime"
@@ -23,7 +23,7 @@ func TestStartLocksDataDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	opts := runtime.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir, TickInterval: -1}
+	opts := runtime.Options{Logger: testenv.Quiet(), DataDir: dir, TickInterval: -1}
 	n, err := runtime.Start(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func TestStartRemovesTempFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n, err := runtime.Start(cfg, runtime.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir, TickInterval: -1})
+	n, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: dir, TickInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

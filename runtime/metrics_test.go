@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bourse-exchange/bourse/internal/testnode"
+
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,7 +26,7 @@ func TestMetrics(t *testing.T) {
 	n.Follow(rec, 64)
 	workload(t, n, 81, 300)
 	last := n.Journal.LastLSN()
-	waitCursor(t, rec, last)
+	testnode.WaitCursor(t, "follower", last, rec.at)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(n.Metrics())
 	// The feed records a follower's cursor just after the follower has

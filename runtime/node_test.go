@@ -3,32 +3,17 @@ package runtime_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/internal/testnode"
+
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
 )
-
-func startNode(t testing.TB) *runtime.Node {
-	t.Helper()
-	cfg, err := config.Parse(config.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := runtime.Start(cfg, runtime.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Shutdown(context.Background()) })
-	return n
-}
 
 func do(t testing.TB, n *runtime.Node, cmd messages.Command) messages.Reply {
 	t.Helper()
@@ -56,7 +41,7 @@ func save(s string) uint256.Int {
 }
 
 func TestPipelineTrade(t *testing.T) {
-	n := startNode(t)
+	n := testnode.Start(t, testnode.Config(t), runtime.Options{})
 	cfg := n.Config
 	m := cfg.Market("BTCUSDT")
 	btc, usdt := cfg.Asset("BTC").ID, cfg.Asset("USDT").ID
@@ -112,7 +97,7 @@ func TestPipelineTrade(t *testing.T) {
 // balances equals deposits and that frozen funds equal the reservations of
 // resting orders.
 func TestConcurrentConservation(t *testing.T) {
-	n := startNode(t)
+	n := testnode.Start(t, testnode.Config(t), runtime.Options{})
 	cfg := n.Config
 	const users = 40
 	const perUser = 150

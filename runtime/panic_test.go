@@ -2,12 +2,12 @@ package runtime_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/messages"
@@ -52,7 +52,7 @@ func TestPanicRecovery(t *testing.T) {
 		return false
 	}
 	n, err := runtime.Start(cfg, runtime.Options{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir,
+		Logger: testenv.Quiet(), DataDir: dir,
 		Journal: journal.Options{Mode: journal.Sync}, Faults: faults,
 	})
 	if err != nil {

@@ -3,11 +3,11 @@ package runtime_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/messages"
@@ -41,7 +41,7 @@ func TestReadyAndJournalFailedGauge(t *testing.T) {
 	}
 	var fail atomic.Bool
 	n, err := runtime.Start(cfg, runtime.Options{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: t.TempDir(), TickInterval: -1,
+		Logger: testenv.Quiet(), DataDir: t.TempDir(), TickInterval: -1,
 		WrapBackend: func(b journal.Backend) journal.Backend { return failingBackend{b, &fail} },
 	})
 	if err != nil {

@@ -2,11 +2,11 @@ package runtime_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/messages"
@@ -51,7 +51,7 @@ func TestShardRebuildWithJournaledReservation(t *testing.T) {
 		return false
 	}
 	dir := t.TempDir()
-	n, err = runtime.Start(cfg, runtime.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir,
+	n, err = runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: dir,
 		Journal: journal.Options{Mode: journal.Sync}, Faults: faults})
 	if err != nil {
 		t.Fatal(err)

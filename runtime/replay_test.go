@@ -5,14 +5,14 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/bourse-exchange/bourse/internal/testnode"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/internal/testenv"
@@ -28,14 +28,9 @@ import (
 // so dead-man's switches fire at the same commands in every run.
 func startAt(t *testing.T, cfg *config.Config, dir, dsn string, mode journal.Mode) *runtime.Node {
 	t.Helper()
-	n, err := runtime.Start(cfg, runtime.Options{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir, JournalDSN: dsn,
-		Journal: journal.Options{Mode: mode}, TickInterval: -1,
+	return testnode.Start(t, cfg, runtime.Options{
+		DataDir: dir, JournalDSN: dsn, Journal: journal.Options{Mode: mode}, TickInterval: -1,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // workload plays a seeded mix of deposits, withdrawals, limit and market

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,6 +11,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/messages"
@@ -168,7 +168,7 @@ func simulate(t *testing.T, seed uint64, dir string, totals *simTotals) bool {
 			return false
 		}
 		n, err := runtime.Start(cfg, runtime.Options{
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir,
+			Logger: testenv.Quiet(), DataDir: dir,
 			Journal: journal.Options{Mode: journal.Sync}, Faults: faults, TickInterval: -1,
 		})
 		if err != nil {

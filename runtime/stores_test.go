@@ -3,8 +3,6 @@ package runtime_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,7 +34,7 @@ func storesConfig(t testing.TB, historyDSN, redisURL string) *config.Config {
 // startWithStores starts a node on dataDir (journal in MySQL at journalDSN
 // if set) with its journal followers.
 func startWithStores(cfg *config.Config, dataDir, journalDSN string) (*runtime.Node, *runtime.Services, error) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := testenv.Quiet()
 	n, err := runtime.Start(cfg, runtime.Options{Logger: log, DataDir: dataDir, JournalDSN: journalDSN, TickInterval: -1})
 	if err != nil {
 		return nil, nil, err

@@ -2,12 +2,12 @@ package runtime_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/actors/journal"
@@ -184,7 +184,7 @@ func TestBoundedMailbox(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once bool // touched only by the BTCUSDT actor
 	n, err := runtime.Start(cfg, runtime.Options{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: testenv.Quiet(),
 		Faults: func(actorName, point string, cmd messages.Command) bool {
 			if actorName == "market-0" && point == "decide" && !once {
 				once = true

@@ -2,11 +2,12 @@ package journal
 
 import (
 	"errors"
-	"io"
 	"log/slog"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/messages"
@@ -78,7 +79,7 @@ func event(i int) []messages.Event {
 
 func TestOrderAndDurability(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
+		return testenv.Quiet()
 	}))
 	pid, ch := replies(t, system)
 	b := &fakeBackend{}
@@ -123,11 +124,11 @@ func TestOrderAndDurability(t *testing.T) {
 // every later one with code 3, and Failed reports it.
 func TestFailureStopsAcknowledging(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
+		return testenv.Quiet()
 	}))
 	pid, ch := replies(t, system)
 	b := &fakeBackend{failNext: errors.New("disk full")}
-	j := Start(b, system.Root, Options{Mode: Sync, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	j := Start(b, system.Root, Options{Mode: Sync, Log: testenv.Quiet()})
 	j.Append(event(1))
 	j.Reply(pid, &messages.StatusReply{})
 	if e, ok := next(t, ch).(*messages.ErrorReply); !ok || e.Err != messages.ErrUnavailable {
@@ -149,7 +150,7 @@ func TestFailureStopsAcknowledging(t *testing.T) {
 
 func TestAsyncRepliesAtOnce(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
+		return testenv.Quiet()
 	}))
 	pid, ch := replies(t, system)
 	b := &fakeBackend{}
@@ -179,7 +180,7 @@ func (s *slowSync) Sync() error {
 // appended before it are durable.
 func TestReplyWaitsForEarlierRecords(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
+		return testenv.Quiet()
 	}))
 	pid, ch := replies(t, system)
 	b := &slowSync{release: make(chan struct{})}

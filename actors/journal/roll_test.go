@@ -1,12 +1,13 @@
 package journal
 
 import (
-	"io"
 	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/messages"
@@ -52,10 +53,10 @@ func TestSegmentSyncedBeforeClose(t *testing.T) {
 				t.Fatal(err)
 			}
 			system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-				return slog.New(slog.NewTextHandler(io.Discard, nil))
+				return testenv.Quiet()
 			}))
 			pid, ch := replies(t, system)
-			j := Start(backend, system.Root, Options{Mode: mode, SyncInterval: time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			j := Start(backend, system.Root, Options{Mode: mode, SyncInterval: time.Hour, Log: testenv.Quiet()})
 			for i := 1; i <= 40; i++ {
 				j.Append(event(i))
 				j.Reply(pid, &messages.StatusReply{})

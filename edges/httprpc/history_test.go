@@ -4,15 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/internal/wire"
+
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/history"
 	"github.com/bourse-exchange/bourse/runtime/config"
@@ -417,7 +417,7 @@ func openSQLiteStore(t *testing.T, cfg *config.Config) *history.Store {
 	t.Helper()
 	st, err := history.Open(context.Background(), history.Options{
 		Path: filepath.Join(t.TempDir(), "history.db"), Config: cfg,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: testenv.Quiet(),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -4,13 +4,14 @@ import (
 	"bufio"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -41,8 +42,6 @@ func listen(t *testing.T) net.Listener {
 	return l
 }
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
 func opErr(errno syscall.Errno) error {
 	return &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", errno)}
 }
@@ -53,7 +52,7 @@ func opErr(errno syscall.Errno) error {
 func TestAcceptRetries(t *testing.T) {
 	l := listen(t)
 	errs := []error{opErr(syscall.EMFILE), opErr(syscall.ENFILE), opErr(syscall.ECONNABORTED), opErr(syscall.ENOBUFS), errors.New("anything else")}
-	g := Wrap(&flaky{Listener: l, errs: errs}, Options{Name: "test", Logger: quiet})
+	g := Wrap(&flaky{Listener: l, errs: errs}, Options{Name: "test", Logger: testenv.Quiet()})
 	go func() {
 		c, err := net.Dial("tcp", l.Addr().String())
 		if err == nil {
@@ -82,7 +81,7 @@ func TestAcceptClosed(t *testing.T) {
 	for i := range many {
 		many[i] = opErr(syscall.EMFILE)
 	}
-	g := Wrap(&flaky{Listener: l, errs: many}, Options{Name: "test", Logger: quiet})
+	g := Wrap(&flaky{Listener: l, errs: many}, Options{Name: "test", Logger: testenv.Quiet()})
 	done := make(chan error, 1)
 	go func() { _, err := g.Accept(); done <- err }()
 	time.Sleep(100 * time.Millisecond)
@@ -102,7 +101,7 @@ func TestAcceptClosed(t *testing.T) {
 // room again.
 func TestLimit(t *testing.T) {
 	l := listen(t)
-	g := Wrap(l, Options{Name: "test", MaxConns: 2, Logger: quiet, Refuse: HTTP503(`{"error":"full"}`)})
+	g := Wrap(l, Options{Name: "test", MaxConns: 2, Logger: testenv.Quiet(), Refuse: HTTP503(`{"error":"full"}`)})
 	accepted := make(chan net.Conn, 10)
 	go func() {
 		for {
@@ -181,7 +180,7 @@ func get(t *testing.T, addr string) *http.Response {
 // TestSyscallConn: an accepted TCP connection keeps its raw descriptor.
 func TestSyscallConn(t *testing.T) {
 	l := listen(t)
-	g := Wrap(l, Options{Logger: quiet})
+	g := Wrap(l, Options{Logger: testenv.Quiet()})
 	go func() {
 		if c, err := net.Dial("tcp", l.Addr().String()); err == nil {
 			time.Sleep(time.Second)

@@ -20,6 +20,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"regexp"
@@ -321,3 +322,7 @@ func MySQLPrefix(t testing.TB, dsn string) string {
 	})
 	return prefix
 }
+
+// Quiet returns a logger that drops every record, for tests and
+// benchmarks whose nodes and stores would otherwise log to stderr.
+func Quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -7,6 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bourse-exchange/bourse/actors/journal"
+	"github.com/bourse-exchange/bourse/internal/testnode"
+	"github.com/bourse-exchange/bourse/runtime"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/events"
 	"github.com/bourse-exchange/bourse/runtime/derive"
@@ -163,7 +168,7 @@ func TestBusKindsAndCopies(t *testing.T) {
 func TestBusSession(t *testing.T) {
 	cfg := testCfg(t)
 	dir := t.TempDir()
-	n := startNode(t, cfg, dir)
+	n := testnode.Start(t, cfg, runtime.Options{DataDir: dir, Journal: journal.Options{Mode: journal.Sync}})
 	defer n.Shutdown(context.Background())
 	workload(t, n, 5, 60, 1_700_000_000_000_000) // before the bus: not seen
 	start := n.Feed.Durable()
@@ -171,7 +176,7 @@ func TestBusSession(t *testing.T) {
 	sub := bus.Subscribe(events.AllKinds, 1<<16)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	run := n.Feed.Follow(ctx, bus, 8, discard())
+	run := n.Feed.Follow(ctx, bus, 8, testenv.Quiet())
 
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -191,7 +196,7 @@ func TestBusSession(t *testing.T) {
 	}()
 	workload(t, n, 6, 300, 1_700_000_100_000_000)
 	last := n.Journal.LastLSN()
-	waitCursor(t, run, last)
+	testnode.WaitCursor(t, "publisher", last, run.Cursor)
 	close(stop)
 	wg.Wait()
 	sub.Close()

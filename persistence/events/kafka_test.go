@@ -10,7 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bourse-exchange/bourse/actors/journal"
+	"github.com/bourse-exchange/bourse/internal/testnode"
+
 	"github.com/IBM/sarama"
+	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/persistence/events"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/bourse-exchange/bourse/runtime/config"
@@ -35,7 +39,7 @@ func cluster(t testing.TB, cfg *config.Config, brokers int, partitions int32) *k
 func newPublisher(t testing.TB, cfg *config.Config, opts events.PublisherOptions) *events.Publisher {
 	t.Helper()
 	if opts.Logger == nil {
-		opts.Logger = discard()
+		opts.Logger = testenv.Quiet()
 	}
 	p, err := events.NewPublisher(cfg, opts)
 	if err != nil {
@@ -110,18 +114,6 @@ func consumeAll(t testing.TB, cfg *config.Config) []got {
 	return out
 }
 
-// waitCursor waits until the follower run has stored lsn.
-func waitCursor(t testing.TB, run *runtime.FollowerRun, lsn uint64) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for run.Cursor() < lsn {
-		if time.Now().After(deadline) {
-			t.Fatalf("follower at %d; want %d (errors %d)", run.Cursor(), lsn, run.Errors())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestPublisherSession: every message of a trading session reaches Kafka,
 // equal to what the reference computes from the journal, per key in order,
 // without duplicates when nothing fails.
@@ -132,15 +124,15 @@ func TestPublisherSession(t *testing.T) {
 			cfg.Kafka.Compression = compression
 			cluster(t, cfg, 1, 3)
 			dir := t.TempDir()
-			n := startNode(t, cfg, dir)
+			n := testnode.Start(t, cfg, runtime.Options{DataDir: dir, Journal: journal.Options{Mode: journal.Sync}})
 			defer n.Shutdown(context.Background())
 			workload(t, n, 1, 150, 1_700_000_000_000_000) // before the publisher: read back from the journal
 			p := newPublisher(t, cfg, events.PublisherOptions{})
 			ctx, cancel := context.WithCancel(context.Background())
-			run := n.Feed.Follow(ctx, p, 16, discard())
+			run := n.Feed.Follow(ctx, p, 16, testenv.Quiet())
 			workload(t, n, 2, 250, 1_700_000_500_000_000)
 			last := n.Journal.LastLSN()
-			waitCursor(t, run, last)
+			testnode.WaitCursor(t, "publisher", last, run.Cursor)
 			cancel()
 			n.Feed.Wait(p.Name())
 			if err := p.Close(); err != nil {
@@ -202,7 +194,7 @@ func TestPublisherCrash(t *testing.T) {
 			cfg := testCfg(t)
 			kc := cluster(t, cfg, tc.brokers, 3)
 			dir := t.TempDir()
-			n := startNode(t, cfg, dir)
+			n := testnode.Start(t, cfg, runtime.Options{DataDir: dir, Journal: journal.Options{Mode: journal.Sync}})
 			var shutdown sync.Once
 			stopNode := func() { shutdown.Do(func() { n.Shutdown(context.Background()) }) }
 			defer stopNode()
@@ -239,7 +231,7 @@ func TestPublisherCrash(t *testing.T) {
 			for round := 0; round < 6; round++ {
 				p := newPublisher(t, cfg, opts)
 				ctx, cancel := context.WithCancel(context.Background())
-				n.Feed.Follow(ctx, p, 1+(int(seed)*round)%9, discard())
+				n.Feed.Follow(ctx, p, 1+(int(seed)*round)%9, testenv.Quiet())
 				time.Sleep(time.Duration(150+(int(seed)*37*round)%200) * time.Millisecond)
 				if round%2 == 1 {
 					// The broker goes down; the publisher is killed
@@ -261,8 +253,8 @@ func TestPublisherCrash(t *testing.T) {
 			wg.Wait()
 			last := n.Journal.LastLSN()
 			p := newPublisher(t, cfg, opts)
-			run := n.Feed.Follow(context.Background(), p, 50, discard())
-			waitCursor(t, run, last)
+			run := n.Feed.Follow(context.Background(), p, 50, testenv.Quiet())
+			testnode.WaitCursor(t, "publisher", last, run.Cursor)
 			stopNode()
 			p.Close()
 

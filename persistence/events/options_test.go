@@ -8,7 +8,11 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/internal/testnode"
+
 	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/actors/journal"
+	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/events"
 	"github.com/bourse-exchange/bourse/runtime"
@@ -189,15 +193,15 @@ func checkOptionsScenario(t *testing.T, ids map[string]uint64, values [][]byte) 
 // them.
 func TestOptionsBus(t *testing.T) {
 	cfg := testCfg(t)
-	n := startNode(t, cfg, t.TempDir())
+	n := testnode.Start(t, cfg, runtime.Options{DataDir: t.TempDir(), Journal: journal.Options{Mode: journal.Sync}})
 	defer n.Shutdown(context.Background())
 	bus := events.NewBus(cfg, 0)
 	sub := bus.Subscribe(events.KindOrders, 1<<10)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	run := n.Feed.Follow(ctx, bus, 4, discard())
+	run := n.Feed.Follow(ctx, bus, 4, testenv.Quiet())
 	ids := optionsScenario(t, n)
-	waitCursor(t, run, n.Journal.LastLSN())
+	testnode.WaitCursor(t, "publisher", n.Journal.LastLSN(), run.Cursor)
 	sub.Close()
 	var values [][]byte
 	for ev := range sub.Events() {
@@ -218,13 +222,13 @@ func TestOptionsBus(t *testing.T) {
 func TestOptionsKafka(t *testing.T) {
 	cfg := testCfg(t)
 	cluster(t, cfg, 1, 3)
-	n := startNode(t, cfg, t.TempDir())
+	n := testnode.Start(t, cfg, runtime.Options{DataDir: t.TempDir(), Journal: journal.Options{Mode: journal.Sync}})
 	defer n.Shutdown(context.Background())
 	p := newPublisher(t, cfg, events.PublisherOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
-	run := n.Feed.Follow(ctx, p, 4, discard())
+	run := n.Feed.Follow(ctx, p, 4, testenv.Quiet())
 	ids := optionsScenario(t, n)
-	waitCursor(t, run, n.Journal.LastLSN())
+	testnode.WaitCursor(t, "publisher", n.Journal.LastLSN(), run.Cursor)
 	cancel()
 	n.Feed.Wait(p.Name())
 	if err := p.Close(); err != nil {

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"reflect"
 	"sort"
@@ -14,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
-	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/events"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
@@ -47,18 +44,6 @@ func testCfg(t testing.TB) *config.Config {
 		t.Fatal(err)
 	}
 	return cfg
-}
-
-func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-// startNode starts a node journaling under dir.
-func startNode(t testing.TB, cfg *config.Config, dir string) *runtime.Node {
-	t.Helper()
-	n, err := runtime.Start(cfg, runtime.Options{Logger: discard(), DataDir: dir, Journal: journal.Options{Mode: journal.Sync}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 func pow10(n int) int64 {

@@ -6,8 +6,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/hex"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,7 +32,7 @@ func (b Backend) Table(name string) string { return b.Prefix + name }
 func (b Backend) Options(cfg *config.Config) Options {
 	return Options{
 		DSN: b.DSN, Path: b.Path, Prefix: b.Prefix, Config: cfg,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: testenv.Quiet(),
 	}
 }
 

@@ -6,14 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/big"
 	"math/rand/v2"
 	"reflect"
 	"strconv"
 	"testing"
-	"time"
+
+	"github.com/bourse-exchange/bourse/internal/testnode"
+
+	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/messages"
@@ -23,8 +24,6 @@ import (
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/shopspring/decimal"
 )
-
-var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // The store is a runtime.Follower and its Query an actors.Querier.
 var _ runtime.Follower = (*history.Store)(nil)
@@ -159,21 +158,6 @@ func btoi(b bool) int {
 	return 0
 }
 
-func waitCursor(t *testing.T, s *history.Store, lsn uint64) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := s.Cursor(context.Background())
-		if err == nil && c >= lsn {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("history store at %d (%v); journal at %d", c, err, lsn)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestFollowNode runs a real node through a seeded session, with the store
 // following its journal: started late, stopped mid-session, behind a sink
 // that fails before and after its commits, closed under the follower and
@@ -188,7 +172,7 @@ func TestFollowNode(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := t.TempDir()
-		n, err := runtime.Start(cfg, runtime.Options{Logger: discard, DataDir: dir})
+		n, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: dir})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +181,7 @@ func TestFollowNode(t *testing.T) {
 		tr.run(t, n, 150) // before the follower starts: it reads the journal's files
 
 		ctx, stop := context.WithCancel(context.Background())
-		n.Feed.Follow(ctx, s, 32, discard)
+		n.Feed.Follow(ctx, s, 32, testenv.Quiet())
 		tr.run(t, n, 250)
 		stop() // the follower stops mid-session
 		n.Feed.Wait(s.Name())
@@ -214,7 +198,7 @@ func TestFollowNode(t *testing.T) {
 			return nil
 		})
 		ctx, stop = context.WithCancel(context.Background())
-		run := n.Feed.Follow(ctx, s, 16, discard)
+		run := n.Feed.Follow(ctx, s, 16, testenv.Quiet())
 		tr.run(t, n, 250)
 		s.Close() // the sink goes away under the running follower
 		tr.run(t, n, 100)
@@ -227,10 +211,13 @@ func TestFollowNode(t *testing.T) {
 		s2 := b.Open(t, b.Options(cfg)) // a new store on the same database
 		ctx, stop = context.WithCancel(context.Background())
 		defer stop()
-		n.Feed.Follow(ctx, s2, 64, discard)
+		n.Feed.Follow(ctx, s2, 64, testenv.Quiet())
 		tr.run(t, n, 200)
 		last := n.Journal.LastLSN()
-		waitCursor(t, s2, last)
+		testnode.WaitCursor(t, "history store", last, func() uint64 {
+			c, _ := s2.Cursor(context.Background()) // 0 on error: not there yet
+			return c
+		})
 		stop()
 		n.Feed.Wait(s2.Name())
 		if err := n.Shutdown(context.Background()); err != nil {

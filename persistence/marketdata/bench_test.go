@@ -31,7 +31,7 @@ func benchApply(b *testing.B, store string, batch int) {
 	cfg := parseConfig(b, refConfig)
 	rng := rand.New(rand.NewPCG(1, 2))
 	templates := randomTrades(cfg, rng, 1709600000, 4096)
-	opts := marketdata.Options{Logger: quiet}
+	opts := marketdata.Options{Logger: testenv.Quiet()}
 	if store == "redis" {
 		opts.Redis = testenv.RedisAddr(b)
 		opts.KeyPrefix, _ = redisPrefix(b)

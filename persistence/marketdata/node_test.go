@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bourse-exchange/bourse/internal/testnode"
+
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/messages"
@@ -26,15 +28,6 @@ func nodeConfig(t *testing.T) *config.Config {
 		t.Fatal("bourse.yaml has no `timezone: UTC` to replace")
 	}
 	return parseConfig(t, doc)
-}
-
-func startNode(t *testing.T, cfg *config.Config, dir string) *runtime.Node {
-	t.Helper()
-	n, err := runtime.Start(cfg, runtime.Options{Logger: quiet, DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // session plays a seeded trading session through a node's router, with its
@@ -128,7 +121,7 @@ func (s *session) run(steps int) {
 // follow runs store on n's feed until the returned stop is called.
 func follow(n *runtime.Node, store *marketdata.Store) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	n.Feed.Follow(ctx, store, 64, quiet)
+	n.Feed.Follow(ctx, store, 64, testenv.Quiet())
 	return func() {
 		cancel()
 		n.Feed.Wait(marketdata.Name)
@@ -138,18 +131,7 @@ func follow(n *runtime.Node, store *marketdata.Store) (stop func()) {
 // caughtUp waits until store holds the journal's last record.
 func caughtUp(t *testing.T, n *runtime.Node, store *marketdata.Store) uint64 {
 	t.Helper()
-	want := n.Journal.LastLSN()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c := cursor(t, store)
-		if c == want {
-			return c
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("market data at LSN %d; journal at %d", c, want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return testnode.WaitCursor(t, "market data", n.Journal.LastLSN(), func() uint64 { return cursor(t, store) })
 }
 
 // journalReference builds the reference straight from the Trade events of
@@ -198,7 +180,7 @@ const sessionStart = 1706184000
 func TestNodeMemory(t *testing.T) {
 	cfg := nodeConfig(t)
 	dir := t.TempDir()
-	n := startNode(t, cfg, dir)
+	n := testnode.Start(t, cfg, runtime.Options{DataDir: dir})
 	s := newSession(t, n, 21, sessionStart)
 	s.deposit()
 	s.run(150)
@@ -206,7 +188,7 @@ func TestNodeMemory(t *testing.T) {
 	var wall atomic.Int64 // the store's clock follows the session's
 	wall.Store(s.now())
 	opts := marketdata.Options{
-		Dir: filepath.Join(dir, "marketdata"), Logger: quiet, CheckpointInterval: 20 * time.Millisecond,
+		Dir: filepath.Join(dir, "marketdata"), Logger: testenv.Quiet(), CheckpointInterval: 20 * time.Millisecond,
 		Now: func() time.Time { return time.Unix(wall.Load(), 0) },
 	}
 	store, err := marketdata.Open(cfg, opts)
@@ -246,7 +228,7 @@ func TestNodeMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	n = startNode(t, cfg, dir)
+	n = testnode.Start(t, cfg, runtime.Options{DataDir: dir})
 	defer n.Shutdown(context.Background())
 	s.n = n
 	s.run(50)
@@ -280,7 +262,7 @@ func TestNodeRedis(t *testing.T) {
 	empty, _ := redisPrefix(t)
 	cfg := nodeConfig(t)
 	dir := t.TempDir()
-	n := startNode(t, cfg, dir)
+	n := testnode.Start(t, cfg, runtime.Options{DataDir: dir})
 	defer n.Shutdown(context.Background())
 	s := newSession(t, n, 22, sessionStart)
 	s.deposit()
@@ -288,7 +270,7 @@ func TestNodeRedis(t *testing.T) {
 	var wall atomic.Int64
 	wall.Store(s.now())
 	opts := marketdata.Options{
-		Redis: testenv.RedisAddr(t), KeyPrefix: prefix, Logger: quiet,
+		Redis: testenv.RedisAddr(t), KeyPrefix: prefix, Logger: testenv.Quiet(),
 		Now: func() time.Time { return time.Unix(wall.Load(), 0) },
 	}
 	store, err := marketdata.Open(cfg, opts)

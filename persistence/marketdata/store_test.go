@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -22,8 +20,6 @@ import (
 	"github.com/bourse-exchange/bourse/runtime/derive"
 	"github.com/redis/go-redis/v9"
 )
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // records packs trades into records of up to three deals (some records
 // have none), LSNs from first.
@@ -85,7 +81,7 @@ func TestMemoryStoreCheckpoint(t *testing.T) {
 	clock := func() time.Time { return time.Unix(end, 0) }
 	dir := t.TempDir()
 	open := func() *marketdata.Store {
-		s, err := marketdata.Open(cfg, marketdata.Options{Dir: dir, Now: clock, Logger: quiet, CheckpointInterval: time.Hour})
+		s, err := marketdata.Open(cfg, marketdata.Options{Dir: dir, Now: clock, Logger: testenv.Quiet(), CheckpointInterval: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +141,7 @@ func TestMemoryStorePeriodicCheckpoint(t *testing.T) {
 	trades := randomTrades(cfg, rng, 1730000000, 200)
 	rs := records(rng, 1, trades)
 	dir := t.TempDir()
-	s, err := marketdata.Open(cfg, marketdata.Options{Dir: dir, Logger: quiet, CheckpointInterval: 10 * time.Millisecond})
+	s, err := marketdata.Open(cfg, marketdata.Options{Dir: dir, Logger: testenv.Quiet(), CheckpointInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +170,7 @@ func TestMemoryStorePeriodicCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	applyAll(t, s, rs[100:])
-	s2, err := marketdata.Open(cfg, marketdata.Options{Dir: crashed, Logger: quiet})
+	s2, err := marketdata.Open(cfg, marketdata.Options{Dir: crashed, Logger: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +221,7 @@ func redisPrefix(t testing.TB) (string, *redis.Client) {
 func openRedis(t *testing.T, cfg *config.Config, prefix string, now int64) *marketdata.Store {
 	t.Helper()
 	s, err := marketdata.Open(cfg, marketdata.Options{
-		Redis: testenv.RedisAddr(t), KeyPrefix: prefix, Logger: quiet,
+		Redis: testenv.RedisAddr(t), KeyPrefix: prefix, Logger: testenv.Quiet(),
 		Now: func() time.Time { return time.Unix(now, 0) },
 	})
 	if err != nil {

@@ -125,7 +125,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 func TestAlertTruncated(t *testing.T) {
 	rdb, addr := redisClient(t)
 	key := uniqueKey(t, rdb)
-	h, err := alert.New(slog.NewTextHandler(io.Discard, nil), alert.Options{Redis: addr, Key: key, Host: "h"})
+	h, err := alert.New(slog.DiscardHandler, alert.Options{Redis: addr, Key: key, Host: "h"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestAlertOutage(t *testing.T) {
 	rdb, addr := redisClient(t)
 	key := uniqueKey(t, rdb)
 	proxy := newProxy(t, addr)
-	h, err := alert.New(slog.NewTextHandler(io.Discard, nil), alert.Options{
+	h, err := alert.New(slog.DiscardHandler, alert.Options{
 		Redis: proxy.ln.Addr().String(), Key: key, Host: "h", Queue: 8, Timeout: 200 * time.Millisecond, RetryBackoff: 50 * time.Millisecond,
 	})
 	if err != nil {
@@ -229,10 +229,10 @@ func TestAlertOutage(t *testing.T) {
 const maxPushPlus = 100
 
 func TestOptions(t *testing.T) {
-	if _, err := alert.New(slog.NewTextHandler(io.Discard, nil), alert.Options{}); err == nil {
+	if _, err := alert.New(slog.DiscardHandler, alert.Options{}); err == nil {
 		t.Error("New without an address succeeded")
 	}
-	if _, err := alert.New(slog.NewTextHandler(io.Discard, nil), alert.Options{Redis: "redis://%zz"}); err == nil {
+	if _, err := alert.New(slog.DiscardHandler, alert.Options{Redis: "redis://%zz"}); err == nil {
 		t.Error("New with a bad URL succeeded")
 	}
 	cfg, err := config.Parse(config.Default)
@@ -244,7 +244,7 @@ func TestOptions(t *testing.T) {
 	if o.Redis != "127.0.0.1:1" || o.Key != "alert:message" || o.Host != "x" {
 		t.Errorf("FromConfig = %+v", o)
 	}
-	h, err := alert.New(slog.NewTextHandler(io.Discard, nil), o)
+	h, err := alert.New(slog.DiscardHandler, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"testing"
 	"time"
@@ -47,7 +45,7 @@ func save(s string) uint256.Int {
 func startAt(t *testing.T, cfg *config.Config, dir, dsn string, mode journal.Mode) *runtime.Node {
 	t.Helper()
 	n, err := runtime.Start(cfg, runtime.Options{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DataDir: dir, JournalDSN: dsn,
+		Logger: testenv.Quiet(), DataDir: dir, JournalDSN: dsn,
 		Journal: journal.Options{Mode: mode}, TickInterval: -1,
 	})
 	if err != nil {
