@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bourse-exchange/bourse/actors/internal/coretest"
+	"github.com/bourse-exchange/bourse/internal/coretest"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/holiman/uint256"

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
-	"github.com/bourse-exchange/bourse/actors/internal/coretest"
+	"github.com/bourse-exchange/bourse/internal/coretest"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
 )

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
-	"github.com/bourse-exchange/bourse/actors/internal/coretest"
+	"github.com/bourse-exchange/bourse/internal/coretest"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"

@@ -32,9 +32,9 @@ func TestCoreImports(t *testing.T) {
 		dir     string
 		allowed []string // project and third-party imports
 	}{
-		{"../../fixed", []string{"github.com/holiman/uint256", "github.com/shopspring/decimal"}},
-		{"../../market/book", []string{mod + "actors/fixed", mod + "messages", mod + "runtime/config", "github.com/holiman/uint256"}},
-		{"../../balance/ledger", []string{mod + "messages", "github.com/holiman/uint256"}},
+		{"../../actors/fixed", []string{"github.com/holiman/uint256", "github.com/shopspring/decimal"}},
+		{"../../actors/market/book", []string{mod + "actors/fixed", mod + "messages", mod + "runtime/config", "github.com/holiman/uint256"}},
+		{"../../actors/balance/ledger", []string{mod + "messages", "github.com/holiman/uint256"}},
 	}
 	for _, c := range cores {
 		pkg, err := build.ImportDir(c.dir, 0)
