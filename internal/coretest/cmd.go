@@ -43,42 +43,46 @@ func (o Op) String() string {
 // each implementation at the precision the protocol gives them.
 type Cmd struct {
 	Op     Op
-	Time   int64
-	User   uint32
-	Market messages.MarketID
-	Side   messages.Side
+	Time   int64             `json:",omitempty"`
+	User   uint32            `json:",omitempty"`
+	Market messages.MarketID `json:",omitempty"`
+	Side   messages.Side     `json:",omitempty"`
 
 	// OpUpdate
-	Asset      messages.AssetID
-	Business   string
-	BusinessID uint64
-	Change     string // signed, at prec_show
+	Asset      messages.AssetID `json:",omitempty"`
+	Business   string           `json:",omitempty"`
+	BusinessID uint64           `json:",omitempty"`
+	Change     string           `json:",omitempty"` // signed, at prec_show
 
 	// OpPutLimit, OpPutMarket; Amount also OpAmend
-	Amount, Price, TakerFee, MakerFee string
+	Amount   string `json:",omitempty"`
+	Price    string `json:",omitempty"`
+	TakerFee string `json:",omitempty"`
+	MakerFee string `json:",omitempty"`
 
 	// Order options (zero values: viabtc's behaviour). TIF and PostOnly
 	// are OpPutLimit's; StopPrice ("" none; else money_prec, which must be
 	// positive: code 1 otherwise, as the edge answers) makes a stop order.
-	TIF       messages.TimeInForce
-	PostOnly  bool
-	STP       messages.STP
-	StopPrice string
+	TIF       messages.TimeInForce `json:",omitempty"`
+	PostOnly  bool                 `json:",omitempty"`
+	STP       messages.STP         `json:",omitempty"`
+	StopPrice string               `json:",omitempty"`
 
 	// OpCancel, OpAmend, OpDetail name the order by OrderID, or by the
 	// user's ClientID when that is not empty; OpPutLimit and OpPutMarket
 	// give the new order ClientID.
-	OrderID  uint64
-	ClientID string
+	OrderID  uint64 `json:",omitempty"`
+	ClientID string `json:",omitempty"`
 
 	// OpCancelAfter, microseconds (0 disarms)
-	Timeout int64
+	Timeout int64 `json:",omitempty"`
 
 	// OpDepth
-	Interval string
+	Interval string `json:",omitempty"`
 
 	// OpDepth, OpBook, OpPending
-	Offset, Limit int
+	Offset int `json:",omitempty"`
+	Limit  int `json:",omitempty"`
 }
 
 func (c *Cmd) String() string {

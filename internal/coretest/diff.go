@@ -40,6 +40,22 @@ func (s DiffStats) String() string {
 		s.Commands, s.Triggers, s.TriggerCancels, s.Cascades, s.Amends, s.Fired, s.STPMakers, s.STPTakers, s.Codes)
 }
 
+// Stream yields commands: a Gen, or a Replay of an op log. Next returns
+// nil at the end.
+type Stream interface{ Next() *Cmd }
+
+// DiffError is a failed differential run: the step, the error and the
+// commands played up to the failing one (for an op log).
+type DiffError struct {
+	Step int
+	Cmds []*Cmd
+	Err  error
+}
+
+func (e *DiffError) Error() string { return fmt.Sprintf("step %d: %v", e.Step, e.Err) }
+
+func (e *DiffError) Unwrap() error { return e.Err }
+
 // Diff runs up to steps generated commands against both the fixed-point
 // engine (with the given number of balance shards and the replay shadow) and
 // the decimal reference, and returns how many ran and what they reached.
@@ -48,19 +64,30 @@ func (s DiffStats) String() string {
 // fee account, and, after one that changed something, every open order
 // (held stops included), last price and armed dead-man's switch; and it
 // checks the engine's invariants (Engine.Check:
-// conservation, frozen = reservations, replay = live). The error names the
-// step and the command.
+// conservation, frozen = reservations, replay = live). The error, a
+// *DiffError, names the step and the command.
 func Diff(cfg *config.Config, shards, users int, src Source, steps int, extreme bool) (DiffStats, error) {
+	return DiffStream(cfg, shards, users, steps, func(ref *Ref) Stream {
+		gen := NewGen(cfg, src, ref, users)
+		gen.Extreme = extreme
+		return gen
+	})
+}
+
+// DiffStream is Diff on the commands of the stream that open returns for
+// the run's reference (a Gen draws its targets from it).
+func DiffStream(cfg *config.Config, shards, users, steps int, open func(*Ref) Stream) (DiffStats, error) {
 	eng := NewEngine(cfg, shards, true)
 	ref := NewRef(cfg)
-	gen := NewGen(cfg, src, ref, users)
-	gen.Extreme = extreme
+	stream := open(ref)
 	stats := func(n int) DiffStats { return DiffStats{Commands: n, RefStats: ref.Stats} }
+	var played []*Cmd
 	for i := range steps {
-		c := gen.Next()
+		c := stream.Next()
 		if c == nil {
 			return stats(i), nil
 		}
+		played = append(played, c)
 		got := eng.Do(c)
 		want := ref.Do(c)
 		err := compare(cfg, c, &got, &want)
@@ -74,7 +101,8 @@ func Diff(cfg *config.Config, shards, users int, src Source, steps int, extreme 
 			err = eng.Check()
 		}
 		if err != nil {
-			return stats(i), fmt.Errorf("step %d: %s:\n%w\nevents:\n%s", i, c, err, FormatEvents(cfg, got.Events))
+			return stats(i), &DiffError{Step: i, Cmds: played,
+				Err: fmt.Errorf("%s:\n%w\nevents:\n%s", c, err, FormatEvents(cfg, got.Events))}
 		}
 	}
 	return stats(steps), nil

@@ -1,6 +1,7 @@
 package book_test
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"sync"
@@ -69,7 +70,7 @@ func TestDifferential(t *testing.T) {
 		for _, seed := range seeds {
 			t.Run(fmt.Sprintf("%s/seed=%d", c.name, seed), func(t *testing.T) {
 				t.Parallel()
-				st, err := coretest.Diff(c.cfg, c.shards, c.users, coretest.NewRandSource(seed), steps, c.extreme)
+				st, err := diffRun(t, c.cfg, c.shards, c.users, seed, steps, c.extreme)
 				mu.Lock()
 				total.Add(st)
 				mu.Unlock()
@@ -80,4 +81,29 @@ func TestDifferential(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { t.Logf("compared %s", total) })
+}
+
+// diffRun runs coretest.Diff on seed's stream or, when $BOURSE_OPLOG names
+// an op log of this seed, on the log's commands. A failure writes the
+// commands played as an op log and says how to replay it.
+func diffRun(t *testing.T, cfg *config.Config, shards, users int, seed uint64, steps int, extreme bool) (coretest.DiffStats, error) {
+	log, err := coretest.LoggedOpLog(t.Name(), seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(ref *coretest.Ref) coretest.Stream {
+		g := coretest.NewGen(cfg, coretest.NewRandSource(seed), ref, users)
+		g.Extreme = extreme
+		return g
+	}
+	if log != nil {
+		t.Logf("replaying the %d commands of $%s", len(log.Cmds), coretest.OpLogVar)
+		open = func(*coretest.Ref) coretest.Stream { return coretest.NewReplay(log) }
+	}
+	st, err := coretest.DiffStream(cfg, shards, users, steps, open)
+	var d *coretest.DiffError
+	if errors.As(err, &d) && log == nil {
+		err = fmt.Errorf("%w\n%s", err, (&coretest.OpLog{Name: t.Name(), Seed: seed, Cmds: d.Cmds}).SaveFailed())
+	}
+	return st, err
 }
