@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bourse-exchange/bourse/internal/coretest"
 	"github.com/bourse-exchange/bourse/actors/market/book"
+	"github.com/bourse-exchange/bourse/internal/coretest"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/holiman/uint256"
 )

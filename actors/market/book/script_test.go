@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
-	"github.com/bourse-exchange/bourse/internal/coretest"
 	"github.com/bourse-exchange/bourse/actors/market/book"
+	"github.com/bourse-exchange/bourse/internal/coretest"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
 )
