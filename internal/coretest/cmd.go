@@ -6,6 +6,7 @@ import (
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // Op is a command kind.
@@ -184,97 +185,61 @@ func parseStop(s string, prec int) (int64, *messages.Error) {
 	return v, err
 }
 
-// Do runs c as edge + shard + market would and returns the answer.
-func (e *Engine) Do(c *Cmd) Result {
-	var r Result
-	if int(c.Market) >= len(e.Books) {
-		r.Err = messages.ErrInvalidArgument
-		return r
-	}
-	b := e.Books[c.Market]
-	bc := b.Config()
+// Message parses c as an edge would into the command the exchange
+// receives, or returns the code-1 error the edge answers. OpTick is no
+// command: nil, nil. The market must exist (cfg.Markets[c.Market]).
+func (c *Cmd) Message(cfg *config.Config) (messages.Command, *messages.Error) {
+	bc := cfg.Markets[c.Market].BookConfig()
+	var err *messages.Error
 	switch c.Op {
 	case OpUpdate:
-		r.Events, r.Err = e.update(c)
+		return c.update(cfg)
 	case OpPutLimit:
-		var cmd *messages.PutLimit
-		if cmd, r.Err = putLimit(c, bc); r.Err == nil {
-			r.Events, r.Order, r.Err = e.PutLimit(cmd)
-		}
+		return c.putLimit(&bc)
 	case OpPutMarket:
-		var cmd *messages.PutMarket
-		if cmd, r.Err = putMarket(c, bc); r.Err == nil {
-			r.Events, r.Order, r.Err = e.PutMarket(cmd)
-		}
+		return c.putMarket(&bc)
 	case OpCancel:
-		r.Events, r.Order, r.Err = e.Cancel(&messages.Cancel{User: c.User, Market: c.Market, OrderID: c.OrderID, ClientID: c.ClientID, Time: c.Time})
+		return &messages.Cancel{User: c.User, Market: c.Market, OrderID: c.OrderID, ClientID: c.ClientID, Time: c.Time}, nil
 	case OpCancelAll:
-		r.Events, r.Err = e.CancelAll(&messages.CancelAll{User: c.User, Market: c.Market, Side: c.Side, Time: c.Time})
-		r.Count = len(r.Events)
+		return &messages.CancelAll{User: c.User, Market: c.Market, Side: c.Side, Time: c.Time}, nil
 	case OpAmend:
 		cmd := &messages.Amend{User: c.User, Market: c.Market, OrderID: c.OrderID, ClientID: c.ClientID, Time: c.Time}
-		if cmd.Amount, r.Err = parseUnits(c.Amount, bc.StockPrec); r.Err != nil {
-			return r
-		}
-		r.Events, r.Order, r.Err = e.Amend(cmd)
+		cmd.Amount, err = parseUnits(c.Amount, bc.StockPrec)
+		return cmd, err
 	case OpCancelAfter:
-		r.Events, r.Err = e.CancelAfter(&messages.CancelAfter{User: c.User, Market: c.Market, Timeout: c.Timeout, Time: c.Time})
-		if r.Err == nil {
-			r.Deadline = b.Deadline(c.User)
-		}
-	case OpTick:
-		r.Events = e.Tick(c.Time)
+		return &messages.CancelAfter{User: c.User, Market: c.Market, Timeout: c.Timeout, Time: c.Time}, nil
 	case OpDetail:
-		if c.ClientID != "" {
-			r.Detail = b.OrderByClientID(c.User, c.ClientID)
-		} else {
-			r.Detail = b.Order(c.OrderID)
-		}
+		return &messages.OrderPendingDetail{User: c.User, Market: c.Market, OrderID: c.OrderID, ClientID: c.ClientID}, nil
 	case OpDepth:
-		iv, err := parseUnits(c.Interval, bc.MoneyPrec)
-		if err != nil {
-			r.Err = err
-			return r
-		}
-		r.Asks, r.Bids = b.Depth(c.Limit, iv)
+		cmd := &messages.OrderDepth{Market: c.Market, Limit: c.Limit}
+		cmd.Interval, err = parseUnits(c.Interval, bc.MoneyPrec)
+		return cmd, err
 	case OpBook:
-		if c.Side != messages.Ask && c.Side != messages.Bid {
-			r.Err = messages.ErrInvalidArgument
-			return r
-		}
-		r.Total, r.Orders = b.Orders(c.Side, c.Offset, c.Limit)
+		return &messages.OrderBook{Market: c.Market, Side: c.Side, Offset: c.Offset, Limit: c.Limit}, nil
 	case OpPending:
-		r.Total, r.Orders = b.Pending(c.User, c.Offset, c.Limit)
+		return &messages.OrderPending{User: c.User, Market: c.Market, Offset: c.Offset, Limit: c.Limit}, nil
 	case OpSummary:
-		r.Summary = b.Summary()
+		return &messages.MarketSummary{Market: c.Market}, nil
 	}
-	return r
+	return nil, nil
 }
 
-// update applies an OpUpdate: c.Change in the asset's shown precision.
-func (e *Engine) update(c *Cmd) ([]messages.Event, *messages.Error) {
-	if int(c.Asset) >= len(e.Cfg.Assets) {
+func (c *Cmd) update(cfg *config.Config) (messages.Command, *messages.Error) {
+	if int(c.Asset) >= len(cfg.Assets) {
 		return nil, messages.ErrInvalidArgument
 	}
-	a := e.Cfg.Assets[c.Asset]
+	a := cfg.Assets[c.Asset]
 	u, neg, err := fixed.Parse(c.Change, a.Show())
 	if err != nil {
 		return nil, messages.ErrInvalidArgument
 	}
-	change := fixed.Rescale(&u, a.Show(), a.PrecSave)
-	ev, uerr := e.Update(&messages.BalanceUpdate{
+	return &messages.BalanceUpdate{
 		User: c.User, Asset: c.Asset, Business: c.Business, BusinessID: c.BusinessID,
-		Change: change, Negative: neg, Detail: []byte("{}"), Time: c.Time,
-	})
-	if ev != nil {
-		return []messages.Event{ev}, uerr
-	}
-	return nil, uerr
+		Change: fixed.Rescale(&u, a.Show(), a.PrecSave), Negative: neg, Detail: []byte("{}"), Time: c.Time,
+	}, nil
 }
 
-// putLimit is the PutLimit of an OpPutLimit, its decimals in the market's
-// precisions.
-func putLimit(c *Cmd, bc *book.Config) (*messages.PutLimit, *messages.Error) {
+func (c *Cmd) putLimit(bc *book.Config) (messages.Command, *messages.Error) {
 	cmd := &messages.PutLimit{User: c.User, Market: c.Market, Side: c.Side, Source: "test", Time: c.Time}
 	var err *messages.Error
 	if cmd.Amount, err = parseUnits(c.Amount, bc.StockPrec); err != nil {
@@ -296,12 +261,11 @@ func putLimit(c *Cmd, bc *book.Config) (*messages.PutLimit, *messages.Error) {
 	return cmd, nil
 }
 
-// putMarket is the PutMarket of an OpPutMarket: a bid's amount is money.
-func putMarket(c *Cmd, bc *book.Config) (*messages.PutMarket, *messages.Error) {
+func (c *Cmd) putMarket(bc *book.Config) (messages.Command, *messages.Error) {
 	cmd := &messages.PutMarket{User: c.User, Market: c.Market, Side: c.Side, Source: "test", Time: c.Time}
 	prec := bc.StockPrec
 	if c.Side == messages.Bid {
-		prec = bc.MoneyPrec // docs/protocol.md D8
+		prec = bc.MoneyPrec // a market buy's amount is money (docs/protocol.md D8)
 	}
 	var err *messages.Error
 	if cmd.Amount, err = parseUnits(c.Amount, prec); err != nil {
@@ -318,4 +282,65 @@ func putMarket(c *Cmd, bc *book.Config) (*messages.PutMarket, *messages.Error) {
 	}
 	cmd.STP, cmd.ClientID = c.STP, c.ClientID
 	return cmd, nil
+}
+
+// Do runs c as edge + shard + market would and returns the answer.
+func (e *Engine) Do(c *Cmd) Result {
+	var r Result
+	if int(c.Market) >= len(e.Books) {
+		r.Err = messages.ErrInvalidArgument
+		return r
+	}
+	b := e.Books[c.Market]
+	if c.Op == OpTick {
+		r.Events = e.Tick(c.Time)
+		return r
+	}
+	msg, err := c.Message(e.Cfg)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	switch m := msg.(type) {
+	case *messages.BalanceUpdate:
+		ev, uerr := e.Update(m)
+		if r.Err = uerr; ev != nil {
+			r.Events = []messages.Event{ev}
+		}
+	case *messages.PutLimit:
+		r.Events, r.Order, r.Err = e.PutLimit(m)
+	case *messages.PutMarket:
+		r.Events, r.Order, r.Err = e.PutMarket(m)
+	case *messages.Cancel:
+		r.Events, r.Order, r.Err = e.Cancel(m)
+	case *messages.CancelAll:
+		r.Events, r.Err = e.CancelAll(m)
+		r.Count = len(r.Events)
+	case *messages.Amend:
+		r.Events, r.Order, r.Err = e.Amend(m)
+	case *messages.CancelAfter:
+		r.Events, r.Err = e.CancelAfter(m)
+		if r.Err == nil {
+			r.Deadline = b.Deadline(c.User)
+		}
+	case *messages.OrderPendingDetail:
+		if c.ClientID != "" {
+			r.Detail = b.OrderByClientID(c.User, c.ClientID)
+		} else {
+			r.Detail = b.Order(c.OrderID)
+		}
+	case *messages.OrderDepth:
+		r.Asks, r.Bids = b.Depth(m.Limit, m.Interval)
+	case *messages.OrderBook:
+		if c.Side != messages.Ask && c.Side != messages.Bid {
+			r.Err = messages.ErrInvalidArgument
+			return r
+		}
+		r.Total, r.Orders = b.Orders(c.Side, c.Offset, c.Limit)
+	case *messages.OrderPending:
+		r.Total, r.Orders = b.Pending(c.User, c.Offset, c.Limit)
+	case *messages.MarketSummary:
+		r.Summary = b.Summary()
+	}
+	return r
 }
