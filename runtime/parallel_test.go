@@ -106,7 +106,7 @@ func TestParallelReplayErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	records, _ := journalOf(t, cfg, 33, 300)
+	records, _ := journalOf(t, cfg, 33, 900)
 
 	gap := append(append([]pj.Record(nil), records[:100]...), records[101:]...)
 	err = runtime.ReplayOn(runtime.NewState(cfg), 2, gap)

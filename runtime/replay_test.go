@@ -5,12 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/bourse-exchange/bourse/internal/testnode"
 
@@ -33,115 +31,17 @@ func startAt(t *testing.T, cfg *config.Config, dir, dsn string, mode journal.Mod
 	})
 }
 
-// workload plays a seeded mix of deposits, withdrawals, limit and market
-// orders and cancels through the router.
+// workload plays seeded commands of the shared generator (testnode.Play)
+// through the router, without order options: what the first journal
+// version could record.
 func workload(t *testing.T, n *runtime.Node, seed uint64, steps int) {
-	workloadWith(t, n, seed, steps, false)
+	testnode.Play(t, n, testnode.Workload{Seed: seed, Steps: steps, Plain: true})
 }
 
-// workloadWith plays workload's mix and, with options, the order options
-// too: limit orders with time in force, post-only, self-trade prevention
-// and client ids, stop-limit and stop-market orders near the traded
-// prices, cancels by client id, amends, cancel-alls, dead-man's switches,
-// and ticks (Node.Tick, at the workload's clock) that fire them. Without
-// options the stream is workload's as it always was.
-func workloadWith(t *testing.T, n *runtime.Node, seed uint64, steps int, options bool) {
-	cfg := n.Config
-	rng := rand.New(rand.NewPCG(seed, 1))
-	var resting []*messages.Order // open when acknowledged: resting or held
-	pick := func() *messages.Order {
-		if len(resting) == 0 {
-			return nil
-		}
-		j := rng.IntN(len(resting))
-		o := resting[j]
-		resting = append(resting[:j], resting[j+1:]...)
-		return o
-	}
-	for i := 0; i < steps; i++ {
-		user := uint32(1 + rng.IntN(8))
-		m := cfg.Markets[rng.IntN(len(cfg.Markets))]
-		side := messages.Side(1 + rng.IntN(2))
-		var cmd messages.Command
-		kinds := 20
-		if options {
-			kinds = 25
-		}
-		switch k := rng.IntN(kinds); {
-		case k < 3:
-			a := cfg.Assets[rng.IntN(len(cfg.Assets))]
-			cmd = &messages.BalanceUpdate{User: user, Asset: a.ID, Business: "deposit", BusinessID: seed<<32 | uint64(i), Change: save("1000"), Time: int64(i)}
-		case k < 4:
-			a := cfg.Assets[rng.IntN(len(cfg.Assets))]
-			cmd = &messages.BalanceUpdate{User: user, Asset: a.ID, Business: "withdraw", BusinessID: seed<<32 | uint64(i), Change: save("7.5"), Negative: true, Time: int64(i)}
-		case k < 15:
-			price := int64(95+rng.IntN(10)) * pow(m.MoneyPrec)
-			c := &messages.PutLimit{User: user, Market: m.ID, Side: side, Amount: int64(1+rng.IntN(30)) * m.MinUnits, Price: price, TakerFee: int64(rng.IntN(30)), MakerFee: int64(rng.IntN(20)), Source: "t", Time: int64(i)}
-			if options {
-				switch rng.IntN(8) {
-				case 0: // order.put_limit_ex
-					c.TIF, c.STP = messages.TimeInForce(rng.IntN(3)), messages.STP(rng.IntN(5))
-					c.PostOnly = c.TIF == messages.GTC && rng.IntN(2) == 0
-					c.ClientID = []string{"", "x", "y"}[rng.IntN(3)]
-				case 1: // order.put_stop_limit
-					c.StopPrice = int64(97+rng.IntN(7)) * pow(m.MoneyPrec)
-					c.ClientID = []string{"", "s"}[rng.IntN(2)]
-				}
-			}
-			cmd = c
-		case k < 17:
-			amt := int64(1+rng.IntN(10)) * m.MinUnits
-			if side == messages.Bid {
-				amt = int64(1+rng.IntN(500)) * pow(m.MoneyPrec)
-			}
-			c := &messages.PutMarket{User: user, Market: m.ID, Side: side, Amount: amt, TakerFee: 10, Time: int64(i)}
-			if options && rng.IntN(3) == 0 { // order.put_stop_market
-				c.StopPrice, c.STP = int64(97+rng.IntN(7))*pow(m.MoneyPrec), messages.STP(rng.IntN(5))
-			}
-			cmd = c
-		case k < 20:
-			o := pick()
-			if o == nil {
-				continue
-			}
-			c := &messages.Cancel{User: o.User, Market: o.Market, OrderID: o.ID, Time: int64(i)}
-			if o.ClientID != "" && rng.IntN(2) == 0 {
-				c.OrderID, c.ClientID = 0, o.ClientID
-			}
-			cmd = c
-		case k < 21: // order.amend (refused when it no longer fits)
-			o := pick()
-			if o == nil {
-				continue
-			}
-			c := &messages.Amend{User: o.User, Market: o.Market, OrderID: o.ID, Amount: 1 + rng.Int64N(o.Amount), Time: int64(i)}
-			if o.ClientID != "" && rng.IntN(2) == 0 {
-				c.OrderID, c.ClientID = 0, o.ClientID
-			}
-			cmd = c
-		case k < 22:
-			cmd = &messages.CancelAfter{User: user, Market: m.ID, Timeout: int64(rng.IntN(3)) * 40, Time: int64(i)}
-		case k < 23:
-			cmd = &messages.CancelAll{User: user, Market: m.ID, Side: messages.Side(rng.IntN(3)), Time: int64(i)}
-		default:
-			tick(t, n, int64(i))
-			continue
-		}
-		if r, ok := do(t, n, cmd).(*messages.OrderReply); ok && r.Order.Left > 0 && (r.Order.Type == messages.Limit || r.Order.Held()) {
-			o := r.Order
-			resting = append(resting, &o)
-		}
-	}
-}
-
-// tick tells every market the time now (µs), as the node's ticker does,
-// and waits until each has handled it.
-func tick(t *testing.T, n *runtime.Node, now int64) {
-	t.Helper()
-	n.Tick(time.UnixMicro(now))
-	for _, m := range n.Config.Markets {
-		do(t, n, &messages.MarketSummary{Market: m.ID}) // answered after the tick
-	}
+// fullWorkload plays the generator's full stream: order options, stop orders,
+// amends, cancel-alls, dead-man's switches and the ticks that fire them.
+func fullWorkload(t *testing.T, n *runtime.Node, seed uint64, steps int) {
+	testnode.Play(t, n, testnode.Workload{Seed: seed, Steps: steps})
 }
 
 // TestReplayIsExact: live state hash = hash after restart = hash of an
@@ -179,7 +79,7 @@ func TestReplayIsExact(t *testing.T) {
 
 func replayIsExact(t *testing.T, cfg *config.Config, dir, dsn string, mode journal.Mode, seed uint64) {
 	n := startAt(t, cfg, dir, dsn, mode)
-	workloadWith(t, n, seed, 1500, true)
+	fullWorkload(t, n, seed, 1500)
 	live, err := n.Router.StateHash(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +115,7 @@ func replayIsExact(t *testing.T, cfg *config.Config, dir, dsn string, mode journ
 		t.Fatalf("seed %d: restarted node hash %s != live %s", seed, again, live)
 	}
 	// Work continues after a restart, with fresh ids.
-	workloadWith(t, n, seed+100, 200, true)
+	fullWorkload(t, n, seed+100, 200)
 	n.Shutdown(context.Background())
 }
 
@@ -246,7 +146,7 @@ func TestTornTail(t *testing.T) {
 	cfg, _ := config.Parse(config.Default)
 	dir := t.TempDir()
 	n := startAt(t, cfg, dir, "", journal.Sync)
-	workloadWith(t, n, 9, 300, true)
+	fullWorkload(t, n, 9, 300)
 	n.Shutdown(context.Background())
 	segs, _ := filepath.Glob(filepath.Join(runtime.JournalDir(dir), "*.seg"))
 	if len(segs) == 0 {
@@ -359,7 +259,7 @@ func TestVersion1JournalReplays(t *testing.T) {
 	if got, err := n.Router.StateHash(context.Background()); err != nil || got != live {
 		t.Fatalf("node on the version-1 journal: hash %s (%v); want %s", got, err, live)
 	}
-	workloadWith(t, n, 6, 600, true)
+	fullWorkload(t, n, 6, 600)
 	live2, err := n.Router.StateHash(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -11,8 +11,14 @@
 // mode, as journal replay would, and must decide the next command exactly as
 // the live cores do.
 //
+// The generator is the project's one source of seeded workloads: the
+// differential test and the fuzzer here, and, through internal/testnode,
+// the runtime tests that play commands through a live node. A failing run
+// writes its commands as an op log that $BOURSE_OPLOG replays.
+//
 // Files: engine.go (glue and invariants), ref.go (the reference), gen.go
 // (command streams from a seed or a fuzzer's bytes), diff.go (the
 // differential driver), cmd.go (the command vocabulary, decimals as
-// strings), format.go (text for scripts and failure messages).
+// strings, and the exchange command each one is), oplog.go (streams as
+// text), format.go (text for scripts and failure messages).
 package coretest

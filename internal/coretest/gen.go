@@ -89,6 +89,10 @@ type Gen struct {
 	// Extreme makes a few deposits, amounts and prices huge (up to the
 	// int64 limits of the book), to exercise overflow guards.
 	Extreme bool
+	// Plain keeps to what the first journal version could record:
+	// updates, limit and market orders without options, cancels by id and
+	// queries. It draws other choices than the full stream.
+	Plain bool
 	time    int64
 	bizID   uint64
 	keys    []refKey
@@ -111,6 +115,11 @@ func NewGen(cfg *config.Config, src Source, ref *Ref, users int) *Gen {
 	}
 	return g
 }
+
+// StartIDs makes the business ids of updates follow base (NewGen: 0), so
+// that streams played one after the other on the same exchange do not
+// repeat each other's.
+func (g *Gen) StartIDs(base uint64) { g.bizID = base }
 
 func (g *Gen) n(n int) int { return g.src.Intn(n) }
 
@@ -178,7 +187,11 @@ func (g *Gen) Next() *Cmd {
 	g.time += 1000
 	c := &Cmd{Time: g.time, Market: messages.MarketID(g.n(len(g.cfg.Markets)))}
 	m := g.cfg.Markets[c.Market]
-	switch k := g.n(100); {
+	k := g.n(100)
+	if g.Plain && k >= 72 && k < 90 {
+		k = 90 // a query instead of cancel_all, amend, switch, tick or detail
+	}
+	switch {
 	case k < 11:
 		g.update(c)
 	case k < 51:
@@ -282,6 +295,9 @@ func (g *Gen) putLimit(c *Cmd, m *config.Market) {
 	c.Price = g.price(c, m)
 	c.TakerFee = g.fee(m.Fee)
 	c.MakerFee = g.fee(m.Fee)
+	if g.Plain {
+		return
+	}
 	if g.pct(30) { // order.put_limit_ex
 		c.TIF = messages.TimeInForce(g.n(3))
 		c.PostOnly = g.pct(30) && (c.TIF == messages.GTC || g.pct(10)) // else code 1
@@ -389,6 +405,9 @@ func (g *Gen) putMarket(c *Cmd, m *config.Market) {
 		c.Amount = g.dec(v, m.MoneyPrec)
 	}
 	c.TakerFee = g.fee(m.Fee)
+	if g.Plain {
+		return
+	}
 	if g.pct(30) { // order.put_market_ex
 		c.STP = g.stp()
 		if g.pct(3) {
@@ -417,7 +436,7 @@ func (g *Gen) open(mi messages.MarketID) *RefOrder {
 func (g *Gen) name(c *Cmd, o *RefOrder) {
 	c.User = g.user()
 	if o == nil {
-		if g.pct(30) {
+		if !g.Plain && g.pct(30) {
 			c.ClientID = g.clientID()
 		} else {
 			c.OrderID = uint64(g.n(1000))<<book.IDShift | uint64(c.Market)
