@@ -92,11 +92,11 @@ type Gen struct {
 	// Plain keeps to what the first journal version could record:
 	// updates, limit and market orders without options, cancels by id and
 	// queries. It draws other choices than the full stream.
-	Plain bool
-	time    int64
-	bizID   uint64
-	keys    []refKey
-	center  []int64 // per market, price units
+	Plain  bool
+	time   int64
+	bizID  uint64
+	keys   []refKey
+	center []int64 // per market, price units
 }
 
 // NewGen returns a generator over cfg; ref is consulted for resting orders
