@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bourse-exchange/bourse/internal/coretest"
 	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
@@ -46,7 +47,11 @@ import (
 //     update is refused as a repeat, and new order ids are above every
 //     acknowledged one.
 //
-// A failure names its seed; BOURSE_SIM_SEED=N reruns that seed alone.
+// The commands come from the shared generator (coretest.Gen, seeded with
+// the seed; the fault plan has a generator of its own). A failure names
+// its seed and writes the seed's commands as an op log, which
+// BOURSE_SIM_SEED=N BOURSE_OPLOG=file replays; BOURSE_SIM_SEED=N reruns
+// that seed alone.
 // BOURSE_SIM_SEEDS sets how many seeds run (default 300, or 20 with
 // -short); `make simulate` runs 5,000.
 func TestSimulation(t *testing.T) {
@@ -93,31 +98,25 @@ type simTotals struct {
 
 // simRun is one seed's workload and what the exchange acknowledged.
 type simRun struct {
-	t      *testing.T
-	seed   uint64
-	cfg    *config.Config
-	rng    *rand.Rand
-	clock  int64
-	nextID uint64
+	t     *testing.T
+	seed  uint64
+	cfg   *config.Config
+	rng   *rand.Rand // the fault plan, snapshots, clock steps, ticks, torn tails
+	clock int64
+	// stream is the shared generator over ref (its view of the books), or
+	// the replay of an op log; log keeps the commands sent.
+	stream coretest.Stream
+	ref    *coretest.Ref
+	log    *coretest.OpLog
 	acked  []*messages.BalanceUpdate
-	net    []int64               // per asset: acknowledged deposits - withdrawals (prec_save units)
-	orders map[uint32][]simOrder // per market: acknowledged open orders (cancel and amend candidates)
-	maxID  map[uint32]uint64     // per market: largest acknowledged order id
-	read   uint64                // journal records counted in totals (checkOffline)
+	net    []int64           // per asset: acknowledged deposits - withdrawals (prec_save units)
+	maxID  map[uint32]uint64 // per market: largest acknowledged order id
+	read   uint64            // journal records counted in totals (checkOffline)
 	// deadlines are the acknowledged dead-man's switches by market and
 	// user, to count those that fire (a statistic only).
 	deadlines map[[2]uint32]int64
 	armed     bool // the epoch's fault plan applies (not to the checks)
 	totals    *simTotals
-}
-
-// simOrder is an order the exchange acknowledged as open (resting or a
-// held stop); it may have been filled or cancelled since.
-type simOrder struct {
-	id       uint64
-	user     uint32
-	clientID string
-	amount   int64
 }
 
 func (r *simRun) failf(format string, args ...any) bool {
@@ -127,15 +126,32 @@ func (r *simRun) failf(format string, args ...any) bool {
 }
 
 // simulate runs one seed; it reports false after reporting a failure.
-func simulate(t *testing.T, seed uint64, dir string, totals *simTotals) bool {
+func simulate(t *testing.T, seed uint64, dir string, totals *simTotals) (ok bool) {
 	t.Helper()
 	cfg, err := config.Parse(config.Default)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &simRun{t: t, seed: seed, cfg: cfg, rng: rand.New(rand.NewPCG(seed, 0x5eed)), clock: 1_700_000_000_000_000,
-		net: make([]int64, len(cfg.Assets)), orders: map[uint32][]simOrder{}, maxID: map[uint32]uint64{}, totals: totals,
-		deadlines: map[[2]uint32]int64{}}
+		net: make([]int64, len(cfg.Assets)), maxID: map[uint32]uint64{}, totals: totals,
+		deadlines: map[[2]uint32]int64{}, log: &coretest.OpLog{Name: t.Name(), Seed: seed}}
+	logged, err := coretest.LoggedOpLog(t.Name(), seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if logged != nil {
+		t.Logf("seed %d: playing the %d commands of $%s", seed, len(logged.Cmds), coretest.OpLogVar)
+		r.stream = coretest.NewReplay(logged)
+	} else {
+		r.ref = coretest.NewRef(cfg)
+		g := coretest.NewGen(cfg, coretest.NewRandSource(seed), r.ref, 8)
+		r.stream = g
+		defer func() {
+			if !ok {
+				t.Logf("seed %d: %s", seed, r.log.SaveFailed())
+			}
+		}()
+	}
 	epochs := 2 + r.rng.IntN(3)
 	var live string // hash at the end of the previous epoch
 	for epoch := 0; epoch < epochs; epoch++ {
@@ -248,6 +264,9 @@ func (r *simRun) epoch(n *runtime.Node, epoch int, want string, totals *simTotal
 			continue
 		}
 		cmd := r.command()
+		if cmd == nil {
+			return true // a replayed log ran out
+		}
 		rep, err := n.Router.Do(ctx, cmd)
 		if err != nil {
 			return r.failf("epoch %d: %T: no answer: %v", epoch, cmd, err)
@@ -292,98 +311,28 @@ func (r *simRun) tick(n *runtime.Node, epoch int) bool {
 	return true
 }
 
-// clientIDs are the client order ids the simulation uses: few, so that
-// some are in use (code 14).
-var simClientIDs = []string{"a", "b", "c"}
-
-// order picks an acknowledged open order of market m, or nil.
-func (r *simRun) order(m messages.MarketID) *simOrder {
-	list := r.orders[uint32(m)]
-	if len(list) == 0 {
-		return nil
-	}
-	return &list[r.rng.IntN(len(list))]
-}
-
-// stopPrice draws a stop price around the prices orders trade at: some
-// already reached (code 15), some held, some triggered later.
-func (r *simRun) stopPrice(m *config.Market) int64 {
-	return int64(96+r.rng.IntN(9)) * pow(m.MoneyPrec)
-}
-
-// command draws the next command.
+// command draws the next command from the shared generator
+// (coretest.Gen), at the simulated clock, or nil when a replayed log runs
+// out. The generator's ticks are left out (the simulation ticks on its
+// own clock), and so are the commands an edge would refuse.
 func (r *simRun) command() messages.Command {
-	cfg := r.cfg
-	user := uint32(1 + r.rng.IntN(8))
-	m := cfg.Markets[r.rng.IntN(len(cfg.Markets))]
-	switch k := r.rng.IntN(100); {
-	case k < 18: // deposit
-		a := cfg.Assets[r.rng.IntN(len(cfg.Assets))]
-		r.nextID++
-		return &messages.BalanceUpdate{User: user, Asset: a.ID, Business: "deposit", BusinessID: r.nextID,
-			Change: save(strconv.Itoa(100 + r.rng.IntN(5000))), Time: r.clock}
-	case k < 23: // withdrawal, often more than available
-		a := cfg.Assets[r.rng.IntN(len(cfg.Assets))]
-		r.nextID++
-		return &messages.BalanceUpdate{User: user, Asset: a.ID, Business: "withdraw", BusinessID: r.nextID,
-			Change: save(strconv.Itoa(1 + r.rng.IntN(3000))), Negative: true, Time: r.clock}
-	case k < 68:
-		cmd := &messages.PutLimit{User: user, Market: m.ID, Side: messages.Side(1 + r.rng.IntN(2)),
-			Amount: int64(1+r.rng.IntN(30)) * m.MinUnits, Price: int64(90+r.rng.IntN(20)) * pow(m.MoneyPrec),
-			TakerFee: int64(r.rng.IntN(30)), MakerFee: int64(r.rng.IntN(20)), Source: "sim", Time: r.clock}
-		if r.rng.IntN(3) == 0 { // order.put_limit_ex options
-			cmd.TIF = messages.TimeInForce(r.rng.IntN(3))
-			cmd.PostOnly = cmd.TIF == messages.GTC && r.rng.IntN(3) == 0
-			cmd.STP = messages.STP(r.rng.IntN(5))
+	for {
+		c := r.stream.Next()
+		if c == nil {
+			return nil
 		}
-		if r.rng.IntN(4) == 0 {
-			cmd.ClientID = simClientIDs[r.rng.IntN(len(simClientIDs))]
+		if c.Op == coretest.OpTick {
+			continue
 		}
-		if r.rng.IntN(6) == 0 { // order.put_stop_limit
-			cmd.StopPrice = r.stopPrice(m)
+		if r.ref != nil {
+			c.Time = r.clock
+			r.ref.Do(c)
 		}
-		return cmd
-	case k < 70:
-		return &messages.CancelAll{User: user, Market: m.ID, Side: messages.Side(r.rng.IntN(3)), Time: r.clock}
-	case k < 78:
-		side := messages.Side(1 + r.rng.IntN(2))
-		amount := int64(1+r.rng.IntN(20)) * m.MinUnits
-		if side == messages.Bid { // a market bid's amount is money
-			amount = int64(1+r.rng.IntN(3000)) * pow(m.MoneyPrec)
+		cmd, err := c.Message(r.cfg)
+		if err != nil || cmd == nil {
+			continue
 		}
-		cmd := &messages.PutMarket{User: user, Market: m.ID, Side: side, Amount: amount,
-			TakerFee: int64(r.rng.IntN(30)), Source: "sim", Time: r.clock}
-		if r.rng.IntN(3) == 0 { // order.put_stop_market, order.put_market_ex
-			cmd.StopPrice = r.stopPrice(m)
-			cmd.STP = messages.STP(r.rng.IntN(5))
-			cmd.ClientID = simClientIDs[r.rng.IntN(len(simClientIDs))]
-		}
-		return cmd
-	case k < 82: // order.amend, by id or by client id, mostly by the owner
-		cmd := &messages.Amend{User: user, Market: m.ID, OrderID: 1, Amount: m.MinUnits, Time: r.clock}
-		if o := r.order(m.ID); o != nil {
-			cmd.OrderID, cmd.Amount = o.id, 1+r.rng.Int64N(max(o.amount, 1))
-			if r.rng.IntN(5) > 0 {
-				cmd.User = o.user
-			}
-			if o.clientID != "" && r.rng.IntN(2) == 0 {
-				cmd.OrderID, cmd.ClientID = 0, o.clientID
-			}
-		}
-		return cmd
-	case k < 85: // order.cancel_all_after: a few ticks' time, or off
-		return &messages.CancelAfter{User: user, Market: m.ID, Timeout: int64(r.rng.IntN(4)) * 20_000, Time: r.clock}
-	default:
-		cmd := &messages.Cancel{User: user, Market: m.ID, OrderID: 1, Time: r.clock}
-		if o := r.order(m.ID); o != nil {
-			cmd.OrderID = o.id
-			if r.rng.IntN(2) == 0 {
-				cmd.User = o.user
-			}
-			if o.clientID != "" && r.rng.IntN(3) == 0 {
-				cmd.OrderID, cmd.ClientID = 0, o.clientID
-			}
-		}
+		r.log.Cmds = append(r.log.Cmds, c)
 		return cmd
 	}
 }
@@ -409,19 +358,6 @@ func (r *simRun) record(cmd messages.Command, rep messages.Reply) bool {
 			if o.Order.Held() {
 				r.totals.stops++
 			}
-			if o.Order.Left > 0 && (o.Order.Type == messages.Limit || o.Order.Held()) {
-				r.orders[m] = append(r.orders[m], simOrder{id: o.Order.ID, user: o.Order.User, clientID: o.Order.ClientID, amount: o.Order.Amount})
-			}
-		}
-	case *messages.CancelAll:
-		// Its orders are gone; cancels of them now answer code 10.
-	case *messages.Amend:
-		if o, ok := rep.(*messages.OrderReply); ok {
-			for i := range r.orders[uint32(c.Market)] {
-				if so := &r.orders[uint32(c.Market)][i]; so.id == o.Order.ID {
-					so.amount = o.Order.Amount
-				}
-			}
 		}
 	case *messages.CancelAfter:
 		if d, ok := rep.(*messages.CancelAfterReply); ok {
@@ -432,11 +368,6 @@ func (r *simRun) record(cmd messages.Command, rep messages.Reply) bool {
 			} else {
 				delete(r.deadlines, k)
 			}
-		}
-	case *messages.Cancel:
-		m := uint32(c.Market)
-		if o, ok := rep.(*messages.OrderReply); ok {
-			r.orders[m] = slices.DeleteFunc(r.orders[m], func(so simOrder) bool { return so.id == o.Order.ID })
 		}
 	}
 	return true
