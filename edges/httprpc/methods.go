@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/bourse-exchange/bourse/internal/apidoc"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
 )
@@ -24,50 +25,58 @@ type call struct {
 // timeout (answered with HTTP 504 and code 5).
 type method func(c *call) error
 
+// entry is a method and its description: params, result, codes and
+// examples (api.go), from which docs/openrpc-http.json is generated.
+type entry struct {
+	run method
+	doc *apidoc.Method
+}
+
 // methods is the method table, the one place that names every method
 // (docs/protocol.md "HTTP methods"); each is written in the file of its
 // namespace: balance.go, order.go, market.go, history.go (the readhistory
-// methods), admin.go (the operator's) and serverstate.go.
-var methods = map[string]method{
-	"balance.query":   (*call).balanceQuery,
-	"balance.update":  (*call).balanceUpdate,
-	"balance.history": (*call).balanceHistory,
-	"asset.list":      (*call).assetList,
-	"asset.summary":   (*call).assetSummary,
+// methods), admin.go (the operator's) and serverstate.go, and described in
+// api.go, api_order.go and api_market.go.
+var methods = map[string]entry{
+	"balance.query":   {(*call).balanceQuery, &docBalanceQuery},
+	"balance.update":  {(*call).balanceUpdate, &docBalanceUpdate},
+	"balance.history": {(*call).balanceHistory, &docBalanceHistory},
+	"asset.list":      {(*call).assetList, &docAssetList},
+	"asset.summary":   {(*call).assetSummary, &docAssetSummary},
 
-	"order.put_limit":                   (*call).putLimit,
-	"order.put_market":                  (*call).putMarket,
-	"order.cancel":                      (*call).cancel,
-	"order.put_limit_ex":                (*call).putLimitEx,
-	"order.put_market_ex":               (*call).putMarketEx,
-	"order.put_stop_limit":              (*call).putStopLimit,
-	"order.put_stop_market":             (*call).putStopMarket,
-	"order.cancel_all":                  (*call).cancelAll,
-	"order.cancel_by_client_id":         (*call).cancelByClientID,
-	"order.cancel_all_after":            (*call).cancelAllAfter,
-	"order.amend":                       (*call).amend,
-	"order.amend_by_client_id":          (*call).amendByClientID,
-	"order.pending_detail_by_client_id": (*call).orderPendingDetailByClientID,
-	"order.book":                        (*call).orderBook,
-	"order.depth":                       (*call).orderDepth,
-	"order.pending":                     (*call).orderPending,
-	"order.pending_detail":              (*call).orderPendingDetail,
-	"order.finished":                    (*call).orderFinished,
-	"order.finished_detail":             (*call).orderFinishedDetail,
-	"order.deals":                       (*call).orderDeals,
+	"order.put_limit":                   {(*call).putLimit, &docPutLimit},
+	"order.put_market":                  {(*call).putMarket, &docPutMarket},
+	"order.cancel":                      {(*call).cancel, &docCancel},
+	"order.put_limit_ex":                {(*call).putLimitEx, &docPutLimitEx},
+	"order.put_market_ex":               {(*call).putMarketEx, &docPutMarketEx},
+	"order.put_stop_limit":              {(*call).putStopLimit, &docPutStopLimit},
+	"order.put_stop_market":             {(*call).putStopMarket, &docPutStopMarket},
+	"order.cancel_all":                  {(*call).cancelAll, &docCancelAll},
+	"order.cancel_by_client_id":         {(*call).cancelByClientID, &docCancelByClientID},
+	"order.cancel_all_after":            {(*call).cancelAllAfter, &docCancelAllAfter},
+	"order.amend":                       {(*call).amend, &docAmend},
+	"order.amend_by_client_id":          {(*call).amendByClientID, &docAmendByClientID},
+	"order.pending_detail_by_client_id": {(*call).orderPendingDetailByClientID, &docPendingDetailByClientID},
+	"order.book":                        {(*call).orderBook, &docOrderBook},
+	"order.depth":                       {(*call).orderDepth, &docOrderDepth},
+	"order.pending":                     {(*call).orderPending, &docOrderPending},
+	"order.pending_detail":              {(*call).orderPendingDetail, &docOrderPendingDetail},
+	"order.finished":                    {(*call).orderFinished, &docOrderFinished},
+	"order.finished_detail":             {(*call).orderFinishedDetail, &docOrderFinishedDetail},
+	"order.deals":                       {(*call).orderDeals, &docOrderDeals},
 
-	"market.list":         (*call).marketList,
-	"market.summary":      (*call).marketSummary,
-	"market.last":         (*call).marketLast,
-	"market.deals":        (*call).marketDeals,
-	"market.kline":        (*call).marketKline,
-	"market.status":       (*call).marketStatus,
-	"market.status_today": (*call).marketStatusToday,
-	"market.user_deals":   (*call).marketUserDeals,
-	"market.halt":         (*call).marketHalt,
-	"market.resume":       (*call).marketResume,
+	"market.list":         {(*call).marketList, &docMarketList},
+	"market.summary":      {(*call).marketSummary, &docMarketSummary},
+	"market.last":         {(*call).marketLast, &docMarketLast},
+	"market.deals":        {(*call).marketDeals, &docMarketDeals},
+	"market.kline":        {(*call).marketKline, &docMarketKline},
+	"market.status":       {(*call).marketStatus, &docMarketStatus},
+	"market.status_today": {(*call).marketStatusToday, &docMarketStatusToday},
+	"market.user_deals":   {(*call).marketUserDeals, &docMarketUserDeals},
+	"market.halt":         {(*call).marketHalt, &docMarketHalt},
+	"market.resume":       {(*call).marketResume, &docMarketResume},
 
-	"server.state": (*call).serverState,
+	"server.state": {(*call).serverState, &docServerState},
 }
 
 var (

@@ -373,7 +373,7 @@ func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	m := methods[string(req.method)]
+	m := methods[string(req.method)].run
 	if m == nil {
 		out := appendError((*ob)[:0], messages.ErrMethodNotFound, req.id)
 		*ob = out[:0]

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/edges/httprpc"
+	"github.com/bourse-exchange/bourse/internal/apidoc"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/shopspring/decimal"
@@ -17,48 +18,59 @@ import (
 // *messages.Error.
 type method func(c *conn, b []byte, p [][]byte) ([]byte, error)
 
+// entry is a method and its description (api.go), from which
+// docs/openrpc-ws.json is generated.
+type entry struct {
+	run method
+	doc *apidoc.Method
+}
+
 // methods is the method table (docs/protocol.md "WebSocket methods").
-var methods map[string]method
+var methods map[string]entry
 
 func init() {
-	methods = map[string]method{
-		"server.ping": func(_ *conn, b []byte, _ [][]byte) ([]byte, error) { return append(b, `"pong"`...), nil },
-		"server.time": func(_ *conn, b []byte, _ [][]byte) ([]byte, error) {
+	methods = map[string]entry{
+		"server.ping": {func(_ *conn, b []byte, _ [][]byte) ([]byte, error) { return append(b, `"pong"`...), nil }, &docPing},
+		"server.time": {func(_ *conn, b []byte, _ [][]byte) ([]byte, error) {
 			return strconv.AppendInt(b, time.Now().Unix(), 10), nil
-		},
-		"server.auth": (*conn).auth,
-		"server.sign": (*conn).sign,
+		}, &docTime},
+		"server.auth": {(*conn).auth, &docAuth},
+		"server.sign": {(*conn).sign, &docSign},
 
-		"kline.query":     proxy((*httprpc.Invoker).MarketKline),
-		"depth.query":     proxy((*httprpc.Invoker).OrderDepth),
-		"price.query":     proxy((*httprpc.Invoker).MarketLast),
-		"state.query":     proxy((*httprpc.Invoker).MarketStatus),
-		"today.query":     proxy((*httprpc.Invoker).MarketStatusToday),
-		"deals.query":     proxy((*httprpc.Invoker).MarketDeals),
-		"order.query":     private((*httprpc.Invoker).OrderPending, -1),
-		"order.history":   private((*httprpc.Invoker).OrderFinished, 6),
-		"asset.query":     private((*httprpc.Invoker).BalanceQuery, -1),
-		"asset.history":   private((*httprpc.Invoker).BalanceHistory, 6),
-		"kline.subscribe": (*conn).klineSubscribe,
-		"depth.subscribe": (*conn).depthSubscribe,
-		"price.subscribe": marketsSubscribe(kPrice),
-		"state.subscribe": marketsSubscribe(kState),
-		"today.subscribe": marketsSubscribe(kToday),
-		"deals.subscribe": marketsSubscribe(kDeals),
-		"order.subscribe": (*conn).orderSubscribe,
-		"asset.subscribe": (*conn).assetSubscribe,
+		"kline.query":     {proxy((*httprpc.Invoker).MarketKline), docKlineQuery},
+		"depth.query":     {proxy((*httprpc.Invoker).OrderDepth), docDepthQuery},
+		"price.query":     {proxy((*httprpc.Invoker).MarketLast), docPriceQuery},
+		"state.query":     {proxy((*httprpc.Invoker).MarketStatus), docStateQuery},
+		"today.query":     {proxy((*httprpc.Invoker).MarketStatusToday), docTodayQuery},
+		"deals.query":     {proxy((*httprpc.Invoker).MarketDeals), docDealsQuery},
+		"order.query":     {private((*httprpc.Invoker).OrderPending, -1), docOrderQuery},
+		"order.history":   {private((*httprpc.Invoker).OrderFinished, 6), docOrderHistory},
+		"asset.query":     {private((*httprpc.Invoker).BalanceQuery, -1), docAssetQuery},
+		"asset.history":   {private((*httprpc.Invoker).BalanceHistory, 6), docAssetHistory},
+		"kline.subscribe": {(*conn).klineSubscribe, &docKlineSubscribe},
+		"depth.subscribe": {(*conn).depthSubscribe, &docDepthSubscribe},
+		"price.subscribe": {marketsSubscribe(kPrice), marketsSubscribeDoc("price.update")},
+		"state.subscribe": {marketsSubscribe(kState), marketsSubscribeDoc("state.update")},
+		"today.subscribe": {marketsSubscribe(kToday), marketsSubscribeDoc("today.update")},
+		"deals.subscribe": {marketsSubscribe(kDeals), marketsSubscribeDoc("deals.update")},
+		"order.subscribe": {(*conn).orderSubscribe, &docOrderSubscribe},
+		"asset.subscribe": {(*conn).assetSubscribe, &docAssetSubscribe},
 	}
 	for _, k := range []kind{kKline, kDepth, kPrice, kState, kToday, kDeals, kOrder, kAsset} {
-		k := k
-		methods[kindNames[k]+".unsubscribe"] = func(c *conn, b []byte, _ [][]byte) ([]byte, error) {
-			if (k == kOrder || k == kAsset) && c.user == 0 {
-				return b, messages.ErrRequireAuth
-			}
-			if err := c.s.hub.replace(c, k, nil); err != nil {
-				return b, err
-			}
-			return append(b, statusSuccess...), nil
+		methods[kindNames[k]+".unsubscribe"] = entry{unsubscribe(k), unsubscribeDoc(k)}
+	}
+}
+
+// unsubscribe ends the connection's subscription of kind k.
+func unsubscribe(k kind) method {
+	return func(c *conn, b []byte, _ [][]byte) ([]byte, error) {
+		if (k == kOrder || k == kAsset) && c.user == 0 {
+			return b, messages.ErrRequireAuth
 		}
+		if err := c.s.hub.replace(c, k, nil); err != nil {
+			return b, err
+		}
+		return append(b, statusSuccess...), nil
 	}
 }
 
@@ -95,7 +107,7 @@ func (c *conn) handle(p []byte) {
 		c.send(appendErrorReply(nil, bad, &req))
 		return
 	}
-	m := methods[req.method]
+	m := methods[req.method].run
 	if m == nil {
 		c.send(appendErrorReply(nil, messages.ErrMethodNotFound, &req))
 		return

@@ -1,0 +1,95 @@
+package httprpc
+
+import (
+	"github.com/bourse-exchange/bourse/internal/apidoc"
+)
+
+// The market, operator and server methods' descriptions (api.go).
+
+var docMarketList = api{
+	Summary: "The configured markets (params ignored)",
+	Result: arr("", obj("", f("name", str("")), f("stock", str("")), f("money", str("")),
+		f("fee_prec", integer("")), f("stock_prec", integer("")), f("money_prec", integer("")),
+		f("min_amount", dec("")))),
+	Examples: exs{ex("all")},
+}
+
+var docMarketSummary = api{
+	Summary: "Open orders per side: all markets, or the named ones",
+	Params:  p{{Name: "market", Schema: str("market name"), Repeated: true, Rule: rule(errMarket)}},
+	Result: arr("", obj("", f("name", str("")), f("ask_count", integer("")), f("ask_amount", dec("")),
+		f("bid_count", integer("")), f("bid_amount", dec("")))),
+	Examples: exs{ex("BTCUSDT", "BTCUSDT")},
+}
+
+var docMarketLast = api{
+	Summary: `The last price, with every money_prec decimal ("100.00"); "0" if never traded`,
+	Params:  p{pMarket},
+	Result: apidoc.Schema{"type": "string", "pattern": `^(0|[0-9]+(\.[0-9]+)?)$`,
+		"description": "raw decimal"},
+	Examples: exs{ex("BTCUSDT", "BTCUSDT")},
+}
+
+var docMarketDeals = api{
+	Summary: "The market's deals newer than last_id, newest first",
+	Params: p{pMarket,
+		{Name: "limit", Schema: apidoc.Int(1, MaxDealsLimit, "deals at most"), Rule: "must be an integer from 1 to 10000"},
+		{Name: "last_id", Schema: integer("0: from the newest"), Rule: "must be an integer"}},
+	Result:   arr("", ref("MarketDeal")),
+	Examples: exs{ex("latest", "BTCUSDT", 10, 0)},
+}
+
+var docMarketKline = api{
+	Summary: "Candles from start to end (clamped to now), oldest first",
+	Params: p{pMarket,
+		{Name: "start", Schema: apidoc.Int(1, 1<<63-1, "Unix seconds"), Rule: "must be an integer > 0 (Unix seconds), ≤ end"},
+		{Name: "end", Schema: apidoc.Int(1, 1<<63-1, "Unix seconds"), Rule: "must be an integer > 0 (Unix seconds)"},
+		{Name: "interval", Schema: apidoc.Int(1, 1<<63-1, "seconds"), Rule: `must be an integer > 0 and one of docs/protocol.md "K-line intervals"`}},
+	Result:   arr("", ref("Candle")),
+	Examples: exs{ex("daily", "BTCUSDT", 1, 4102444800, 86400)},
+}
+
+var docMarketStatus = api{
+	Summary: "Open, close, high, low, volume and deal of the last period seconds",
+	Params: p{pMarket, {Name: "period", Schema: apidoc.Int(1, 1<<63-1, "seconds"),
+		Rule: "must be an integer from 1 to marketdata.sec_max in seconds"}},
+	Result:   ref("Status"),
+	Examples: exs{ex("a day", "BTCUSDT", 86400)},
+}
+
+var docMarketStatusToday = api{
+	Summary:  "Today's open, last, high, low; volume and deal over 24 hours",
+	Params:   p{pMarket},
+	Result:   ref("Today"),
+	Examples: exs{ex("BTCUSDT", "BTCUSDT")},
+}
+
+var docMarketUserDeals = api{
+	Summary: "The user's deals in the market, newest first",
+	Params: p{pHistUser, {Name: "market", Schema: str("market name"), Rule: "must be a string"},
+		pHistOff, pHistLimit},
+	Result:   page(ref("UserDealRecord")),
+	Examples: exs{ex("user 1", 1, "BTCUSDT", 0, 10)},
+}
+
+var docMarketHalt = api{
+	Summary:  "Operator: refuse new orders in the market (code 16); cancels and amends still work",
+	Params:   p{pMarket},
+	Result:   apidoc.Status(),
+	Examples: exs{ex("ETHBTC", "ETHBTC")},
+}
+
+var docMarketResume = api{
+	Summary:  "Operator: accept orders again in a halted market (success also when it was not halted)",
+	Params:   p{pMarket},
+	Result:   apidoc.Status(),
+	Examples: exs{ex("ETHUSDT", "ETHUSDT")},
+}
+
+var docServerState = api{
+	Summary: "Bourse: the journal's last LSN, the state hash, and where each journal follower stands",
+	Result: obj("", f("lsn", integer("")), f("hash", apidoc.Schema{"type": "string", "pattern": "^[0-9a-f]{64}$"}),
+		opt("followers", apidoc.Map("follower name → position", obj("", f("cursor", integer("")),
+			f("lag", integer("records behind")), f("errors", integer("")))))),
+	Examples: exs{ex("now")},
+}
