@@ -155,8 +155,8 @@ func waitAddrs(t *testing.T, stderr io.Reader) *node {
 	wsRe := regexp.MustCompile(`msg="websocket listening" addr=(\S+)`)
 	found := make(chan *node, 1)
 	go func() {
-		n := &node{}
-		sc := bufio.NewScanner(stderr)
+		n, sent := &node{}, false
+		sc := bufio.NewScanner(stderr) // read to the end: the node must not block on its log
 		for sc.Scan() {
 			if m := httpRe.FindStringSubmatch(sc.Text()); m != nil {
 				n.url = "http://" + m[1] + "/"
@@ -164,9 +164,9 @@ func waitAddrs(t *testing.T, stderr io.Reader) *node {
 			if m := wsRe.FindStringSubmatch(sc.Text()); m != nil {
 				n.ws = "ws://" + m[1] + "/"
 			}
-			if n.url != "" && n.ws != "" && found != nil {
-				found <- n
-				found = nil
+			if n.url != "" && n.ws != "" && !sent {
+				found <- &node{url: n.url, ws: n.ws}
+				sent = true
 			}
 		}
 	}()
