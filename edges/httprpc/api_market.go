@@ -10,7 +10,7 @@ var docMarketList = api{
 	Summary: "The configured markets (params ignored)",
 	Result: arr("", obj("", f("name", str("")), f("stock", str("")), f("money", str("")),
 		f("fee_prec", integer("")), f("stock_prec", integer("")), f("money_prec", integer("")),
-		f("min_amount", dec("")))),
+		f("min_amount", dec("")), f("halted", apidoc.Bool("market.halt in force")))),
 	Examples: exs{ex("all")},
 }
 
@@ -18,7 +18,7 @@ var docMarketSummary = api{
 	Summary: "Open orders per side: all markets, or the named ones",
 	Params:  p{{Name: "market", Schema: str("market name"), Repeated: true, Rule: rule(errMarket)}},
 	Result: arr("", obj("", f("name", str("")), f("ask_count", integer("")), f("ask_amount", dec("")),
-		f("bid_count", integer("")), f("bid_amount", dec("")))),
+		f("bid_count", integer("")), f("bid_amount", dec("")), f("halted", apidoc.Bool("market.halt in force")))),
 	Examples: exs{ex("BTCUSDT", "BTCUSDT")},
 }
 
