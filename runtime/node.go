@@ -127,91 +127,163 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 				lock.Release()
 			}
 		}()
-		// Temporary files of a snapshot or market-data checkpoint that a
-		// crash interrupted: only this node writes there, and it holds the
-		// lock now.
-		for _, tmp := range []struct {
-			dir    string
-			remove func(string) ([]string, error)
-		}{{SnapshotDir(opts.DataDir), snapshot.RemoveTemp}, {MarketDataDir(opts.DataDir), marketdata.RemoveTemp}} {
-			removed, err := tmp.remove(tmp.dir)
-			if len(removed) > 0 {
-				log.Info("removed the temporary files of an interrupted write", "files", removed)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("runtime: %w", err)
-			}
+		if err := removeTemp(opts.DataDir, log); err != nil {
+			return nil, err
 		}
 	}
-	state := NewState(cfg)
-	var backend journal.Backend = &pj.Discard{}
-	var rebuild actors.Durable
 	var store sync.RWMutex // snapshots and segments: rebuilds read, pruning writes
-	var identity pj.Identity
-	var ident identified
-	if opts.DataDir != "" || opts.JournalDSN != "" {
-		t0 := time.Now()
-		s, b, err := Recover(cfg, opts.DataDir, opts.JournalDSN)
-		if err != nil {
-			return nil, err
-		}
-		if identity, err = bindJournal(opts.DataDir, opts.JournalDSN, b, s.Recovery.Records, s.LastLSN); err != nil {
-			b.Close()
-			return nil, err
-		}
-		log.Info("journal identity", "identity", identity.String())
-		if err := journalConfig(cfg, s, b, log); err != nil {
-			b.Close()
-			return nil, err
-		}
-		ident, _ = b.(identified)
-		state, backend, cfg = s, b, s.Config()
-		rebuild = &durable{cfg: cfg, dataDir: opts.DataDir, read: b.Read, store: &store}
-		for _, why := range s.SkippedSnapshots {
-			log.Warn("snapshot not usable: skipped", "why", why)
-		}
-		if s.Snapshot > 0 {
-			log.Info("restored snapshot", "lsn", s.Snapshot, "dir", SnapshotDir(opts.DataDir))
-		}
-		if r := s.Recovery; r.TornBytes > 0 {
-			log.Warn("journal had a torn tail: cut", "bytes", r.TornBytes, "where", r.TornReason)
-		}
-		log.Info("recovered from journal", "journal", JournalName(opts.DataDir, opts.JournalDSN), "segments", s.Recovery.Segments,
-			"records", s.Recovery.Records, "last_lsn", s.LastLSN, "took", time.Since(t0).Round(time.Millisecond))
+	r, err := recoverJournal(cfg, opts, &store, log)
+	if err != nil {
+		return nil, err
 	}
+	cfg = r.cfg
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("component", "protoactor")
 	}))
+	w, err := startWriter(cfg, opts, r, system, &store, log)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(cfg.Markets))
+	for i, m := range cfg.Markets {
+		names[i] = m.Name
+	}
+	dir := actors.NewDirectory(system, names, cfg.BalanceShards)
+	for i, b := range r.state.Books {
+		dir.SetHalted(messages.MarketID(i), b.Halted())
+	}
+	tn := &tuning{}
+	mm := newMarketMetrics()
+	if err := spawnActors(cfg, opts, system, w.jw, r, dir, tn, mm, log); err != nil {
+		system.Shutdown()
+		w.jw.Close()
+		r.backend.Close()
+		tn.close()
+		return nil, err
+	}
+	n = &Node{Config: cfg, System: system, Journal: w.jw, Snapshots: w.snaps, Feed: w.feed, Recovered: r.state.Recovery, log: log,
+		Identity: r.identity, Opened: r.state.LastLSN, dataDir: opts.DataDir, dsn: opts.JournalDSN, ident: r.ident,
+		jmetrics: w.jm, mmetrics: mm, tuning: tn, lock: lock, backend: r.backend}
+	n.Router = actors.NewRouter(cfg, system, dir, cfg.HTTP.Timeout)
+	n.Router.LastLSN = w.jw.LastLSN
+	n.Router.Failed = w.jw.Failed
+	if w.feed != nil {
+		n.Router.FollowerStatus = w.feed.Followers
+	}
+	n.markets = dir.Markets
+	n.startTicks(opts.TickInterval)
+	log.Info("exchange started", "markets", len(cfg.Markets), "assets", len(cfg.Assets), "balance_shards", cfg.BalanceShards)
+	return n, nil
+}
+
+// removeTemp removes the temporary files of a snapshot or market-data
+// checkpoint that a crash interrupted: only this node writes there, and it
+// holds the data directory's lock.
+func removeTemp(dataDir string, log *slog.Logger) error {
+	for _, tmp := range []struct {
+		dir    string
+		remove func(string) ([]string, error)
+	}{{SnapshotDir(dataDir), snapshot.RemoveTemp}, {MarketDataDir(dataDir), marketdata.RemoveTemp}} {
+		removed, err := tmp.remove(tmp.dir)
+		if len(removed) > 0 {
+			log.Info("removed the temporary files of an interrupted write", "files", removed)
+		}
+		if err != nil {
+			return fmt.Errorf("runtime: %w", err)
+		}
+	}
+	return nil
+}
+
+// recovered is what Start recovers before any actor starts.
+type recovered struct {
+	cfg      *config.Config // the configuration the node runs
+	state    *State
+	backend  journal.Backend
+	rebuild  *durable // nil without a journal
+	identity pj.Identity
+	ident    identified
+}
+
+// recoverJournal recovers the state from the journal (opts.JournalDSN,
+// else opts.DataDir), binds the journal's identity and makes cfg's durable
+// part the journal's. Without either it returns cfg's empty state on a
+// journal that keeps nothing.
+func recoverJournal(cfg *config.Config, opts Options, store *sync.RWMutex, log *slog.Logger) (*recovered, error) {
+	r := &recovered{cfg: cfg, state: NewState(cfg), backend: &pj.Discard{}}
+	if opts.DataDir == "" && opts.JournalDSN == "" {
+		return r, nil
+	}
+	t0 := time.Now()
+	s, b, err := Recover(cfg, opts.DataDir, opts.JournalDSN)
+	if err != nil {
+		return nil, err
+	}
+	if r.identity, err = bindJournal(opts.DataDir, opts.JournalDSN, b, s.Recovery.Records, s.LastLSN); err != nil {
+		b.Close()
+		return nil, err
+	}
+	log.Info("journal identity", "identity", r.identity.String())
+	if err := journalConfig(cfg, s, b, log); err != nil {
+		b.Close()
+		return nil, err
+	}
+	r.ident, _ = b.(identified)
+	r.state, r.backend, r.cfg = s, b, s.Config()
+	r.rebuild = &durable{cfg: r.cfg, dataDir: opts.DataDir, read: b.Read, store: store}
+	for _, why := range s.SkippedSnapshots {
+		log.Warn("snapshot not usable: skipped", "why", why)
+	}
+	if s.Snapshot > 0 {
+		log.Info("restored snapshot", "lsn", s.Snapshot, "dir", SnapshotDir(opts.DataDir))
+	}
+	if rec := s.Recovery; rec.TornBytes > 0 {
+		log.Warn("journal had a torn tail: cut", "bytes", rec.TornBytes, "where", rec.TornReason)
+	}
+	log.Info("recovered from journal", "journal", JournalName(opts.DataDir, opts.JournalDSN), "segments", s.Recovery.Segments,
+		"records", s.Recovery.Records, "last_lsn", s.LastLSN, "took", time.Since(t0).Round(time.Millisecond))
+	return r, nil
+}
+
+// writer is the journal writer and what follows it.
+type writer struct {
+	jw    *journal.Journal
+	jm    *journalMetrics
+	feed  *Feed        // nil without a journal
+	snaps *Snapshotter // nil without a data directory
+}
+
+// startWriter starts the journal writer on r's backend; the journal feed
+// and the snapshotter, when there are, follow each commit. On failure it
+// closes the backend.
+func startWriter(cfg *config.Config, opts Options, r *recovered, system *actor.ActorSystem, store *sync.RWMutex, log *slog.Logger) (*writer, error) {
 	jopts := journalOptions(opts.Journal, cfg.Tuning.Journal)
 	if jopts.Log == nil {
 		jopts.Log = log
 	}
-	jm := newJournalMetrics()
+	w := &writer{jm: newJournalMetrics()}
 	if next := jopts.OnCommit; next != nil {
-		jopts.OnCommit = func(records int, took time.Duration) { jm.observe(records, took); next(records, took) }
+		jopts.OnCommit = func(records int, took time.Duration) { w.jm.observe(records, took); next(records, took) }
 	} else {
-		jopts.OnCommit = jm.observe
+		jopts.OnCommit = w.jm.observe
 	}
-	var feed *Feed
 	var retain func() (uint64, bool)
-	if rebuild != nil {
-		dur := rebuild.(*durable)
-		feed = NewFeed(state.LastLSN, 0, dur.read, dur.Deriver)
-		retain = feed.MinCursor
+	if r.rebuild != nil {
+		w.feed = NewFeed(r.state.LastLSN, 0, r.rebuild.read, r.rebuild.Deriver)
+		retain = w.feed.MinCursor
 	}
-	var snaps *Snapshotter
 	if opts.DataDir != "" {
 		jdir := ""
 		if opts.JournalDSN == "" {
 			jdir = JournalDir(opts.DataDir)
 		}
 		var err error
-		if snaps, err = NewSnapshotter(cfg, state, opts.DataDir, jdir, &store, retain, log); err != nil {
-			backend.Close() // releases a MySQL journal's claim
+		if w.snaps, err = NewSnapshotter(cfg, r.state, opts.DataDir, jdir, store, retain, log); err != nil {
+			r.backend.Close() // releases a MySQL journal's claim
 			return nil, err
 		}
 	}
-	if snaps != nil || feed != nil {
+	if feed, snaps := w.feed, w.snaps; snaps != nil || feed != nil {
 		jopts.Follow = func(records []pj.Record) {
 			if feed != nil {
 				feed.Publish(records)
@@ -223,28 +295,27 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 	}
 	// The writer does not close the backend: followers still read it
 	// while they drain at shutdown, which closes it after them.
-	var wb journal.Backend = closeLater{backend}
+	var wb journal.Backend = closeLater{r.backend}
 	if opts.WrapBackend != nil {
 		wb = opts.WrapBackend(wb)
 	}
-	jw := journal.Start(wb, system.Root, jopts)
-	names := make([]string, len(cfg.Markets))
-	for i, m := range cfg.Markets {
-		names[i] = m.Name
-	}
-	dir := actors.NewDirectory(system, names, cfg.BalanceShards)
-	for i, b := range state.Books {
-		dir.SetHalted(messages.MarketID(i), b.Halted())
-	}
+	w.jw = journal.Start(wb, system.Root, jopts)
+	return w, nil
+}
 
+// spawnActors spawns the balance shards' and the markets' supervisors with
+// their actors on r's state, and waits until each is ready.
+func spawnActors(cfg *config.Config, opts Options, system *actor.ActorSystem, jw *journal.Journal, r *recovered, dir *actors.Directory, tn *tuning, mm *marketMetrics, log *slog.Logger) error {
+	var rebuild actors.Durable // a nil interface without a journal
+	if r.rebuild != nil {
+		rebuild = r.rebuild
+	}
 	books := make([]book.Config, len(cfg.Markets))
-	tn := &tuning{}
-	mm := newMarketMetrics()
 	marketChildren := make([]child, len(cfg.Markets))
 	for i, m := range cfg.Markets {
 		books[i] = m.BookConfig()
 		menv := &market.Env{Journal: jw, Durable: rebuild, Dir: dir, FeeUser: cfg.FeeUserID, Faults: opts.Faults, Metrics: mm.market(m.Name)}
-		marketChildren[i] = child{m.Name, market.Props(state.Books[i], menv, tn.marketProps(m.Tuning, opts.MarketProps)...)}
+		marketChildren[i] = child{m.Name, market.Props(r.state.Books[i], menv, tn.marketProps(m.Tuning, opts.MarketProps)...)}
 		if m.Tuning != cfg.Tuning.Market {
 			log.Info("market tuning", "market", m.Name, "tuning", m.Tuning.String())
 		}
@@ -252,41 +323,21 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 	senv := &balance.Env{Journal: jw, Durable: rebuild, Markets: books, Dir: dir, Faults: opts.Faults, MarketFull: tn.marketFull}
 	shardChildren := make([]child, cfg.BalanceShards)
 	for i := range shardChildren {
-		shardChildren[i] = child{actors.ShardName(i), balance.Props(state.Ledgers[i], i, senv, tn.shardProps(cfg.Tuning.Shard, opts.ShardProps)...)}
+		shardChildren[i] = child{actors.ShardName(i), balance.Props(r.state.Ledgers[i], i, senv, tn.shardProps(cfg.Tuning.Shard, opts.ShardProps)...)}
 	}
-	n = &Node{Config: cfg, System: system, Journal: jw, Snapshots: snaps, Feed: feed, Recovered: state.Recovery, log: log,
-		Identity: identity, Opened: state.LastLSN, dataDir: opts.DataDir, dsn: opts.JournalDSN, ident: ident,
-		jmetrics: jm, mmetrics: mm, tuning: tn, lock: lock, backend: backend}
 	for _, sup := range []struct {
 		name     string
 		children []child
 	}{{actors.ShardsSupervisor, shardChildren}, {actors.MarketsSupervisor, marketChildren}} {
 		pid, err := system.Root.SpawnNamed(supervisorProps(sup.children), sup.name)
 		if err != nil {
-			system.Shutdown()
-			jw.Close()
-			backend.Close()
-			tn.close()
-			return nil, fmt.Errorf("runtime: spawn %s: %w", sup.name, err)
+			return fmt.Errorf("runtime: spawn %s: %w", sup.name, err)
 		}
 		if _, err := system.Root.RequestFuture(pid, &awaitReady{}, 5*time.Second).Result(); err != nil {
-			system.Shutdown()
-			jw.Close()
-			backend.Close()
-			tn.close()
-			return nil, fmt.Errorf("runtime: %s did not start: %w", sup.name, err)
+			return fmt.Errorf("runtime: %s did not start: %w", sup.name, err)
 		}
 	}
-	n.Router = actors.NewRouter(cfg, system, dir, cfg.HTTP.Timeout)
-	n.Router.LastLSN = jw.LastLSN
-	n.Router.Failed = jw.Failed
-	if feed != nil {
-		n.Router.FollowerStatus = feed.Followers
-	}
-	n.markets = dir.Markets
-	n.startTicks(opts.TickInterval)
-	log.Info("exchange started", "markets", len(cfg.Markets), "assets", len(cfg.Assets), "balance_shards", cfg.BalanceShards)
-	return n, nil
+	return nil
 }
 
 // journalConfig makes the journal's configuration, with what the file cfg
