@@ -104,6 +104,9 @@ type entry struct {
 	replyTo *actor.PID
 	reply   messages.Reply
 	done    chan struct{} // Barrier: closed once committed
+	// upto is, for a reply, the last LSN appended before it: what must be
+	// durable before it is released.
+	upto uint64
 }
 
 // Journal is the writer. Append is safe for concurrent use.
@@ -215,7 +218,7 @@ func (j *Journal) Reply(replyTo *actor.PID, reply messages.Reply) {
 		j.root.Send(replyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
 		return
 	}
-	j.ch <- entry{replyTo: replyTo, reply: reply}
+	j.ch <- entry{replyTo: replyTo, reply: reply, upto: j.next}
 }
 
 // Barrier waits until every record appended before the call is committed
@@ -408,13 +411,21 @@ func (j *Journal) fail(err error) {
 	}
 }
 
+// refuse answers the held replies with reason, except a reply whose
+// records were all made durable by an earlier batch (the writer took the
+// step's record before its Reply call arrived): that one is released as it
+// stands, since answering it "failed" would deny a write the journal keeps.
 func (j *Journal) refuse(reason *messages.Error) {
+	durable := min(j.lsn.Load(), j.backend.LastLSN())
 	for _, e := range j.pending {
-		if e.done != nil {
+		switch {
+		case e.done != nil:
 			close(e.done)
-			continue
+		case e.upto <= durable:
+			j.release(e)
+		default:
+			j.root.Send(e.replyTo, &messages.ErrorReply{Err: reason})
 		}
-		j.root.Send(e.replyTo, &messages.ErrorReply{Err: reason})
 	}
 }
 

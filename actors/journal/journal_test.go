@@ -198,3 +198,54 @@ func TestReplyWaitsForEarlierRecords(t *testing.T) {
 	}
 	j.Close()
 }
+
+// gatedWrite holds its first Write until released, then fails every write
+// of a record with LSN >= failFrom.
+type gatedWrite struct {
+	fakeBackend
+	entered, release chan struct{}
+	failFrom         uint64
+	once             sync.Once
+}
+
+func (g *gatedWrite) Write(rs []pj.Record) error {
+	g.once.Do(func() {
+		close(g.entered)
+		<-g.release
+	})
+	for _, r := range rs {
+		if r.LSN >= g.failFrom {
+			return errors.New("disk full")
+		}
+	}
+	return g.fakeBackend.Write(rs)
+}
+
+// TestReplyOfDurableRecordSurvivesFailure: the writer commits a step's
+// record before the step's Reply reaches it; the reply then waits in the
+// next batch, whose write fails. The record is durable, so the reply is the
+// step's own answer, not code 3; a reply after the failed record is code 3.
+func TestReplyOfDurableRecordSurvivesFailure(t *testing.T) {
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return testenv.Quiet()
+	}))
+	pid, ch := replies(t, system)
+	b := &gatedWrite{entered: make(chan struct{}), release: make(chan struct{}), failFrom: 2}
+	j := Start(b, system.Root, Options{Mode: Sync, Log: testenv.Quiet()})
+	j.Append(event(1))
+	<-b.entered // the writer holds record 1 alone
+	j.Reply(pid, &messages.StatusReply{})
+	j.Append(event(2))
+	j.Reply(pid, &messages.StatusReply{})
+	close(b.release)
+	if r, ok := next(t, ch).(*messages.StatusReply); !ok {
+		t.Fatalf("reply of durable record 1 = %#v; want its success", r)
+	}
+	if e, ok := next(t, ch).(*messages.ErrorReply); !ok || e.Err != messages.ErrUnavailable {
+		t.Fatalf("reply of failed record 2 = %#v; want code 3", e)
+	}
+	if b.LastLSN() != 1 || !j.Failed() {
+		t.Fatalf("LastLSN %d, failed %v; want 1, true", b.LastLSN(), j.Failed())
+	}
+	j.Close()
+}
