@@ -79,6 +79,10 @@ func checkTable(t *testing.T, d apiDoc) {
 		known[e.Code] = true
 	}
 	for name, m := range d.doc.Methods {
+		if m == nil {
+			t.Errorf("%s %s: the method table's entry has no description", d.file, name)
+			continue
+		}
 		if m.Summary == "" || m.Result == nil || len(m.Examples) == 0 {
 			t.Errorf("%s %s: a summary, a result schema and at least one example are needed", d.file, name)
 		}
