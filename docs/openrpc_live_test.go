@@ -45,6 +45,10 @@ func TestOpenRPCLive(t *testing.T) {
 		v := newValidator(t, d.file, d.doc.JSON(nil))
 		for i, name := range d.doc.Names() {
 			m := d.doc.Methods[name]
+			if m == nil {
+				t.Errorf("%s %s: no description to replay", d.file, name)
+				continue
+			}
 			for _, ex := range m.Examples {
 				n.settle(t)
 				what := d.file + " " + name + " " + ex.Name
