@@ -25,7 +25,12 @@ const (
 // OrderPlaced for the new order, one Trade per fill (each followed by
 // OrderFinished for a maker it filled completely), then OrderRested if the
 // remainder rests or OrderFinished if the order is done.
-type Event interface{ Type() EventType }
+//
+// Scope says which market and which users an event touches (scope.go).
+type Event interface {
+	Type() EventType
+	Scope() Scope
+}
 
 // BalanceUpdated records an accepted balance.update; Change at prec_save.
 type BalanceUpdated struct {

@@ -168,25 +168,10 @@ func newLedger(cfg *config.Config, shard int) *ledger.Ledger {
 	})
 }
 
-// marketOf returns the market an order event belongs to, or -1.
+// marketOf returns the market whose book ev changes, or -1 (messages.Scope).
 func marketOf(ev messages.Event) int {
-	switch e := ev.(type) {
-	case *messages.OrderPlaced:
-		return int(e.Order.Market)
-	case *messages.Trade:
-		return int(e.Market)
-	case *messages.OrderRested:
-		return int(e.Market)
-	case *messages.OrderFinished:
-		return int(e.Market)
-	case *messages.StopTriggered:
-		return int(e.Market)
-	case *messages.OrderAmended:
-		return int(e.Market)
-	case *messages.CancelAfterSet:
-		return int(e.Market)
-	case *messages.MarketHalted:
-		return int(e.Market)
+	if sc := ev.Scope(); sc.Book {
+		return int(sc.Market)
 	}
 	return -1
 }

@@ -165,30 +165,10 @@ func (s *State) eachLedgerIndex(ev messages.Event, fn func(int)) {
 	if n == 0 {
 		return
 	}
-	switch e := ev.(type) {
-	case *messages.BalanceUpdated:
-		fn(int(e.User % n))
-	case *messages.OrderPlaced:
-		fn(int(e.Order.User % n))
-	case *messages.OrderFinished:
-		fn(int(e.User % n))
-	case *messages.OrderAmended:
-		fn(int(e.User % n))
-	case *messages.OrderRested, *messages.StopTriggered, *messages.CancelAfterSet, *messages.ConfigSet, *messages.MarketHalted:
-	case *messages.Trade:
-		a, b := e.AskUser%n, e.BidUser%n
-		fee := s.Ledgers[0].Config().FeeUser % n
-		fn(int(a))
-		if b != a {
-			fn(int(b))
-		}
-		if fee != a && fee != b {
-			fn(int(fee))
-		}
-	default:
-		for i := range s.Ledgers {
-			fn(i)
-		}
+	sc := ev.Scope()
+	shards, k := sc.Shards(n, s.Ledgers[0].Config().FeeUser)
+	for _, i := range shards[:k] {
+		fn(i)
 	}
 }
 

@@ -298,23 +298,18 @@ func (a *Actor) unreserve(ctx actor.Context, reservation uint64, user uint32, ty
 // the events touch, and returns the number of trades and of stop triggers
 // among the events.
 func (a *Actor) settle(ctx actor.Context, lsn, reservation uint64, events []messages.Event) (trades, triggers int) {
-	n := len(a.shards)
-	mark := func(u uint32) { a.shards[int(u%uint32(n))] = true }
+	n := uint32(len(a.shards))
 	for _, ev := range events {
-		switch e := ev.(type) {
-		case *messages.OrderPlaced:
-			mark(e.Order.User)
-		case *messages.Trade:
+		switch ev.Type() {
+		case messages.TypeTrade:
 			trades++
-			mark(e.AskUser)
-			mark(e.BidUser)
-			mark(a.env.FeeUser)
-		case *messages.OrderFinished:
-			mark(e.User)
-		case *messages.OrderAmended:
-			mark(e.User)
-		case *messages.StopTriggered:
+		case messages.TypeStopTriggered:
 			triggers++
+		}
+		sc := ev.Scope()
+		shards, k := sc.Shards(n, a.env.FeeUser)
+		for _, i := range shards[:k] {
+			a.shards[i] = true
 		}
 	}
 	msg := &messages.Settle{LSN: lsn, Reservation: reservation, Events: events}
