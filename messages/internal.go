@@ -1,9 +1,6 @@
 package messages
 
-import (
-	"github.com/asynkron/protoactor-go/actor"
-	"github.com/holiman/uint256"
-)
+import "github.com/asynkron/protoactor-go/actor"
 
 // Settle carries the events of one order command — the journal record at
 // LSN — from the market actor to a balance shard that owns at least one user
@@ -16,13 +13,12 @@ type Settle struct {
 	Events      []Event
 }
 
-// Unreserve returns a reservation to available when the market rejected the
-// order it was made for (no event: nothing happened).
+// Unreserve gives back User's reservation when the market refused or
+// rejected the order it was made for (no event: nothing happened). The
+// shard knows what it reserved.
 type Unreserve struct {
 	Reservation uint64
 	User        uint32
-	Asset       AssetID
-	Amount      uint256.Int
 }
 
 // StateQuery asks a market or shard actor for the deterministic encoding of

@@ -38,9 +38,10 @@ type holder struct {
 // Actor is one market actor incarnation.
 type Actor struct {
 	*holder
-	env    *Env
-	name   string
-	shards []bool // scratch: which shards a settlement goes to
+	env  *Env
+	name string
+	post actors.Post
+	t0   time.Time // when the order being decided arrived (Metrics.Match)
 }
 
 // Props returns the props of a market actor owning b.
@@ -48,7 +49,17 @@ func Props(b *book.Book, env *Env, opts ...actor.PropsOption) *actor.Props {
 	h := &holder{book: b}
 	name := fmt.Sprintf("market-%d", b.Config().Market)
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &Actor{holder: h, env: env, name: name, shards: make([]bool, len(env.Dir.Shards))}
+		a := &Actor{holder: h, env: env, name: name}
+		a.post = actors.Post{Journal: env.Journal, Dir: env.Dir, Fee: env.FeeUser, Self: -1}
+		if m := env.Metrics; m != nil {
+			a.post.Appended = func() {
+				if !a.t0.IsZero() {
+					m.Match.Observe(time.Since(a.t0).Seconds())
+					a.t0 = time.Time{}
+				}
+			}
+		}
+		return a
 	}, opts...)
 }
 
@@ -64,6 +75,7 @@ func Props(b *book.Book, env *Env, opts ...actor.PropsOption) *actor.Props {
 // reply sees the outcome. While the journal is failed, write commands get
 // code 3. A command whose handling panics is answered with code 2.
 func (a *Actor) Receive(ctx actor.Context) {
+	a.post.Ctx = ctx
 	switch cmd := ctx.Message().(type) {
 	case *actor.Started:
 		a.started++
@@ -72,9 +84,9 @@ func (a *Actor) Receive(ctx actor.Context) {
 		}
 		a.env.Dir.SetHalted(a.book.Config().Market, a.book.Halted())
 	case *messages.PutLimit:
-		a.order(ctx, cmd, cmd.ReplyTo, cmd.User, cmd.Reservation, messages.Limit, cmd.Side, cmd.Amount, cmd.Price)
+		a.order(ctx, cmd, cmd.ReplyTo)
 	case *messages.PutMarket:
-		a.order(ctx, cmd, cmd.ReplyTo, cmd.User, cmd.Reservation, messages.Market, cmd.Side, cmd.Amount, 0)
+		a.order(ctx, cmd, cmd.ReplyTo)
 	case *messages.Cancel:
 		a.cancel(ctx, cmd, cmd.ReplyTo)
 	case *messages.CancelAll:
@@ -137,121 +149,111 @@ func (a *Actor) rebuild(ctx actor.Context) {
 	ctx.Logger().Warn("market rebuilt from the journal after a failure", "market", id, "lsn", upto)
 }
 
-// step tracks how far an order command got, for the panic handler.
-type step struct {
-	accepted bool
-	settled  bool
-	lsn      uint64
-	events   []messages.Event
+// NewStep returns the step of cmd before it is decided: whom it answers
+// and, for an order, the reservation a refusal or a panic gives back.
+func NewStep(cmd messages.Command, replyTo *actor.PID) actors.Step {
+	switch c := cmd.(type) {
+	case *messages.PutLimit:
+		return actors.Step{ReplyTo: replyTo, User: c.User, Reservation: c.Reservation}
+	case *messages.PutMarket:
+		return actors.Step{ReplyTo: replyTo, User: c.User, Reservation: c.Reservation}
+	}
+	return actors.Step{ReplyTo: replyTo}
 }
 
-func (a *Actor) order(ctx actor.Context, cmd messages.Command, replyTo *actor.PID, user uint32, reservation uint64,
-	typ messages.OrderType, side messages.Side, amount, price int64) {
-	var st step
-	defer func() {
-		if r := recover(); r != nil {
-			// Not accepted: nothing changed; give the funds back. Accepted:
-			// the outcome is journaled; make sure the shards get it.
-			if !st.accepted {
-				a.unreserve(ctx, reservation, user, typ, side, amount, price)
-			} else if !st.settled {
-				a.settle(ctx, st.lsn, reservation, st.events)
-			}
-			ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrInternal})
-			panic(r)
-		}
-	}()
+// order decides an order command and commits the step (actors.Commit).
+func (a *Actor) order(ctx actor.Context, cmd messages.Command, replyTo *actor.PID) {
+	s := NewStep(cmd, replyTo)
+	defer actors.Recover(&a.post, &s)
 	m := a.env.Metrics
 	if a.env.Journal.Failed() {
-		a.unreserve(ctx, reservation, user, typ, side, amount, price)
-		ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
+		s.Refuse(messages.ErrUnavailable)
+		actors.Commit(&a.post, &s)
 		if m != nil {
 			m.Rejected.Inc()
 		}
 		return
 	}
 	a.fault("decide", cmd)
-	var t0 time.Time
 	if m != nil {
-		t0 = time.Now()
+		a.t0 = time.Now()
 	}
-	events, o, err := a.book.Execute(cmd)
-	if err != nil {
+	Decide(a.book, cmd, &s)
+	if len(s.Events) == 0 {
 		if m != nil {
-			m.Match.Observe(time.Since(t0).Seconds())
+			m.Match.Observe(time.Since(a.t0).Seconds())
 			m.Rejected.Inc()
+			a.t0 = time.Time{}
 		}
-		a.unreserve(ctx, reservation, user, typ, side, amount, price)
-		a.env.Journal.Reply(replyTo, &messages.ErrorReply{Err: err})
+		actors.Commit(&a.post, &s)
 		return
 	}
-	reply := &messages.OrderReply{Order: *o} // o is the book's: copy it now
 	a.fault("apply", cmd)
-	st.lsn = a.env.Journal.Append(events)
+	actors.Commit(&a.post, &s)
 	if m != nil {
-		m.Match.Observe(time.Since(t0).Seconds())
-	}
-	st.accepted, st.events = true, events
-	trades, triggers := a.settle(ctx, st.lsn, reservation, events)
-	st.settled = true
-	if m != nil {
+		trades, triggers := count(s.Events)
 		m.Orders.Inc()
 		m.Trades.Add(float64(trades))
 		m.Triggers.Add(float64(triggers))
 	}
-	a.env.Journal.Reply(replyTo, reply)
+}
+
+// Decide runs cmd on the book and makes the step: the events with the
+// answer, or the book's error.
+func Decide(b *book.Book, cmd messages.Command, s *actors.Step) {
+	events, o, err := b.Execute(cmd)
+	if err != nil {
+		s.Reject(err)
+		return
+	}
+	s.Events = events
+	switch c := cmd.(type) {
+	case *messages.CancelAll:
+		s.Reply = &messages.CancelAllReply{Count: len(events)}
+	case *messages.CancelAfter:
+		s.Reply = &messages.CancelAfterReply{Deadline: b.Deadline(c.User)}
+	case *messages.MarketHalt:
+		s.Reply = &messages.StatusReply{}
+	default:
+		if o != nil {
+			s.Order, s.HasOrder = *o, true // o is the book's: copy it now
+		}
+	}
 }
 
 // cancel decides a command that places no order (order.cancel,
 // order.cancel_all, order.amend, order.cancel_all_after, market.halt and
-// market.resume), journals its
-// events as one record (none if there are none), settles them and answers.
+// market.resume) and commits the step: its events as one record (none if
+// there are none), settled, then the answer.
 func (a *Actor) cancel(ctx actor.Context, cmd messages.Command, replyTo *actor.PID) {
-	defer func() {
-		if r := recover(); r != nil {
-			ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrInternal})
-			panic(r)
-		}
-	}()
+	s := NewStep(cmd, replyTo)
+	defer actors.Recover(&a.post, &s)
 	if a.env.Journal.Failed() {
-		ctx.Send(replyTo, &messages.ErrorReply{Err: messages.ErrUnavailable})
+		s.Refuse(messages.ErrUnavailable)
+		actors.Commit(&a.post, &s)
 		return
 	}
 	a.fault("decide", cmd)
-	events, o, err := a.book.Execute(cmd)
-	if err != nil {
-		a.env.Journal.Reply(replyTo, &messages.ErrorReply{Err: err})
-		return
-	}
-	var reply messages.Reply
-	if o != nil {
-		reply = &messages.OrderReply{Order: *o}
-	}
-	cancels := len(events) // one OrderFinished per order cancelled
-	switch c := cmd.(type) {
-	case *messages.CancelAll:
-		reply = &messages.CancelAllReply{Count: len(events)}
-	case *messages.Amend:
-		cancels = 0
-	case *messages.CancelAfter:
-		reply = &messages.CancelAfterReply{Deadline: a.book.Deadline(c.User)}
-		cancels = 0
-	case *messages.MarketHalt:
-		reply = &messages.StatusReply{}
-		cancels = 0
-		if len(events) > 0 {
+	Decide(a.book, cmd, &s)
+	if c, ok := cmd.(*messages.MarketHalt); ok && !rejected(&s) {
+		if len(s.Events) > 0 {
 			ctx.Logger().Warn("market halt changed", "market", c.Market, "halted", c.Halt)
 		}
 		a.env.Dir.SetHalted(c.Market, a.book.Halted())
 	}
-	if len(events) > 0 {
-		lsn := a.env.Journal.Append(events)
-		a.settle(ctx, lsn, 0, events)
+	actors.Commit(&a.post, &s)
+	if m := a.env.Metrics; m != nil && s.Events != nil {
+		switch cmd.(type) {
+		case *messages.Cancel, *messages.CancelAll:
+			m.Cancels.Add(float64(len(s.Events))) // one OrderFinished per order cancelled
+		}
 	}
-	if m := a.env.Metrics; m != nil {
-		m.Cancels.Add(float64(cancels))
-	}
-	a.env.Journal.Reply(replyTo, reply)
+}
+
+// rejected reports whether the step answers an error.
+func rejected(s *actors.Step) bool {
+	_, err := s.Reply.(*messages.ErrorReply)
+	return err
 }
 
 // tick fires the dead-man's switches due at now: one journal record for
@@ -260,45 +262,31 @@ func (a *Actor) tick(ctx actor.Context, now int64) {
 	if a.env.Journal.Failed() {
 		return // they fire at the first tick after the journal recovers
 	}
-	events := a.book.Expire(now)
-	if len(events) == 0 {
+	s := actors.Step{Events: a.book.Expire(now)}
+	if len(s.Events) == 0 {
 		return
 	}
-	lsn := a.env.Journal.Append(events)
-	a.settle(ctx, lsn, 0, events)
+	defer actors.Recover(&a.post, &s)
+	actors.Commit(&a.post, &s)
 	if m := a.env.Metrics; m != nil {
-		fired := countSwitches(events)
+		fired := countSwitches(s.Events)
 		m.Switches.Add(float64(fired))
-		m.Cancels.Add(float64(len(events) - fired))
+		m.Cancels.Add(float64(len(s.Events) - fired))
 	}
-	ctx.Logger().Info("dead-man's switch fired", "market", a.book.Config().Market, "events", len(events))
+	ctx.Logger().Info("dead-man's switch fired", "market", a.book.Config().Market, "events", len(s.Events))
 }
 
 func countSwitches(events []messages.Event) (n int) {
 	for _, ev := range events {
-		if _, ok := ev.(*messages.CancelAfterSet); ok {
+		if ev.Type() == messages.TypeCancelAfterSet {
 			n++
 		}
 	}
 	return n
 }
 
-func (a *Actor) fault(point string, cmd messages.Command) {
-	if f := a.env.Faults; f != nil && f(a.name, point, cmd) {
-		panic("bourse: injected fault")
-	}
-}
-
-func (a *Actor) unreserve(ctx actor.Context, reservation uint64, user uint32, typ messages.OrderType, side messages.Side, amount, price int64) {
-	asset, res := a.book.Config().Reservation(typ, side, amount, price)
-	ctx.Send(a.env.Dir.Shard(user), &messages.Unreserve{Reservation: reservation, User: user, Asset: asset, Amount: res})
-}
-
-// settle sends one Settle, sharing the events, to each shard owning a user
-// the events touch, and returns the number of trades and of stop triggers
-// among the events.
-func (a *Actor) settle(ctx actor.Context, lsn, reservation uint64, events []messages.Event) (trades, triggers int) {
-	n := uint32(len(a.shards))
+// count returns the number of trades and of stop triggers among events.
+func count(events []messages.Event) (trades, triggers int) {
 	for _, ev := range events {
 		switch ev.Type() {
 		case messages.TypeTrade:
@@ -306,18 +294,12 @@ func (a *Actor) settle(ctx actor.Context, lsn, reservation uint64, events []mess
 		case messages.TypeStopTriggered:
 			triggers++
 		}
-		sc := ev.Scope()
-		shards, k := sc.Shards(n, a.env.FeeUser)
-		for _, i := range shards[:k] {
-			a.shards[i] = true
-		}
-	}
-	msg := &messages.Settle{LSN: lsn, Reservation: reservation, Events: events}
-	for i, on := range a.shards {
-		if on {
-			ctx.Send(a.env.Dir.Shards[i], msg)
-			a.shards[i] = false
-		}
 	}
 	return trades, triggers
+}
+
+func (a *Actor) fault(point string, cmd messages.Command) {
+	if f := a.env.Faults; f != nil && f(a.name, point, cmd) {
+		panic("bourse: injected fault")
+	}
 }

@@ -7,15 +7,22 @@ import (
 	"reflect"
 	"slices"
 
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/bourse-exchange/bourse/actors"
+	"github.com/bourse-exchange/bourse/actors/balance"
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
 	"github.com/bourse-exchange/bourse/actors/fixed"
+	mkt "github.com/bourse-exchange/bourse/actors/market"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
 )
 
-// Engine is the cores glued as the actors glue them.
+// Engine is the cores glued as the actors glue them: commands are decided
+// by the actors' own step functions (balance.Shard.Decide, market.Decide)
+// and committed by actors.Commit, whose messages the Engine delivers at
+// once instead of through mailboxes.
 type Engine struct {
 	Cfg    *config.Config
 	Books  []*book.Book     // by MarketID
@@ -27,10 +34,25 @@ type Engine struct {
 	// Replay enables the shadow cores (state after replaying Events).
 	Replay bool
 
+	cores        []*balance.Shard // the shards' state around Shards
 	shadowBooks  []*book.Book
 	shadowLedger *ledger.Ledger
 	dirty        []bool // books changed since the last Check
+	lsn          uint64
+	out          outcome
+	post         *post
 }
+
+// outcome is what the last command's steps answered and appended.
+type outcome struct {
+	events   []messages.Event
+	reply    messages.Reply
+	order    messages.Order
+	hasOrder bool
+}
+
+// replyTo stands for the caller in the steps the Engine commits.
+var replyTo = &actor.PID{Id: "coretest"}
 
 // DefaultConfig returns the embedded default configuration (bourse.yaml).
 func DefaultConfig() *config.Config {
@@ -54,6 +76,7 @@ func MustConfig(doc string) *config.Config {
 // shards; replay enables the shadow replay check.
 func NewEngine(cfg *config.Config, shards int, replay bool) *Engine {
 	e := &Engine{Cfg: cfg, Replay: replay}
+	e.post = &post{e}
 	window := cfg.IdempotencyWindow.Microseconds()
 	for _, m := range cfg.Markets {
 		e.Books = append(e.Books, book.New(m.BookConfig()))
@@ -63,9 +86,11 @@ func NewEngine(cfg *config.Config, shards int, replay bool) *Engine {
 		}
 	}
 	for i := range shards {
-		e.Shards = append(e.Shards, ledger.New(ledger.Config{
+		l := ledger.New(ledger.Config{
 			Assets: len(cfg.Assets), FeeUser: cfg.FeeUserID, WindowMicros: window, Shard: i, Shards: shards,
-		}))
+		})
+		e.Shards = append(e.Shards, l)
+		e.cores = append(e.cores, balance.NewShard(l, i))
 	}
 	if replay {
 		e.shadowLedger = ledger.New(ledger.Config{Assets: len(cfg.Assets), FeeUser: cfg.FeeUserID, WindowMicros: window, Shards: 1})
@@ -89,11 +114,11 @@ func (e *Engine) Balance(user uint32, asset messages.AssetID) messages.Balance {
 // Update runs a balance.update (Change at the asset's prec_save) on the
 // user's shard.
 func (e *Engine) Update(cmd *messages.BalanceUpdate) (*messages.BalanceUpdated, *messages.Error) {
-	ev, err := e.Shard(cmd.User).DecideUpdate(cmd)
+	events, _, err := e.shardStep(cmd, cmd.User, nil)
 	if err != nil {
 		return nil, err
 	}
-	e.apply([]messages.Event{ev})
+	ev := events[0].(*messages.BalanceUpdated)
 	n := e.Net[ev.Asset]
 	if ev.Negative {
 		n.Sub(n, ev.Change.ToBig())
@@ -103,18 +128,14 @@ func (e *Engine) Update(cmd *messages.BalanceUpdate) (*messages.BalanceUpdated, 
 	return ev, nil
 }
 
-// PutLimit runs a limit order as shard and market would: arguments (1) and
-// balance (10) at the shard, which reserves; then the book (11 min_amount).
+// PutLimit runs a limit order as shard and market would: arguments (1),
+// balance (10) and min_amount (11) at the shard, which reserves; then the
+// book.
 func (e *Engine) PutLimit(cmd *messages.PutLimit) ([]messages.Event, messages.Order, *messages.Error) {
 	if int(cmd.Market) >= len(e.Books) {
 		return nil, messages.Order{}, messages.ErrInvalidArgument
 	}
-	c := e.Books[cmd.Market].Config()
-	if err := c.CheckLimit(cmd); err != nil {
-		return nil, messages.Order{}, err
-	}
-	asset, res := c.Reservation(messages.Limit, cmd.Side, cmd.Amount, cmd.Price)
-	return e.order(cmd, cmd.Market, cmd.User, asset, res)
+	return e.shardStep(cmd, cmd.User, e.Books[cmd.Market].Config())
 }
 
 // PutMarket runs a market order: arguments (1) and balance (10) at the
@@ -123,24 +144,27 @@ func (e *Engine) PutMarket(cmd *messages.PutMarket) ([]messages.Event, messages.
 	if int(cmd.Market) >= len(e.Books) {
 		return nil, messages.Order{}, messages.ErrInvalidArgument
 	}
-	c := e.Books[cmd.Market].Config()
-	if err := c.CheckMarket(cmd); err != nil {
-		return nil, messages.Order{}, err
-	}
-	asset, res := c.Reservation(messages.Market, cmd.Side, cmd.Amount, 0)
-	return e.order(cmd, cmd.Market, cmd.User, asset, res)
+	return e.shardStep(cmd, cmd.User, e.Books[cmd.Market].Config())
 }
 
-func (e *Engine) order(cmd messages.Command, market messages.MarketID, user uint32, asset messages.AssetID, res uint256.Int) ([]messages.Event, messages.Order, *messages.Error) {
-	sh := e.Shard(user)
-	if err := sh.Reserve(user, asset, &res); err != nil {
-		return nil, messages.Order{}, err
+// shardStep decides cmd at user's shard (c: the order's market, nil for a
+// balance update) and commits the step; an order goes on to its market
+// (post.Forward).
+func (e *Engine) shardStep(cmd messages.Command, user uint32, c *book.Config) ([]messages.Event, messages.Order, *messages.Error) {
+	e.out = outcome{}
+	s := actors.Step{ReplyTo: replyTo}
+	e.cores[int(user%uint32(len(e.cores)))].Decide(cmd, c, &s)
+	actors.Commit(e.post, &s)
+	return e.result()
+}
+
+// result is what the last command answered: its events and order, or its
+// error.
+func (e *Engine) result() ([]messages.Event, messages.Order, *messages.Error) {
+	if r, ok := e.out.reply.(*messages.ErrorReply); ok {
+		return nil, messages.Order{}, r.Err
 	}
-	events, o, err := e.execute(cmd, market)
-	if err != nil {
-		sh.Unreserve(user, asset, &res)
-	}
-	return events, o, err
+	return e.out.events, e.out.order, nil
 }
 
 // Cancel runs order.cancel at the market.
@@ -182,72 +206,96 @@ func (e *Engine) CancelAfter(cmd *messages.CancelAfter) ([]messages.Event, *mess
 func (e *Engine) Tick(now int64) []messages.Event {
 	var all []messages.Event
 	for m, b := range e.Books {
-		events := b.Expire(now)
+		s := actors.Step{Events: b.Expire(now)}
 		e.dirty[m] = true
-		e.apply(events)
-		all = append(all, events...)
+		actors.Commit(e.post, &s)
+		all = append(all, s.Events...)
 	}
 	return all
 }
 
-// execute runs cmd on the live book and applies its events everywhere. With
-// Replay on, the shadow book (state rebuilt from events only) must decide cmd
-// exactly as the live book does.
+// execute decides and commits cmd at its market.
 func (e *Engine) execute(cmd messages.Command, market messages.MarketID) ([]messages.Event, messages.Order, *messages.Error) {
+	e.out = outcome{}
+	e.marketStep(cmd, market)
+	return e.result()
+}
+
+// marketStep decides cmd on the live book (market.Decide) and commits the
+// step. With Replay on, the shadow book (state rebuilt from events only)
+// must decide cmd exactly as the live book does.
+func (e *Engine) marketStep(cmd messages.Command, market messages.MarketID) {
 	var shadow []messages.Event
 	var serr *messages.Error
 	if e.Replay {
-		sb := e.shadowBooks[market]
-		switch c := cmd.(type) {
-		case *messages.PutLimit:
-			shadow, serr = sb.PutLimit(c)
-		case *messages.PutMarket:
-			shadow, serr = sb.PutMarket(c)
-		case *messages.Cancel:
-			shadow, serr = sb.Cancel(c)
-		case *messages.CancelAll:
-			shadow, serr = sb.CancelAll(c)
-		case *messages.Amend:
-			shadow, serr = sb.Amend(c)
-		case *messages.CancelAfter:
-			shadow, serr = sb.CancelAfter(c)
-		}
+		shadow, serr = e.shadowDecide(cmd, market)
 	}
-	events, o, err := e.Books[market].Execute(cmd)
+	s := mkt.NewStep(cmd, replyTo)
+	mkt.Decide(e.Books[market], cmd, &s)
 	e.dirty[market] = true
+	var err *messages.Error
+	if r, ok := s.Reply.(*messages.ErrorReply); ok {
+		err = r.Err
+	}
+	events := s.Events
 	// The shadow decides the command's own events; those of the stops they
 	// triggered follow (checked through the replayed state).
 	if e.Replay && (len(shadow) > len(events) || !reflect.DeepEqual(shadow, events[:len(shadow)]) || serr != err) {
 		panic(fmt.Sprintf("coretest: replayed book decides %T differently:\nlive   %v %s\nreplay %v %s",
 			cmd, err, FormatEvents(e.Cfg, events), serr, FormatEvents(e.Cfg, shadow)))
 	}
-	if err != nil {
-		return nil, messages.Order{}, err
-	}
-	var ord messages.Order
-	if o != nil {
-		ord = *o
-	}
-	e.apply(events)
-	return events, ord, nil
+	actors.Commit(e.post, &s)
 }
 
-func (e *Engine) apply(events []messages.Event) {
-	for _, ev := range events {
-		for _, sh := range e.Shards {
-			sh.Apply(ev, ledger.Live)
-		}
-		if e.Replay {
+func (e *Engine) shadowDecide(cmd messages.Command, market messages.MarketID) ([]messages.Event, *messages.Error) {
+	sb := e.shadowBooks[market]
+	switch c := cmd.(type) {
+	case *messages.PutLimit:
+		return sb.PutLimit(c)
+	case *messages.PutMarket:
+		return sb.PutMarket(c)
+	case *messages.Cancel:
+		return sb.Cancel(c)
+	case *messages.CancelAll:
+		return sb.CancelAll(c)
+	case *messages.Amend:
+		return sb.Amend(c)
+	case *messages.CancelAfter:
+		return sb.CancelAfter(c)
+	}
+	return nil, nil
+}
+
+// post is the Engine as the actors' outbox: what a step appends goes to
+// the shadow cores, settlements and reservations to the shard cores at
+// once, forwarded orders to their market's step, answers to the caller.
+type post struct{ e *Engine }
+
+func (p *post) Append(events []messages.Event) uint64 {
+	e := p.e
+	e.lsn++
+	e.out.events = events
+	if e.Replay {
+		for _, ev := range events {
 			for _, b := range e.shadowBooks {
 				b.Apply(ev)
 			}
 			e.shadowLedger.Apply(ev, ledger.Replay)
 		}
-	}
-	if e.Replay {
 		e.Events = append(e.Events, events...)
 	}
+	return e.lsn
 }
+
+func (p *post) Settle(shard int, m messages.Settle)       { p.e.cores[shard].Settle(&m) }
+func (p *post) Unreserve(shard int, m messages.Unreserve) { p.e.cores[shard].Unreserve(&m) }
+func (p *post) Forward(market messages.MarketID, cmd messages.Command) {
+	p.e.marketStep(cmd, market)
+}
+func (p *post) Reply(_ *actor.PID, reply messages.Reply, _ bool) { p.e.out.reply = reply }
+func (p *post) ReplyOrder(_ *actor.PID, o messages.Order)        { p.e.out.order, p.e.out.hasOrder = o, true }
+func (p *post) Shards() int                                      { return len(p.e.cores) }
+func (p *post) FeeUser() uint32                                  { return p.e.Cfg.FeeUserID }
 
 // Reservation is what an open order keeps frozen: an ask its Left stock,
 // a limit bid price × Left money, a held stop-market bid its Amount money,
