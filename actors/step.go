@@ -10,7 +10,7 @@ import (
 // Step is what deciding one command produced, as a value: what to append to
 // the journal, whom to settle and what to answer. The market and shard
 // actors decide a command into a Step and Commit carries it out; the core
-// tests (actors/internal/coretest) drive the same decisions and the same
+// tests (internal/coretest) drive the same decisions and the same
 // Commit through an Outbox of their own.
 type Step struct {
 	// Events are appended as one journal record (none: nothing is), then

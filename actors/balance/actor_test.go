@@ -270,7 +270,7 @@ func TestReserveAndRelease(t *testing.T) {
 
 	// the market rejects the second order: its reservation comes back once
 	shard := s.dir.Shard(user)
-	un := &messages.Unreserve{Reservation: fwd.Reservation, User: user, Asset: bc.Money, Amount: s.units(bc.Money, 200)}
+	un := &messages.Unreserve{Reservation: fwd.Reservation, User: user} // the shard knows what it reserved
 	s.system.Root.Send(shard, un)
 	s.system.Root.Send(shard, un)
 	s.want(user, bc.Money, 800, 200)

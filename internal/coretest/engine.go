@@ -45,10 +45,9 @@ type Engine struct {
 
 // outcome is what the last command's steps answered and appended.
 type outcome struct {
-	events   []messages.Event
-	reply    messages.Reply
-	order    messages.Order
-	hasOrder bool
+	events []messages.Event
+	reply  messages.Reply
+	order  messages.Order
 }
 
 // replyTo stands for the caller in the steps the Engine commits.
@@ -293,7 +292,7 @@ func (p *post) Forward(market messages.MarketID, cmd messages.Command) {
 	p.e.marketStep(cmd, market)
 }
 func (p *post) Reply(_ *actor.PID, reply messages.Reply, _ bool) { p.e.out.reply = reply }
-func (p *post) ReplyOrder(_ *actor.PID, o messages.Order)        { p.e.out.order, p.e.out.hasOrder = o, true }
+func (p *post) ReplyOrder(_ *actor.PID, o messages.Order)        { p.e.out.order = o }
 func (p *post) Shards() int                                      { return len(p.e.cores) }
 func (p *post) FeeUser() uint32                                  { return p.e.Cfg.FeeUserID }
 
