@@ -33,35 +33,32 @@ func parseRequest(body []byte) (req request, why string) {
 	if !json.Valid(body) {
 		return req, "the body is not one JSON value"
 	}
-	const notObject = `the body is not a JSON object {"method", "params", "id"}`
-	var method, params, id []byte
+	method, params, id, why := requestMembers(body)
+	if why != "" {
+		return req, why
+	}
+	return requestFields(method, params, id)
+}
+
+const whyNotObject = `the body is not a JSON object {"method", "params", "id"}`
+
+// requestMembers walks the members of the object body (valid JSON) and
+// returns the raw values of method, params and id, or why body is not such
+// an object.
+func requestMembers(body []byte) (method, params, id []byte, why string) {
 	i := skipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {
-		return req, notObject
+		return nil, nil, nil, whyNotObject
 	}
 	i = skipSpace(body, i+1)
 	if i < len(body) && body[i] == '}' {
-		return req, "no method" // no members: method, params and id are missing
+		return nil, nil, nil, "no method" // no members: method, params and id are missing
 	}
 	for {
-		if i >= len(body) || body[i] != '"' {
-			return req, notObject
+		key, val, next := member(body, i)
+		if next < 0 {
+			return nil, nil, nil, whyNotObject
 		}
-		kend := valueEnd(body, i)
-		if kend < 0 {
-			return req, notObject
-		}
-		key := body[i:kend]
-		i = skipSpace(body, kend)
-		if i >= len(body) || body[i] != ':' {
-			return req, notObject
-		}
-		i = skipSpace(body, i+1)
-		vend := valueEnd(body, i)
-		if vend < 0 {
-			return req, notObject
-		}
-		val := body[i:vend]
 		switch memberName(key) {
 		case "method":
 			method = val
@@ -70,18 +67,45 @@ func parseRequest(body []byte) (req request, why string) {
 		case "id":
 			id = val
 		}
-		i = skipSpace(body, vend)
-		if i >= len(body) {
-			return req, notObject
+		if i = skipSpace(body, next); i >= len(body) {
+			return nil, nil, nil, whyNotObject
 		}
 		if body[i] == '}' {
-			break
+			return method, params, id, ""
 		}
 		if body[i] != ',' {
-			return req, notObject
+			return nil, nil, nil, whyNotObject
 		}
 		i = skipSpace(body, i+1)
 	}
+}
+
+// member reads the member "key": value at body[i:] and returns the raw key
+// and value and the offset after the value, or next -1 if there is none.
+func member(body []byte, i int) (key, val []byte, next int) {
+	if i >= len(body) || body[i] != '"' {
+		return nil, nil, -1
+	}
+	kend := valueEnd(body, i)
+	if kend < 0 {
+		return nil, nil, -1
+	}
+	key = body[i:kend]
+	i = skipSpace(body, kend)
+	if i >= len(body) || body[i] != ':' {
+		return nil, nil, -1
+	}
+	i = skipSpace(body, i+1)
+	vend := valueEnd(body, i)
+	if vend < 0 {
+		return nil, nil, -1
+	}
+	return key, body[i:vend], vend
+}
+
+// requestFields checks the raw method, params and id of a request and
+// decodes them, or says what is wrong with the first that is.
+func requestFields(method, params, id []byte) (req request, why string) {
 	switch {
 	case method == nil:
 		return req, "no method"
