@@ -63,7 +63,7 @@ func (r *Router) Do(ctx context.Context, cmd messages.Command) (messages.Reply, 
 		return r.assetSummary(ctx, c)
 	}
 	fut := actor.NewFuture(r.system, r.wait(ctx))
-	target := r.route(cmd, fut.PID())
+	target := r.route(cmd, Addr(fut.PID()))
 	if target == nil {
 		return &messages.ErrorReply{Err: messages.ErrInvalidArgument}, nil
 	}
@@ -113,7 +113,7 @@ func result(fut *actor.Future) (messages.Reply, error) {
 
 // route sets cmd's ReplyTo and returns the PID of the actor that owns it, or
 // nil for a command naming no existing market.
-func (r *Router) route(cmd messages.Command, reply *actor.PID) *actor.PID {
+func (r *Router) route(cmd messages.Command, reply messages.Address) *actor.PID {
 	switch c := cmd.(type) {
 	case *messages.BalanceQuery:
 		c.ReplyTo = reply
@@ -178,7 +178,7 @@ func (r *Router) assetSummary(ctx context.Context, c *messages.AssetSummary) (me
 	futs := make([]*actor.Future, len(r.dir.Shards))
 	for i, pid := range r.dir.Shards {
 		futs[i] = actor.NewFuture(r.system, d)
-		r.system.Root.Send(pid, &messages.AssetSummary{ReplyTo: futs[i].PID(), Assets: c.Assets})
+		r.system.Root.Send(pid, &messages.AssetSummary{ReplyTo: Addr(futs[i].PID()), Assets: c.Assets})
 	}
 	var sum *messages.AssetSummaryReply
 	for _, f := range futs {
@@ -214,7 +214,7 @@ func (r *Router) StateHash(ctx context.Context) (string, error) {
 	futs := make([]*actor.Future, len(pids))
 	for i, pid := range pids {
 		futs[i] = actor.NewFuture(r.system, d)
-		r.system.Root.Send(pid, &messages.StateQuery{ReplyTo: futs[i].PID()})
+		r.system.Root.Send(pid, &messages.StateQuery{ReplyTo: Addr(futs[i].PID())})
 	}
 	parts := make([][]byte, len(pids))
 	for i, f := range futs {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/benchmarks/internal/hist"
@@ -130,7 +131,7 @@ func nodeFile(tb testing.TB, n *runtime.Node) *snapshot.File {
 	parts := make([][]byte, len(pids))
 	for i, pid := range pids {
 		fut := actor.NewFuture(n.System, 10*time.Second)
-		n.System.Root.Send(pid, &messages.StateQuery{ReplyTo: fut.PID()})
+		n.System.Root.Send(pid, &messages.StateQuery{ReplyTo: actors.Addr(fut.PID())})
 		r, err := fut.Result()
 		if err != nil {
 			tb.Fatalf("state of %s: %v", pid.Id, err)

@@ -349,7 +349,7 @@ func (p *pipeline) drive(n, inflight int, gen func(i int, cmd *messages.PutLimit
 		}
 		cmd := new(messages.PutLimit)
 		gen(i, cmd)
-		cmd.ReplyTo = pid
+		cmd.ReplyTo = actors.Addr(pid)
 		cmd.Time = int64(time.Since(c.start))
 		root.Send(p.dir.Shard(cmd.User), cmd)
 	}

@@ -1,19 +1,25 @@
 package messages
 
 import (
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/holiman/uint256"
 )
 
-// Command is a request to the exchange. Every command names the PID its
+// Command is a request to the exchange. Every command names the Address its
 // reply goes to (ReplyTo); the actor that answers sends exactly one Reply
 // there. Times are Unix microseconds read by the edge that built the command.
 type Command interface{ command() }
 
+// Address is where a reply goes. This package only carries it: the actor
+// runtime that delivers replies defines it (package actors turns a process
+// id into one and back), so the vocabulary and the pure cores built on it
+// stay free of the actor library. An Address holds a pointer, so setting
+// one in a command does not allocate.
+type Address interface{ ReplyAddress() }
+
 // BalanceQuery asks a user's balances; answered by the user's balance shard
 // with *BalanceQueryReply. Assets empty means every configured asset.
 type BalanceQuery struct {
-	ReplyTo *actor.PID
+	ReplyTo Address
 	User    uint32
 	Assets  []AssetID
 }
@@ -22,7 +28,7 @@ type BalanceQuery struct {
 // Asset at its prec_save, idempotent on (User, Asset, Business, BusinessID).
 // Answered with *StatusReply or ErrRepeatUpdate / ErrWithdrawNotEnough.
 type BalanceUpdate struct {
-	ReplyTo    *actor.PID
+	ReplyTo    Address
 	User       uint32
 	Asset      AssetID
 	Business   string
@@ -36,7 +42,7 @@ type BalanceUpdate struct {
 // AssetSummary asks one balance shard for its partial sums of Assets (empty:
 // all); answered with *AssetSummaryReply. The router sums the shards.
 type AssetSummary struct {
-	ReplyTo *actor.PID
+	ReplyTo Address
 	Assets  []AssetID
 }
 
@@ -44,7 +50,7 @@ type AssetSummary struct {
 // fee rates at fee_prec. Sent to the user's shard, which reserves the funds
 // and forwards the same message to the market; answered with *OrderReply.
 type PutLimit struct {
-	ReplyTo  *actor.PID
+	ReplyTo  Address
 	User     uint32
 	Market   MarketID
 	Side     Side
@@ -117,7 +123,7 @@ func (s STP) String() string {
 // CancelAll cancels every resting order of User in Market, on one Side or
 // (Side 0) both: one journal record. Answered with *CancelAllReply.
 type CancelAll struct {
-	ReplyTo *actor.PID
+	ReplyTo Address
 	User    uint32
 	Market  MarketID
 	Side    Side // 0: both sides
@@ -127,7 +133,7 @@ type CancelAll struct {
 // PutMarket places a market order: Amount is stock at stock_prec for an ask,
 // money at money_prec for a bid (docs/protocol.md D8). Flow as PutLimit.
 type PutMarket struct {
-	ReplyTo  *actor.PID
+	ReplyTo  Address
 	User     uint32
 	Market   MarketID
 	Side     Side
@@ -148,7 +154,7 @@ type PutMarket struct {
 // empty, by the user's client order id; sent to the market, answered with
 // *OrderReply or ErrOrderNotFound / ErrUserNotMatch.
 type Cancel struct {
-	ReplyTo  *actor.PID
+	ReplyTo  Address
 	User     uint32
 	Market   MarketID
 	OrderID  uint64
@@ -161,7 +167,7 @@ type Cancel struct {
 // has been dealt. The order is named as in Cancel. Answered with
 // *OrderReply.
 type Amend struct {
-	ReplyTo  *actor.PID
+	ReplyTo  Address
 	User     uint32
 	Market   MarketID
 	OrderID  uint64
@@ -174,7 +180,7 @@ type Amend struct {
 // dead-man's switch in Market: unless renewed, the user's open orders there
 // are cancelled at Time+Timeout. Answered with *CancelAfterReply.
 type CancelAfter struct {
-	ReplyTo *actor.PID
+	ReplyTo Address
 	User    uint32
 	Market  MarketID
 	Timeout int64
@@ -187,7 +193,7 @@ type CancelAfter struct {
 // Answered with *StatusReply, also when the market already was so (then
 // nothing is journaled).
 type MarketHalt struct {
-	ReplyTo *actor.PID
+	ReplyTo Address
 	Market  MarketID
 	Halt    bool
 	Time    int64
@@ -196,7 +202,7 @@ type MarketHalt struct {
 // OrderBook lists one side of a market's book in priority order; answered
 // with *OrderListReply.
 type OrderBook struct {
-	ReplyTo       *actor.PID
+	ReplyTo       Address
 	Market        MarketID
 	Side          Side
 	Offset, Limit int
@@ -205,7 +211,7 @@ type OrderBook struct {
 // OrderDepth asks aggregated price levels, merged to multiples of Interval
 // (money_prec units; 0 = no merging); answered with *DepthReply.
 type OrderDepth struct {
-	ReplyTo  *actor.PID
+	ReplyTo  Address
 	Market   MarketID
 	Limit    int
 	Interval int64
@@ -214,7 +220,7 @@ type OrderDepth struct {
 // OrderPending lists a user's resting orders in a market, newest first;
 // answered with *OrderListReply.
 type OrderPending struct {
-	ReplyTo       *actor.PID
+	ReplyTo       Address
 	User          uint32
 	Market        MarketID
 	Offset, Limit int
@@ -223,7 +229,7 @@ type OrderPending struct {
 // OrderPendingDetail asks one open order, by OrderID or, when ClientID is
 // not empty, by User's client order id; answered with *OrderDetailReply.
 type OrderPendingDetail struct {
-	ReplyTo  *actor.PID
+	ReplyTo  Address
 	Market   MarketID
 	OrderID  uint64
 	User     uint32
@@ -233,7 +239,7 @@ type OrderPendingDetail struct {
 // MarketSummary asks a market's resting counts and amounts; answered with
 // *MarketSummaryReply.
 type MarketSummary struct {
-	ReplyTo *actor.PID
+	ReplyTo Address
 	Market  MarketID
 }
 

@@ -1,7 +1,5 @@
 package messages
 
-import "github.com/asynkron/protoactor-go/actor"
-
 // Settle carries the events of one order command — the journal record at
 // LSN — from the market actor to a balance shard that owns at least one user
 // they touch. The shard applies the parts that concern its own users, and
@@ -23,7 +21,7 @@ type Unreserve struct {
 
 // StateQuery asks a market or shard actor for the deterministic encoding of
 // its state (package persistence/snapshot); answered with *StateReply.
-type StateQuery struct{ ReplyTo *actor.PID }
+type StateQuery struct{ ReplyTo Address }
 
 // StateReply carries one actor's state encoding.
 type StateReply struct{ Data []byte }

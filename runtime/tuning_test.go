@@ -10,6 +10,7 @@ import (
 	"github.com/bourse-exchange/bourse/internal/testenv"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/messages"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
@@ -212,7 +213,7 @@ func TestBoundedMailbox(t *testing.T) {
 	}))
 	send := func(i int) {
 		o := order(i)
-		o.ReplyTo = collector
+		o.ReplyTo = actors.Addr(collector)
 		sys.Root.Send(n.Router.Directory().Shard(o.User), o)
 	}
 	send(0)

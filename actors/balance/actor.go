@@ -67,17 +67,17 @@ func (a *Actor) Receive(ctx actor.Context) {
 	case *messages.Unreserve:
 		a.Unreserve(m)
 	case *messages.PutLimit:
-		a.step(m, m.ReplyTo, m.User, int(m.Market))
+		a.step(m, actors.PID(m.ReplyTo), m.User, int(m.Market))
 	case *messages.PutMarket:
-		a.step(m, m.ReplyTo, m.User, int(m.Market))
+		a.step(m, actors.PID(m.ReplyTo), m.User, int(m.Market))
 	case *messages.BalanceUpdate:
-		a.step(m, m.ReplyTo, m.User, -1)
+		a.step(m, actors.PID(m.ReplyTo), m.User, -1)
 	case *messages.BalanceQuery:
 		a.query(ctx, m)
 	case *messages.StateQuery:
-		ctx.Send(m.ReplyTo, &messages.StateReply{Data: snapshot.AppendLedger(nil, a.ledger)})
+		ctx.Send(actors.PID(m.ReplyTo), &messages.StateReply{Data: snapshot.AppendLedger(nil, a.ledger)})
 	case *messages.AssetSummary:
-		ctx.Send(m.ReplyTo, &messages.AssetSummaryReply{Rows: a.ledger.Summary(m.Assets)})
+		ctx.Send(actors.PID(m.ReplyTo), &messages.AssetSummaryReply{Rows: a.ledger.Summary(m.Assets)})
 	}
 }
 
@@ -122,12 +122,12 @@ func (a *Actor) query(ctx actor.Context, m *messages.BalanceQuery) {
 	r := &messages.BalanceQueryReply{Assets: assets, Balances: make([]messages.Balance, len(assets))}
 	for i, as := range assets {
 		if int(as) >= n {
-			ctx.Send(m.ReplyTo, &messages.ErrorReply{Err: messages.ErrInvalidArgument})
+			ctx.Send(actors.PID(m.ReplyTo), &messages.ErrorReply{Err: messages.ErrInvalidArgument})
 			return
 		}
 		r.Balances[i] = a.ledger.Balance(m.User, as)
 	}
-	ctx.Send(m.ReplyTo, r)
+	ctx.Send(actors.PID(m.ReplyTo), r)
 }
 
 // rebuild replaces the ledger with one rebuilt from the journal, after

@@ -84,31 +84,31 @@ func (a *Actor) Receive(ctx actor.Context) {
 		}
 		a.env.Dir.SetHalted(a.book.Config().Market, a.book.Halted())
 	case *messages.PutLimit:
-		a.order(ctx, cmd, cmd.ReplyTo)
+		a.order(ctx, cmd, actors.PID(cmd.ReplyTo))
 	case *messages.PutMarket:
-		a.order(ctx, cmd, cmd.ReplyTo)
+		a.order(ctx, cmd, actors.PID(cmd.ReplyTo))
 	case *messages.Cancel:
-		a.cancel(ctx, cmd, cmd.ReplyTo)
+		a.cancel(ctx, cmd, actors.PID(cmd.ReplyTo))
 	case *messages.CancelAll:
-		a.cancel(ctx, cmd, cmd.ReplyTo)
+		a.cancel(ctx, cmd, actors.PID(cmd.ReplyTo))
 	case *messages.Amend:
-		a.cancel(ctx, cmd, cmd.ReplyTo)
+		a.cancel(ctx, cmd, actors.PID(cmd.ReplyTo))
 	case *messages.CancelAfter:
-		a.cancel(ctx, cmd, cmd.ReplyTo)
+		a.cancel(ctx, cmd, actors.PID(cmd.ReplyTo))
 	case *messages.MarketHalt:
-		a.cancel(ctx, cmd, cmd.ReplyTo)
+		a.cancel(ctx, cmd, actors.PID(cmd.ReplyTo))
 	case *messages.Tick:
 		a.tick(ctx, cmd.Time)
 	case *messages.OrderBook:
 		if cmd.Side != messages.Ask && cmd.Side != messages.Bid {
-			ctx.Send(cmd.ReplyTo, &messages.ErrorReply{Err: messages.ErrInvalidArgument})
+			ctx.Send(actors.PID(cmd.ReplyTo), &messages.ErrorReply{Err: messages.ErrInvalidArgument})
 			return
 		}
 		total, orders := a.book.Orders(cmd.Side, cmd.Offset, cmd.Limit)
-		ctx.Send(cmd.ReplyTo, &messages.OrderListReply{Total: total, Orders: orders})
+		ctx.Send(actors.PID(cmd.ReplyTo), &messages.OrderListReply{Total: total, Orders: orders})
 	case *messages.OrderPending:
 		total, orders := a.book.Pending(cmd.User, cmd.Offset, cmd.Limit)
-		ctx.Send(cmd.ReplyTo, &messages.OrderListReply{Total: total, Orders: orders})
+		ctx.Send(actors.PID(cmd.ReplyTo), &messages.OrderListReply{Total: total, Orders: orders})
 	case *messages.OrderPendingDetail:
 		var o *messages.Order
 		if cmd.ClientID != "" {
@@ -116,15 +116,15 @@ func (a *Actor) Receive(ctx actor.Context) {
 		} else {
 			o = a.book.Order(cmd.OrderID)
 		}
-		ctx.Send(cmd.ReplyTo, &messages.OrderDetailReply{Order: o})
+		ctx.Send(actors.PID(cmd.ReplyTo), &messages.OrderDetailReply{Order: o})
 	case *messages.OrderDepth:
 		asks, bids := a.book.Depth(cmd.Limit, cmd.Interval)
-		ctx.Send(cmd.ReplyTo, &messages.DepthReply{Asks: asks, Bids: bids})
+		ctx.Send(actors.PID(cmd.ReplyTo), &messages.DepthReply{Asks: asks, Bids: bids})
 	case *messages.StateQuery:
-		ctx.Send(cmd.ReplyTo, &messages.StateReply{Data: snapshot.AppendBook(nil, a.book)})
+		ctx.Send(actors.PID(cmd.ReplyTo), &messages.StateReply{Data: snapshot.AppendBook(nil, a.book)})
 	case *messages.MarketSummary:
 		s := a.book.Summary()
-		ctx.Send(cmd.ReplyTo, &s)
+		ctx.Send(actors.PID(cmd.ReplyTo), &s)
 	}
 }
 

@@ -196,11 +196,11 @@ func (t *actorTarget) step(ctx context.Context, cmds []workload.Cmd, first int, 
 		msg := cmd.Message(m, id, int64(first+i+1))
 		switch x := msg.(type) {
 		case *messages.PutLimit:
-			x.ReplyTo = t.pidC
+			x.ReplyTo = actors.Addr(t.pidC)
 		case *messages.PutMarket:
-			x.ReplyTo = t.pidC
+			x.ReplyTo = actors.Addr(t.pidC)
 		case *messages.Cancel:
-			x.ReplyTo = t.pidC
+			x.ReplyTo = actors.Addr(t.pidC)
 		}
 		root.Send(t.dest(msg), msg)
 		p.sent.Store(int64(i + 1))
