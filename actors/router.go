@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/bourse-exchange/bourse/actors/corestate"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/persistence/snapshot"
 	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
@@ -206,7 +206,7 @@ func (r *Router) assetSummary(ctx context.Context, c *messages.AssetSummary) (me
 }
 
 // StateHash asks every market and shard for its state and returns the state
-// hash (persistence/snapshot.Hash). Under load the actors answer at slightly
+// hash (persistence/corestate.Hash). Under load the actors answer at slightly
 // different moments; on a quiescent node the hash is exact.
 func (r *Router) StateHash(ctx context.Context) (string, error) {
 	d := r.wait(ctx)
@@ -228,7 +228,7 @@ func (r *Router) StateHash(ctx context.Context) (string, error) {
 		}
 		parts[i] = s.Data
 	}
-	return snapshot.Hash(parts[:len(r.dir.Markets)], parts[len(r.dir.Markets):]), nil
+	return corestate.Hash(parts[:len(r.dir.Markets)], parts[len(r.dir.Markets):]), nil
 }
 
 // State implements StateReporter: the journal's last committed LSN (read

@@ -20,7 +20,7 @@ type Unreserve struct {
 }
 
 // StateQuery asks a market or shard actor for the deterministic encoding of
-// its state (package persistence/snapshot); answered with *StateReply.
+// its state (package actors/corestate); answered with *StateReply.
 type StateQuery struct{ ReplyTo Address }
 
 // StateReply carries one actor's state encoding.

@@ -11,11 +11,11 @@ import (
 
 	"github.com/bourse-exchange/bourse/internal/testenv"
 
+	"github.com/bourse-exchange/bourse/actors/corestate"
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/messages"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
-	"github.com/bourse-exchange/bourse/persistence/snapshot"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
@@ -199,7 +199,7 @@ func listing(t *testing.T, dir string) string {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, path)
-		b.WriteString(rel + " " + snapshot.Hash([][]byte{data}, nil) + "\n")
+		b.WriteString(rel + " " + corestate.Hash([][]byte{data}, nil) + "\n")
 		return nil
 	})
 	if err != nil {

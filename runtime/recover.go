@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
+	"github.com/bourse-exchange/bourse/actors/corestate"
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
@@ -176,13 +177,13 @@ func (s *State) eachLedgerIndex(ev messages.Event, fn func(int)) {
 func (s *State) Hash() string {
 	books := make([][]byte, len(s.Books))
 	for i, b := range s.Books {
-		books[i] = snapshot.AppendBook(nil, b)
+		books[i] = corestate.AppendBook(nil, b)
 	}
 	ledgers := make([][]byte, len(s.Ledgers))
 	for i, l := range s.Ledgers {
-		ledgers[i] = snapshot.AppendLedger(nil, l)
+		ledgers[i] = corestate.AppendLedger(nil, l)
 	}
-	return snapshot.Hash(books, ledgers)
+	return corestate.Hash(books, ledgers)
 }
 
 // JournalDir is where the embedded journal lives under a data directory.

@@ -10,9 +10,10 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
+	"github.com/bourse-exchange/bourse/actors/corestate"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/persistence/codec"
+	"github.com/bourse-exchange/bourse/messages/codec"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/persistence/snapshot"
 	"github.com/bourse-exchange/bourse/runtime/config"
@@ -77,9 +78,9 @@ func (s *State) File() *snapshot.File {
 	f.Ledgers = make([][]byte, len(s.Ledgers))
 	parallel(len(s.Ledgers)+len(s.Books), func(i int) {
 		if i < len(s.Ledgers) {
-			f.Ledgers[i] = snapshot.AppendLedger(nil, s.Ledgers[i])
+			f.Ledgers[i] = corestate.AppendLedger(nil, s.Ledgers[i])
 		} else {
-			f.Books[i-len(s.Ledgers)] = snapshot.AppendBook(nil, s.Books[i-len(s.Ledgers)])
+			f.Books[i-len(s.Ledgers)] = corestate.AppendBook(nil, s.Books[i-len(s.Ledgers)])
 		}
 	})
 	return f

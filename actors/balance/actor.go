@@ -10,9 +10,9 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
+	"github.com/bourse-exchange/bourse/actors/corestate"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/persistence/snapshot"
 )
 
 // Env is what a shard actor needs besides its ledger.
@@ -75,7 +75,7 @@ func (a *Actor) Receive(ctx actor.Context) {
 	case *messages.BalanceQuery:
 		a.query(ctx, m)
 	case *messages.StateQuery:
-		ctx.Send(actors.PID(m.ReplyTo), &messages.StateReply{Data: snapshot.AppendLedger(nil, a.ledger)})
+		ctx.Send(actors.PID(m.ReplyTo), &messages.StateReply{Data: corestate.AppendLedger(nil, a.ledger)})
 	case *messages.AssetSummary:
 		ctx.Send(actors.PID(m.ReplyTo), &messages.AssetSummaryReply{Rows: a.ledger.Summary(m.Assets)})
 	}

@@ -10,9 +10,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/actors"
+	"github.com/bourse-exchange/bourse/actors/corestate"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/persistence/snapshot"
 )
 
 // Env is what a market actor needs besides its book.
@@ -121,7 +121,7 @@ func (a *Actor) Receive(ctx actor.Context) {
 		asks, bids := a.book.Depth(cmd.Limit, cmd.Interval)
 		ctx.Send(actors.PID(cmd.ReplyTo), &messages.DepthReply{Asks: asks, Bids: bids})
 	case *messages.StateQuery:
-		ctx.Send(actors.PID(cmd.ReplyTo), &messages.StateReply{Data: snapshot.AppendBook(nil, a.book)})
+		ctx.Send(actors.PID(cmd.ReplyTo), &messages.StateReply{Data: corestate.AppendBook(nil, a.book)})
 	case *messages.MarketSummary:
 		s := a.book.Summary()
 		ctx.Send(actors.PID(cmd.ReplyTo), &s)

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/persistence/codec"
+	"github.com/bourse-exchange/bourse/messages/codec"
 )
 
 func rec(lsn uint64) Record {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/persistence/codec"
+	"github.com/bourse-exchange/bourse/messages/codec"
 	"github.com/go-sql-driver/mysql"
 	"github.com/holiman/uint256"
 )

@@ -8,7 +8,7 @@ import (
 	"slices"
 
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/persistence/codec"
+	"github.com/bourse-exchange/bourse/messages/codec"
 )
 
 // Record is the events of one step of one actor (a command's outcome) with

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/persistence/codec"
+	"github.com/bourse-exchange/bourse/messages/codec"
 	"github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/holiman/uint256"
 )

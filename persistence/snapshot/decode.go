@@ -8,7 +8,7 @@ import (
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/persistence/codec"
+	"github.com/bourse-exchange/bourse/messages/codec"
 	"github.com/holiman/uint256"
 )
 
@@ -66,12 +66,13 @@ func (r *reader) u256() (u uint256.Int) {
 	return u
 }
 
-// LoadBook restores into an empty book the state AppendBook wrote.
+// LoadBook restores into an empty book the state corestate.AppendBook
+// wrote.
 func LoadBook(data []byte, b *book.Book) error { return LoadBookVersion(data, codec.Version, b) }
 
-// LoadBookVersion restores into an empty book the state AppendBook of codec
-// version v wrote (version 1 had neither stop orders, last price nor
-// dead-man's switches).
+// LoadBookVersion restores into an empty book the state
+// corestate.AppendBook of codec version v wrote (version 1 had neither stop
+// orders, last price nor dead-man's switches).
 func LoadBookVersion(data []byte, v byte, b *book.Book) error {
 	r := &reader{b: data}
 	if m := r.uvarint(); r.err == nil && m != uint64(b.Config().Market) {
@@ -112,7 +113,8 @@ func LoadBookVersion(data []byte, v byte, b *book.Book) error {
 	return r.err
 }
 
-// LoadLedger restores into an empty ledger the state AppendLedger wrote.
+// LoadLedger restores into an empty ledger the state corestate.AppendLedger
+// wrote.
 func LoadLedger(data []byte, l *ledger.Ledger) error {
 	r := &reader{b: data}
 	assets := l.Config().Assets

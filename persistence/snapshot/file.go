@@ -13,12 +13,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bourse-exchange/bourse/persistence/codec"
+	"github.com/bourse-exchange/bourse/messages/codec"
 	"github.com/holiman/uint256"
 )
 
 // File is one snapshot: the whole exchange's state as of journal LSN. Books
-// and Ledgers hold AppendBook / AppendLedger bytes in market and shard
+// and Ledgers hold corestate.AppendBook / AppendLedger bytes in market and shard
 // order. Fingerprint identifies the configuration layout the state belongs
 // to; Config, in snapshots that have it, is that configuration itself: a
 // codec-encoded messages.ConfigSet. Deposits and Withdrawals are the

@@ -1,7 +1,7 @@
 package snapshot
 
 import (
-	"github.com/bourse-exchange/bourse/persistence/codec"
+	"github.com/bourse-exchange/bourse/messages/codec"
 	"os"
 	"path/filepath"
 	"reflect"

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
+	"github.com/bourse-exchange/bourse/actors/corestate"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/holiman/uint256"
@@ -15,8 +16,9 @@ import (
 // The fields of the pure cores' state, as this test knows them: the state a
 // snapshot must carry, and what is derived from it, scratch or allocation.
 // A field added to book.Book or ledger.Ledger fails the test until it is
-// listed here — after AppendBook/LoadBook or AppendLedger/LoadLedger carry
-// it if it is state, and the round trips below check it.
+// listed here — after corestate.AppendBook/LoadBook or
+// corestate.AppendLedger/LoadLedger carry it if it is state, and the round
+// trips below check it.
 var (
 	bookState   = []string{"cfg", "lastID", "lastDID", "asks", "bids", "orders", "byUser", "buyStops", "sellStops", "byClient", "deadlines", "lastPrice", "halted"}
 	bookDerived = []string{"taker", "rested", "last", "lo", "hi", "due", "own", "slab", "scratch", "freeOrders", "nfree", "freeUsers"}
@@ -95,7 +97,7 @@ func TestBookRoundTrip(t *testing.T) {
 	b.RestoreDeadline(9, 2_000_000_000)
 	b.SetHalted(true)
 
-	data := AppendBook(nil, b)
+	data := corestate.AppendBook(nil, b)
 	got := book.New(cfg)
 	if err := LoadBook(data, got); err != nil {
 		t.Fatal(err)
@@ -145,7 +147,7 @@ func TestBookRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(a1, a2) || !reflect.DeepEqual(b1, b2) || b.Summary() != got.Summary() {
 		t.Errorf("depth or summary differ after the round trip")
 	}
-	if string(AppendBook(nil, got)) != string(data) {
+	if string(corestate.AppendBook(nil, got)) != string(data) {
 		t.Error("the restored book encodes differently")
 	}
 }
@@ -164,7 +166,7 @@ func TestLedgerRoundTrip(t *testing.T) {
 	for i, tm := range []int64{1000, 1010, 1010, 1500} {
 		l.RestoreKey(uint32(2*i+1), messages.AssetID(i%3), []string{"deposit", "withdraw", "", "deposit"}[i], uint64(100+i), tm)
 	}
-	data := AppendLedger(nil, l)
+	data := corestate.AppendLedger(nil, l)
 	got := ledger.New(cfg)
 	if err := LoadLedger(data, got); err != nil {
 		t.Fatal(err)
@@ -208,7 +210,7 @@ func TestLedgerRoundTrip(t *testing.T) {
 		}
 		x.Apply(ev, ledger.Live)
 	}
-	if !slices.Equal(keys(got), keys(l)) || got.Clock() != l.Clock() || string(AppendLedger(nil, got)) != string(AppendLedger(nil, l)) {
+	if !slices.Equal(keys(got), keys(l)) || got.Clock() != l.Clock() || string(corestate.AppendLedger(nil, got)) != string(corestate.AppendLedger(nil, l)) {
 		t.Errorf("after one more update: keys %v clock %d; want %v clock %d", keys(got), got.Clock(), keys(l), l.Clock())
 	}
 }

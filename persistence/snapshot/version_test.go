@@ -4,9 +4,10 @@ import (
 	"encoding/binary"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/actors/corestate"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/persistence/codec"
+	"github.com/bourse-exchange/bourse/messages/codec"
 )
 
 // TestLoadBookVersion1: a book state written before the order options
@@ -44,10 +45,10 @@ func TestLoadBookVersion1(t *testing.T) {
 		t.Fatal("version 1 state decoded as version 2")
 	}
 	again := book.New(cfg)
-	if err := LoadBook(AppendBook(nil, b), again); err != nil {
+	if err := LoadBook(corestate.AppendBook(nil, b), again); err != nil {
 		t.Fatal(err)
 	}
-	if string(AppendBook(nil, again)) != string(AppendBook(nil, b)) {
+	if string(corestate.AppendBook(nil, again)) != string(corestate.AppendBook(nil, b)) {
 		t.Fatal("version 2 round trip differs")
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/persistence/codec"
+	"github.com/bourse-exchange/bourse/messages/codec"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/persistence/snapshot"
 	"github.com/bourse-exchange/bourse/runtime"

@@ -3,10 +3,10 @@ package book_test
 import (
 	"testing"
 
+	"github.com/bourse-exchange/bourse/actors/corestate"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/internal/coretest"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/persistence/snapshot"
 )
 
 // TestMaxOpenOrders: a limit order whose remainder would rest beyond the
@@ -39,7 +39,7 @@ func TestMaxOpenOrders(t *testing.T) {
 	if _, err := put(2, messages.Ask, 200, unit); err != nil {
 		t.Fatal(err)
 	}
-	state := string(snapshot.AppendBook(nil, b))
+	state := string(corestate.AppendBook(nil, b))
 	for _, tc := range []struct {
 		name          string
 		price, amount int64
@@ -47,7 +47,7 @@ func TestMaxOpenOrders(t *testing.T) {
 		if _, err := put(1, messages.Bid, tc.price, tc.amount); err != messages.ErrLimitExceeded {
 			t.Errorf("%s bid over the limit: %v; want code 8", tc.name, err)
 		}
-		if got := string(snapshot.AppendBook(nil, b)); got != state {
+		if got := string(corestate.AppendBook(nil, b)); got != state {
 			t.Errorf("%s bid over the limit changed the book", tc.name)
 		}
 	}

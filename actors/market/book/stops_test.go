@@ -3,6 +3,7 @@ package book_test
 import (
 	"testing"
 
+	"github.com/bourse-exchange/bourse/actors/corestate"
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
@@ -472,7 +473,7 @@ func TestSnapshotOfOptions(t *testing.T) {
 	o.now++
 	o.e.CancelAfter(&messages.CancelAfter{User: 2, Market: 0, Timeout: 5e6, Time: o.now})
 	live := o.e.Books[0]
-	data := snapshot.AppendBook(nil, live)
+	data := corestate.AppendBook(nil, live)
 	back := book.New(*live.Config())
 	if len(data) == 0 {
 		t.Fatal("empty state")
@@ -480,7 +481,7 @@ func TestSnapshotOfOptions(t *testing.T) {
 	if err := snapshot.LoadBook(data, back); err != nil {
 		t.Fatal(err)
 	}
-	if again := snapshot.AppendBook(nil, back); string(again) != string(data) {
+	if again := corestate.AppendBook(nil, back); string(again) != string(data) {
 		t.Fatal("restored book encodes differently")
 	}
 	if back.LastPrice() != live.LastPrice() || back.Deadline(2) != live.Deadline(2) || back.OrderByClientID(1, "a") == nil || back.OrderByClientID(2, "b") == nil {
@@ -492,7 +493,7 @@ func TestSnapshotOfOptions(t *testing.T) {
 	// A copy of the book as it now stands (with user 4's ask) decides a bid
 	// that triggers the buy stop exactly as the live book does.
 	back2 := book.New(*live.Config())
-	if err := snapshot.LoadBook(snapshot.AppendBook(nil, live), back2); err != nil {
+	if err := snapshot.LoadBook(corestate.AppendBook(nil, live), back2); err != nil {
 		t.Fatal(err)
 	}
 	e1, _, err1 := live.Execute(cmd)

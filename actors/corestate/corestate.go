@@ -1,7 +1,8 @@
-// Package snapshot encodes the state of the pure cores deterministically:
-// the basis of the state hash (live, replayed and restored state must hash
-// the same) and of snapshot files.
-package snapshot
+// Package corestate encodes the state of the pure cores deterministically: the
+// bytes the state hash is taken over (live, replayed and restored state must
+// hash the same) and that snapshot files hold (persistence/snapshot, which
+// also restores them). Like the cores it is pure: no I/O, no clock.
+package corestate
 
 import (
 	"crypto/sha256"
@@ -12,7 +13,7 @@ import (
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/persistence/codec"
+	"github.com/bourse-exchange/bourse/messages/codec"
 )
 
 // Typical encoded sizes, to size the output once: an order (a few dozen
