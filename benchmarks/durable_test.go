@@ -270,7 +270,7 @@ func journalRecords(tb testing.TB, n int) []pj.Record {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	bk := book.New(cfg.Markets[0].BookConfig())
+	bk := book.New(actors.BookConfig(cfg.Markets[0]))
 	work := newWorkload(cfg.Markets, 1)
 	records := make([]pj.Record, 0, n)
 	for i := range n {

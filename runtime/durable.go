@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
@@ -38,7 +39,7 @@ func (d *durable) Book(market messages.MarketID, upto uint64) (*book.Book, error
 	if err != nil {
 		return nil, err
 	}
-	b := book.New(d.cfg.Markets[market].BookConfig())
+	b := book.New(actors.BookConfig(d.cfg.Markets[market]))
 	var after uint64
 	if f != nil && f.LSN <= upto {
 		if b, err = bookFromFile(d.cfg, f, int(market)); err != nil {

@@ -313,7 +313,7 @@ func spawnActors(cfg *config.Config, opts Options, system *actor.ActorSystem, jw
 	books := make([]book.Config, len(cfg.Markets))
 	marketChildren := make([]child, len(cfg.Markets))
 	for i, m := range cfg.Markets {
-		books[i] = m.BookConfig()
+		books[i] = actors.BookConfig(m)
 		menv := &market.Env{Journal: jw, Durable: rebuild, Dir: dir, FeeUser: cfg.FeeUserID, Faults: opts.Faults, Metrics: mm.market(m.Name)}
 		marketChildren[i] = child{m.Name, market.Props(r.state.Books[i], menv, tn.marketProps(m.Tuning, opts.MarketProps)...)}
 		if m.Tuning != cfg.Tuning.Market {

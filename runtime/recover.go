@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
 	"github.com/bourse-exchange/bourse/actors/corestate"
 	"github.com/bourse-exchange/bourse/actors/journal"
@@ -45,7 +46,7 @@ func NewState(cfg *config.Config) *State {
 		Withdrawals: make([]uint256.Int, len(cfg.Assets)),
 	}
 	for _, m := range cfg.Markets {
-		s.Books = append(s.Books, book.New(m.BookConfig()))
+		s.Books = append(s.Books, book.New(actors.BookConfig(m)))
 	}
 	for i := 0; i < cfg.BalanceShards; i++ {
 		s.Ledgers = append(s.Ledgers, newLedger(cfg, i))
@@ -130,9 +131,9 @@ func (s *State) configure(next *config.Config) {
 	for i, m := range next.Markets {
 		switch {
 		case i >= len(s.Books):
-			s.Books = append(s.Books, book.New(m.BookConfig()))
+			s.Books = append(s.Books, book.New(actors.BookConfig(m)))
 		case i >= len(old.Markets) || old.Markets[i].Name != m.Name:
-			s.Books[i] = book.New(m.BookConfig()) // a market of the file the journal never had
+			s.Books[i] = book.New(actors.BookConfig(m)) // a market of the file the journal never had
 		default:
 			SetRules(s.Books[i], m)
 		}

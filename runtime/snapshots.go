@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
 	"github.com/bourse-exchange/bourse/actors/corestate"
 	"github.com/bourse-exchange/bourse/actors/market/book"
@@ -166,7 +167,7 @@ func ledgerFromFile(cfg *config.Config, f *snapshot.File, shard int) (*ledger.Le
 // bookFromFile restores one market's book from a snapshot (empty for a
 // market appended since).
 func bookFromFile(cfg *config.Config, f *snapshot.File, market int) (*book.Book, error) {
-	b := book.New(cfg.Markets[market].BookConfig())
+	b := book.New(actors.BookConfig(cfg.Markets[market]))
 	if market >= len(f.Books) {
 		return b, nil
 	}

@@ -82,7 +82,7 @@ func newShards(t *testing.T) *shards {
 	s.dir = &actors.Directory{}
 	books := make([]book.Config, len(cfg.Markets))
 	for i, m := range cfg.Markets {
-		books[i] = m.BookConfig()
+		books[i] = actors.BookConfig(m)
 		s.dir.Markets = append(s.dir.Markets, s.system.Root.Spawn(actor.PropsFromFunc(s.market)))
 	}
 	env := &balance.Env{Journal: j, Markets: books, Dir: s.dir}
@@ -236,7 +236,7 @@ func TestUpdateIdempotent(t *testing.T) {
 func TestReserveAndRelease(t *testing.T) {
 	s := newShards(t)
 	m := messages.MarketID(0) // BTCUSDT
-	bc := s.cfg.Markets[m].BookConfig()
+	bc := actors.BookConfig(s.cfg.Markets[m])
 	const user = uint32(3)
 	if c := s.update(user, bc.Money, "deposit", 1, 1000); c != 0 {
 		t.Fatalf("deposit: code %d", c)

@@ -3,6 +3,7 @@ package coretest
 import (
 	"fmt"
 
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
@@ -189,7 +190,7 @@ func parseStop(s string, prec int) (int64, *messages.Error) {
 // receives, or returns the code-1 error the edge answers. OpTick is no
 // command: nil, nil. The market must exist (cfg.Markets[c.Market]).
 func (c *Cmd) Message(cfg *config.Config) (messages.Command, *messages.Error) {
-	bc := cfg.Markets[c.Market].BookConfig()
+	bc := actors.BookConfig(cfg.Markets[c.Market])
 	var err *messages.Error
 	switch c.Op {
 	case OpUpdate:

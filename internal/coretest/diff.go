@@ -3,6 +3,7 @@ package coretest
 import (
 	"fmt"
 
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
@@ -160,7 +161,7 @@ func compare(cfg *config.Config, c *Cmd, got *Result, want *RefResult) error {
 			}
 		}
 	case OpDepth:
-		mc := cfg.Markets[c.Market].BookConfig()
+		mc := actors.BookConfig(cfg.Markets[c.Market])
 		for _, s := range []struct {
 			name string
 			got  []messages.DepthLevel
@@ -185,7 +186,7 @@ func compare(cfg *config.Config, c *Cmd, got *Result, want *RefResult) error {
 			}
 		}
 	case OpSummary:
-		mc := cfg.Markets[c.Market].BookConfig()
+		mc := actors.BookConfig(cfg.Markets[c.Market])
 		s := got.Summary
 		if s.AskCount != want.AskCount || s.BidCount != want.BidCount ||
 			!dI(s.AskAmount, mc.StockPrec).Equal(want.AskAmount) || !dI(s.BidAmount, mc.StockPrec).Equal(want.BidAmount) {
@@ -196,7 +197,7 @@ func compare(cfg *config.Config, c *Cmd, got *Result, want *RefResult) error {
 }
 
 func compareOrder(cfg *config.Config, g *messages.Order, w *RefOrder) error {
-	c := cfg.Markets[g.Market].BookConfig()
+	c := actors.BookConfig(cfg.Markets[g.Market])
 	amountPrec := c.StockPrec
 	marketBuy := g.Type == messages.Market && g.Side == messages.Bid
 	if marketBuy {
@@ -361,7 +362,7 @@ func compareEvent(cfg *config.Config, ev messages.Event, w *RefEvent) error {
 }
 
 func compareTrade(cfg *config.Config, t *messages.Trade, w *RefDeal) error {
-	c := cfg.Markets[t.Market].BookConfig()
+	c := actors.BookConfig(cfg.Markets[t.Market])
 	if t.DealID != w.ID || t.TakerSide != w.TakerSide || t.AskOrder != w.AskOrder || t.BidOrder != w.BidOrder ||
 		t.AskUser != w.AskUser || t.BidUser != w.BidUser ||
 		!dI(t.Price, c.MoneyPrec).Equal(w.Price) || !dI(t.Amount, c.StockPrec).Equal(w.Amount) ||

@@ -78,10 +78,10 @@ func NewEngine(cfg *config.Config, shards int, replay bool) *Engine {
 	e.post = &post{e}
 	window := cfg.IdempotencyWindow.Microseconds()
 	for _, m := range cfg.Markets {
-		e.Books = append(e.Books, book.New(m.BookConfig()))
+		e.Books = append(e.Books, book.New(actors.BookConfig(m)))
 		e.dirty = append(e.dirty, true)
 		if replay {
-			e.shadowBooks = append(e.shadowBooks, book.New(m.BookConfig()))
+			e.shadowBooks = append(e.shadowBooks, book.New(actors.BookConfig(m)))
 		}
 	}
 	for i := range shards {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
@@ -37,7 +38,7 @@ func (e *Engine) bookCfg(m messages.MarketID) *book.Config { return e.Books[m].C
 
 // FormatOrder renders an order in the units of its market.
 func FormatOrder(cfg *config.Config, o *messages.Order) string {
-	c := cfg.Markets[o.Market].BookConfig()
+	c := actors.BookConfig(cfg.Markets[o.Market])
 	var b strings.Builder
 	fmt.Fprintf(&b, "#%d %s %s user=%d", Seq(o.ID), typeName(o.Type), SideName(o.Side), o.User)
 	if o.Type == messages.Limit {
@@ -104,7 +105,7 @@ func FormatEvent(cfg *config.Config, ev messages.Event) string {
 		return fmt.Sprintf("placed #%d %s %s user=%d frozen=%s %s", Seq(e.Order.ID), typeName(e.Order.Type),
 			SideName(e.Order.Side), e.Order.User, amt(&e.Order.Frozen, e.FrozenAsset), cfg.Assets[e.FrozenAsset].Name)
 	case *messages.Trade:
-		c := cfg.Markets[e.Market].BookConfig()
+		c := actors.BookConfig(cfg.Markets[e.Market])
 		return fmt.Sprintf("trade deal#%d %s %s@%s ask=#%d/u%d bid=#%d/u%d deal=%s ask_fee=%s bid_fee=%s bid_frozen=%s",
 			Seq(e.DealID), SideName(e.TakerSide), fixed.FormatInt(e.Amount, c.StockPrec), fixed.FormatInt(e.Price, c.MoneyPrec),
 			Seq(e.AskOrder), e.AskUser, Seq(e.BidOrder), e.BidUser,
@@ -118,10 +119,10 @@ func FormatEvent(cfg *config.Config, ev messages.Event) string {
 		}
 		return s
 	case *messages.StopTriggered:
-		c := cfg.Markets[e.Market].BookConfig()
+		c := actors.BookConfig(cfg.Markets[e.Market])
 		return fmt.Sprintf("triggered #%d last=%s", Seq(e.OrderID), fixed.FormatInt(e.Price, c.MoneyPrec))
 	case *messages.OrderAmended:
-		c := cfg.Markets[e.Market].BookConfig()
+		c := actors.BookConfig(cfg.Markets[e.Market])
 		return fmt.Sprintf("amended #%d user=%d amount=%s left=%s release=%s %s", Seq(e.OrderID), e.User,
 			fixed.FormatInt(e.Amount, c.StockPrec), fixed.FormatInt(e.Left, c.StockPrec), amt(&e.Release, e.Asset), cfg.Assets[e.Asset].Name)
 	case *messages.CancelAfterSet:

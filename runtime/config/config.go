@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
-	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
 	"go.yaml.in/yaml/v3"
 )
@@ -397,24 +396,6 @@ func (c *Config) Asset(name string) *Asset { return c.assetByName[name] }
 
 // Market returns the market named name, or nil.
 func (c *Config) Market(name string) *Market { return c.marketByName[name] }
-
-// BookConfig is the market's configuration as its order book needs it.
-func (m *Market) BookConfig() book.Config {
-	return book.Config{
-		Market:    m.ID,
-		Stock:     m.StockAsset.ID,
-		Money:     m.MoneyAsset.ID,
-		StockPrec: m.StockPrec,
-		MoneyPrec: m.MoneyPrec,
-		FeePrec:   m.Fee,
-		StockSave: m.StockAsset.PrecSave,
-		MoneySave: m.MoneyAsset.PrecSave,
-		MinAmount: m.MinUnits,
-
-		MaxOpenOrders: m.MaxOpenOrders,
-		STP:           m.STPMode,
-	}
-}
 
 // STPNames are the self-trade prevention modes by name (config
 // markets[].stp and order.put_limit_ex's "stp"); "" is the default.

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/internal/coretest"
 	"github.com/bourse-exchange/bourse/messages"
@@ -23,7 +24,7 @@ type matchPath struct {
 }
 
 func newMatchPath(t testing.TB) *matchPath {
-	p := &matchPath{b: book.New(coretest.DefaultConfig().Markets[0].BookConfig()), t: t}
+	p := &matchPath{b: book.New(actors.BookConfig(coretest.DefaultConfig().Markets[0])), t: t}
 	for i := range int64(100) {
 		p.limit(1+uint32(i%7), messages.Ask, 20000+i, btcUnit)
 		p.limit(1+uint32(i%7), messages.Bid, 9900-i, btcUnit)
@@ -132,7 +133,7 @@ func TestEventsImmutable(t *testing.T) {
 // snapshot lists them by price priority) and checks that Pending lists them
 // newest first, also after live orders follow and some are cancelled.
 func TestRestorePending(t *testing.T) {
-	cfg := coretest.DefaultConfig().Markets[0].BookConfig()
+	cfg := actors.BookConfig(coretest.DefaultConfig().Markets[0])
 	b := book.New(cfg)
 	const user = 5
 	seqs := []uint64{7, 3, 9, 1, 8, 2, 6, 4, 5}

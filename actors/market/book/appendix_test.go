@@ -3,6 +3,7 @@ package book_test
 import (
 	"testing"
 
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/actors/market/book"
@@ -37,7 +38,7 @@ func TestAppendixA(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := cfg.Market("BTCUSDT")
-	bc := m.BookConfig()
+	bc := actors.BookConfig(m)
 	b := book.New(bc)
 	l := ledger.New(ledger.Config{Assets: len(cfg.Assets), FeeUser: 0, WindowMicros: 1e12, Shards: 1})
 	btc, usdt := cfg.Asset("BTC").ID, cfg.Asset("USDT").ID

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/internal/coretest"
 	"github.com/bourse-exchange/bourse/messages"
@@ -101,7 +102,7 @@ func newBench(b *testing.B, kind string) *bench {
 	bn := &bench{}
 	switch kind {
 	case "book":
-		bn.core = bareBook{book.New(cfg.Markets[0].BookConfig())}
+		bn.core = bareBook{book.New(actors.BookConfig(cfg.Markets[0]))}
 	case "engine":
 		e := coretest.NewEngine(cfg, 1, false)
 		big := uint256.NewInt(1)

@@ -4,7 +4,7 @@ import "github.com/bourse-exchange/bourse/messages"
 
 // Config is what the book needs to know of its market: precisions and
 // assets, copied out of the validated configuration
-// (runtime/config.Market.BookConfig).
+// (actors.BookConfig).
 type Config struct {
 	Market    messages.MarketID
 	Stock     messages.AssetID

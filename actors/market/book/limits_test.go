@@ -3,6 +3,7 @@ package book_test
 import (
 	"testing"
 
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/corestate"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/internal/coretest"
@@ -13,7 +14,7 @@ import (
 // user's max_open_orders is refused with code 8 and changes nothing; orders
 // that do not rest, and other users, are not affected.
 func TestMaxOpenOrders(t *testing.T) {
-	cfg := coretest.DefaultConfig().Markets[0].BookConfig()
+	cfg := actors.BookConfig(coretest.DefaultConfig().Markets[0])
 	cfg.MaxOpenOrders = 2
 	b := book.New(cfg)
 	now := int64(0)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/benchmarks/internal/hist"
 	"github.com/bourse-exchange/bourse/benchmarks/internal/workload"
@@ -22,7 +23,7 @@ type bookTarget struct {
 func newBookTarget(cfg *config.Config) *bookTarget {
 	t := &bookTarget{markets: cfg.Markets}
 	for _, m := range cfg.Markets {
-		t.books = append(t.books, book.New(m.BookConfig()))
+		t.books = append(t.books, book.New(actors.BookConfig(m)))
 	}
 	return t
 }

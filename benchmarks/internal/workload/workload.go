@@ -37,6 +37,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
@@ -211,7 +212,7 @@ func New(markets []*config.Market, o Options) (*Generator, error) {
 		perM: make([]int, len(markets)), perU: map[uint32]int{},
 	}
 	for _, m := range markets {
-		g.books = append(g.books, book.New(m.BookConfig()))
+		g.books = append(g.books, book.New(actors.BookConfig(m)))
 	}
 	g.mz = rand.NewZipf(g.rng, o.MarketSkew, 1, uint64(len(markets)-1))
 	g.uz = rand.NewZipf(g.rng, o.UserSkew, 1, uint64(o.Users-1))

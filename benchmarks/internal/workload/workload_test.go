@@ -5,6 +5,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime/config"
@@ -96,7 +97,7 @@ func TestMix(t *testing.T) {
 	ms := g.Markets()
 	books := make([]*book.Book, len(ms))
 	for i, m := range ms {
-		books[i] = book.New(m.BookConfig())
+		books[i] = book.New(actors.BookConfig(m))
 	}
 	for i, c := range cmds {
 		if c.Kind == Cancel {

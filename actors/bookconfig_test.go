@@ -1,8 +1,10 @@
-package config
+package actors
 
 import (
 	"fmt"
 	"testing"
+
+	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // TestMaxOpenOrdersDefault: a market that sets no max_open_orders (or 0)
@@ -13,25 +15,25 @@ func TestMaxOpenOrdersDefault(t *testing.T) {
 	for _, tc := range []struct {
 		set  string
 		want int // book.Config.MaxOpenOrders; <= 0: no limit
-	}{{"", DefaultMaxOpenOrders}, {", max_open_orders: 0", DefaultMaxOpenOrders}, {", max_open_orders: 5", 5}, {", max_open_orders: -1", -1}} {
+	}{{"", config.DefaultMaxOpenOrders}, {", max_open_orders: 0", config.DefaultMaxOpenOrders}, {", max_open_orders: 5", 5}, {", max_open_orders: -1", -1}} {
 		doc := fmt.Sprintf("assets:\n  - {name: A, prec_save: 10}\n  - {name: B, prec_save: 10}\nmarkets:\n  - {name: AB, stock: A, money: B, stock_prec: 4, money_prec: 4%s}\n", tc.set)
-		c, err := Parse([]byte(doc))
+		c, err := config.Parse([]byte(doc))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := c.Markets[0].BookConfig().MaxOpenOrders; got != tc.want {
+		if got := BookConfig(c.Markets[0]).MaxOpenOrders; got != tc.want {
 			t.Errorf("market {%s}: the book's max_open_orders is %d; want %d", tc.set, got, tc.want)
 		}
 	}
-	if DefaultMaxOpenOrders <= 0 || DefaultMaxOpenOrders > 10_000 {
-		t.Errorf("DefaultMaxOpenOrders = %d", DefaultMaxOpenOrders)
+	if config.DefaultMaxOpenOrders <= 0 || config.DefaultMaxOpenOrders > 10_000 {
+		t.Errorf("DefaultMaxOpenOrders = %d", config.DefaultMaxOpenOrders)
 	}
-	c, err := Parse(Default)
+	c, err := config.Parse(config.Default)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range c.Markets {
-		if got := m.BookConfig().MaxOpenOrders; got <= 0 {
+		if got := BookConfig(m).MaxOpenOrders; got <= 0 {
 			t.Errorf("default configuration, market %s: no limit of open orders", m.Name)
 		}
 	}
