@@ -33,8 +33,9 @@ func TestCoreImports(t *testing.T) {
 		allowed []string // project and third-party imports
 	}{
 		{"../../actors/fixed", []string{"github.com/holiman/uint256", "github.com/shopspring/decimal"}},
-		{"../../actors/market/book", []string{mod + "actors/fixed", mod + "messages", mod + "runtime/config", "github.com/holiman/uint256"}},
+		{"../../actors/market/book", []string{mod + "actors/fixed", mod + "messages", "github.com/holiman/uint256"}},
 		{"../../actors/balance/ledger", []string{mod + "messages", "github.com/holiman/uint256"}},
+		{"../../actors/corestate", []string{mod + "actors/balance/ledger", mod + "actors/market/book", mod + "messages", mod + "messages/codec"}},
 	}
 	for _, c := range cores {
 		pkg, err := build.ImportDir(c.dir, 0)
