@@ -2,7 +2,7 @@ package actors
 
 import (
 	"github.com/bourse-exchange/bourse/actors/market/book"
-	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/bourse-exchange/bourse/internal/config"
 )
 
 // BookConfig is market m's configuration as its order book needs it.

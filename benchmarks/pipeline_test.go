@@ -14,9 +14,9 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/benchmarks/internal/hist"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
 )
 

@@ -11,10 +11,10 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/actors/market"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/snapshot"
 	"github.com/bourse-exchange/bourse/runtime"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
 )
 

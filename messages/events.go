@@ -185,7 +185,7 @@ type MarketHalted struct {
 // shard count, assets and markets with their ids and precisions) and the
 // markets' trading rules. A new journal's first record holds one; start-up
 // appends another when the configuration file adds assets or markets or
-// changes a rule (runtime/config CheckSpec says which changes are allowed).
+// changes a rule (internal/config CheckSpec says which changes are allowed).
 // Ids are positions: asset i is Assets[i], market i is Markets[i]. Replay
 // changes no balance or order for it.
 type ConfigSet struct {

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/persistence/history"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/persistence/marketdata"
 	"github.com/bourse-exchange/bourse/persistence/snapshot"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // BackupResult is what Backup copied.

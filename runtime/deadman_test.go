@@ -7,9 +7,9 @@ import (
 
 	"github.com/bourse-exchange/bourse/internal/testenv"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // TestDeadMansSwitchSurvivesRestart: a switch armed before a restart is

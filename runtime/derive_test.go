@@ -7,11 +7,11 @@ import (
 	"testing"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/derive"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime"
-	"github.com/bourse-exchange/bourse/runtime/config"
-	"github.com/bourse-exchange/bourse/runtime/derive"
 	"github.com/holiman/uint256"
 )
 

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/actors"
+	"github.com/bourse-exchange/bourse/persistence/derive"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
-	"github.com/bourse-exchange/bourse/runtime/derive"
 )
 
 // Feed hands durable journal records to followers (history, market data,
@@ -107,7 +107,7 @@ func (f *Feed) Next(ctx context.Context, after uint64, max int) ([]pj.Record, er
 }
 
 // Follower is a sink fed from the durable journal in LSN order, as derived
-// records (runtime/derive). It stores its cursor — the LSN of the last
+// records (persistence/derive). It stores its cursor — the LSN of the last
 // record it holds — atomically with what it writes, so after a crash it
 // resumes exactly where it stopped: nothing is written twice, nothing is
 // skipped.

@@ -10,9 +10,9 @@ import (
 
 	"github.com/bourse-exchange/bourse/internal/testenv"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/persistence/dirlock"
 	"github.com/bourse-exchange/bourse/runtime"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // TestStartLocksDataDir: a second node on a data directory in use fails to

@@ -8,7 +8,7 @@ import (
 	"github.com/bourse-exchange/bourse/internal/testnode"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
-	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )

@@ -16,12 +16,12 @@ import (
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/actors/market"
 	"github.com/bourse-exchange/bourse/actors/market/book"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/dirlock"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/persistence/marketdata"
 	"github.com/bourse-exchange/bourse/persistence/snapshot"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // Node is one running exchange: the actor system, its supervisors and the

@@ -13,12 +13,12 @@ import (
 	"github.com/bourse-exchange/bourse/internal/testnode"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/messages/codec"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // startAt starts a node on the journal under dir, or in MySQL at dsn if set.

@@ -13,11 +13,11 @@ import (
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
 	"github.com/bourse-exchange/bourse/actors/corestate"
 	"github.com/bourse-exchange/bourse/actors/market/book"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/messages/codec"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/persistence/snapshot"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
 )
 

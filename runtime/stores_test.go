@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/redis/go-redis/v9"
 )
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 )

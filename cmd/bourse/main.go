@@ -10,7 +10,7 @@
 //	bourse backup [-config FILE] -data-dir DIR [-journal DSN] -out DIR
 //
 // Without -config it uses the embedded default configuration (see
-// runtime/config/bourse.yaml). It recovers its state from the journal in
+// internal/config/bourse.yaml). It recovers its state from the journal in
 // -data-dir, serves the viabtc-compatible HTTP JSON-RPC API on -http-addr and
 // the websocket API on -ws-addr (empty: not served), and stops gracefully on
 // SIGINT or SIGTERM.
@@ -66,11 +66,11 @@ import (
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/edges/httprpc"
 	"github.com/bourse-exchange/bourse/edges/ws"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/netguard"
 	"github.com/bourse-exchange/bourse/persistence/dirlock"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/bourse-exchange/bourse/runtime/alert"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"

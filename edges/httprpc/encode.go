@@ -3,9 +3,9 @@ package httprpc
 import (
 	"strconv"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // Results are encoded by package internal/wire; the functions here only

@@ -13,9 +13,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/fuzzgen"
 	"github.com/bourse-exchange/bourse/runtime"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // The entry-point fuzzer: every JSON-RPC method of a real node (balance

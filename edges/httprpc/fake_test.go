@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // testConfig has precisions that all differ, so that a value printed at the

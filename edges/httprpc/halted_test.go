@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/runtime"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // TestHaltedShown: market.list and market.summary flag a halted market

@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/actors"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // The market methods. market.list and market.summary are answered from

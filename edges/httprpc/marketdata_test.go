@@ -11,8 +11,8 @@ import (
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/derive"
 	"github.com/bourse-exchange/bourse/persistence/marketdata"
-	"github.com/bourse-exchange/bourse/runtime/derive"
 )
 
 // clearNow zeroes a market data command's Now and returns it (-1 for other

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/internal/apidoc"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // call is one request being served: its params, the deadline for the

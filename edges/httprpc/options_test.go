@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // TestOptionCommands: each order-option method builds exactly the command

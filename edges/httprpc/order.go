@@ -4,9 +4,9 @@ import (
 	"strconv"
 
 	"github.com/bourse-exchange/bourse/actors/market/book"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // The order methods (docs/protocol.md "HTTP methods", with Bourse's order

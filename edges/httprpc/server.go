@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/actors"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/netguard"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/gobwas/ws"
 )
 

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/fuzzgen"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // wsTemplates are valid calls of every websocket method.

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/edges/httprpc"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/runtime"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 )

@@ -6,10 +6,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/events"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/gobwas/ws"
 )
 

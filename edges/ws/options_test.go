@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/bourse-exchange/bourse/internal/config"
 )
 
 // orderNote decodes an order.update push: the event (1 PUT, 2 UPDATE, 3

@@ -15,9 +15,9 @@ import (
 
 	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/edges/httprpc"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/netguard"
 	"github.com/bourse-exchange/bourse/persistence/events"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/gobwas/ws"
 )
 
@@ -171,7 +171,7 @@ func New(ex actors.Exchange, bus *events.Bus, opts Options) (*Server, error) {
 		s.http = &http.Client{}
 	}
 	if s.set.PushInterval <= 0 || s.set.OutboundQueue < 1 || s.set.KeepAlive <= 0 || s.set.MaxMessageBytes <= 0 || s.set.BackendTimeout <= 0 || s.set.Protocol == "" {
-		return nil, errors.New("ws: settings incomplete (load them with runtime/config)")
+		return nil, errors.New("ws: settings incomplete (load them with internal/config)")
 	}
 	s.hub = newHub(s, bus)
 	return s, nil

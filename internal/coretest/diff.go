@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/bourse-exchange/bourse/actors"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
 	"github.com/shopspring/decimal"
 )

@@ -7,8 +7,8 @@ import (
 	"slices"
 
 	"github.com/bourse-exchange/bourse/actors/market/book"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/shopspring/decimal"
 )
 

@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
 	"github.com/shopspring/decimal"
 )

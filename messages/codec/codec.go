@@ -454,7 +454,7 @@ func (r *reader) marketHalted() *messages.MarketHalted {
 }
 
 // Limits on a decoded ConfigSet (the configuration's own limits are
-// smaller: runtime/config).
+// smaller: internal/config).
 const (
 	maxSpecAssets  = 1 << 16
 	maxSpecMarkets = 1 << 16

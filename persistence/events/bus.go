@@ -6,8 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/bourse-exchange/bourse/runtime/config"
-	"github.com/bourse-exchange/bourse/runtime/derive"
+	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/persistence/derive"
 )
 
 // Kinds selects which records a bus subscription receives.

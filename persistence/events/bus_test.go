@@ -13,8 +13,8 @@ import (
 
 	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/derive"
 	"github.com/bourse-exchange/bourse/persistence/events"
-	"github.com/bourse-exchange/bourse/runtime/derive"
 	"github.com/holiman/uint256"
 )
 

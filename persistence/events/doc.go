@@ -6,7 +6,7 @@
 //
 // # Messages
 //
-// An Encoder turns each derived record (runtime/derive) into messages, in
+// An Encoder turns each derived record (persistence/derive) into messages, in
 // this order: balances, orders, deals.
 //
 //	balances  [time, user_id, asset, business, change]        one per balance.update

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/wire"
-	"github.com/bourse-exchange/bourse/runtime/config"
-	"github.com/bourse-exchange/bourse/runtime/derive"
+	"github.com/bourse-exchange/bourse/persistence/derive"
 )
 
 // Topic is one of the three event topics (docs/protocol.md "Kafka events").

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/persistence/derive"
 	"github.com/bourse-exchange/bourse/persistence/events"
 	"github.com/bourse-exchange/bourse/persistence/journal"
-	"github.com/bourse-exchange/bourse/runtime/derive"
 )
 
 // TestPublisherJournalMark: every message carries the journal's mark; a

@@ -14,10 +14,10 @@ import (
 	"github.com/bourse-exchange/bourse/internal/testnode"
 
 	"github.com/IBM/sarama"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/persistence/events"
 	"github.com/bourse-exchange/bourse/runtime"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )

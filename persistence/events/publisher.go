@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/persistence/derive"
 	"github.com/bourse-exchange/bourse/persistence/journal"
-	"github.com/bourse-exchange/bourse/runtime/config"
-	"github.com/bourse-exchange/bourse/runtime/derive"
 )
 
 // Message headers set by the publisher, each a decimal ASCII number.

@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/derive"
 	"github.com/bourse-exchange/bourse/persistence/events"
-	"github.com/bourse-exchange/bourse/runtime/config"
-	"github.com/bourse-exchange/bourse/runtime/derive"
 	"github.com/holiman/uint256"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"

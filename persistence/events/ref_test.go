@@ -12,11 +12,11 @@ import (
 	"testing"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/events"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/holiman/uint256"
 	"github.com/shopspring/decimal"
 )
@@ -152,7 +152,7 @@ func options(rng *rand.Rand, m *config.Market) (clientID string, stop int64, stp
 }
 
 // want is an expected message: computed from the journal's events by the
-// reference below, independently of runtime/derive and of the encoder.
+// reference below, independently of persistence/derive and of the encoder.
 type want struct {
 	topic events.Topic
 	key   string

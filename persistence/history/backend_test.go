@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/testenv"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/go-sql-driver/mysql"
 )
 

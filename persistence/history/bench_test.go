@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/runtime/derive"
+	"github.com/bourse-exchange/bourse/persistence/derive"
 )
 
 // tradeRecord is a derived record of one order filled against one maker: a

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/runtime/derive"
+	"github.com/bourse-exchange/bourse/persistence/derive"
 )
 
 // Orders with options (ids continue session's).

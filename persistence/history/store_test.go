@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/runtime/config"
-	"github.com/bourse-exchange/bourse/runtime/derive"
+	"github.com/bourse-exchange/bourse/persistence/derive"
 	"github.com/holiman/uint256"
 )
 

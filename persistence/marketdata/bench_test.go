@@ -9,8 +9,8 @@ import (
 
 	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/derive"
 	"github.com/bourse-exchange/bourse/persistence/marketdata"
-	"github.com/bourse-exchange/bourse/runtime/derive"
 )
 
 // BenchmarkApply measures the follower's Apply: records of one deal each

@@ -11,10 +11,10 @@ import (
 	"testing"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/runtime/config"
-	"github.com/bourse-exchange/bourse/runtime/derive"
+	"github.com/bourse-exchange/bourse/persistence/derive"
 )
 
 // modelConfig: New York time (days of 23 and 25 hours), short retention,

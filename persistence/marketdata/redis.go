@@ -10,9 +10,9 @@ import (
 	"strings"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/wire"
 	"github.com/bourse-exchange/bourse/messages"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/redis/go-redis/v9"
 )
 

@@ -8,10 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/messages"
+	"github.com/bourse-exchange/bourse/persistence/derive"
 	"github.com/bourse-exchange/bourse/persistence/journal"
-	"github.com/bourse-exchange/bourse/runtime/config"
-	"github.com/bourse-exchange/bourse/runtime/derive"
 	"github.com/redis/go-redis/v9"
 )
 

@@ -16,9 +16,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/runtime/alert"
-	"github.com/bourse-exchange/bourse/runtime/config"
 	"github.com/redis/go-redis/v9"
 )
 

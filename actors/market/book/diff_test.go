@@ -7,8 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/coretest"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 var (

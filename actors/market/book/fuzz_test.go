@@ -3,8 +3,8 @@ package book_test
 import (
 	"testing"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/coretest"
-	"github.com/bourse-exchange/bourse/runtime/config"
 )
 
 // FuzzBookCommands turns bytes into a command stream (coretest.Gen drawing

@@ -9,7 +9,7 @@ import (
 	"github.com/bourse-exchange/bourse/actors/market/book"
 	"github.com/bourse-exchange/bourse/benchmarks/internal/hist"
 	"github.com/bourse-exchange/bourse/benchmarks/internal/workload"
-	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/bourse-exchange/bourse/internal/config"
 )
 
 // bookTarget runs the commands on bare books in the calling goroutine:

@@ -18,7 +18,7 @@ import (
 
 	"github.com/bourse-exchange/bourse/benchmarks/internal/hist"
 	"github.com/bourse-exchange/bourse/benchmarks/internal/workload"
-	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/bourse-exchange/bourse/internal/config"
 )
 
 // httpTarget is a server process loaded over keep-alive HTTP connections

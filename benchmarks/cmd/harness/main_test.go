@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/benchmarks/internal/workload"
-	"github.com/bourse-exchange/bourse/runtime/config"
+	"github.com/bourse-exchange/bourse/internal/config"
 )
 
 func TestRates(t *testing.T) {
