@@ -111,60 +111,23 @@ func result(fut *actor.Future) (messages.Reply, error) {
 	return reply, nil
 }
 
-// route sets cmd's ReplyTo and returns the PID of the actor that owns it, or
-// nil for a command naming no existing market.
+// route sets cmd's ReplyTo and returns the PID of the actor that owns it
+// (messages.Routed says which), or nil for a command naming no existing
+// market or one the router does not send to a single actor.
 func (r *Router) route(cmd messages.Command, reply messages.Address) *actor.PID {
-	switch c := cmd.(type) {
-	case *messages.BalanceQuery:
-		c.ReplyTo = reply
-		return r.dir.Shard(c.User)
-	case *messages.BalanceUpdate:
-		c.ReplyTo = reply
-		return r.dir.Shard(c.User)
-	case *messages.PutLimit:
-		c.ReplyTo = reply
-		if r.dir.Market(c.Market) == nil {
-			return nil
-		}
-		return r.dir.Shard(c.User)
-	case *messages.PutMarket:
-		c.ReplyTo = reply
-		if r.dir.Market(c.Market) == nil {
-			return nil
-		}
-		return r.dir.Shard(c.User)
-	case *messages.Cancel:
-		c.ReplyTo = reply
-		return r.dir.Market(c.Market)
-	case *messages.CancelAll:
-		c.ReplyTo = reply
-		return r.dir.Market(c.Market)
-	case *messages.Amend:
-		c.ReplyTo = reply
-		return r.dir.Market(c.Market)
-	case *messages.CancelAfter:
-		c.ReplyTo = reply
-		return r.dir.Market(c.Market)
-	case *messages.MarketHalt:
-		c.ReplyTo = reply
-		return r.dir.Market(c.Market)
-	case *messages.OrderBook:
-		c.ReplyTo = reply
-		return r.dir.Market(c.Market)
-	case *messages.OrderDepth:
-		c.ReplyTo = reply
-		return r.dir.Market(c.Market)
-	case *messages.OrderPending:
-		c.ReplyTo = reply
-		return r.dir.Market(c.Market)
-	case *messages.OrderPendingDetail:
-		c.ReplyTo = reply
-		return r.dir.Market(c.Market)
-	case *messages.MarketSummary:
-		c.ReplyTo = reply
-		return r.dir.Market(c.Market)
+	c, ok := cmd.(messages.Routed)
+	if !ok {
+		return nil
 	}
-	return nil
+	c.SetReplyTo(reply)
+	to := c.Route()
+	switch {
+	case to.HasMarket && r.dir.Market(to.Market) == nil:
+		return nil
+	case to.Owner == messages.ToMarket:
+		return r.dir.Market(to.Market)
+	}
+	return r.dir.Shard(to.User)
 }
 
 // assetSummary asks every shard and sums their rows.
