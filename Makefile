@@ -80,11 +80,11 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzBookCommands -fuzztime $(FUZZTIME) ./actors/market/book
 	$(GO) test -run XXX -fuzz '^FuzzDecodeRequest$$' -fuzztime $(FUZZTIME) ./edges/httprpc
 	$(GO) test -run XXX -fuzz '^FuzzMethodParams$$' -fuzztime $(FUZZTIME) ./edges/httprpc
-	$(GO) test -run XXX -fuzz '^FuzzAppendUnits$$' -fuzztime $(FUZZTIME) ./edges/httprpc
 	$(GO) test -run XXX -fuzz '^FuzzEntryPoints$$' -fuzztime $(FUZZTIME) ./edges/httprpc
 	$(GO) test -run XXX -fuzz '^FuzzDecodeRequest$$' -fuzztime $(FUZZTIME) ./edges/ws
 	$(GO) test -run XXX -fuzz '^FuzzWSEntryPoints$$' -fuzztime $(FUZZTIME) ./edges/ws
-	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./persistence/codec
+	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./messages/codec
+	$(GO) test -run XXX -fuzz FuzzAppendStripped -fuzztime $(FUZZTIME) ./internal/wire
 
 clean:
 	rm -rf bin
