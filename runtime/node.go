@@ -20,8 +20,6 @@ import (
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/dirlock"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
-	"github.com/bourse-exchange/bourse/persistence/marketdata"
-	"github.com/bourse-exchange/bourse/persistence/snapshot"
 )
 
 // Node is one running exchange: the actor system, its supervisors and the
@@ -180,11 +178,8 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 // checkpoint that a crash interrupted: only this node writes there, and it
 // holds the data directory's lock.
 func removeTemp(dataDir string, log *slog.Logger) error {
-	for _, tmp := range []struct {
-		dir    string
-		remove func(string) ([]string, error)
-	}{{SnapshotDir(dataDir), snapshot.RemoveTemp}, {MarketDataDir(dataDir), marketdata.RemoveTemp}} {
-		removed, err := tmp.remove(tmp.dir)
+	for _, dir := range []string{SnapshotDir(dataDir), MarketDataDir(dataDir)} {
+		removed, err := pj.RemoveTemp(dir)
 		if len(removed) > 0 {
 			log.Info("removed the temporary files of an interrupted write", "files", removed)
 		}

@@ -247,6 +247,26 @@ func WriteFileAtomic(path string, data []byte) error {
 	return syncDir(dir)
 }
 
+// RemoveTemp removes the temporary files ("tmp-*") that a write
+// interrupted by a crash left in dir — WriteFileAtomic's, a snapshot's or a
+// market-data checkpoint's — and returns their names. Only the process
+// that writes in dir may call it (the node, at start, holding the data
+// directory's lock): it would remove a write in progress.
+func RemoveTemp(dir string) ([]string, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "tmp-*"))
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, name := range names {
+		if err := os.Remove(name); err != nil {
+			return removed, err
+		}
+		removed = append(removed, name)
+	}
+	return removed, nil
+}
+
 // Identity returns the journal's identity (nil when it has none yet).
 func (j *Files) Identity() (*Identity, error) { return ReadIdentityFile(j.dir) }
 

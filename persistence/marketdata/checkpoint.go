@@ -273,22 +273,3 @@ func (r *reader) u256() (u uint256.Int) {
 	u.SetBytes(r.bytes(uint64(n)))
 	return u
 }
-
-// RemoveTemp removes the temporary files ("tmp-*") that a WriteCheckpoint
-// interrupted by a crash left in dir, and returns their names. Only the
-// process that writes checkpoints in dir may call it (the node, at start,
-// holding the data directory's lock).
-func RemoveTemp(dir string) ([]string, error) {
-	names, err := filepath.Glob(filepath.Join(dir, "tmp-*"))
-	if err != nil {
-		return nil, err
-	}
-	var removed []string
-	for _, name := range names {
-		if err := os.Remove(name); err != nil {
-			return removed, err
-		}
-		removed = append(removed, name)
-	}
-	return removed, nil
-}

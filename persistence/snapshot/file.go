@@ -296,22 +296,3 @@ func Prune(dir string, keep int, hold uint64) (uint64, error) {
 	}
 	return kept[len(kept)-1], nil
 }
-
-// RemoveTemp removes the temporary files ("tmp-*") that a Write interrupted
-// by a crash left in dir, and returns their names. Only the process that
-// writes snapshots in dir may call it (the node, at start, holding the
-// data directory's lock): it would remove a Write's file in progress.
-func RemoveTemp(dir string) ([]string, error) {
-	names, err := filepath.Glob(filepath.Join(dir, "tmp-*"))
-	if err != nil {
-		return nil, err
-	}
-	var removed []string
-	for _, name := range names {
-		if err := os.Remove(name); err != nil {
-			return removed, err
-		}
-		removed = append(removed, name)
-	}
-	return removed, nil
-}
