@@ -228,26 +228,50 @@ func TestPublisherCrash(t *testing.T) {
 			}()
 			opts := events.PublisherOptions{Retries: 2, RetryBackoff: 20 * time.Millisecond, MaxBatchBytes: tc.maxBatch, CloseTimeout: 20 * time.Second}
 			var failures, restarts uint64
-			for round := 0; round < 6; round++ {
+			// life runs one publisher for a while, then kills it (mid-send,
+			// most likely) and returns its failed sends. With outage set
+			// the broker goes down after wait (if it is not down yet) and
+			// stays down: a send in flight when the publisher is killed
+			// meets it until Close has settled that send.
+			life := func(round int, wait time.Duration, outage bool) uint64 {
 				p := newPublisher(t, cfg, opts)
 				ctx, cancel := context.WithCancel(context.Background())
 				n.Feed.Follow(ctx, p, 1+(int(seed)*round)%9, testenv.Quiet())
-				time.Sleep(time.Duration(150+(int(seed)*37*round)%200) * time.Millisecond)
-				if round%2 == 1 {
-					// The broker goes down; the publisher is killed
-					// while it is down; a new one starts after it
-					// came back.
+				time.Sleep(wait)
+				if outage {
 					failing.Store(true)
 					time.Sleep(300 * time.Millisecond)
 				}
-				cancel() // mid-send, most likely
+				cancel()
 				n.Feed.Wait(p.Name())
-				failing.Store(false)
 				if err := p.Close(); err != nil {
 					t.Logf("round %d: Close: %v", round, err)
 				}
-				failures += p.Stats().Failures
 				restarts++
+				return p.Stats().Failures
+			}
+			for round := 0; round < 6; round++ {
+				wait := time.Duration(150+(int(seed)*37*round)%200) * time.Millisecond
+				if round%2 == 0 {
+					failures += life(round, wait, false)
+					continue
+				}
+				// The broker goes down; the publisher is killed while it
+				// is down; a new one starts after it came back. Whether
+				// a send was in flight when it was killed is up to the
+				// scheduler (and with every other request refused, the
+				// publisher's own retries absorb the outage while it
+				// lives): the outage stays on, and a new publisher is
+				// started and killed in it, until a send has failed.
+				hit := life(round, wait, true)
+				for again := 1; hit == 0; again++ {
+					if again == 20 {
+						t.Fatalf("round %d: %d publishers killed in an outage, %d produce requests refused, and no failed send", round, again, failed.Load())
+					}
+					hit = life(round, 50*time.Millisecond, true)
+				}
+				failing.Store(false)
+				failures += hit
 			}
 			close(stop)
 			wg.Wait()

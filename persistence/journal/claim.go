@@ -22,6 +22,13 @@ var ErrClaimed = errors.New("journal table in use")
 // table's claim (the claim's connection also stays alive through it).
 var ClaimCheck = 30 * time.Second
 
+// ClaimRetake is how long a journal whose claim connection was lost waits
+// for the lock when it takes it again. The server ends a session, and
+// releases its locks, only some time after the client closed the
+// connection (longer on a loaded server, or until it notices a dead peer);
+// meanwhile GET_LOCK finds the lock held by the journal's own lost session.
+var ClaimRetake = 10 * time.Second
+
 // claim is a MySQL journal's exclusive claim on its table: a named lock
 // (GET_LOCK) held on a connection of its own for the backend's life. The
 // server releases it when that connection ends, so a killed node's claim
@@ -54,7 +61,7 @@ func lockName(database, table string) string {
 
 func takeClaim(db *sqlx.DB, database, table, where string) (*claim, error) {
 	c := &claim{db: db, name: lockName(database, table), where: where, stop: make(chan struct{}), done: make(chan struct{})}
-	conn, err := c.lock()
+	conn, err := c.lock(0)
 	if err != nil {
 		return nil, err
 	}
@@ -63,16 +70,18 @@ func takeClaim(db *sqlx.DB, database, table, where string) (*claim, error) {
 	return c, nil
 }
 
-// lock takes the named lock on a new connection, without waiting.
-func (c *claim) lock() (*sql.Conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+// lock takes the named lock on a new connection, waiting for it up to
+// wait (whole seconds, rounded up).
+func (c *claim) lock(wait time.Duration) (*sql.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second+wait)
 	defer cancel()
 	conn, err := c.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %s: claim: %w", c.where, err)
 	}
 	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", c.name).Scan(&got); err != nil {
+	secs := int64((wait + time.Second - 1) / time.Second)
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", c.name, secs).Scan(&got); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("journal: %s: claim (GET_LOCK): %w", c.where, err)
 	}
@@ -109,20 +118,26 @@ func (c *claim) watch() {
 	}
 }
 
-// check verifies the claim, taking it again on a new connection if its
-// connection was lost. It reports whether the claim is still held.
+// check verifies the claim, taking it again on a new connection (waiting
+// up to ClaimRetake for the lost session's lock) if its connection was
+// lost. It reports whether the claim is still held. Only the watch
+// goroutine calls it; Writes are not held up meanwhile (mu is taken only
+// to swap the connection).
 func (c *claim) check() bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	old := c.conn
+	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var mine sql.NullBool
-	if err := c.conn.QueryRowContext(ctx, "SELECT IS_USED_LOCK(?) = CONNECTION_ID()", c.name).Scan(&mine); err == nil && mine.Valid && mine.Bool {
+	if err := old.QueryRowContext(ctx, "SELECT IS_USED_LOCK(?) = CONNECTION_ID()", c.name).Scan(&mine); err == nil && mine.Valid && mine.Bool {
 		return true
 	}
-	c.conn.Raw(func(any) error { return driver.ErrBadConn }) // discard it rather than pool it
-	c.conn.Close()
-	conn, err := c.lock()
+	old.Raw(func(any) error { return driver.ErrBadConn }) // discard it rather than pool it
+	old.Close()
+	conn, err := c.lock(ClaimRetake)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err != nil {
 		c.conn = nil
 		c.err = fmt.Errorf("journal: %s: the table's claim was lost: %w", c.where, err)

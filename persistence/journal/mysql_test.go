@@ -2,6 +2,7 @@ package journal
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
@@ -353,6 +354,69 @@ func BenchmarkMySQLWrite(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N*batch)/time.Since(t0).Seconds(), "rows/s")
 		})
+	}
+}
+
+// loseClaimTo makes m's claim connection lost while its lock is held by
+// another session of db (as the server keeps the lock of a closed
+// connection until it ends that session), and returns that session.
+func loseClaimTo(t *testing.T, m *MySQL, db *sql.DB) *sql.Conn {
+	t.Helper()
+	ctx := context.Background()
+	ghost, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ghost.Close() })
+	m.claim.mu.Lock()
+	defer m.claim.mu.Unlock()
+	if _, err := m.claim.conn.ExecContext(ctx, "DO RELEASE_LOCK(?)", m.claim.name); err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	if err := ghost.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", m.claim.name).Scan(&got); err != nil || got != 1 {
+		t.Fatalf("GET_LOCK = %d, %v", got, err)
+	}
+	m.claim.conn.Raw(func(any) error { return driver.ErrBadConn })
+	m.claim.conn.Close()
+	return ghost
+}
+
+// TestMySQLClaimRetake: a journal whose claim connection was lost takes the
+// claim again once the lost session's lock goes (the server ends that
+// session some time after the connection closed: under load after the
+// journal already asks again), waiting up to ClaimRetake; a lock still held
+// after that is a lost claim, and every Write fails.
+func TestMySQLClaimRetake(t *testing.T) {
+	dsn := testenv.MySQLJournal(t)
+	m, _, _ := openMySQL(t, dsn, 0)
+	db, _ := rawDB(t, dsn)
+	defer func(d time.Duration) { ClaimRetake = d }(ClaimRetake)
+	ClaimRetake = 10 * time.Second
+
+	ghost := loseClaimTo(t, m, db)
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		ghost.ExecContext(context.Background(), "DO RELEASE_LOCK(?)", m.claim.name)
+	}()
+	t0 := time.Now()
+	if !m.claim.check() || m.claim.lost() != nil {
+		t.Fatalf("claim not retaken after the lost session's lock went: %v", m.claim.lost())
+	}
+	if waited := time.Since(t0); waited < time.Second {
+		t.Fatalf("retaken after %v, before the other session released the lock", waited)
+	}
+	if err := m.Write(testRecords(1, 2)); err != nil {
+		t.Fatal(err)
+	}
+
+	ClaimRetake = time.Second
+	loseClaimTo(t, m, db)
+	if m.claim.check() || !errors.Is(m.claim.lost(), ErrClaimed) {
+		t.Fatalf("claim held by another session for good: check retook it (lost = %v)", m.claim.lost())
+	}
+	if err := m.Write(testRecords(3, 3)); !errors.Is(err, ErrClaimed) {
+		t.Fatalf("Write after the claim was lost = %v; want ErrClaimed", err)
 	}
 }
 
