@@ -10,9 +10,9 @@ import (
 
 // Invoker runs this edge's query methods in-process for the websocket
 // edge, whose queries take the same params and answer the same results and
-// codes (docs/protocol.md "WebSocket methods"). Each query is a Go method
-// of its own, so no caller names a method by string. It is safe for
-// concurrent use.
+// codes (docs/protocol.md "WebSocket methods"), and the order methods for a
+// connection's own user (owncall.go). Each is a Go method of its own, so
+// no caller names a method by string. It is safe for concurrent use.
 type Invoker struct{ s *Server }
 
 // NewInvoker returns an Invoker asking ex.
@@ -76,8 +76,13 @@ func (v *Invoker) MarketStatusToday(ctx context.Context, dst []byte, params [][]
 }
 
 func (v *Invoker) run(ctx context.Context, dst []byte, params [][]byte, m method) ([]byte, error) {
-	c := call{s: v.s, cfg: v.s.cfg, ctx: ctx, params: params, out: dst}
-	switch e := m(&c).(type) {
+	return v.exec(&call{s: v.s, cfg: v.s.cfg, ctx: ctx, params: params, out: dst}, dst, m)
+}
+
+// exec runs m on c, whose out is dst, and maps its error as Query says.
+func (v *Invoker) exec(c *call, dst []byte, m method) ([]byte, error) {
+	ctx := c.ctx
+	switch e := m(c).(type) {
 	case nil:
 		return c.out, nil
 	case *messages.Error:

@@ -18,6 +18,9 @@ type call struct {
 	ctx    context.Context
 	params [][]byte
 	out    []byte
+	// user is the websocket connection's user when the call places,
+	// cancels or amends that user's orders (owncall.go); 0 over HTTP.
+	user uint32
 }
 
 // method decodes c.params, asks the exchange and appends the result to
@@ -102,6 +105,11 @@ func (c *call) do(cmd messages.Command) (messages.Reply, error) {
 	case *messages.ErrorReply:
 		if r == nil || r.Err == nil {
 			return nil, errInternal
+		}
+		if c.user != 0 && *r.Err == *messages.ErrUserNotMatch {
+			// Another user's order does not exist for a connection
+			// (owncall.go): its existence is not told.
+			return nil, messages.ErrOrderNotFound
 		}
 		return nil, r.Err
 	}

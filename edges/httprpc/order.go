@@ -40,7 +40,7 @@ var limitParams = []string{"user_id", "market", "side", "amount", "price", "take
 // limitArgs reads put_limit's eight params into a command, or returns the
 // code 1 error naming the first bad one.
 func (c *call) limitArgs(p [][]byte) (*messages.PutLimit, error) {
-	user, ok := argUser(p[0], false)
+	user, ok := c.userArg(p[0])
 	if !ok {
 		return nil, errUserID
 	}
@@ -60,11 +60,11 @@ func (c *call) limitArgs(p [][]byte) (*messages.PutLimit, error) {
 	if !ok {
 		return nil, errPositive("price", m.MoneyPrec)
 	}
-	takerFee, ok := argFeeRate(p[5], m.Fee)
+	takerFee, ok := c.feeArg(p[5], m.Fee, m.TakerUnits)
 	if !ok {
 		return nil, errFeeRate("taker_fee_rate", m.Fee)
 	}
-	makerFee, ok := argFeeRate(p[6], m.Fee)
+	makerFee, ok := c.feeArg(p[6], m.Fee, m.MakerUnits)
 	if !ok {
 		return nil, errFeeRate("maker_fee_rate", m.Fee)
 	}
@@ -115,7 +115,7 @@ func (c *call) putLimitEx() error {
 func (c *call) putStopLimit() error {
 	p := c.params
 	if len(p) != 9 && len(p) != 10 {
-		return errCount("9 or 10 params", p, "user_id", "market", "side", "amount", "stop_price", "price", "taker_fee_rate", "maker_fee_rate", "source", "options?")
+		return errCount("9 or 10 params", p, stopLimitParams...)
 	}
 	cmd, err := c.limitArgs([][]byte{p[0], p[1], p[2], p[3], p[5], p[6], p[7], p[8]})
 	if err != nil {
@@ -130,6 +130,12 @@ func (c *call) putStopLimit() error {
 	}
 	return c.place(cmd)
 }
+
+// stopLimitParams names put_stop_limit's params, the last optional.
+var stopLimitParams = []string{"user_id", "market", "side", "amount", "stop_price", "price", "taker_fee_rate", "maker_fee_rate", "source", "options?"}
+
+// stopMarketParams names put_stop_market's params, the last optional.
+var stopMarketParams = []string{"user_id", "market", "side", "amount", "stop_price", "taker_fee_rate", "source", "options?"}
 
 // placeWith places cmd unless err (a bad param) is set.
 func (c *call) placeWith(cmd messages.Command, err error) error {
@@ -160,15 +166,18 @@ func setMarketOptions(cmd *messages.PutMarket, raw []byte) error {
 	return nil
 }
 
+// cancelAllParams names cancel_all's three params.
+var cancelAllParams = []string{"user_id", "market", "side"}
+
 // order.cancel_all [user_id, market, side] (Bourse): cancels every resting
 // order of the user in the market, on one side (1 ask, 2 bid) or both (0),
 // as one journal record; result {"count": N}.
 func (c *call) cancelAll() error {
 	p := c.params
 	if len(p) != 3 {
-		return errCount("3 params", p, "user_id", "market", "side")
+		return errCount("3 params", p, cancelAllParams...)
 	}
-	user, ok := argUser(p[0], false)
+	user, ok := c.userArg(p[0])
 	if !ok {
 		return errUserID
 	}
@@ -213,7 +222,7 @@ var marketParams = []string{"user_id", "market", "side", "amount", "taker_fee_ra
 // marketArgs reads put_market's six params into a command, or returns the
 // code 1 error naming the first bad one.
 func (c *call) marketArgs(p [][]byte) (*messages.PutMarket, error) {
-	user, ok := argUser(p[0], false)
+	user, ok := c.userArg(p[0])
 	if !ok {
 		return nil, errUserID
 	}
@@ -233,7 +242,7 @@ func (c *call) marketArgs(p [][]byte) (*messages.PutMarket, error) {
 	if !ok {
 		return nil, errPositive("amount", prec)
 	}
-	takerFee, ok := argFeeRate(p[4], m.Fee)
+	takerFee, ok := c.feeArg(p[4], m.Fee, m.TakerUnits)
 	if !ok {
 		return nil, errFeeRate("taker_fee_rate", m.Fee)
 	}
@@ -278,7 +287,7 @@ func (c *call) putMarketEx() error {
 func (c *call) putStopMarket() error {
 	p := c.params
 	if len(p) != 7 && len(p) != 8 {
-		return errCount("7 or 8 params", p, "user_id", "market", "side", "amount", "stop_price", "taker_fee_rate", "source", "options?")
+		return errCount("7 or 8 params", p, stopMarketParams...)
 	}
 	cmd, err := c.marketArgs([][]byte{p[0], p[1], p[2], p[3], p[5], p[6]})
 	if err != nil {
@@ -326,7 +335,12 @@ func orderRefNames(byClient bool, more ...string) []string {
 // first bad one.
 func (c *call) orderRef(p [][]byte, zeroOK, byClient bool) (user uint32, m *config.Market, id uint64, clientID string, err error) {
 	var ok bool
-	if user, ok = argUser(p[0], zeroOK); !ok {
+	if zeroOK {
+		user, ok = argUser(p[0], true)
+	} else {
+		user, ok = c.userArg(p[0])
+	}
+	if !ok {
 		if zeroOK {
 			return 0, nil, 0, "", errUserIDZero
 		}

@@ -1,6 +1,9 @@
 package ws
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/bourse-exchange/bourse/edges/httprpc"
 	"github.com/bourse-exchange/bourse/internal/apidoc"
 	"github.com/bourse-exchange/bourse/messages"
@@ -176,3 +179,68 @@ func unsubscribeDoc(k kind) *apidoc.Method {
 	}
 	return m
 }
+
+// ownOrder describes an order method a connection calls for its own user
+// (httprpc.OwnCommand): the HTTP method http without user_id and the fee
+// rates (httprpc.OwnBound), code 6 before authentication, code 10 for
+// another user's order (never 11).
+func ownOrder(http string, examples ...apidoc.Example) *apidoc.Method {
+	m := httprpc.Describe(http)
+	m.Summary += ", for the connection's user"
+	params := make([]apidoc.Param, 0, len(m.Params))
+	for _, p := range m.Params {
+		switch {
+		case p.Name == "taker_fee_rate":
+			m.Summary += ", at the market's configured fee rates (markets[].maker_fee, taker_fee; never the client's)"
+		case !httprpc.OwnBound(p.Name):
+			params = append(params, p)
+		}
+	}
+	m.Params = params
+	m.Auth = true
+	errs := []*messages.Error{messages.ErrRequireAuth}
+	for _, e := range m.Errors {
+		if e != messages.ErrUserNotMatch {
+			errs = append(errs, e)
+		}
+	}
+	m.Errors = errs
+	m.Examples = append(examples, exErr("not authenticated", messages.ErrRequireAuth, examples[0].Params...))
+	return m
+}
+
+// feesSent is the answer to an order sent with the HTTP method's fee
+// rates: too many params.
+func feesSent(names ...string) *messages.Error {
+	return &messages.Error{Code: messages.ErrInvalidArgument.Code,
+		Message: "invalid argument: expected " + strconv.Itoa(len(names)) + " params [" + strings.Join(names, ", ") + "], got " + strconv.Itoa(len(names)+2)}
+}
+
+// The order entry examples run after the HTTP document's (seed orders 3, 4
+// and 6 belong to users 2 and 3; 7 is user 1's bid of 0.2 at 95).
+var (
+	wsBTC       = "BTCUSDT"
+	docPutLimit = ownOrder("order.put_limit", ex("buy 0.1 BTC at 80", wsBTC, 2, "0.1", "80", "web"),
+		exErr("below min_amount", messages.ErrAmountTooSmall, wsBTC, 2, "0.00001", "80", "web"),
+		exErr("fee rates sent", feesSent("market", "side", "amount", "price", "source"), wsBTC, 2, "0.1", "80", "0", "0", "web"))
+	docPutLimitEx = ownOrder("order.put_limit_ex",
+		ex("with a client id", wsBTC, 2, "0.1", "85", "web", map[string]any{"client_id": "ws-1", "time_in_force": "GTC"}),
+		exErr("client id in use", messages.ErrClientIDInUse, wsBTC, 2, "0.1", "84", "web", map[string]any{"client_id": "ws-1"}))
+	docPutMarket   = ownOrder("order.put_market", ex("buy for 10 USDT", wsBTC, 2, "10", "web"))
+	docPutMarketEx = ownOrder("order.put_market_ex",
+		ex("buy for 10 USDT", wsBTC, 2, "10", "web", map[string]any{"stp": "cancel_taker", "client_id": "ws-m"}))
+	docPutStopLimit = ownOrder("order.put_stop_limit",
+		ex("sell if the price falls to 90", wsBTC, 1, "0.01", "90", "89", "web"),
+		exErr("stop already reached", messages.ErrStopWouldTrigger, wsBTC, 1, "0.01", "200", "199", "web"))
+	docPutStopMarket = ownOrder("order.put_stop_market",
+		ex("buy for 10 USDT if the price rises to 130", wsBTC, 2, "10", "130", "web", map[string]any{"client_id": "ws-s"}))
+	docCancel = ownOrder("order.cancel", ex("order 7", wsBTC, seedOrder(7)),
+		exErr("another user's", messages.ErrOrderNotFound, wsBTC, seedOrder(4)))
+	docCancelAll = ownOrder("order.cancel_all", ex("both sides", wsBTC, 0))
+	docAmend     = ownOrder("order.amend", ex("order 7 to 0.1", wsBTC, seedOrder(7), "0.1"),
+		exErr("another user's", messages.ErrOrderNotFound, wsBTC, seedOrder(3), "0.5"))
+)
+
+// seedOrder is the id of the k-th order placed in BTCUSDT (as the HTTP
+// document's examples name them).
+func seedOrder(k int) uint64 { return uint64(k) << 10 }

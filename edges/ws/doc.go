@@ -50,6 +50,16 @@
 // else code 6. Pushes ask the exchange and market data with typed commands
 // and encode with package internal/wire, as the HTTP edge does.
 //
+// Order entry (docs/protocol.md D17): order.put_limit, put_limit_ex,
+// put_market, put_market_ex, put_stop_limit, put_stop_market, cancel,
+// cancel_all and amend run the HTTP edge's method of the same name for the
+// connection's user (httprpc.OwnCommand, one Go method each): its params
+// without user_id and the fee rates, which are the connection's user and
+// the market's configured maker_fee and taker_fee; the same decoders,
+// results and codes, except that another user's order is code 10 "order
+// not found". Before authentication they answer code 6 and send nothing.
+// balance.update is not served here.
+//
 // server.auth [token, source] sends an HTTP GET to auth_url with
 // "Authorization: <token>"; server.sign [access_id, authorisation, tonce]
 // sends a GET to sign_url?access_id=…&tonce=… with "Authorization:

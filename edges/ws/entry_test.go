@@ -26,12 +26,35 @@ var wsTemplates = map[string][]string{
 	"order.history": {`"BTCUSDT"`, `0`, `0`, `0`, `10`, `0`}, "order.subscribe": {`"BTCUSDT"`}, "order.unsubscribe": {},
 	"asset.query":   {`"BTC"`},
 	"asset.history": {`"BTC"`, `""`, `0`, `0`, `0`, `10`}, "asset.subscribe": {`"BTC"`, `"USDT"`}, "asset.unsubscribe": {},
+	// Order entry, for the connection's user (1 when authenticated):
+	// order 1024 is user 2's resting ask.
+	"order.put_limit":       {`"BTCUSDT"`, `2`, `"0.01"`, `"99"`, `"web"`},
+	"order.put_limit_ex":    {`"BTCUSDT"`, `2`, `"0.01"`, `"98"`, `"web"`, `{"client_id":"c-1","stp":"cancel_maker"}`},
+	"order.put_market":      {`"BTCUSDT"`, `2`, `"1"`, `"web"`},
+	"order.put_market_ex":   {`"BTCUSDT"`, `2`, `"1"`, `"web"`, `{"stp":"cancel_taker"}`},
+	"order.put_stop_limit":  {`"BTCUSDT"`, `2`, `"0.01"`, `"150"`, `"151"`, `"web"`, `{"client_id":"s-1"}`},
+	"order.put_stop_market": {`"BTCUSDT"`, `2`, `"1"`, `"150"`, `"web"`},
+	"order.cancel":          {`"BTCUSDT"`, `1024`},
+	"order.cancel_all":      {`"BTCUSDT"`, `0`},
+	"order.amend":           {`"BTCUSDT"`, `2048`, `"0.005"`},
 }
 
 // wsAllowed are the codes a websocket method may answer here: 1 argument,
 // 3 no sign_url (or auth service), 6 before auth, 8 subscription limit, 11
-// auth refused.
-var wsAllowed = []int{1, 3, 6, 8, 11}
+// auth refused; and those of the order entry methods (as over HTTP: 10 to
+// 15, 8 max_open_orders).
+var wsAllowed = []int{1, 3, 6, 8, 10, 11, 12, 13, 14, 15}
+
+// orderEntry are the methods that change the exchange.
+var orderEntry = map[string]bool{"order.put_limit": true, "order.put_limit_ex": true, "order.put_market": true,
+	"order.put_market_ex": true, "order.put_stop_limit": true, "order.put_stop_market": true,
+	"order.cancel": true, "order.cancel_all": true, "order.amend": true}
+
+// changes reports whether a call may change the exchange: only an order
+// entry method, on an authenticated connection, answered with success.
+func changes(c *client, name string, code int) bool {
+	return code == 0 && c.authed && orderEntry[name]
+}
 
 // startWSEntryEnv starts a node and websocket server with funds and two
 // resting orders (their fill makes market data non-empty).
@@ -70,15 +93,34 @@ func wsCall(t *testing.T, c *client, name, params string) int {
 	if len(m.Result) == 0 || !json.Valid(m.Result) {
 		t.Fatalf("%s %s: %s", name, params, m.raw)
 	}
+	if name == "server.auth" {
+		c.authed = true
+	}
 	return 0
+}
+
+// wsCheck is wsCall with the state-hash rule: the exchange's state hash
+// may move only on an authenticated order entry call answered with
+// success (changes). last is the hash before the call; the one after is
+// returned.
+func (e *env) wsCheck(t *testing.T, c *client, name, params, last string) (string, int) {
+	t.Helper()
+	code := wsCall(t, c, name, params)
+	h := e.stateHash(t)
+	if h != last && !changes(c, name, code) {
+		t.Fatalf("%s %s on a connection authenticated=%v answered code %d, yet the state changed", name, params, c.authed, code)
+	}
+	return h, code
 }
 
 // TestWSEntryPoints sends 3,000 generated calls of every websocket method
 // (fuzzgen: random params of every JSON type, valid and near-valid calls)
 // over two connections, one of them authenticated, to a real node. Each
 // call must get exactly one well-formed reply with its id, a refusal one of
-// wsAllowed, the connection must stay open, and — since no websocket
-// method changes the exchange — the state hash must never move.
+// wsAllowed, the connection must stay open, and the state hash may move
+// only on an order entry call of an authenticated connection answered
+// with success (wsCheck); the anonymous connection's calls never move it
+// (unless a generated server.auth authenticated it).
 // FuzzWSEntryPoints explores the same with the fuzzer (make fuzz).
 func TestWSEntryPoints(t *testing.T) {
 	if len(wsTemplates) != len(methods) {
@@ -86,11 +128,12 @@ func TestWSEntryPoints(t *testing.T) {
 	}
 	e := startWSEntryEnv(t)
 	anon, authed := dial(t, e.wsURL), dial(t, e.wsURL)
-	authed.ok("server.auth", "dev:1", "web")
-	before := e.stateHash(t)
+	authed.login("1")
+	last := e.stateHash(t)
 	names := fuzzgen.Names(wsTemplates)
 	r := rand.New(rand.NewPCG(3, 4))
 	codes := map[int]int{}
+	placed := 0
 	for i := range 3000 {
 		in := make([]byte, 24)
 		for j := range in {
@@ -102,28 +145,27 @@ func TestWSEntryPoints(t *testing.T) {
 		if i%2 == 1 {
 			c = authed
 		}
-		codes[wsCall(t, c, name, params)]++
-		if i%100 == 99 {
-			if h := e.stateHash(t); h != before {
-				t.Fatalf("after %d calls (last %s %s) the state hash changed", i+1, name, params)
-			}
+		h, code := e.wsCheck(t, c, name, params, last)
+		codes[code]++
+		if h != last {
+			placed++
 		}
-	}
-	if h := e.stateHash(t); h != before {
-		t.Fatal("the state hash changed")
+		last = h
 	}
 	if st := e.srv.Stats(); st.Open != 2 {
 		t.Errorf("open connections = %d; want 2", st.Open)
 	}
-	if codes[0] < 300 || codes[1] < 300 || codes[6] == 0 {
-		t.Errorf("answers by code %v: the generator is off balance", codes)
+	if codes[0] < 300 || codes[1] < 300 || codes[6] == 0 || placed < 20 {
+		t.Errorf("answers by code %v, %d state changes: the generator is off balance", codes, placed)
 	}
-	t.Logf("3000 calls, answers by code (0: success): %v", codes)
+	t.Logf("3000 calls, answers by code (0: success): %v; %d changed the state", codes, placed)
+	e.recoverAndCheck(t)
 }
 
 // FuzzWSEntryPoints: each input is a sequence of generated calls on a new
 // connection (anonymous, or authenticated when the input's first byte is
-// odd) to a node shared by the fuzzing process.
+// odd) to a node shared by the fuzzing process, with wsCheck's state-hash
+// rule. The corpus it finds is kept in testdata/fuzz/FuzzWSEntryPoints.
 func FuzzWSEntryPoints(f *testing.F) {
 	for i := range 32 {
 		seed := make([]byte, 32)
@@ -136,20 +178,17 @@ func FuzzWSEntryPoints(f *testing.F) {
 	e := startWSEntryEnv(f)
 	names := fuzzgen.Names(wsTemplates)
 	f.Fuzz(func(t *testing.T, in []byte) {
-		before := e.stateHash(t)
+		last := e.stateHash(t)
 		c := dial(t, e.wsURL)
 		if len(in) > 0 && in[0]%2 == 1 {
-			c.ok("server.auth", "dev:1", "web")
+			c.login("1")
 		}
 		g := &fuzzgen.Gen{B: in}
 		for g.More() {
 			name, params := g.Call(names, wsTemplates)
-			wsCall(t, c, name, params)
+			last, _ = e.wsCheck(t, c, name, params, last)
 		}
 		c.nc.Close()
-		if h := e.stateHash(t); h != before {
-			t.Fatalf("the state hash changed")
-		}
 	})
 }
 

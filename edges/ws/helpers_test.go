@@ -31,13 +31,20 @@ type env struct {
 	http  string // HTTP JSON-RPC URL
 	srv   *Server
 	wsURL string
+	dir   string // the node's data directory
 }
 
 // startEnv starts everything on loopback ports; adjust may change the
 // websocket settings and options before the server is built.
 func startEnv(t testing.TB, adjust func(*config.WebSocket, *Options)) *env {
 	t.Helper()
-	cfg, err := config.Parse(config.Default)
+	return startEnvDoc(t, config.Default, adjust)
+}
+
+// startEnvDoc is startEnv with the configuration file doc.
+func startEnvDoc(t testing.TB, doc []byte, adjust func(*config.WebSocket, *Options)) *env {
+	t.Helper()
+	cfg, err := config.Parse(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +87,7 @@ func startEnv(t testing.TB, adjust func(*config.WebSocket, *Options)) *env {
 		hs.Close()
 		node.Shutdown(ctx)
 	})
-	return &env{cfg: cfg, node: node, svc: svc, http: hs.URL, srv: srv, wsURL: "ws://" + ln.Addr().String() + "/"}
+	return &env{cfg: cfg, node: node, svc: svc, http: hs.URL, srv: srv, wsURL: "ws://" + ln.Addr().String() + "/", dir: dir}
 }
 
 // rpc calls the HTTP edge and returns the result, failing the test on an
@@ -145,6 +152,8 @@ type client struct {
 	wmu   sync.Mutex
 	next  int64
 	notes []message // notifications read while waiting for a reply
+	// authed is set by login, and by wsCall on a successful server.auth.
+	authed bool
 }
 
 func dial(t *testing.T, url string) *client {

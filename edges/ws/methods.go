@@ -54,7 +54,17 @@ func init() {
 		"today.subscribe": {marketsSubscribe(kToday), marketsSubscribeDoc("today.update")},
 		"deals.subscribe": {marketsSubscribe(kDeals), marketsSubscribeDoc("deals.update")},
 		"order.subscribe": {(*conn).orderSubscribe, &docOrderSubscribe},
-		"asset.subscribe": {(*conn).assetSubscribe, &docAssetSubscribe},
+
+		"order.put_limit":       {owned((*httprpc.Invoker).PutLimit), docPutLimit},
+		"order.put_limit_ex":    {owned((*httprpc.Invoker).PutLimitEx), docPutLimitEx},
+		"order.put_market":      {owned((*httprpc.Invoker).PutMarket), docPutMarket},
+		"order.put_market_ex":   {owned((*httprpc.Invoker).PutMarketEx), docPutMarketEx},
+		"order.put_stop_limit":  {owned((*httprpc.Invoker).PutStopLimit), docPutStopLimit},
+		"order.put_stop_market": {owned((*httprpc.Invoker).PutStopMarket), docPutStopMarket},
+		"order.cancel":          {owned((*httprpc.Invoker).Cancel), docCancel},
+		"order.cancel_all":      {owned((*httprpc.Invoker).CancelAll), docCancelAll},
+		"order.amend":           {owned((*httprpc.Invoker).Amend), docAmend},
+		"asset.subscribe":       {(*conn).assetSubscribe, &docAssetSubscribe},
 	}
 	for _, k := range []kind{kKline, kDepth, kPrice, kState, kToday, kDeals, kOrder, kAsset} {
 		methods[kindNames[k]+".unsubscribe"] = entry{unsubscribe(k), unsubscribeDoc(k)}
@@ -153,6 +163,19 @@ func private(q httprpc.Query, n int) method {
 		ctx, cancel := c.backend()
 		defer cancel()
 		return q(c.s.inv, ctx, b, params)
+	}
+}
+
+// owned answers with the HTTP edge's order method o for the connection's
+// user (order entry, httprpc.OwnCommand): code 6 before authentication.
+func owned(o httprpc.OwnCommand) method {
+	return func(c *conn, b []byte, p [][]byte) ([]byte, error) {
+		if c.user == 0 {
+			return b, messages.ErrRequireAuth
+		}
+		ctx, cancel := c.backend()
+		defer cancel()
+		return o(c.s.inv, ctx, b, c.user, p)
 	}
 }
 

@@ -58,6 +58,14 @@ type Market struct {
 	// none (default, as viabtc), cancel_taker, cancel_maker or
 	// cancel_both.
 	STP string `yaml:"stp"`
+	// MakerFee and TakerFee are the fee rates of the orders a websocket
+	// connection places for its own user (the client never chooses its
+	// fee there; HTTP callers pass theirs): decimals from 0 to less than
+	// 1 with at most fee_prec decimals; absent: DefaultFeeRate. Local to
+	// the node, like the edges: an order keeps the rates it was placed
+	// with.
+	MakerFee *string `yaml:"maker_fee"`
+	TakerFee *string `yaml:"taker_fee"`
 
 	ID messages.MarketID `yaml:"-"`
 	// Resolved at load.
@@ -66,6 +74,8 @@ type Market struct {
 	Fee        int          `yaml:"-"` // fee_prec
 	MinUnits   int64        `yaml:"-"` // min_amount at stock_prec
 	STPMode    messages.STP `yaml:"-"` // stp
+	MakerUnits int64        `yaml:"-"` // maker_fee at fee_prec
+	TakerUnits int64        `yaml:"-"` // taker_fee at fee_prec
 	// Tuning is tuning.market with tuning.markets[name] over it.
 	Tuning MarketTuning `yaml:"-"`
 }
@@ -190,6 +200,9 @@ const (
 
 // DefaultMinAmount is min_amount when a market omits it.
 const DefaultMinAmount = "0.01"
+
+// DefaultFeeRate is maker_fee and taker_fee when a market omits them.
+const DefaultFeeRate = "0"
 
 // DefaultMaxOpenOrders is max_open_orders when a market omits it (or sets
 // 0): a bound on what one command, a cancel of all of a user's orders, has
@@ -382,13 +395,44 @@ func (c *Config) validateMarket(i int, m *Market) error {
 	} else if m.MaxOpenOrders < -1 {
 		return fieldErr(f+".max_open_orders", "must be positive, or -1 for no limit, got %d", m.MaxOpenOrders)
 	}
+	if err := m.resolveOrderDefaults(f); err != nil {
+		return err
+	}
+	m.ID = messages.MarketID(i)
+	return nil
+}
+
+// resolveOrderDefaults resolves what an order that does not choose gets:
+// stp, and maker_fee and taker_fee (fee_prec resolved before).
+func (m *Market) resolveOrderDefaults(f string) error {
 	mode, ok := ParseSTP(m.STP)
 	if !ok || mode == messages.STPDefault && m.STP != "" {
 		return fieldErr(f+".stp", "must be none, cancel_taker, cancel_maker or cancel_both, got %q", m.STP)
 	}
 	m.STPMode = mode
-	m.ID = messages.MarketID(i)
-	return nil
+	var err error
+	if m.MakerUnits, err = feeRate(f+".maker_fee", m.MakerFee, m.Fee); err != nil {
+		return err
+	}
+	m.TakerUnits, err = feeRate(f+".taker_fee", m.TakerFee, m.Fee)
+	return err
+}
+
+// feeRate resolves a market's maker_fee or taker_fee (nil: DefaultFeeRate)
+// to units at fee_prec: a plain decimal from 0 to less than 1 that fee_prec
+// decimals represent exactly (a rate the file states is never truncated).
+func feeRate(field string, rate *string, feePrec int) (int64, error) {
+	s := DefaultFeeRate
+	if rate != nil {
+		s = *rate
+	}
+	units, neg, err := fixed.ParseInt64(s, feePrec)
+	fine, _, fineErr := fixed.ParseInt64(s, MaxPrecision) // < 1, so it fits at 18 decimals
+	if err != nil || neg || fineErr != nil || units >= int64(fixed.Pow10(feePrec).Uint64()) ||
+		fine != units*int64(fixed.Pow10(MaxPrecision-feePrec).Uint64()) {
+		return 0, fieldErr(field, "must be a decimal from 0 to less than 1 with at most fee_prec (%d) decimals, got %q", feePrec, s)
+	}
+	return units, nil
 }
 
 // Asset returns the asset named name, or nil.

@@ -53,6 +53,11 @@ func TestValidation(t *testing.T) {
 		{"bad min_amount", market(`stock_prec: 8, money_prec: 2, min_amount: "-1"`), "min_amount: must be a non-negative decimal"},
 		{"bad max_open_orders", market(`stock_prec: 8, money_prec: 2, max_open_orders: -2`), "max_open_orders: must be positive, or -1 for no limit"},
 		{"bad stp", market(`stock_prec: 8, money_prec: 2, stp: sometimes`), "stp: must be none, cancel_taker"},
+		{"negative maker_fee", market(`stock_prec: 8, money_prec: 2, maker_fee: "-0.001"`), `maker_fee: must be a decimal from 0 to less than 1 with at most fee_prec (4) decimals, got "-0.001"`},
+		{"taker_fee of 1", market(`stock_prec: 8, money_prec: 2, taker_fee: "1"`), `taker_fee: must be a decimal from 0 to less than 1`},
+		{"taker_fee below fee_prec", market(`stock_prec: 8, money_prec: 2, taker_fee: "0.00015"`), `taker_fee: must be a decimal from 0 to less than 1 with at most fee_prec (4) decimals, got "0.00015"`},
+		{"maker_fee not a number", market(`stock_prec: 8, money_prec: 2, maker_fee: "cheap"`), `maker_fee: must be a decimal`},
+		{"taker_fee huge", market(`stock_prec: 8, money_prec: 2, taker_fee: "123456789012345678901"`), `taker_fee: must be a decimal`},
 		{"duplicate market", assets + "markets:\n  - {name: M, stock: BTC, money: USDT}\n  - {name: M, stock: BTC, money: USDT}\n", `markets[1] (M).name: duplicate market "M"`},
 		{"unknown key", assets + "bogus: 1\n", "field bogus not found"},
 		{"shards", "balance_shards: 0\n" + market("stock_prec: 8, money_prec: 2"), "balance_shards: must be between 1"},
@@ -77,6 +82,9 @@ func TestDefaults(t *testing.T) {
 	if m.Fee != DefaultFeePrec || m.MinUnits != 100 || c.BalanceShards != 4 || c.Assets[0].Show() != 10 {
 		t.Errorf("defaults: fee %d min %d shards %d show %d", m.Fee, m.MinUnits, c.BalanceShards, c.Assets[0].Show())
 	}
+	if m.MakerUnits != 0 || m.TakerUnits != 0 {
+		t.Errorf("default fee rates: maker %d taker %d units; want 0 (DefaultFeeRate)", m.MakerUnits, m.TakerUnits)
+	}
 	embedded, err := Parse(Default)
 	if err != nil {
 		t.Fatal(err)
@@ -94,5 +102,47 @@ func TestJournalDSN(t *testing.T) {
 	doc := append([]byte("journal:\n  dsn: \"root@tcp(127.0.0.1:3306)/bourse?table=j\"\n"), Default...)
 	if c, err = Parse(doc); err != nil || c.Journal.DSN != "root@tcp(127.0.0.1:3306)/bourse?table=j" {
 		t.Fatalf("journal.dsn = %q, %v", c.Journal.DSN, err)
+	}
+}
+
+// TestFeeRates: maker_fee and taker_fee resolve to units at fee_prec, in
+// any decimal form fixed accepts, exactly.
+func TestFeeRates(t *testing.T) {
+	doc := "assets:\n  - {name: A, prec_save: 12}\n  - {name: B, prec_save: 12}\nmarkets:\n" +
+		"  - {name: AB, stock: A, money: B, stock_prec: 4, money_prec: 4, fee_prec: 6, maker_fee: \"0.000125\", taker_fee: \"2.5E-3\"}\n" +
+		"  - {name: BA, stock: B, money: A, stock_prec: 4, money_prec: 4, fee_prec: 0, maker_fee: \"0\", taker_fee: \"0.0\"}\n"
+	c, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := c.Market("AB"); m.MakerUnits != 125 || m.TakerUnits != 2500 {
+		t.Errorf("AB: maker %d taker %d units; want 125 and 2500", m.MakerUnits, m.TakerUnits)
+	}
+	if m := c.Market("BA"); m.MakerUnits != 0 || m.TakerUnits != 0 {
+		t.Errorf("BA: maker %d taker %d units; want 0", m.MakerUnits, m.TakerUnits)
+	}
+}
+
+// TestAdoptKeepsFileFees: the fee rates are local to the node, so the
+// configuration adopted from a journal takes them from the file.
+func TestAdoptKeepsFileFees(t *testing.T) {
+	first, err := Parse(Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Replace(string(Default), `min_amount: "0.0001" }`, `min_amount: "0.0001", maker_fee: "0.0003", taker_fee: "0.0007" }`, 1)
+	now, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := now.Adopt(first.Spec(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := n.Market("BTCUSDT"); m.MakerUnits != 3 || m.TakerUnits != 7 {
+		t.Errorf("adopted BTCUSDT: maker %d taker %d units; want the file's 3 and 7", m.MakerUnits, m.TakerUnits)
+	}
+	if m := n.Market("ETHUSDT"); m.MakerUnits != 0 || m.TakerUnits != 0 {
+		t.Errorf("adopted ETHUSDT: maker %d taker %d units; want the default 0", m.MakerUnits, m.TakerUnits)
 	}
 }

@@ -25,7 +25,8 @@ import (
 // market rule the journal does not, the journal's is kept.
 //
 // Everything else in the file (edges, followers, tuning, snapshot and
-// journal settings, idempotency_window) is local to the node.
+// journal settings, idempotency_window, a market's maker_fee and
+// taker_fee) is local to the node.
 
 // Spec is the durable part of c, as the journal records it.
 func (c *Config) Spec() *messages.ConfigSet {
@@ -162,7 +163,8 @@ func (c *Config) DescribeSpecChange(stored *messages.ConfigSet) []string {
 // journal holds stored, which c must not contradict (CheckSpec): stored's
 // assets and markets, with their ids and rules, and c's node-local
 // settings; with withNew, c's assets and markets stored lacks are appended
-// after them. An asset's prec_show is c's where c has the asset. Where c
+// after them. An asset's prec_show, and a market's maker_fee and
+// taker_fee, are c's where c has the asset or market. Where c
 // sets a market rule (min_amount, max_open_orders, stp) that stored does
 // not, stored's value is kept and notes says so.
 func (c *Config) Adopt(stored *messages.ConfigSet, withNew bool) (n *Config, notes []string, err error) {
@@ -181,10 +183,12 @@ func (c *Config) Adopt(stored *messages.ConfigSet, withNew bool) (n *Config, not
 	}
 	n.Markets = make([]*Market, 0, len(stored.Markets))
 	for _, sm := range stored.Markets {
+		nm := specMarket(stored, sm)
 		if m := c.Market(sm.Name); m != nil {
 			notes = append(notes, ruleNotes(m, sm)...)
+			nm.MakerFee, nm.TakerFee = m.MakerFee, m.TakerFee // node-local, as prec_show
 		}
-		n.Markets = append(n.Markets, specMarket(stored, sm))
+		n.Markets = append(n.Markets, nm)
 	}
 	if withNew {
 		for _, a := range c.Assets {
