@@ -17,6 +17,7 @@ import (
 	"github.com/bourse-exchange/bourse/benchmarks/internal/hist"
 	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/testenv"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/messages/codec"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
@@ -185,14 +186,11 @@ func startDurable(tb testing.TB, markets int, mode journal.Mode, server string) 
 	if server != "" {
 		dsn = testenv.WithParam(server, "table", testenv.MySQLTable(tb, server))
 	}
-	node, err := runtime.Start(cfg, runtime.Options{
+	node := testnode.Start(tb, cfg, runtime.Options{
 		Logger:  testenv.Quiet(),
 		DataDir: dataDir, JournalDSN: dsn,
 		Journal: journal.Options{Mode: mode},
 	})
-	if err != nil {
-		tb.Fatal(err)
-	}
 	if node.Recovered.LastLSN != 0 || node.Journal.LastLSN() != seed.LSN {
 		tb.Fatalf("durable node: journal at LSN %d; want the empty journal after the seed snapshot (LSN %d)",
 			node.Journal.LastLSN(), seed.LSN)

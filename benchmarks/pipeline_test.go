@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bourse-exchange/bourse/internal/testenv"
-
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/benchmarks/internal/hist"
 	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/internal/testenv"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/holiman/uint256"
@@ -97,14 +97,11 @@ func startPipeline(tb testing.TB, markets int, mailbox []actor.PropsOption) *pip
 	if len(cfg.Markets) != markets {
 		tb.Fatalf("config has %d markets; want %d", len(cfg.Markets), markets)
 	}
-	node, err := runtime.Start(cfg, runtime.Options{
+	node := testnode.Start(tb, cfg, runtime.Options{
 		Logger:      testenv.Quiet(),
 		MarketProps: mailbox,
 		ShardProps:  mailbox,
 	})
-	if err != nil {
-		tb.Fatal(err)
-	}
 	p := &pipeline{node: node, cfg: cfg, dir: node.Router.Directory(), mailbox: mailbox,
 		work: newWorkload(cfg.Markets, uint64(markets))}
 	// Deposits go through Router.Do (a future each): setup, not measured.

@@ -6,12 +6,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bourse-exchange/bourse/internal/testenv"
-
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/actors/market"
 	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/internal/testenv"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/snapshot"
 	"github.com/bourse-exchange/bourse/runtime"
@@ -72,10 +72,7 @@ func tunedConfig(tb testing.TB, markets int, k tuningKnob) *config.Config {
 // resting in every book.
 func startTuned(tb testing.TB, cfg *config.Config, props []actor.PropsOption) *pipeline {
 	tb.Helper()
-	node, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), MarketProps: props})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	node := testnode.Start(tb, cfg, runtime.Options{Logger: testenv.Quiet(), MarketProps: props})
 	p := &pipeline{node: node, cfg: cfg, dir: node.Router.Directory(), work: newWorkload(cfg.Markets, uint64(len(cfg.Markets)))}
 	var amount uint256.Int
 	amount.Mul(uint256.NewInt(depositWhole), uint256.NewInt(1_000_000_000_000))
@@ -203,12 +200,9 @@ func startDurableTuned(tb testing.TB, markets int, mode journal.Mode, tuning str
 	if _, err := snapshot.Write(runtime.SnapshotDir(dataDir), seed); err != nil {
 		tb.Fatal(err)
 	}
-	node, err := runtime.Start(cfg, runtime.Options{
+	node := testnode.Start(tb, cfg, runtime.Options{
 		Logger: testenv.Quiet(), DataDir: dataDir, Journal: journal.Options{Mode: mode},
 	})
-	if err != nil {
-		tb.Fatal(err)
-	}
 	if node.Journal.LastLSN() != seed.LSN {
 		tb.Fatalf("tuned node: journal at LSN %d; want the seed snapshot's %d", node.Journal.LastLSN(), seed.LSN)
 	}

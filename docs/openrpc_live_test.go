@@ -1,23 +1,20 @@
 package docs
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bourse-exchange/bourse/internal/apidoc"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 )
@@ -126,61 +123,13 @@ type node struct {
 func startNode(t *testing.T) *node {
 	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "bourse")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/bourse").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "-http-addr", "127.0.0.1:0", "-ws-addr", "127.0.0.1:0",
-		"-data-dir", filepath.Join(dir, "data"), "-dev-auth")
-	stderr, err := cmd.StderrPipe()
+	bin, err := testnode.Build(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
-	return waitAddrs(t, stderr)
-}
-
-// waitAddrs reads the node's log until it names both listeners.
-func waitAddrs(t *testing.T, stderr io.Reader) *node {
-	t.Helper()
-	httpRe := regexp.MustCompile(`msg="HTTP JSON-RPC listening" addr=(\S+)`)
-	wsRe := regexp.MustCompile(`msg="websocket listening" addr=(\S+)`)
-	found := make(chan *node, 1)
-	go func() {
-		n, sent := &node{}, false
-		sc := bufio.NewScanner(stderr) // read to the end: the node must not block on its log
-		for sc.Scan() {
-			if m := httpRe.FindStringSubmatch(sc.Text()); m != nil {
-				n.url = "http://" + m[1] + "/"
-			}
-			if m := wsRe.FindStringSubmatch(sc.Text()); m != nil {
-				n.ws = "ws://" + m[1] + "/"
-			}
-			if n.url != "" && n.ws != "" && !sent {
-				found <- &node{url: n.url, ws: n.ws}
-				sent = true
-			}
-		}
-	}()
-	select {
-	case n := <-found:
-		return n
-	case <-time.After(60 * time.Second):
-		t.Fatal("the node did not log its addresses")
-	}
-	return nil
+	p := testnode.StartProcess(t, exec.Command(bin, "-http-addr", "127.0.0.1:0", "-ws-addr", "127.0.0.1:0",
+		"-data-dir", filepath.Join(dir, "data"), "-dev-auth"))
+	return &node{url: p.URL, ws: "ws://" + p.WS(t) + "/"}
 }
 
 type rpcError struct {

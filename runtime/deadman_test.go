@@ -5,9 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bourse-exchange/bourse/internal/testenv"
-
 	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime"
 )
@@ -23,11 +22,7 @@ func TestDeadMansSwitchSurvivesRestart(t *testing.T) {
 	}
 	dir := t.TempDir()
 	start := func() *runtime.Node {
-		n, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: dir, TickInterval: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
+		return testnode.Start(t, cfg, runtime.Options{DataDir: dir, TickInterval: -1})
 	}
 	m := cfg.Markets[0]
 	const t0 = int64(1_700_000_000_000_000)
@@ -90,10 +85,7 @@ func TestShutdownTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := testnode.Start(t, cfg, runtime.Options{DataDir: t.TempDir()})
 	if err := n.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}

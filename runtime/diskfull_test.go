@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bourse-exchange/bourse/internal/testenv"
-
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/messages"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime"
@@ -109,11 +108,8 @@ func fillDisk(t *testing.T, dir string, d *disk, mode journal.Mode, halt func(er
 	}
 	pj.WrapFile = d.wrap
 	defer func() { pj.WrapFile = nil }()
-	n, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: dir, TickInterval: -1,
+	n := testnode.Start(t, cfg, runtime.Options{DataDir: dir, TickInterval: -1,
 		Journal: journal.Options{Mode: mode, Halt: halt}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := cfg.Market("BTCUSDT")
 	btc, usdt := cfg.Asset("BTC").ID, cfg.Asset("USDT").ID
 	out := &outcome{acked: map[uint64]bool{}, refused: map[uint64]bool{}, orders: map[uint64]bool{}}
@@ -258,11 +254,7 @@ func diskFailure(t *testing.T, d *disk) {
 	sameSet(t, "order", orders, out.orders)
 	// And the node restarts on it: the refused deposits apply now, once.
 	cfg, _ := config.Parse(config.Default)
-	n2, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: dir, TickInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n2.Shutdown(context.Background())
+	n2 := testnode.Start(t, cfg, runtime.Options{DataDir: dir, TickInterval: -1})
 	for id := range out.refused {
 		if r := do(t, n2, &messages.BalanceUpdate{User: 3, Asset: cfg.Asset("USDT").ID, Business: "deposit", BusinessID: id, Change: save("1"), Time: 4}); fmt.Sprintf("%T", r) != "*messages.StatusReply" {
 			t.Errorf("re-sent refused deposit %d after restart: %#v; want success", id, r)

@@ -9,12 +9,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bourse-exchange/bourse/internal/testenv"
-
 	"github.com/bourse-exchange/bourse/actors/corestate"
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/internal/testenv"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/messages"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime"
@@ -167,10 +167,7 @@ func TestConfigChangeRefused(t *testing.T) {
 // is empty, the state hash live. It returns market.summary of ETHUSDT.
 func checkLeftOut(t *testing.T, dir string, cfg *config.Config, name string, want map[string]messages.MarketID, live string) messages.Reply {
 	t.Helper()
-	n, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: dir, TickInterval: -1})
-	if err != nil {
-		t.Fatalf("%s: start: %v", name, err)
-	}
+	n := testnode.Start(t, cfg, runtime.Options{DataDir: dir, TickInterval: -1})
 	defer n.Shutdown(context.Background())
 	if len(n.Config.Markets) != len(want) {
 		t.Errorf("%s: %d markets; want %d", name, len(n.Config.Markets), len(want))

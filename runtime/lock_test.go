@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bourse-exchange/bourse/internal/testenv"
-
 	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/internal/testenv"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/persistence/dirlock"
 	"github.com/bourse-exchange/bourse/runtime"
 )
@@ -24,20 +24,14 @@ func TestStartLocksDataDir(t *testing.T) {
 	}
 	dir := t.TempDir()
 	opts := runtime.Options{Logger: testenv.Quiet(), DataDir: dir, TickInterval: -1}
-	n, err := runtime.Start(cfg, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := testnode.Start(t, cfg, opts)
 	if _, err := runtime.Start(cfg, opts); !errors.Is(err, dirlock.ErrLocked) || !strings.Contains(err.Error(), dir) {
 		t.Fatalf("second Start = %v; want ErrLocked naming %s", err, dir)
 	}
 	if err := n.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	n, err = runtime.Start(cfg, opts)
-	if err != nil {
-		t.Fatalf("Start after Shutdown: %v", err)
-	}
+	n = testnode.Start(t, cfg, opts) // after Shutdown
 	n.Shutdown(context.Background())
 }
 
@@ -63,10 +57,7 @@ func TestStartRemovesTempFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: dir, TickInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := testnode.Start(t, cfg, runtime.Options{DataDir: dir, TickInterval: -1})
 	defer n.Shutdown(context.Background())
 	for _, f := range tmps {
 		if _, err := os.Stat(f); !os.IsNotExist(err) {

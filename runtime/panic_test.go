@@ -7,10 +7,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/bourse-exchange/bourse/internal/testenv"
-
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime"
 )
@@ -51,13 +50,10 @@ func TestPanicRecovery(t *testing.T) {
 		}
 		return false
 	}
-	n, err := runtime.Start(cfg, runtime.Options{
-		Logger: testenv.Quiet(), DataDir: dir,
+	n := testnode.Start(t, cfg, runtime.Options{
+		DataDir: dir,
 		Journal: journal.Options{Mode: journal.Sync}, Faults: faults,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var (
 		mu    sync.Mutex
 		acked []*messages.BalanceUpdate

@@ -7,10 +7,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/bourse-exchange/bourse/internal/testenv"
-
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/messages"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime"
@@ -40,13 +39,10 @@ func TestReadyAndJournalFailedGauge(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fail atomic.Bool
-	n, err := runtime.Start(cfg, runtime.Options{
-		Logger: testenv.Quiet(), DataDir: t.TempDir(), TickInterval: -1,
+	n := testnode.Start(t, cfg, runtime.Options{
+		DataDir: t.TempDir(), TickInterval: -1,
 		WrapBackend: func(b journal.Backend) journal.Backend { return failingBackend{b, &fail} },
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer n.Shutdown(context.Background())
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(n.Metrics())

@@ -6,10 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bourse-exchange/bourse/internal/testenv"
-
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime"
 )
@@ -51,11 +50,8 @@ func TestShardRebuildWithJournaledReservation(t *testing.T) {
 		return false
 	}
 	dir := t.TempDir()
-	n, err = runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: dir,
+	n = testnode.Start(t, cfg, runtime.Options{DataDir: dir,
 		Journal: journal.Options{Mode: journal.Sync}, Faults: faults})
-	if err != nil {
-		t.Fatal(err)
-	}
 	usdt := cfg.Asset("USDT").ID
 	do(t, n, &messages.BalanceUpdate{User: 1, Asset: usdt, Business: "deposit", BusinessID: 1, Change: save("100"), Time: 1})
 	done := make(chan messages.Reply, 1)

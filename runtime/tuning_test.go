@@ -7,12 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bourse-exchange/bourse/internal/testenv"
-
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/messages"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
 	"github.com/bourse-exchange/bourse/runtime"
@@ -184,8 +183,7 @@ func TestBoundedMailbox(t *testing.T) {
 	m := cfg.Market("BTCUSDT")
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once bool // touched only by the BTCUSDT actor
-	n, err := runtime.Start(cfg, runtime.Options{
-		Logger: testenv.Quiet(),
+	n := testnode.Start(t, cfg, runtime.Options{
 		Faults: func(actorName, point string, cmd messages.Command) bool {
 			if actorName == "market-0" && point == "decide" && !once {
 				once = true
@@ -195,9 +193,6 @@ func TestBoundedMailbox(t *testing.T) {
 			return false
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer n.Shutdown(context.Background())
 	usdt := cfg.Asset("USDT").ID
 	do(t, n, &messages.BalanceUpdate{User: 1, Asset: usdt, Business: "deposit", BusinessID: 1, Change: save("100000"), Time: 1})

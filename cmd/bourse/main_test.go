@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -10,18 +9,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/bourse-exchange/bourse/internal/testnode"
 )
 
 // server is a running bourse binary.
 type server struct {
 	url string
 	cmd *exec.Cmd
-	ws  chan string // the websocket address, once logged
+	ws  <-chan string // the websocket address, once logged
 }
 
 // binary is the bourse binary built once for this package's tests.
@@ -33,9 +31,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "bourse")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+	if binary, err = testnode.Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -62,48 +59,8 @@ func startIn(t *testing.T, dataDir string, args ...string) *server {
 // address; the test's cleanup stops it with SIGTERM if it still runs.
 func startCmd(t *testing.T, cmd *exec.Cmd) *server {
 	t.Helper()
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState != nil {
-			return
-		}
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			t.Error("server did not stop within 10s of SIGTERM")
-		}
-	})
-	addrRe := regexp.MustCompile(`msg="HTTP JSON-RPC listening" addr=(\S+)`)
-	wsRe := regexp.MustCompile(`msg="websocket listening" addr=(\S+)`)
-	found, wsFound := make(chan string, 1), make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := addrRe.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-			if m := wsRe.FindStringSubmatch(sc.Text()); m != nil {
-				wsFound <- m[1]
-			}
-		}
-	}()
-	select {
-	case addr := <-found:
-		return &server{url: "http://" + addr + "/", cmd: cmd, ws: wsFound}
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not log its address")
-	}
-	return nil
+	p := testnode.StartProcess(t, cmd)
+	return &server{url: p.URL, cmd: p.Cmd, ws: p.WSAddr}
 }
 
 type rpcError struct {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/runtime"
 )
 
@@ -20,10 +21,7 @@ func TestHaltedShown(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "data")
 	start := func() (*runtime.Node, *Server) {
-		node, err := runtime.Start(cfg, runtime.Options{DataDir: dir, TickInterval: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
+		node := testnode.Start(t, cfg, runtime.Options{DataDir: dir, TickInterval: -1})
 		return node, New(node.Router)
 	}
 	call := func(s *Server, method, params string) string {

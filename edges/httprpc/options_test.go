@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime"
 )
@@ -284,10 +285,7 @@ func startOptNode(t *testing.T, edit func(yaml string) string) *optNode {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "data")
-	node, err := runtime.Start(cfg, runtime.Options{DataDir: dir, TickInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	node := testnode.Start(t, cfg, runtime.Options{DataDir: dir, TickInterval: -1})
 	n := &optNode{t: t, cfg: cfg, dir: dir, node: node, h: New(node.Router).Handler()}
 	t.Cleanup(func() {
 		if !n.done {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bourse-exchange/bourse/edges/httprpc"
 	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
@@ -56,10 +57,7 @@ func startEnvDoc(t testing.TB, doc []byte, adjust func(*config.WebSocket, *Optio
 	}
 	opts.Settings = &set
 	dir := filepath.Join(t.TempDir(), "data")
-	node, err := runtime.Start(cfg, runtime.Options{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	node := testnode.Start(t, cfg, runtime.Options{DataDir: dir})
 	svc, err := node.StartServices(context.Background(), dir)
 	if err != nil {
 		node.Shutdown(context.Background())

@@ -12,12 +12,10 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/bourse-exchange/bourse/internal/testnode"
-
-	"github.com/bourse-exchange/bourse/internal/testenv"
-
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/internal/testenv"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/persistence/history"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
@@ -172,10 +170,7 @@ func TestFollowNode(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := t.TempDir()
-		n, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
+		n := testnode.Start(t, cfg, runtime.Options{DataDir: dir})
 		tr := newTrader(cfg, 11)
 		s := b.Open(t, b.Options(cfg))
 		tr.run(t, n, 150) // before the follower starts: it reads the journal's files

@@ -15,6 +15,7 @@ import (
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/testenv"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/messages/codec"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
@@ -44,14 +45,10 @@ func save(s string) uint256.Int {
 // its markets are told the time only by Node.Tick.
 func startAt(t *testing.T, cfg *config.Config, dir, dsn string, mode journal.Mode) *runtime.Node {
 	t.Helper()
-	n, err := runtime.Start(cfg, runtime.Options{
-		Logger: testenv.Quiet(), DataDir: dir, JournalDSN: dsn,
+	return testnode.Start(t, cfg, runtime.Options{
+		DataDir: dir, JournalDSN: dsn,
 		Journal: journal.Options{Mode: mode}, TickInterval: -1,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // largeMakers is how many resting orders each large command consumes.
