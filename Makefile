@@ -4,7 +4,7 @@ SHELL    := /bin/bash
 BIN      := bin/bourse
 FUZZTIME ?= 10s
 
-.PHONY: run build test lint bench bench-full bench-ws bench-followers fuzz soak outage verify clean simulate
+.PHONY: run build test lint bench bench-full bench-ws bench-followers fuzz soak outage verify clean simulate simulate-cluster
 
 ## run: build and start the exchange on the embedded default config (HTTP on 127.0.0.1:8080)
 run: build
@@ -64,6 +64,11 @@ soak:
 ## simulate: the seeded whole-tree simulation for 5,000 seeds (make test runs 300; BOURSE_SIM_SEED=N reruns one)
 simulate:
 	BOURSE_SIM_SEEDS=$${BOURSE_SIM_SEEDS:-5000} $(GO) test -count=1 -run TestSimulation -v -timeout 60m ./runtime
+
+## simulate-cluster: the deterministic Raft cluster simulation (internal/clustersim) for 1,000 seeds on 3 and 5 nodes
+## (make test runs 2; BOURSE_CLUSTER_SEED=N reruns one with its trace)
+simulate-cluster:
+	BOURSE_CLUSTER_SEEDS=$${BOURSE_CLUSTER_SEEDS:-1000} $(GO) test -count=1 -run TestSimulate -v -timeout 120m ./internal/clustersim
 
 ## outage: 10 rounds of MariaDB, Redis and Kafka outages (each cut alone, then all three) under load, through
 ## test-controlled proxies (needs BOURSE_TEST_MYSQL_DSN and BOURSE_TEST_REDIS_ADDR; see RELIABILITY.md)

@@ -33,6 +33,10 @@ type Engine struct {
 	Events []messages.Event
 	// Replay enables the shadow cores (state after replaying Events).
 	Replay bool
+	// OnAppend, if set, receives the events of every step in the order
+	// the actors would journal them (a command's own step, then the steps
+	// it causes): internal/clustersim proposes them.
+	OnAppend func([]messages.Event)
 
 	cores        []*balance.Shard // the shards' state around Shards
 	shadowBooks  []*book.Book
@@ -96,6 +100,22 @@ func NewEngine(cfg *config.Config, shards int, replay bool) *Engine {
 	}
 	for range cfg.Assets {
 		e.Net = append(e.Net, new(big.Int))
+	}
+	return e
+}
+
+// EngineFrom returns an engine over existing cores — books by MarketID,
+// shards whose ledger i owns users u with u % len(shards) == i, and net
+// (Σ deposits − Σ withdrawals per asset) — as actors are spawned from a
+// recovered state. The engine takes the cores over; shadow replay is off.
+func EngineFrom(cfg *config.Config, books []*book.Book, shards []*ledger.Ledger, net []*big.Int) *Engine {
+	e := &Engine{Cfg: cfg, Books: books, Shards: shards, Net: net}
+	e.post = &post{e}
+	for i, l := range shards {
+		e.cores = append(e.cores, balance.NewShard(l, i))
+	}
+	for range books {
+		e.dirty = append(e.dirty, true)
 	}
 	return e
 }
@@ -274,6 +294,9 @@ func (p *post) Append(events []messages.Event) uint64 {
 	e := p.e
 	e.lsn++
 	e.out.events = events
+	if e.OnAppend != nil {
+		e.OnAppend(events)
+	}
 	if e.Replay {
 		for _, ev := range events {
 			for _, b := range e.shadowBooks {
