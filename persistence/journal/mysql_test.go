@@ -464,3 +464,41 @@ func TestMySQLClaim(t *testing.T) {
 		t.Fatalf("ScanMySQL created %s (%d, %v)", table, tables, err)
 	}
 }
+
+func TestMySQLTruncateAfter(t *testing.T) {
+	dsn := testenv.MySQLJournal(t)
+	m, _, _ := openMySQL(t, dsn, 0)
+	if err := m.Write(testRecords(1, 20)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.TruncateAfter(25); err != nil || m.LastLSN() != 20 {
+		t.Fatalf("cut past the end: %v, last %d", err, m.LastLSN())
+	}
+	if err := m.TruncateAfter(12); err != nil || m.LastLSN() != 12 {
+		t.Fatalf("cut: %v, last %d", err, m.LastLSN())
+	}
+	if err := m.Write(testRecords(14, 14)); err == nil {
+		t.Fatal("a gap after the cut was written")
+	}
+	if err := m.Write(testRecords(13, 15)); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	m, rec, got := openMySQL(t, dsn, 0)
+	if rec.LastLSN != 15 || len(got) != 15 {
+		t.Fatalf("reopened: %+v, %d records", rec, len(got))
+	}
+	for i, r := range got {
+		sameRecord(t, r, testRecord(uint64(i+1)))
+	}
+	if err := m.ResetAfter(40); err != nil || m.LastLSN() != 40 {
+		t.Fatalf("reset: %v, last %d", err, m.LastLSN())
+	}
+	if err := m.Write(testRecords(41, 42)); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if _, rec, got = openMySQL(t, dsn, 40); rec.LastLSN != 42 || len(got) != 2 || got[0].LSN != 41 {
+		t.Fatalf("after reset: %+v, %d records", rec, len(got))
+	}
+}

@@ -99,3 +99,40 @@ func endOf(path string, lsn uint64) (int64, error) {
 	}
 	return 0, fmt.Errorf("%w: segment %s does not hold record %d", ErrCorrupt, filepath.Base(path), lsn)
 }
+
+// TruncateAfter is Files.TruncateAfter for the table: one DELETE of the
+// rows after lsn, committed before it returns (a record's chunks share its
+// LSN, so a record goes whole).
+func (m *MySQL) TruncateAfter(lsn uint64) error {
+	if m.broken != nil {
+		return m.broken
+	}
+	if lsn >= m.lastLSN {
+		return nil
+	}
+	return m.deleteAfter(lsn, lsn)
+}
+
+// ResetAfter is Files.ResetAfter for the table: every row is deleted and
+// the journal continues at after+1.
+func (m *MySQL) ResetAfter(after uint64) error {
+	if m.broken != nil {
+		return m.broken
+	}
+	return m.deleteAfter(0, after)
+}
+
+// deleteAfter deletes the rows with LSN > cut; the journal's last LSN is
+// then last. A DELETE whose outcome is not known (the connection lost
+// during it) makes every later call fail, as a failed COMMIT does.
+func (m *MySQL) deleteAfter(cut, last uint64) error {
+	if err := m.claim.lost(); err != nil {
+		return err
+	}
+	if _, err := m.db.Exec("DELETE FROM `"+m.table+"` WHERE lsn > ?", cut); err != nil {
+		m.broken = fmt.Errorf("%w: %s: delete after LSN %d: %v", ErrOutcomeUnknown, m.where, cut, err)
+		return m.broken
+	}
+	m.lastLSN = last
+	return nil
+}
