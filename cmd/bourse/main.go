@@ -17,7 +17,8 @@
 //
 // The websocket API authenticates with server.auth against -auth-url (or
 // websocket.auth_url). -dev-auth, for development only and refused unless
-// -ws-addr is loopback, also accepts tokens "dev:<user_id>".
+// -ws-addr is loopback, also accepts tokens "dev:<user_id>": whoever reaches
+// the websocket can then place and cancel orders as any user.
 //
 // The journal is kept in segment files under -data-dir, or, with -journal
 // (or journal.dsn in the configuration), in a MySQL/MariaDB table: DSN is a
@@ -311,7 +312,7 @@ func parseRunFlags(args []string) (*runFlags, error) {
 	fs.StringVar(&f.wsAddr, "ws-addr", ws.DefaultAddr, "listen address of the websocket API (empty: not served)")
 	fs.StringVar(&f.authURL, "auth-url", "", "websocket server.auth checks tokens with an HTTP GET to this URL (default: websocket.auth_url of the configuration)")
 	fs.StringVar(&f.signURL, "sign-url", "", "websocket server.sign checks signatures with an HTTP GET to this URL (default: websocket.sign_url of the configuration)")
-	fs.BoolVar(&f.devAuth, "dev-auth", false, "development only: websocket server.auth also accepts tokens \"dev:<user_id>\" (refused unless -ws-addr is loopback)")
+	fs.BoolVar(&f.devAuth, "dev-auth", false, "development only: websocket server.auth also accepts tokens \"dev:<user_id>\", so whoever reaches the websocket can trade as any user (refused unless -ws-addr is loopback)")
 	fs.StringVar(&f.httpToken, "http-token", os.Getenv("BOURSE_HTTP_TOKEN"), "if set, HTTP requests need 'Authorization: Bearer TOKEN' (default $BOURSE_HTTP_TOKEN)")
 	fs.StringVar(&f.tokenFile, "http-token-file", "", "bearer tokens, one per line (# comments); any of them is accepted; re-read on SIGHUP (token rotation without a restart)")
 	f.journalDSN = journalFlag(fs)
@@ -522,6 +523,9 @@ func (r *nodeRun) startWS() error {
 	r.wsSrv, r.wsLn = wsSrv, wsLn
 	r.reg.MustRegister(wsSrv.Collector())
 	r.log.Info("websocket listening", "addr", wsLn.Addr().String(), "auth_url", r.cfg.WebSocket.AuthURL != "", "dev_auth", r.f.devAuth)
+	if r.f.devAuth {
+		r.log.Warn("-dev-auth: server.auth accepts dev:<user_id>; anyone reaching the websocket can trade as any user (development only)")
+	}
 	return nil
 }
 
