@@ -229,7 +229,7 @@ func FuzzEntryPoints(f *testing.F) {
 	names := fuzzgen.Names(entryTemplates)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		n := startEntryNode(t)
-		g := &fuzzgen.Gen{B: in}
+		g := fuzzgen.New(in)
 		for g.More() {
 			name, params := g.Call(names, entryTemplates)
 			n.check(t, name, params)
@@ -253,7 +253,7 @@ func TestEntryPoints(t *testing.T) {
 		for j := range in {
 			in[j] = byte(r.IntN(256))
 		}
-		g := &fuzzgen.Gen{B: in}
+		g := fuzzgen.New(in)
 		name, params := g.Call(names, entryTemplates)
 		n.check(t, name, params)
 		calls++

@@ -139,7 +139,7 @@ func TestWSEntryPoints(t *testing.T) {
 		for j := range in {
 			in[j] = byte(r.IntN(256))
 		}
-		g := &fuzzgen.Gen{B: in}
+		g := fuzzgen.New(in)
 		name, params := g.Call(names, wsTemplates)
 		c := anon
 		if i%2 == 1 {
@@ -183,7 +183,7 @@ func FuzzWSEntryPoints(f *testing.F) {
 		if len(in) > 0 && in[0]%2 == 1 {
 			c.login("1")
 		}
-		g := &fuzzgen.Gen{B: in}
+		g := fuzzgen.New(in)
 		for g.More() {
 			name, params := g.Call(names, wsTemplates)
 			last, _ = e.wsCheck(t, c, name, params, last)

@@ -69,6 +69,9 @@ func (s *ByteSource) Intn(n int) int {
 // Done implements Source.
 func (s *ByteSource) Done() bool { return s.dry }
 
+// Left is how many bytes are still to be read.
+func (s *ByteSource) Left() int { return len(s.b) }
+
 // Gen makes random but plausible command streams: a few users trading
 // around a drifting price in every market of the configuration, with
 // deposits, withdrawals (some too large), repeated business ids, limit and

@@ -9,6 +9,8 @@ package fuzzgen
 import (
 	"slices"
 	"strings"
+
+	"github.com/bourse-exchange/bourse/internal/coretest"
 )
 
 // Values are the params drawn from, as JSON texts.
@@ -41,22 +43,18 @@ var Values = func() []string {
 	}
 }()
 
-// Gen draws calls from the bytes B (0 once they are used up).
-type Gen struct {
-	B []byte
-	i int
-}
+// Gen draws calls from a byte string (0 once it is used up), read through
+// the shared generator's byte source (coretest.ByteSource: one byte a
+// choice).
+type Gen struct{ src *coretest.ByteSource }
+
+// New returns a generator drawing from b.
+func New(b []byte) *Gen { return &Gen{coretest.NewByteSource(b)} }
 
 // More reports whether bytes are left.
-func (g *Gen) More() bool { return g.i < len(g.B) }
+func (g *Gen) More() bool { return g.src.Left() > 0 }
 
-func (g *Gen) next() int {
-	if g.i >= len(g.B) {
-		return 0
-	}
-	g.i++
-	return int(g.B[g.i-1])
-}
+func (g *Gen) next() int { return g.src.Intn(256) }
 
 // Call draws a method of templates (sorted names, so that a byte stream
 // always means the same call) and its params as a JSON array.

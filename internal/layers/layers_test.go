@@ -42,7 +42,7 @@ var rules = []layer{
 	{"top", []string{"cmd/...", "benchmarks/...", "docs"},
 		[]string{"edges", "runtime", "actors", "persistence", "config", "wire", "cores", "messages", "tools"}},
 	// Helpers for tests only: no layer may import them.
-	{"test helpers", []string{"internal/coretest", "internal/testnode", "internal/clustersim"},
+	{"test helpers", []string{"internal/coretest", "internal/testnode", "internal/clustersim", "internal/fuzzgen"},
 		[]string{"runtime", "actors", "persistence", "config", "wire", "cores", "messages", "tools"}},
 }
 
