@@ -14,3 +14,11 @@ func ReplayOn(s *State, workers int, records []pj.Record) error {
 	}
 	return nil
 }
+
+// SetDeriveWindow sets how many derived records the feed's derive stage
+// keeps (DeriveWindow): tests make followers fall behind it.
+func (f *Feed) SetDeriveWindow(n int) {
+	f.stage.mu.Lock()
+	f.stage.window = n
+	f.stage.mu.Unlock()
+}

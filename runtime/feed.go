@@ -33,6 +33,8 @@ type Feed struct {
 	// at builds a Deriver positioned at an LSN (or, when the journal no
 	// longer holds what follows that LSN, at the oldest point it can).
 	at func(lsn uint64) (*derive.Deriver, error)
+
+	stage *stage // derives once for every follower
 }
 
 // NewFeed returns a feed whose journal holds everything up to durable, read
@@ -44,7 +46,9 @@ func NewFeed(durable uint64, capacity int, read func(after, upto uint64, fn func
 	if capacity <= 0 {
 		capacity = 1 << 16
 	}
-	return &Feed{read: read, capacity: capacity, durable: durable, wake: make(chan struct{}), at: at}
+	f := &Feed{read: read, capacity: capacity, durable: durable, wake: make(chan struct{}), at: at}
+	f.stage = newStage(f)
+	return f
 }
 
 // Publish receives durable records in LSN order (journal.Options.Follow).
@@ -209,8 +213,11 @@ const (
 	maxBackoff = 5 * time.Second
 )
 
-// follow is one follower's loop: derive the records after its cursor, hand
-// them to the sink, repeat.
+// follow is one follower's loop: take the derived records after its
+// cursor, hand them to the sink, repeat. The records come from the feed's
+// derive stage; a follower behind the stage's window (or started before
+// what it keeps) derives for itself from the journal, with a Deriver built
+// at its cursor, until it is back within the window.
 type follow struct {
 	feed    *Feed
 	fl      Follower
@@ -218,7 +225,9 @@ type follow struct {
 	batch   int
 	log     *slog.Logger
 	backoff time.Duration
-	d       *derive.Deriver
+	placed  bool            // at is known
+	at      uint64          // the last record in pending, else the stored cursor
+	d       *derive.Deriver // the follower's own Deriver at at; nil: the stage serves it
 	pending []derive.Record // derived but not confirmed stored
 }
 
@@ -232,30 +241,13 @@ func (w *follow) loop(ctx context.Context) {
 			continue
 		}
 		w.run.cursor.Store(cursor)
-		if err := w.position(cursor); err != nil {
-			if !w.fail(ctx, "rebuild", err) {
-				return
-			}
-			continue
-		}
-		if at := w.d.LSN(); at > cursor && len(w.pending) == 0 {
-			w.run.cursor.Store(at) // skipped: the records up to at will never come
-		}
+		w.position(cursor)
 		for ctx.Err() == nil {
 			if len(w.pending) == 0 {
-				records, err := w.feed.Next(ctx, w.d.LSN(), w.batch)
-				if err == nil && len(records) == 0 {
-					err = fmt.Errorf("the journal returned no record after LSN %d", w.d.LSN())
-				}
-				if err != nil {
+				if what, err := w.next(ctx); err != nil {
 					if ctx.Err() == nil {
-						w.fail(ctx, "read", err)
+						w.fail(ctx, what, err)
 					}
-					break
-				}
-				if err := w.derive(records); err != nil {
-					w.d = nil // rebuild from the stored cursor
-					w.fail(ctx, "derive", err)
 					break
 				}
 			}
@@ -266,33 +258,78 @@ func (w *follow) loop(ctx context.Context) {
 				break // re-read the stored cursor
 			}
 			w.run.cursor.Store(w.pending[len(w.pending)-1].LSN)
+			clear(w.pending)
 			w.pending = w.pending[:0]
 			w.backoff = minBackoff
 		}
 	}
 }
 
-// position makes the deriver and the pending batch follow cursor: keep
-// them if the sink stored either nothing or all of the pending batch,
-// rebuild otherwise.
-func (w *follow) position(cursor uint64) error {
-	if w.d != nil {
+// position makes the follower go on from cursor: keep the pending batch
+// if the sink stored none of it (retry) and drop it if the sink stored all
+// of it; otherwise start over at cursor.
+func (w *follow) position(cursor uint64) {
+	if w.placed {
 		switch {
 		case len(w.pending) > 0 && cursor == w.pending[0].LSN-1:
-			return nil // retry the batch
-		case cursor == w.d.LSN():
+			return // retry the batch
+		case cursor == w.at:
 			w.pending = w.pending[:0] // the batch was stored after all
-			return nil
+			return
 		}
 	}
 	w.pending = w.pending[:0]
-	d, err := w.feed.at(cursor)
+	w.placed, w.at, w.d = true, cursor, nil
+}
+
+// next fills the empty pending batch with the derived records after at:
+// from the stage, else from the follower's own Deriver. On failure it says
+// what failed.
+func (w *follow) next(ctx context.Context) (string, error) {
+	if w.d == nil {
+		records, ok, err := w.feed.stage.next(ctx, w.at, w.batch, w.pending, w.log)
+		if ok {
+			if err != nil {
+				return "read", err
+			}
+			w.pending = records
+			w.at = records[len(records)-1].LSN
+			return "", nil
+		}
+		if err := w.rebuild(); err != nil {
+			return "rebuild", err
+		}
+	}
+	records, err := w.feed.Next(ctx, w.d.LSN(), w.batch)
+	if err == nil && len(records) == 0 {
+		err = fmt.Errorf("the journal returned no record after LSN %d", w.d.LSN())
+	}
+	if err != nil {
+		return "read", err
+	}
+	if err := w.derive(records); err != nil {
+		w.d = nil // rebuild at the stored cursor
+		return "derive", err
+	}
+	if w.at = w.d.LSN(); w.feed.stage.covers(w.at) {
+		w.d = nil // back within the stage's window
+	}
+	return "", nil
+}
+
+// rebuild builds the follower's own Deriver at at. When the journal no
+// longer holds the records after at, the Deriver starts later and the
+// follower skips to there.
+func (w *follow) rebuild() error {
+	d, err := w.feed.at(w.at)
 	if err != nil {
 		return err
 	}
-	if d.LSN() > cursor {
+	if d.LSN() > w.at {
 		w.log.Error("journal follower: the journal no longer holds the records after its cursor; skipping to the oldest state kept",
-			"follower", w.fl.Name(), "cursor", cursor, "resumes_after", d.LSN())
+			"follower", w.fl.Name(), "cursor", w.at, "resumes_after", d.LSN())
+		w.at = d.LSN()
+		w.run.cursor.Store(w.at) // skipped: the records up to at will never come
 	}
 	w.d = d
 	return nil

@@ -3,11 +3,14 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/bourse-exchange/bourse/internal/testenv"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/internal/config"
@@ -130,6 +133,107 @@ func TestFeedRing(t *testing.T) {
 		for i, r := range got {
 			if r.LSN != after+1+uint64(i) {
 				t.Fatalf("Next(%d) = %v: not contiguous", after, got)
+			}
+		}
+	}
+}
+
+// keeper is a follower that keeps the derived records it stored; while
+// held its sink is down.
+type keeper struct {
+	name    string
+	mu      sync.Mutex
+	cursor  uint64
+	records []derive.Record
+	held    bool
+}
+
+func (k *keeper) Name() string { return k.name }
+
+func (k *keeper) Cursor(context.Context) (uint64, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.cursor, nil
+}
+
+func (k *keeper) Apply(_ context.Context, rs []derive.Record) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.held {
+		return errors.New("sink down")
+	}
+	if rs[0].LSN != k.cursor+1 {
+		return fmt.Errorf("%s: records from %d after cursor %d", k.name, rs[0].LSN, k.cursor)
+	}
+	k.records = append(k.records, rs...)
+	k.cursor = rs[len(rs)-1].LSN
+	return nil
+}
+
+func (k *keeper) hold(held bool) {
+	k.mu.Lock()
+	k.held = held
+	k.mu.Unlock()
+}
+
+func (k *keeper) at() uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.cursor
+}
+
+// TestDeriveStage: followers fed by the one derive stage at different
+// places — one started behind the stage's window (it derives for itself,
+// then joins the stage), one whose sink is down while the stage runs far
+// ahead (it falls out of the window and comes back), one started from the
+// journal's first record at the end — each store exactly what one Deriver
+// derives from the whole journal, each record once, in order.
+func TestDeriveStage(t *testing.T) {
+	cfg, err := config.Parse(config.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	n := startAt(t, cfg, dir, "", journal.Sync)
+	n.Feed.SetDeriveWindow(32)
+	workload(t, n, 81, 300)
+	fast, down, late := &keeper{name: "fast"}, &keeper{name: "down"}, &keeper{name: "late"}
+	n.Follow(fast, 16)
+	n.Follow(down, 8)
+	testnode.WaitCursor(t, "down", n.Journal.LastLSN(), down.at)
+	down.hold(true)
+	workload(t, n, 82, 300)
+	testnode.WaitCursor(t, "fast", n.Journal.LastLSN(), fast.at)
+	down.hold(false)
+	n.Follow(late, 50)
+	workload(t, n, 83, 300)
+	last := n.Journal.LastLSN()
+	for _, k := range []*keeper{fast, down, late} {
+		testnode.WaitCursor(t, k.name, last, k.at)
+	}
+	if err := n.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	d := derive.New(cfg, 0)
+	var want []derive.Record
+	if err := pj.ReadFiles(runtime.JournalDir(dir), 0, last, func(r pj.Record) error {
+		dr, err := d.Derive(r)
+		want = append(want, dr)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) < 200 {
+		t.Fatalf("only %d records: the followers must fall out of a 32-record window", len(want))
+	}
+	for _, k := range []*keeper{fast, down, late} {
+		if len(k.records) != len(want) {
+			t.Fatalf("%s stored %d records; want %d", k.name, len(k.records), len(want))
+		}
+		for i := range want {
+			if !reflect.DeepEqual(k.records[i], want[i]) {
+				t.Fatalf("%s: record %d is\n%s\nwant\n%s", k.name, want[i].LSN, show(k.records[i]), show(want[i]))
 			}
 		}
 	}

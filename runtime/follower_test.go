@@ -88,6 +88,9 @@ func TestFollowerAcrossSnapshots(t *testing.T) {
 			cfg.Snapshot.MaxFollowerLag = tc.maxLag
 			dir := t.TempDir()
 			n := startAt(t, cfg, dir, "", journal.Sync)
+			// Past the derive stage's window, so the restarted follower
+			// rebuilds its state from the snapshot and the journal.
+			n.Feed.SetDeriveWindow(16)
 			log := testenv.Quiet()
 			rec := &recorder{}
 			ctx, cancel := context.WithCancel(context.Background())

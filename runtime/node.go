@@ -265,6 +265,9 @@ func startWriter(cfg *config.Config, opts Options, r *recovered, system *actor.A
 	var retain func() (uint64, bool)
 	if r.rebuild != nil {
 		w.feed = NewFeed(r.state.LastLSN, 0, r.rebuild.read, r.rebuild.Deriver)
+		// The derive stage starts from the recovered state: followers at
+		// the journal's end rebuild nothing.
+		w.feed.Seed(r.state.Deriver(cfg))
 		retain = w.feed.MinCursor
 	}
 	if opts.DataDir != "" {
@@ -452,6 +455,9 @@ func (n *Node) shutdown(ctx context.Context) error {
 	err := n.Journal.Close()
 	if ferr := n.stopFollowers(ctx); err == nil {
 		err = ferr
+	}
+	if n.Feed != nil {
+		n.Feed.Stop()
 	}
 	if berr := n.backend.Close(); err == nil {
 		err = berr
