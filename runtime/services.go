@@ -22,6 +22,7 @@ const FollowerBatch = 1000
 // Services are the node's journal followers (docs/design.md "Followers") and what they
 // answer: the history store (the readhistory methods), market data (the
 // marketprice methods), the Kafka publisher and the in-process event bus.
+// A follower the configuration switches off (config.Followers) is nil.
 type Services struct {
 	History    *history.Store
 	MarketData *marketdata.Store
@@ -36,17 +37,49 @@ func HistoryPath(dataDir string) string { return filepath.Join(dataDir, "history
 // MarketDataDir is where in-memory market data keeps its checkpoint.
 func MarketDataDir(dataDir string) string { return filepath.Join(dataDir, "marketdata") }
 
-// StartServices opens the followers the node's configuration asks for —
-// history in MySQL (history.dsn) or SQLite under dataDir, market data in
-// Redis (marketdata.redis) or in memory with a checkpoint under dataDir,
-// Kafka (kafka.brokers) if configured, and always the event bus — runs them
+// StartServices opens the followers the node's configuration asks for
+// (followers.*) — history in MySQL (history.dsn) or SQLite under dataDir,
+// market data in Redis (marketdata.redis) or in memory with a checkpoint
+// under dataDir, Kafka if kafka.brokers is set, the event bus — runs them
 // on the journal feed until Shutdown, and routes the history and market
-// data commands to them. The matching path never waits for any of them.
+// data commands to them (code 3 for a follower switched off). The
+// matching path never waits for any of them.
 func (n *Node) StartServices(ctx context.Context, dataDir string) (*Services, error) {
 	if n.Feed == nil {
 		return nil, errors.New("runtime: services need a journal (a data directory or a journal DSN)")
 	}
+	s, err := n.openServices(ctx, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	var run []Follower
+	if s.History != nil {
+		run = append(run, s.History)
+		n.Router.History = s.History
+	}
+	if s.MarketData != nil {
+		run = append(run, s.MarketData)
+		n.Router.MarketData = s.MarketData
+	}
+	if s.Events != nil {
+		run = append(run, s.Events)
+	}
+	if s.Bus != nil {
+		run = append(run, s.Bus)
+	}
+	for _, fl := range run {
+		n.Follow(fl, FollowerBatch)
+	}
+	if len(run) == 0 {
+		n.Feed.Seed(nil) // the derive stage will not run: drop its state
+	}
+	return s, nil
+}
+
+// openServices opens the followers the configuration switches on.
+func (n *Node) openServices(ctx context.Context, dataDir string) (*Services, error) {
 	cfg := n.Config
+	on := cfg.Followers
 	s := &Services{}
 	var opened []io.Closer
 	fail := func(err error) (*Services, error) {
@@ -63,29 +96,26 @@ func (n *Node) StartServices(ctx context.Context, dataDir string) (*Services, er
 		id = nil
 	}
 	var err error
-	if s.History, err = n.openHistory(ctx, dataDir, id, end); err != nil {
-		return fail(err)
+	if on.History {
+		if s.History, err = n.openHistory(ctx, dataDir, id, end); err != nil {
+			return fail(err)
+		}
+		opened = append(opened, s.History)
 	}
-	opened = append(opened, s.History)
-	if s.MarketData, err = openMarketData(cfg, dataDir, n.log, id, end); err != nil {
-		return fail(err)
+	if on.MarketData {
+		if s.MarketData, err = openMarketData(cfg, dataDir, n.log, id, end); err != nil {
+			return fail(err)
+		}
+		opened = append(opened, s.MarketData)
 	}
-	opened = append(opened, s.MarketData)
-	if len(cfg.Kafka.Brokers) > 0 {
+	if on.Kafka && len(cfg.Kafka.Brokers) > 0 {
 		if s.Events, err = events.NewPublisher(cfg, events.PublisherOptions{Logger: n.log, Journal: id, JournalEnd: end}); err != nil {
 			return fail(fmt.Errorf("kafka: %w", err))
 		}
 	}
-	s.Bus = events.NewBus(cfg, n.Feed.Durable())
-
-	n.Follow(s.History, FollowerBatch)
-	n.Follow(s.MarketData, FollowerBatch)
-	if s.Events != nil {
-		n.Follow(s.Events, FollowerBatch)
+	if on.Bus {
+		s.Bus = events.NewBus(cfg, n.Feed.Durable())
 	}
-	n.Follow(s.Bus, FollowerBatch)
-	n.Router.History = s.History
-	n.Router.MarketData = s.MarketData
 	return s, nil
 }
 

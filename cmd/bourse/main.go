@@ -4,6 +4,7 @@
 //	       [-http-addr ADDR] [-ws-addr ADDR] [-http-token TOKEN] [-http-token-file FILE]
 //	       [-auth-url URL] [-sign-url URL] [-dev-auth] [-http-max-conns N] [-ws-max-conns N]
 //	       [-history DSN] [-redis ADDR] [-kafka BROKERS] [-alert-redis ADDR]
+//	       [-followers LIST] [-pprof]
 //	bourse verify [-config FILE] [-data-dir DIR] [-journal DSN]
 //	bourse version
 //	bourse help [COMMAND]
@@ -294,6 +295,8 @@ type runFlags struct {
 	journalDSN                            func(*config.Config) string
 	historyDSN, redisAddr, alertRedis     string
 	kafkaBrokers, durability, logLevel    string
+	followers                             string
+	pprof                                 bool
 	httpMaxConns, wsMaxConns              int
 	set                                   map[string]bool // the flags given on the command line
 }
@@ -320,6 +323,8 @@ func parseRunFlags(args []string) (*runFlags, error) {
 	fs.StringVar(&f.redisAddr, "redis", "", "keep market data in Redis at host:port or redis:// URL (default: marketdata.redis of the configuration, else in memory)")
 	fs.StringVar(&f.alertRedis, "alert-redis", "", "push error-level log records to the Redis list alert.key at host:port or redis:// URL (default: alert.redis of the configuration, else no alerts)")
 	fs.StringVar(&f.kafkaBrokers, "kafka", "", "publish events to these Kafka brokers, comma-separated (default: kafka.brokers of the configuration, else the in-process bus only)")
+	fs.StringVar(&f.followers, "followers", "", "journal followers to run, comma-separated: history, marketdata, kafka, bus; \"none\" for none (default: followers.* of the configuration, all of them)")
+	fs.BoolVar(&f.pprof, "pprof", false, "serve the Go profiler (net/http/pprof) at /debug/pprof/ on -http-addr, behind the bearer token like /metrics")
 	fs.StringVar(&f.durability, "durability", "sync", "when a write is acknowledged: sync (after fsync), batch (after write; fsync every tuning.journal.sync_interval, default 10ms), async (at once)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&f.httpMaxConns, "http-max-conns", 0, "open HTTP connections at most; more are answered 503 and closed (default: http.max_conns of the configuration, 1024; 0: no limit); lowered to fit RLIMIT_NOFILE")
@@ -398,7 +403,16 @@ func (r *nodeRun) applyFlags() error {
 			cfg.HTTP.MaxConns = f.httpMaxConns
 		case "ws-max-conns":
 			cfg.WebSocket.MaxConns = f.wsMaxConns
+		case "followers":
+			on, err := parseFollowers(f.followers)
+			if err != nil {
+				return usageErrorf("-followers: %v", err)
+			}
+			cfg.Followers = on
 		}
+	}
+	if f.wsAddr != "" && !cfg.Followers.Bus {
+		return usageErrorf("the websocket API (-ws-addr) pushes what the bus follower delivers: run the bus follower or set -ws-addr \"\"")
 	}
 	if cfg.HTTP.MaxConns < 0 || cfg.WebSocket.MaxConns < 0 {
 		return usageErrorf("-http-max-conns and -ws-max-conns must not be negative")
@@ -459,8 +473,9 @@ func (r *nodeRun) startNode() error {
 		return err
 	}
 	cfg := r.cfg
-	r.log.Info("followers", "history", historyName(cfg, r.f.dataDir), "marketdata", orDefault(cfg.MarketData.Redis, "memory"),
-		"kafka", orDefault(strings.Join(cfg.Kafka.Brokers, ","), "none (in-process bus only)"))
+	on := cfg.Followers
+	r.log.Info("followers", "history", onOff(on.History, historyName(cfg, r.f.dataDir)), "marketdata", onOff(on.MarketData, orDefault(cfg.MarketData.Redis, "memory")),
+		"kafka", onOff(on.Kafka, orDefault(strings.Join(cfg.Kafka.Brokers, ","), "none")), "bus", onOff(on.Bus, "in-process"))
 	return nil
 }
 
@@ -480,6 +495,10 @@ func (r *nodeRun) newHTTPServer() error {
 		srv.SetTokens(tokens)
 	}
 	srv.Metrics = promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{})
+	if r.f.pprof {
+		srv.Debug = httprpc.Pprof()
+		r.log.Warn("the Go profiler is served at /debug/pprof/ (-pprof)")
+	}
 	srv.Ready = r.node.Ready
 	r.srv = srv
 	return nil
@@ -503,11 +522,11 @@ func (r *nodeRun) startWS() error {
 	if r.f.wsAddr == "" {
 		return nil
 	}
-	wsSrv, err := ws.New(r.node.Router, r.services.Bus, ws.Options{
-		DevAuth:          r.f.devAuth,
-		MarketDataCursor: r.services.MarketData.Cursor,
-		Logger:           r.log,
-	})
+	wopts := ws.Options{DevAuth: r.f.devAuth, Logger: r.log}
+	if md := r.services.MarketData; md != nil {
+		wopts.MarketDataCursor = md.Cursor
+	}
+	wsSrv, err := ws.New(r.node.Router, r.services.Bus, wopts)
 	var wsLn net.Listener
 	if err == nil {
 		wsLn, err = net.Listen("tcp", r.f.wsAddr)
@@ -770,4 +789,41 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// parseFollowers reads -followers: the followers to run, by name, or
+// "none".
+func parseFollowers(list string) (config.Followers, error) {
+	var on config.Followers
+	if strings.TrimSpace(list) == "none" {
+		return on, nil
+	}
+	names := splitList(list)
+	if len(names) == 0 {
+		return on, errors.New(`name the followers to run (history, marketdata, kafka, bus) or "none"`)
+	}
+	for _, name := range names {
+		switch name {
+		case "history":
+			on.History = true
+		case "marketdata":
+			on.MarketData = true
+		case "kafka":
+			on.Kafka = true
+		case "bus":
+			on.Bus = true
+		default:
+			return on, fmt.Errorf("unknown follower %q (history, marketdata, kafka, bus or none)", name)
+		}
+	}
+	return on, nil
+}
+
+// onOff is what the start-up log says of a follower: where it writes, or
+// "off".
+func onOff(on bool, what string) string {
+	if !on {
+		return "off"
+	}
+	return what
 }

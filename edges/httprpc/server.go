@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,11 @@ type Server struct {
 	// Metrics, when non-nil, serves GET /metrics (Prometheus text format).
 	// Nil (the default): /metrics is an ordinary path.
 	Metrics http.Handler
+
+	// Debug, when non-nil, serves the paths under /debug/pprof/ (Pprof:
+	// the Go profiler), behind the bearer token like /metrics. Nil (the
+	// default): they are ordinary paths.
+	Debug http.Handler
 
 	// MaxConns is how many connections Serve and ListenAndServe keep open
 	// at once, idle keep-alive ones included; a connection over it is
@@ -130,10 +136,10 @@ func New(ex actors.Exchange) *Server {
 }
 
 // Handler returns the HTTP handler serving the JSON-RPC API, /healthz,
-// /readyz and (when Metrics is set) /metrics, configured by the exported fields as they
+// /readyz and (when Metrics and Debug are set) /metrics and /debug/pprof/, configured by the exported fields as they
 // are now. It is safe for concurrent use.
 func (s *Server) Handler() http.Handler {
-	h := &handler{s: s, maxBody: s.MaxBodyBytes, timeout: s.Timeout, metrics: s.Metrics, ready: s.Ready}
+	h := &handler{s: s, maxBody: s.MaxBodyBytes, timeout: s.Timeout, metrics: s.Metrics, debug: s.Debug, ready: s.Ready}
 	if h.maxBody <= 0 {
 		h.maxBody = s.cfg.HTTP.MaxBodyBytes
 	}
@@ -202,6 +208,7 @@ type handler struct {
 	timeout time.Duration
 	token   [][]byte     // BearerToken when Handler was called; Server.tokens, once set, wins
 	metrics http.Handler // nil: /metrics is an ordinary path
+	debug   http.Handler // nil: /debug/pprof/ paths are ordinary
 	ready   func() error // nil: always ready
 }
 
@@ -234,6 +241,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.metrics.ServeHTTP(w, r)
 			return
 		}
+	}
+	if h.debug != nil && strings.HasPrefix(r.URL.Path, "/debug/pprof/") {
+		if !h.authorized(r) {
+			unauthorized(w)
+			return
+		}
+		h.debug.ServeHTTP(w, r)
+		return
 	}
 	if !h.authorized(r) {
 		unauthorized(w)

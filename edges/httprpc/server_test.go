@@ -430,3 +430,34 @@ func TestMaxConns(t *testing.T) {
 		t.Errorf("Serve = %v; want http.ErrServerClosed", err)
 	}
 }
+
+// TestPprof: without Debug, /debug/pprof/ is an ordinary path (a GET is
+// not a JSON-RPC request); with Pprof it lists the profiles and serves
+// them (a goroutine dump names this test's goroutine), behind the bearer
+// token.
+func TestPprof(t *testing.T) {
+	s, _ := newTestServer(t)
+	if code, got := serve(s.Handler(), httptest.NewRequest("GET", "/debug/pprof/", nil)); code != 400 || strings.Contains(got, "goroutine") {
+		t.Fatalf("GET /debug/pprof/ without Debug = %d %q; want 400, no profiles", code, got)
+	}
+	s.Debug = Pprof()
+	s.BearerToken = "secret"
+	h := s.Handler()
+	if code, _ := serve(h, httptest.NewRequest("GET", "/debug/pprof/", nil)); code != 401 {
+		t.Fatalf("GET /debug/pprof/ without the token = %d; want 401", code)
+	}
+	get := func(path string) (int, string) {
+		r := httptest.NewRequest("GET", path, nil)
+		r.Header.Set("Authorization", "Bearer secret")
+		return serve(h, r)
+	}
+	if code, got := get("/debug/pprof/"); code != 200 || !strings.Contains(got, "goroutine") || !strings.Contains(got, "heap") {
+		t.Fatalf("GET /debug/pprof/ = %d %q; want the list of profiles", code, got)
+	}
+	if code, got := get("/debug/pprof/goroutine?debug=2"); code != 200 || !strings.Contains(got, "TestPprof") {
+		t.Fatalf("GET /debug/pprof/goroutine?debug=2 = %d; want a dump naming TestPprof:\n%.500s", code, got)
+	}
+	if code, got := get("/debug/pprof/cmdline"); code != 200 || got == "" {
+		t.Fatalf("GET /debug/pprof/cmdline = %d %q", code, got)
+	}
+}

@@ -137,6 +137,19 @@ type MarketData struct {
 	Location *time.Location `yaml:"-"`
 }
 
+// Followers switches the node's journal followers on or off (all on by
+// default; cmd/bourse -followers overrides them). A follower switched off
+// is neither opened nor fed: its methods answer code 3 (history, market
+// data), nothing is published (Kafka), nothing is pushed (the bus feeds
+// the websocket edge, which needs it). Its cursor stays where it was, so
+// switched on again it catches up from there.
+type Followers struct {
+	History    bool `yaml:"history"`
+	MarketData bool `yaml:"marketdata"`
+	Kafka      bool `yaml:"kafka"` // when kafka.brokers is set
+	Bus        bool `yaml:"bus"`
+}
+
 // Kafka configures the event publisher (persistence/events).
 type Kafka struct {
 	// Brokers to publish to; empty: the in-process event bus only.
@@ -179,6 +192,7 @@ type Config struct {
 	MarketData        MarketData    `yaml:"marketdata"`
 	Kafka             Kafka         `yaml:"kafka"`
 	Alert             Alert         `yaml:"alert"`
+	Followers         Followers     `yaml:"followers"`
 	WebSocket         WebSocket     `yaml:"websocket"`
 	Tuning            Tuning        `yaml:"tuning"`
 
@@ -242,6 +256,7 @@ func Parse(b []byte) (*Config, error) {
 			Compression: "none",
 		},
 		Alert:     Alert{Key: "alert:message"},
+		Followers: Followers{History: true, MarketData: true, Kafka: true, Bus: true},
 		WebSocket: defaultWebSocket(),
 		Tuning:    defaultTuning(),
 	}

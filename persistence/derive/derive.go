@@ -5,7 +5,8 @@
 // and balance totals those outcomes imply are tracked here.
 //
 // A Deriver is a pure state machine like the cores it follows: no I/O, no
-// clock, no goroutines. Each follower owns one, positioned at its cursor.
+// clock, no goroutines. The runtime's derive stage runs one for every
+// follower (runtime/stage.go); a follower far behind it runs its own.
 package derive
 
 import (
