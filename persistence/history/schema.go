@@ -25,6 +25,13 @@ type dialect struct {
 	forUpdate string
 	// insertIgnore starts an INSERT that skips an existing key.
 	insertIgnore string
+	// insert starts Apply's multi-row INSERTs. On SQLite it is INSERT OR
+	// FAIL: a failing row then leaves the statement's earlier rows in
+	// place instead of undoing them, which spares SQLite the statement
+	// journal (a copy of every page the statement touches, written to a
+	// temporary file) — and a failed Apply rolls its whole transaction
+	// back anyway.
+	insert string
 	// id converts a uint64 id for binding: SQLite integers are signed
 	// 64-bit, so ids are stored as their int64 bit pattern (order and
 	// deal ids stay far below 2^63: seq << 10 | market).
@@ -52,6 +59,7 @@ var mysqlDialect = &dialect{
 	inlineIndexes: true,
 	forUpdate:     " FOR UPDATE",
 	insertIgnore:  "INSERT IGNORE INTO ",
+	insert:        "INSERT INTO ",
 	id:            func(v uint64) any { return v },
 	hasColumn: "SELECT COUNT(*) FROM information_schema.COLUMNS " +
 		"WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
@@ -70,6 +78,7 @@ var sqliteDialect = &dialect{
 	dec:          "TEXT NOT NULL",
 	text:         "TEXT NOT NULL",
 	insertIgnore: "INSERT OR IGNORE INTO ",
+	insert:       "INSERT OR FAIL INTO ",
 	id:           func(v uint64) any { return int64(v) },
 	hasColumn:    "SELECT COUNT(*) FROM pragma_table_info(?) WHERE `name` = ?",
 }

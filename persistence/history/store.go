@@ -107,6 +107,7 @@ type Store struct {
 	allowSkips bool
 	rows       int
 	inserts    inserts // INSERT texts for rows rows, shorter ones are prefixes
+	names      names
 
 	sem        chan struct{} // a slot per running query
 	pending    atomic.Int64  // queries running or waiting
@@ -166,7 +167,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		cfg: opts.Config, name: opts.Name, t: tableNames(opts.Prefix), log: opts.Logger,
-		allowSkips: opts.AllowSkips, rows: opts.RowsPerInsert,
+		allowSkips: opts.AllowSkips, rows: opts.RowsPerInsert, names: newNames(opts.Config),
 		sem: make(chan struct{}, opts.Workers), maxPending: int64(opts.MaxPending),
 	}
 	var err error
@@ -182,7 +183,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.closeDBs()
 		return nil, fmt.Errorf("history: %s: %w", s.where, err)
 	}
-	s.inserts = newInserts(s.t, s.rows)
+	s.inserts = newInserts(s.d, s.t, s.rows)
+	if err := s.inserts.prepare(ctx, s.w); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("history: %s: %w", s.where, err)
+	}
 	if opts.Journal != nil {
 		if err := s.bind(ctx, *opts.Journal, opts.JournalEnd); err != nil {
 			s.closeDBs()
@@ -315,6 +320,23 @@ func (s *Store) openMySQL(dsn string, workers int) error {
 	return nil
 }
 
+// The SQLite writer's settings beyond WAL and synchronous=NORMAL, each
+// measured with BenchmarkHistoryApply (benchmarks/RESULTS.md, "History
+// follower").
+const (
+	// writerCacheKiB is its page cache (PRAGMA cache_size, in KiB;
+	// SQLite's default is 2000). A batch of a thousand trades dirties
+	// thousands of index pages spread over the users; with the default
+	// cache SQLite spilled them to the WAL in the middle of the
+	// transaction and read them back.
+	writerCacheKiB = 64 << 10
+	// walCheckpointPages is PRAGMA wal_autocheckpoint (default 1000
+	// pages): a batch writes more pages than that, so every commit copied
+	// all of them back into the database at once; checkpointing every
+	// 64 MiB of WAL copies a page rewritten by several batches once.
+	walCheckpointPages = 16384
+)
+
 func (s *Store) openSQLite(path string, workers int) error {
 	if strings.ContainsAny(path, "?#") {
 		return fmt.Errorf("history: sqlite path %q must not contain ? or #", path)
@@ -324,7 +346,8 @@ func (s *Store) openSQLite(path string, workers int) error {
 	// The writer takes the write lock when its transaction begins
 	// (immediate), so it never fails to upgrade a read lock. Readers
 	// never write.
-	w, err := sqlx.Open("sqlite", path+"?_busy_timeout=10000&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate")
+	w, err := sqlx.Open("sqlite", path+"?_busy_timeout=10000&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_pragma=cache_size(-"+strconv.Itoa(writerCacheKiB)+
+		")&_pragma=wal_autocheckpoint("+strconv.Itoa(walCheckpointPages)+")")
 	if err != nil {
 		return fmt.Errorf("history: %s: %w", s.where, err)
 	}
@@ -375,7 +398,7 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeDBs() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.inserts.close(), s.r.Close(), s.w.Close())
 }
 
 var _ io.Closer = (*Store)(nil)
