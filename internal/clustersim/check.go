@@ -86,6 +86,9 @@ func (s *Sim) observe(m *member, e *pb.Entry, events []messages.Event) error {
 	}
 	c.log[e.GetIndex()] = d
 	s.stats.Committed++
+	if e.GetType() == pb.EntryConfChangeV2 {
+		s.stats.ConfChanges++
+	}
 	for _, ev := range events {
 		switch ev := ev.(type) {
 		case *messages.BalanceUpdated:

@@ -7,7 +7,8 @@
 // generator (internal/coretest) with the pure cores and proposes their
 // events; the network loses, delays, duplicates and reorders messages and
 // partitions members (one way too); members crash, sometimes tearing the
-// tail of their journal, and restart from their directories.
+// tail of their journal, and restart from their directories; the leader
+// adds learners, promotes them and removes members (ConfChangeV2).
 //
 // Checked continuously and after every epoch: at most one leader per
 // term; the same entry at the same index on every member; no balance

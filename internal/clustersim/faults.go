@@ -3,6 +3,7 @@ package clustersim
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // faults draws this tick's faults: network conditions, partitions
@@ -26,7 +27,7 @@ func (s *Sim) faults() error {
 		if quick {
 			m.restartIn--
 		}
-		if !m.up && (quick && m.restartIn == 0 || !quick && s.rng.IntN(100) < 3) {
+		if !m.up && !m.removed && (quick && m.restartIn == 0 || !quick && s.rng.IntN(100) < 3) {
 			if err := s.start(m); err != nil {
 				return err
 			}
@@ -100,14 +101,14 @@ func (s *Sim) crashOne() {
 }
 
 // settleAll ends a run: faults stop, the network heals, every member
-// restarts, and the cluster must converge — one leader, every member
-// applied the same last index with the same state hash.
+// restarts, and the cluster must converge — one leader, every member of
+// its configuration applied the same last index with the same state hash.
 func (s *Sim) settleAll() error {
 	s.net.heal()
 	s.net.loss, s.net.dup, s.net.maxDelay = 0, 0, 2
 	for _, m := range s.members {
 		m.tear = false
-		if !m.up {
+		if !m.up && !m.removed {
 			if err := s.start(m); err != nil {
 				return err
 			}
@@ -128,7 +129,16 @@ func (s *Sim) settleAll() error {
 			at = append(at, m.state.LastLSN)
 		}
 	}
-	return fmt.Errorf("no convergence after faults stopped: applied %v", slices.Clip(at))
+	var detail []string
+	if l := s.leader(); l != nil {
+		st := l.rn.Status()
+		for _, id := range append(slices.Clone(l.cs.GetVoters()), l.cs.GetLearners()...) {
+			pr := st.Progress[id]
+			detail = append(detail, fmt.Sprintf("%d: %s", id, pr.String()))
+		}
+		detail = append(detail, fmt.Sprintf("leader %d %v", l.id, l.cs))
+	}
+	return fmt.Errorf("no convergence after faults stopped: applied %v; %s", slices.Clip(at), strings.Join(detail, "; "))
 }
 
 func (s *Sim) converged() bool {
@@ -137,8 +147,10 @@ func (s *Sim) converged() bool {
 		return false
 	}
 	last, _ := l.log.LastIndex()
-	for _, m := range s.members {
-		if !m.up || m.state.LastLSN != last {
+	// Every member of the leader's configuration; a member started to join
+	// whose addition was lost with its leader is not one, and waits.
+	for _, id := range append(slices.Clone(l.cs.GetVoters()), l.cs.GetLearners()...) {
+		if m := s.member(id); m == nil || !m.up || m.state.LastLSN != last {
 			return false
 		}
 	}

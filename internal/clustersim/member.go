@@ -40,11 +40,15 @@ type member struct {
 	tearFor        int       // ticks left to wait for that append
 	restartIn      int       // > 0: restart after so many ticks
 	vote           [2]uint64 // the last vote seen: term, candidate
+	joiner         bool      // added by a conf change: starts empty, never bootstraps
+	snapNow        bool      // a conf change was applied: snapshot after it
+	removed        bool      // removed by a conf change and stopped for good
 	snapAt         uint64
 
 	eng     *coretest.Engine
 	engTerm uint64
 	next    uint64 // the index the next proposal gets
+	confAt  uint64 // the index of its last conf change proposal
 	pending []proposal
 }
 
@@ -78,12 +82,12 @@ func (s *Sim) start(m *member) error {
 		ID: m.id, ElectionTick: electionTicks, HeartbeatTick: heartbeatTicks,
 		Storage: log, Applied: m.state.LastLSN,
 		MaxSizePerMsg: 16 << 10, MaxInflightMsgs: 32, MaxUncommittedEntriesSize: 1 << 20,
-		CheckQuorum: true, PreVote: true, Logger: quiet{},
+		CheckQuorum: true, PreVote: true, StepDownOnRemoval: true, Logger: quiet{},
 	})
 	if err != nil {
 		return fmt.Errorf("member %d: %w", m.id, err)
 	}
-	if last, _ := log.LastIndex(); last == 0 {
+	if last, _ := log.LastIndex(); last == 0 && !m.joiner {
 		var peers []raft.Peer
 		for i := range s.o.Nodes {
 			peers = append(peers, raft.Peer{ID: uint64(i + 1)})
@@ -93,7 +97,7 @@ func (s *Sim) start(m *member) error {
 		}
 	}
 	m.up, m.quiet, m.timeout = true, 0, s.electionTimeout()
-	m.tear, m.eng, m.pending = false, nil, nil
+	m.tear, m.eng, m.pending, m.confAt = false, nil, nil, 0
 	return nil
 }
 
@@ -149,6 +153,10 @@ func (s *Sim) ready(m *member) error {
 			return err
 		}
 		m.rn.Advance(rd)
+		if m.removed {
+			s.crash(m) // it applied its own removal
+			s.stats.Crashes--
+		}
 	}
 	return nil
 }
@@ -271,10 +279,14 @@ func (s *Sim) confChange(m *member, e *pb.Entry) error {
 			return err
 		}
 		cc = c
+		defer s.removed(m, c)
 	default:
 		return nil
 	}
 	m.cs = m.rn.ApplyConfChange(cc)
+	// A member that joins and is sent a snapshot takes it only if the
+	// snapshot's configuration names it: snapshot at the change.
+	m.snapNow = true
 	return m.log.SaveCommit()
 }
 
@@ -283,9 +295,10 @@ func (s *Sim) confChange(m *member, e *pb.Entry) error {
 // further behind catch up from the snapshot).
 func (s *Sim) maybeSnapshot(m *member) error {
 	at := m.state.LastLSN
-	if at < m.snapAt+uint64(s.o.SnapshotEvery) {
+	if at < m.snapAt+uint64(s.o.SnapshotEvery) && !m.snapNow {
 		return nil
 	}
+	m.snapNow = false
 	if _, err := m.log.CreateSnapshot(at, m.cs, m.state.File().Encode()); err != nil {
 		if errors.Is(err, raft.ErrSnapOutOfDate) {
 			return nil

@@ -38,13 +38,14 @@ type Stats struct {
 	Leaders, Crashes, Torn, TornCut, Restarts  int
 	Partitions                                 int
 	Snapshots, SnapshotsInstalled              int
+	ConfChanges, Joined, Removed               int
 }
 
 func (s Stats) String() string {
 	return fmt.Sprintf("%d ticks, %d entries committed, %d writes acknowledged, %d unknown, %d refused or read; "+
-		"%d leaders, %d crashes (%d torn, %d torn tails cut at restart), %d restarts, %d partitions, %d snapshots (%d installed)",
+		"%d leaders, %d crashes (%d torn, %d torn tails cut at restart), %d restarts, %d partitions, %d snapshots (%d installed); %d conf changes (%d members joined, %d removed)",
 		s.Ticks, s.Committed, s.Acked, s.Unknown, s.NoEvents, s.Leaders, s.Crashes, s.Torn, s.TornCut, s.Restarts,
-		s.Partitions, s.Snapshots, s.SnapshotsInstalled)
+		s.Partitions, s.Snapshots, s.SnapshotsInstalled, s.ConfChanges, s.Joined, s.Removed)
 }
 
 // Sim is one seeded run.
@@ -256,6 +257,11 @@ func (s *Sim) propose(l *member) error {
 			return err
 		}
 		l.eng, l.engTerm, l.next = eng, term, last+1
+	}
+	if s.rng.IntN(40) == 0 {
+		if err := s.membership(l); err != nil {
+			return err
+		}
 	}
 	for range 1 + s.rng.IntN(4) {
 		var events []messages.Event

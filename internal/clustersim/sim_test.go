@@ -62,6 +62,9 @@ func add(a *Stats, b Stats) {
 	a.Partitions += b.Partitions
 	a.Snapshots += b.Snapshots
 	a.SnapshotsInstalled += b.SnapshotsInstalled
+	a.ConfChanges += b.ConfChanges
+	a.Joined += b.Joined
+	a.Removed += b.Removed
 }
 
 func envInt(t *testing.T, name string, def int) int {
