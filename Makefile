@@ -4,11 +4,13 @@ SHELL    := /bin/bash
 BIN      := bin/bourse
 FUZZTIME ?= 10s
 
-.PHONY: run build test lint bench bench-full bench-ws bench-followers fuzz soak outage verify clean simulate simulate-cluster
+.PHONY: screenshots run build test lint bench bench-full bench-ws bench-followers fuzz soak outage verify clean simulate simulate-cluster
 
-## run: build and start the exchange on the embedded default config (HTTP on 127.0.0.1:8080)
+## run: build and start the exchange on the embedded default config (HTTP on 127.0.0.1:8080, websocket on
+## :8090, web console on :8070); RUN_FLAGS adds flags, e.g. RUN_FLAGS="-dev-auth -http-token secret"
+RUN_FLAGS ?=
 run: build
-	./$(BIN) -data-dir ./data
+	./$(BIN) -data-dir ./data $(RUN_FLAGS)
 
 build:
 	$(GO) build -o $(BIN) ./cmd/bourse
@@ -90,6 +92,10 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzWSEntryPoints$$' -fuzztime $(FUZZTIME) ./edges/ws
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./messages/codec
 	$(GO) test -run XXX -fuzz FuzzAppendStripped -fuzztime $(FUZZTIME) ./internal/wire
+
+## screenshots: drive the web console in headless Chromium and rewrite docs/web-trader.png and docs/web-ops.png
+screenshots:
+	$(GO) test -count=1 -run '^TestWebConsole$$' ./cmd/bourse -args -screenshots
 
 clean:
 	rm -rf bin

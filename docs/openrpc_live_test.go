@@ -127,7 +127,7 @@ func startNode(t *testing.T) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := testnode.StartProcess(t, exec.Command(bin, "-http-addr", "127.0.0.1:0", "-ws-addr", "127.0.0.1:0",
+	p := testnode.StartProcess(t, exec.Command(bin, "-http-addr", "127.0.0.1:0", "-ws-addr", "127.0.0.1:0", "-web-addr", "",
 		"-data-dir", filepath.Join(dir, "data"), "-dev-auth"))
 	return &node{url: p.URL, ws: "ws://" + p.WS(t) + "/"}
 }

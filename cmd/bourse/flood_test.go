@@ -74,7 +74,7 @@ func TestConnectionFlood(t *testing.T) {
 
 func flood(t *testing.T, limited bool, args ...string) {
 	dataDir := filepath.Join(t.TempDir(), "data")
-	args = append([]string{binary, "-http-addr", "127.0.0.1:0", "-ws-addr", "127.0.0.1:0", "-data-dir", dataDir}, args...)
+	args = append([]string{binary, "-http-addr", "127.0.0.1:0", "-ws-addr", "127.0.0.1:0", "-web-addr", "", "-data-dir", dataDir}, args...)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), nofileEnv+"="+strconv.Itoa(floodNofile))
 	s := startCmd(t, cmd)

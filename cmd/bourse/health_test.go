@@ -76,7 +76,7 @@ func TestHealthWhileRecovering(t *testing.T) {
 	}
 	defer release()
 
-	cmd := exec.Command(binary, "-http-addr", "127.0.0.1:0", "-ws-addr", "", "-data-dir", filepath.Join(t.TempDir(), "data"),
+	cmd := exec.Command(binary, "-http-addr", "127.0.0.1:0", "-ws-addr", "", "-web-addr", "", "-data-dir", filepath.Join(t.TempDir(), "data"),
 		"-journal", "root@tcp("+hang.Addr().String()+")/test?table=bourse_never")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -90,12 +90,12 @@ func TestDataDirLock(t *testing.T) {
 	for i := 1; i <= 20; i++ {
 		s.ok(t, "balance.update", 1, "USDT", "deposit", i, "10", map[string]any{})
 	}
-	refused(t, []string{"-http-addr", "127.0.0.1:0", "-ws-addr", "127.0.0.1:0", "-data-dir", dataDir},
+	refused(t, []string{"-http-addr", "127.0.0.1:0", "-ws-addr", "127.0.0.1:0", "-web-addr", "", "-data-dir", dataDir},
 		"in use", dataDir, fmt.Sprintf("pid %d", s.cmd.Process.Pid))
 	// The same command again (make run twice): the lock is taken before
 	// the listeners, so the message is about the directory, not the port.
 	addr := strings.TrimSuffix(strings.TrimPrefix(s.url, "http://"), "/")
-	second := refused(t, []string{"-http-addr", addr, "-ws-addr", "127.0.0.1:0", "-data-dir", dataDir},
+	second := refused(t, []string{"-http-addr", addr, "-ws-addr", "127.0.0.1:0", "-web-addr", "", "-data-dir", dataDir},
 		"in use", dataDir, fmt.Sprintf("pid %d", s.cmd.Process.Pid))
 	if strings.Contains(second, "address already in use") {
 		t.Fatalf("a second node on the same address and directory: told about the port first:\n%s", second)
@@ -203,7 +203,7 @@ func TestJournalTableClaim(t *testing.T) {
 	dsn := testenv.MySQLJournal(t)
 	s := startIn(t, filepath.Join(t.TempDir(), "a"), "-journal", dsn)
 	s.ok(t, "balance.update", 1, "USDT", "deposit", 1, "10", map[string]any{})
-	refused(t, []string{"-http-addr", "127.0.0.1:0", "-ws-addr", "127.0.0.1:0", "-data-dir", filepath.Join(t.TempDir(), "b"), "-journal", dsn},
+	refused(t, []string{"-http-addr", "127.0.0.1:0", "-ws-addr", "127.0.0.1:0", "-web-addr", "", "-data-dir", filepath.Join(t.TempDir(), "b"), "-journal", dsn},
 		"journal table in use", "is claimed")
 	s.ok(t, "balance.update", 1, "USDT", "deposit", 2, "10", map[string]any{})
 	// verify reads the table beside the node.

@@ -1,7 +1,7 @@
 // Command bourse runs a Bourse exchange node.
 //
 //	bourse [-config FILE] [-data-dir DIR] [-journal DSN] [-durability sync|batch|async]
-//	       [-http-addr ADDR] [-ws-addr ADDR] [-http-token TOKEN] [-http-token-file FILE]
+//	       [-http-addr ADDR] [-ws-addr ADDR] [-web-addr ADDR] [-http-token TOKEN] [-http-token-file FILE]
 //	       [-auth-url URL] [-sign-url URL] [-dev-auth] [-http-max-conns N] [-ws-max-conns N]
 //	       [-history DSN] [-redis ADDR] [-kafka BROKERS] [-alert-redis ADDR]
 //	       [-followers LIST] [-pprof]
@@ -13,7 +13,8 @@
 // Without -config it uses the embedded default configuration (see
 // internal/config/bourse.yaml). It recovers its state from the journal in
 // -data-dir, serves the viabtc-compatible HTTP JSON-RPC API on -http-addr and
-// the websocket API on -ws-addr (empty: not served), and stops gracefully on
+// the websocket API on -ws-addr (empty: not served), the web console on
+// -web-addr (or web.addr; empty: not served), and stops gracefully on
 // SIGINT or SIGTERM.
 //
 // The websocket API authenticates with server.auth against -auth-url (or
@@ -67,6 +68,7 @@ import (
 
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/edges/httprpc"
+	"github.com/bourse-exchange/bourse/edges/web"
 	"github.com/bourse-exchange/bourse/edges/ws"
 	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/netguard"
@@ -271,11 +273,17 @@ func run(args []string) error {
 	if err := r.startWS(); err != nil {
 		return err
 	}
+	if err := r.startWeb(); err != nil {
+		return err
+	}
 
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- r.srv.Serve(r.ln) }()
 	if r.wsSrv != nil {
 		go func() { errc <- r.wsSrv.Serve(r.wsLn) }()
+	}
+	if r.webSrv != nil {
+		go func() { errc <- r.webSrv.Serve(r.webLn) }()
 	}
 	haltErr := r.wait(sig, errc)
 	r.shutdown()
@@ -289,6 +297,7 @@ func run(args []string) error {
 // runFlags are the flags of a node run (bourse [flags]).
 type runFlags struct {
 	configPath, dataDir, httpAddr, wsAddr string
+	webAddr                               string
 	authURL, signURL                      string
 	devAuth                               bool
 	httpToken, tokenFile                  string
@@ -313,6 +322,7 @@ func parseRunFlags(args []string) (*runFlags, error) {
 	fs.StringVar(&f.dataDir, "data-dir", "./data", "directory for local state")
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8080", "listen address of the HTTP JSON-RPC API (internal: keep it private)")
 	fs.StringVar(&f.wsAddr, "ws-addr", ws.DefaultAddr, "listen address of the websocket API (empty: not served)")
+	fs.StringVar(&f.webAddr, "web-addr", config.DefaultWebAddr, "listen address of the web console, the trader page and /ops (default: web.addr of the configuration, "+config.DefaultWebAddr+"; empty: not served)")
 	fs.StringVar(&f.authURL, "auth-url", "", "websocket server.auth checks tokens with an HTTP GET to this URL (default: websocket.auth_url of the configuration)")
 	fs.StringVar(&f.signURL, "sign-url", "", "websocket server.sign checks signatures with an HTTP GET to this URL (default: websocket.sign_url of the configuration)")
 	fs.BoolVar(&f.devAuth, "dev-auth", false, "development only: websocket server.auth also accepts tokens \"dev:<user_id>\", so whoever reaches the websocket can trade as any user (refused unless -ws-addr is loopback)")
@@ -353,6 +363,8 @@ type nodeRun struct {
 	srv      *httprpc.Server
 	wsSrv    *ws.Server // nil: no websocket API
 	wsLn     net.Listener
+	webSrv   *web.Server // nil: no web console
+	webLn    net.Listener
 }
 
 // configure makes the logger, parses the durability and loads the
@@ -409,6 +421,8 @@ func (r *nodeRun) applyFlags() error {
 				return usageErrorf("-followers: %v", err)
 			}
 			cfg.Followers = on
+		case "web-addr":
+			cfg.Web.Addr = f.webAddr
 		}
 	}
 	if f.wsAddr != "" && !cfg.Followers.Bus {
@@ -548,6 +562,40 @@ func (r *nodeRun) startWS() error {
 	return nil
 }
 
+// startWeb opens the web console's listener, unless its address is empty.
+// On failure it stops the node.
+func (r *nodeRun) startWeb() error {
+	if r.cfg.Web.Addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", r.cfg.Web.Addr)
+	if err != nil {
+		r.ln.Close()
+		if r.wsSrv != nil {
+			r.wsLn.Close()
+			r.wsSrv.Shutdown(context.Background())
+		}
+		r.node.Shutdown(context.Background())
+		return fmt.Errorf("-web-addr: %w", err)
+	}
+	inv := httprpc.NewInvoker(r.node.Router)
+	opts := web.Options{
+		DevAuth:  r.f.devAuth,
+		Metrics:  r.srv.Metrics,
+		Operator: r.srv.Operator,
+		Logger:   r.log,
+		State: func(ctx context.Context) ([]byte, error) {
+			return inv.ServerState(ctx, nil, nil)
+		},
+	}
+	if r.wsLn != nil {
+		opts.WSAddr = r.wsLn.Addr().String()
+	}
+	r.webSrv, r.webLn = web.New(opts), ln
+	r.log.Info("web console listening", "addr", ln.Addr().String(), "ops_token", r.f.httpToken != "" || r.f.tokenFile != "")
+	return nil
+}
+
 // wait serves until a stop signal, a journal failure (returned) or a
 // server's end; a SIGHUP re-reads the bearer tokens.
 func (r *nodeRun) wait(sig <-chan os.Signal, errc <-chan error) error {
@@ -593,6 +641,11 @@ func (r *nodeRun) reloadTokens() {
 func (r *nodeRun) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if r.webSrv != nil {
+		if err := r.webSrv.Shutdown(ctx); err != nil {
+			r.log.Error("web console shutdown", "err", err)
+		}
+	}
 	if r.wsSrv != nil {
 		if err := r.wsSrv.Shutdown(ctx); err != nil {
 			r.log.Error("websocket shutdown", "err", err)

@@ -20,6 +20,7 @@ type server struct {
 	url string
 	cmd *exec.Cmd
 	ws  <-chan string // the websocket address, once logged
+	web <-chan string // the web console's address, once logged
 }
 
 // binary is the bourse binary built once for this package's tests.
@@ -51,7 +52,7 @@ func startBinary(t *testing.T, args ...string) *server {
 // SIGTERM if it still runs.
 func startIn(t *testing.T, dataDir string, args ...string) *server {
 	t.Helper()
-	args = append([]string{"-http-addr", "127.0.0.1:0", "-ws-addr", "127.0.0.1:0", "-data-dir", dataDir}, args...)
+	args = append([]string{"-http-addr", "127.0.0.1:0", "-ws-addr", "127.0.0.1:0", "-web-addr", "127.0.0.1:0", "-data-dir", dataDir}, args...)
 	return startCmd(t, exec.Command(binary, args...))
 }
 
@@ -60,7 +61,7 @@ func startIn(t *testing.T, dataDir string, args ...string) *server {
 func startCmd(t *testing.T, cmd *exec.Cmd) *server {
 	t.Helper()
 	p := testnode.StartProcess(t, cmd)
-	return &server{url: p.URL, cmd: p.Cmd, ws: p.WSAddr}
+	return &server{url: p.URL, cmd: p.Cmd, ws: p.WSAddr, web: p.WebAddr}
 }
 
 type rpcError struct {

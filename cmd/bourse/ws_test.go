@@ -101,7 +101,7 @@ func TestWebSocket(t *testing.T) {
 }
 
 func TestDevAuthRefusedOffLoopback(t *testing.T) {
-	out, err := exec.Command(binary, "-http-addr", "127.0.0.1:0", "-ws-addr", "0.0.0.0:0", "-dev-auth",
+	out, err := exec.Command(binary, "-http-addr", "127.0.0.1:0", "-ws-addr", "0.0.0.0:0", "-web-addr", "", "-dev-auth",
 		"-data-dir", filepath.Join(t.TempDir(), "data")).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "-dev-auth needs a loopback -ws-addr") {
 		t.Errorf("bourse -dev-auth -ws-addr 0.0.0.0:0: %v\n%s", err, out)

@@ -75,6 +75,16 @@ func (v *Invoker) MarketStatusToday(ctx context.Context, dst []byte, params [][]
 	return v.run(ctx, dst, params, (*call).marketStatusToday)
 }
 
+// MarketList answers market.list.
+func (v *Invoker) MarketList(ctx context.Context, dst []byte, params [][]byte) ([]byte, error) {
+	return v.run(ctx, dst, params, (*call).marketList)
+}
+
+// ServerState answers server.state (the operator page of edges/web).
+func (v *Invoker) ServerState(ctx context.Context, dst []byte, params [][]byte) ([]byte, error) {
+	return v.run(ctx, dst, params, (*call).serverState)
+}
+
 func (v *Invoker) run(ctx context.Context, dst []byte, params [][]byte, m method) ([]byte, error) {
 	return v.exec(&call{s: v.s, cfg: v.s.cfg, ctx: ctx, params: params, out: dst}, dst, m)
 }

@@ -285,6 +285,24 @@ func (h *handler) authorized(r *http.Request) bool {
 	return ok == 1
 }
 
+// Operator reports whether r carries one of the bearer tokens in force
+// now (BearerToken, or those of SetTokens once called). Unlike the API,
+// which is open when no token is configured, configured is then false and
+// so is ok: the operator page of edges/web, which may face a wider network
+// than the internal API, needs a token.
+func (s *Server) Operator(r *http.Request) (configured, ok bool) {
+	h := handler{s: s}
+	if s.BearerToken != "" {
+		h.token = [][]byte{[]byte(s.BearerToken)}
+	}
+	if p := s.tokens.Load(); p != nil {
+		configured = len(*p) > 0
+	} else {
+		configured = len(h.token) > 0
+	}
+	return configured, configured && h.authorized(r)
+}
+
 func asciiEqualFold(a, b string) bool {
 	if len(a) != len(b) {
 		return false

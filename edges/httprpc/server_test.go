@@ -461,3 +461,33 @@ func TestPprof(t *testing.T) {
 		t.Fatalf("GET /debug/pprof/cmdline = %d %q", code, got)
 	}
 }
+
+// TestOperator: Operator is false without a configured token (the web
+// console's operator page then refuses), checks BearerToken, and follows
+// SetTokens once called.
+func TestOperator(t *testing.T) {
+	s, _ := newTestServer(t)
+	req := func(auth string) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "/ops/state", nil)
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		return r
+	}
+	check := func(what string, r *http.Request, wantConf, wantOK bool) {
+		t.Helper()
+		if conf, ok := s.Operator(r); conf != wantConf || ok != wantOK {
+			t.Errorf("%s: Operator = %v, %v; want %v, %v", what, conf, ok, wantConf, wantOK)
+		}
+	}
+	check("no token configured", req(""), false, false)
+	check("no token configured, one sent", req("Bearer x"), false, false)
+	s.BearerToken = "old"
+	check("BearerToken, right", req("bearer old"), true, true)
+	check("BearerToken, wrong", req("Bearer new"), true, false)
+	s.SetTokens([]string{"new", "newer"})
+	check("SetTokens, the old one", req("Bearer old"), true, false)
+	check("SetTokens, second", req("Bearer newer"), true, true)
+	s.SetTokens(nil)
+	check("SetTokens(nil)", req("Bearer newer"), false, false)
+}

@@ -66,6 +66,9 @@ var (
 	docStateQuery = query("market.status", "Market status over a period", ex("a day", "BTCUSDT", 86400))
 	docTodayQuery = query("market.status_today", "Today's market status", ex("BTCUSDT", "BTCUSDT"))
 	docDealsQuery = query("market.deals", "Latest deals", ex("latest", "BTCUSDT", 10, 0))
+	// market.list has no query/subscribe pair: the markets change only with
+	// the configuration. The web console's market selector reads it.
+	docMarketList = query("market.list", "The configured markets, their precisions and min_amount", ex("all"))
 
 	docOrderQuery   = privateQuery("order.pending", "The user's open orders", ex("BTCUSDT", "BTCUSDT", 0, 10))
 	docOrderHistory = allRequired(privateQuery("order.finished", "The user's finished orders; all six params needed",

@@ -162,6 +162,34 @@ func syncBook(t *testing.T, c *client, b *book, market string, interval string) 
 	}
 }
 
+// TestMarketList: the websocket's market.list answers the HTTP method's
+// result, from the configuration, without authentication.
+func TestMarketList(t *testing.T) {
+	e := startEnv(t, nil)
+	c := dial(t, e.wsURL)
+	var got []struct {
+		Name, Stock, Money string
+		StockPrec          int    `json:"stock_prec"`
+		MoneyPrec          int    `json:"money_prec"`
+		MinAmount          string `json:"min_amount"`
+		Halted             bool
+	}
+	if err := json.Unmarshal(c.ok("market.list"), &got); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.cfg
+	if len(got) != len(cfg.Markets) {
+		t.Fatalf("market.list: %d markets; want %d", len(got), len(cfg.Markets))
+	}
+	for i, m := range cfg.Markets {
+		g := got[i]
+		if g.Name != m.Name || g.Stock != m.Stock || g.Money != m.Money || g.StockPrec != m.StockPrec ||
+			g.MoneyPrec != m.MoneyPrec || !decimal.RequireFromString(g.MinAmount).Equal(decimal.New(m.MinUnits, int32(-m.StockPrec))) || g.Halted {
+			t.Errorf("market.list[%d] = %+v; want %s %s/%s prec %d/%d min %d units", i, g, m.Name, m.Stock, m.Money, m.StockPrec, m.MoneyPrec, m.MinUnits)
+		}
+	}
+}
+
 func TestSystemMethodsAndErrors(t *testing.T) {
 	e := startEnv(t, nil)
 	c := dial(t, e.wsURL)

@@ -16,6 +16,7 @@ var wsTemplates = map[string][]string{
 	"server.ping": {}, "server.time": {},
 	"server.auth": {`"dev:1"`, `"web"`},
 	"server.sign": {`"id"`, `"sig"`, `1700000000000`},
+	"market.list": {},
 	"kline.query": {`"BTCUSDT"`, `1`, `2000000000`, `60`}, "kline.subscribe": {`"BTCUSDT"`, `60`}, "kline.unsubscribe": {},
 	"depth.query": {`"BTCUSDT"`, `10`, `"0"`}, "depth.subscribe": {`"BTCUSDT"`, `10`, `"0"`}, "depth.unsubscribe": {},
 	"price.query": {`"BTCUSDT"`}, "price.subscribe": {`"BTCUSDT"`, `"ETHBTC"`}, "price.unsubscribe": {},

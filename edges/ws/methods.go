@@ -37,6 +37,7 @@ func init() {
 		"server.auth": {(*conn).auth, &docAuth},
 		"server.sign": {(*conn).sign, &docSign},
 
+		"market.list":     {proxy((*httprpc.Invoker).MarketList), docMarketList},
 		"kline.query":     {proxy((*httprpc.Invoker).MarketKline), docKlineQuery},
 		"depth.query":     {proxy((*httprpc.Invoker).OrderDepth), docDepthQuery},
 		"price.query":     {proxy((*httprpc.Invoker).MarketLast), docPriceQuery},

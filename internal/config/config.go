@@ -178,6 +178,17 @@ type Alert struct {
 	Host string `yaml:"host"`
 }
 
+// Web configures the web console (edges/web): the trader page and the
+// operator page /ops, served on a listener of their own.
+type Web struct {
+	// Addr is the web console's listen address; empty: not served. The
+	// -web-addr flag overrides it. Default DefaultWebAddr.
+	Addr string `yaml:"addr"`
+}
+
+// DefaultWebAddr is web.addr when the configuration does not set it.
+const DefaultWebAddr = "127.0.0.1:8070"
+
 // Config is the whole configuration. After Load it is read-only.
 type Config struct {
 	FeeUserID         uint32        `yaml:"fee_user_id"`
@@ -194,6 +205,7 @@ type Config struct {
 	Alert             Alert         `yaml:"alert"`
 	Followers         Followers     `yaml:"followers"`
 	WebSocket         WebSocket     `yaml:"websocket"`
+	Web               Web           `yaml:"web"`
 	Tuning            Tuning        `yaml:"tuning"`
 
 	assetByName  map[string]*Asset
@@ -258,6 +270,7 @@ func Parse(b []byte) (*Config, error) {
 		Alert:     Alert{Key: "alert:message"},
 		Followers: Followers{History: true, MarketData: true, Kafka: true, Bus: true},
 		WebSocket: defaultWebSocket(),
+		Web:       Web{Addr: DefaultWebAddr},
 		Tuning:    defaultTuning(),
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))

@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -326,3 +327,29 @@ func MySQLPrefix(t testing.TB, dsn string) string {
 // Quiet returns a logger that drops every record, for tests and
 // benchmarks whose nodes and stores would otherwise log to stderr.
 func Quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// ChromiumVar names the browser the browser tests drive (default: chromium
+// on PATH, Debian's /usr/bin/chromium).
+const ChromiumVar = "BOURSE_TEST_CHROMIUM"
+
+// Chromium returns the path of the Chromium the browser tests drive
+// headless: $BOURSE_TEST_CHROMIUM, else chromium on PATH. Without one the
+// test is skipped (failed under BOURSE_REQUIRE_SERVICES=1) with a message
+// saying how to install it.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv(ChromiumVar); p != "" {
+		if p == Off {
+			unavailable(t, "browser tests off: %s=%s", ChromiumVar, Off)
+		}
+		if _, err := os.Stat(p); err != nil {
+			unavailable(t, "Chromium at %s=%s: %v", ChromiumVar, p, err)
+		}
+		return p
+	}
+	p, err := exec.LookPath("chromium")
+	if err != nil {
+		unavailable(t, "Chromium: no chromium on PATH (apt-get install -y chromium, or set %s)", ChromiumVar)
+	}
+	return p
+}

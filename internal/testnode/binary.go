@@ -29,11 +29,15 @@ type Process struct {
 	// WSAddr receives the websocket listener's address (host:port) once
 	// the node logs it (never, with -ws-addr "").
 	WSAddr <-chan string
+	// WebAddr receives the web console's address (host:port) once the
+	// node logs it (never, with -web-addr "").
+	WebAddr <-chan string
 }
 
 var (
 	httpListening = regexp.MustCompile(`msg="HTTP JSON-RPC listening" addr=(\S+)`)
 	wsListening   = regexp.MustCompile(`msg="websocket listening" addr=(\S+)`)
+	webListening  = regexp.MustCompile(`msg="web console listening" addr=(\S+)`)
 )
 
 // StartTimeout bounds how long StartProcess and WS wait for a node's log
@@ -67,11 +71,11 @@ func StartProcess(t testing.TB, cmd *exec.Cmd) *Process {
 			t.Error("the node did not stop within 10s of SIGTERM")
 		}
 	})
-	found, ws := make(chan string, 1), make(chan string, 1)
+	found, ws, web := make(chan string, 1), make(chan string, 1), make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			for re, to := range map[*regexp.Regexp]chan string{httpListening: found, wsListening: ws} {
+			for re, to := range map[*regexp.Regexp]chan string{httpListening: found, wsListening: ws, webListening: web} {
 				if m := re.FindStringSubmatch(sc.Text()); m != nil {
 					select {
 					case to <- m[1]:
@@ -83,7 +87,7 @@ func StartProcess(t testing.TB, cmd *exec.Cmd) *Process {
 	}()
 	select {
 	case addr := <-found:
-		return &Process{Cmd: cmd, URL: "http://" + addr + "/", WSAddr: ws}
+		return &Process{Cmd: cmd, URL: "http://" + addr + "/", WSAddr: ws, WebAddr: web}
 	case <-time.After(StartTimeout):
 		t.Fatal("the node did not log its HTTP address")
 	}

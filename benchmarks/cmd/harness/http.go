@@ -65,7 +65,7 @@ func startHTTP(ctx context.Context, o *options, cfg *config.Config, bin string, 
 		if err := os.WriteFile(cfgPath, cfgDoc, 0o644); err != nil {
 			return nil, err
 		}
-		args = []string{"-config", cfgPath, "-data-dir", dir, "-http-addr", addr, "-ws-addr", "",
+		args = []string{"-config", cfgPath, "-data-dir", dir, "-http-addr", addr, "-ws-addr", "", "-web-addr", "",
 			"-durability", o.httpDur, "-log-level", "warn"}
 	}
 	logf, err := os.Create(filepath.Join(tmp, name+".log"))

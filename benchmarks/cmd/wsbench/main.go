@@ -374,7 +374,7 @@ func startServer(ctx context.Context, o *options, out io.Writer) (*server, error
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"-data-dir", dir + "/data", "-http-addr", o.httpAddr, "-ws-addr", o.wsAddr}, o.binArgs...)
+	args := append([]string{"-data-dir", dir + "/data", "-http-addr", o.httpAddr, "-ws-addr", o.wsAddr, "-web-addr", ""}, o.binArgs...)
 	cmd := exec.Command(o.bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

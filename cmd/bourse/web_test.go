@@ -1,0 +1,180 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/shopspring/decimal"
+)
+
+// webMarket is one market of market.list, as the test needs it.
+type webMarket struct {
+	Name      string `json:"name"`
+	Stock     string `json:"stock"`
+	Money     string `json:"money"`
+	StockPrec int    `json:"stock_prec"`
+	MoneyPrec int    `json:"money_prec"`
+	MinAmount string `json:"min_amount"`
+}
+
+// price shows p as the page does: money_prec decimals.
+func (m webMarket) price(p string) string {
+	return decimal.RequireFromString(p).StringFixed(int32(m.MoneyPrec))
+}
+
+// rows gives the cells of every row of a table body, tab-separated.
+func (b *browser) rows(t *testing.T, tbody string) []string {
+	t.Helper()
+	var rows []string
+	b.eval(t, `[...document.querySelectorAll(`+jsString(tbody+" tr")+`)].map(r => [...r.cells].map(c => c.innerText).join('\t'))`, &rows)
+	return rows
+}
+
+// rowsExpr is a JavaScript expression: the rows of tbody, as rows gives them.
+func rowsExpr(tbody string) string {
+	return `[...document.querySelectorAll(` + jsString(tbody+" tr") + `)].map(r => [...r.cells].map(c => c.innerText).join('\t'))`
+}
+
+// TestWebConsole drives the trader and operator pages in headless Chromium
+// against a node started with -dev-auth: it logs in as dev:1, sees user 1's
+// resting order (placed over HTTP) on the ladder and in its open orders,
+// sees user 2's crossing order (over HTTP) turn into a trade, a candle, a
+// finished order and exact balances, and reads the operator page's figures. No JavaScript
+// console error is allowed. With -screenshots it writes docs/web-trader.png
+// and docs/web-ops.png.
+func TestWebConsole(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary and a browser")
+	}
+	b := newBrowser(t)
+	const token = "operator-secret"
+	s := startBinary(t, "-dev-auth", "-http-token", token)
+	web := s.webURL(t)
+	var markets []webMarket
+	mustRPC(t, s.url, token, &markets, "market.list")
+	m := markets[0]
+	mustRPC(t, s.url, token, nil, "balance.update", 1, m.Money, "deposit", 1, "10000", map[string]any{})
+	mustRPC(t, s.url, token, nil, "balance.update", 2, m.Stock, "deposit", 1, "10", map[string]any{})
+
+	b.do(t, chromedp.Navigate(web+"/?market="+m.Name))
+	b.waitFor(t, "the market selector", fmt.Sprintf(`document.querySelector('#market').options.length === %d && document.querySelector('#market').value === %s`, len(markets), jsString(m.Name)), 15*time.Second)
+	b.waitFor(t, "the connection", `document.querySelector('#conn').innerText === 'connected'`, 10*time.Second)
+
+	// Log in as user 1: its balances appear.
+	b.do(t, chromedp.SetValue("#token", "dev:1"), chromedp.Click("#login-btn"))
+	b.waitFor(t, "user 1's balances", fmt.Sprintf(`%s.includes(%s)`, rowsExpr("#balances"), jsString(m.Money+"\t10000\t0")), 10*time.Second)
+
+	id := placeResting(t, b, s, token, m)
+
+	// The resting bid is on the ladder, in the open orders, and frozen.
+	bid := m.price("100") + "\t1"
+	b.waitFor(t, "the bid on the ladder", fmt.Sprintf(`%s[0] === %s`, rowsExpr("#bids"), jsString(bid)), 10*time.Second)
+	b.waitFor(t, "the open order", fmt.Sprintf(`!!document.querySelector('#open tr[data-id="%d"]')`, id), 10*time.Second)
+	b.waitFor(t, "the frozen money", fmt.Sprintf(`%s.includes(%s)`, rowsExpr("#balances"), jsString(m.Money+"\t9900\t100")), 10*time.Second)
+
+	// User 2 sells 1.5 at 100 over HTTP: 1 trades with user 1's bid, 0.5 rests.
+	mustRPC(t, s.url, token, nil, "order.put_limit", 2, m.Name, 1, "1.5", "100", "0.002", "0.001", "http")
+	ask := m.price("100") + "\t0.5"
+	b.waitFor(t, "the ladder after the trade", fmt.Sprintf(`%s.length === 0 && %s[0] === %s`, rowsExpr("#bids"), rowsExpr("#asks"), jsString(ask)), 10*time.Second)
+	b.waitFor(t, "the trade in recent trades", fmt.Sprintf(`(%s[0] || '').endsWith(%s)`, rowsExpr("#trades"), jsString("\t"+m.price("100")+"\t1")), 10*time.Second)
+	b.waitFor(t, "the candle", `/O 100 .*C 100 .*V 1$/.test(document.querySelector('#candle').innerText)`, 10*time.Second)
+	b.waitFor(t, "the order finished", fmt.Sprintf(`!document.querySelector('#open tr[data-id="%d"]') && !!document.querySelector('#finished tr[data-id="%d"]')`, id, id), 10*time.Second)
+
+	// Balances: exactly what the trade made, as the node's own ledger says.
+	var fin struct {
+		DealFee  string `json:"deal_fee"`
+		MakerFee string `json:"maker_fee"`
+	}
+	mustRPC(t, s.url, token, &fin, "order.finished_detail", id)
+	fee := decimal.RequireFromString(fin.DealFee)
+	if !fee.Equal(decimal.RequireFromString(fin.MakerFee)) { // 1 BTC bought as maker
+		t.Errorf("deal fee %s; want 1 × maker fee %s", fin.DealFee, fin.MakerFee)
+	}
+	wantStock := decimal.NewFromInt(1).Sub(fee).String()
+	b.waitFor(t, "the balances after the trade", fmt.Sprintf(`(r => r.includes(%s) && r.includes(%s))(%s)`,
+		jsString(m.Money+"\t9900\t0"), jsString(m.Stock+"\t"+wantStock+"\t0"), rowsExpr("#balances")), 10*time.Second)
+	checkWebConservation(t, s, token, m, map[string]string{m.Money: "10000", m.Stock: "10"})
+	if *screenshots {
+		decorate(t, b, s, token, m)
+	}
+	b.screenshot(t, "web-trader.png")
+
+	opsPage(t, b, web, s, token, m)
+	b.noConsoleErrors(t)
+}
+
+// placeResting places user 1's bid for 1 at 100 and returns its id.
+func placeResting(t *testing.T, b *browser, s *server, token string, m webMarket) uint64 {
+	t.Helper()
+	var o struct{ ID uint64 }
+	mustRPC(t, s.url, token, &o, "order.put_limit", 1, m.Name, 2, "1", "100", "0.002", "0.001", "http")
+	return o.ID
+}
+
+// decorate gives the screenshot a fuller book and a few trades, from
+// users 3 and 4 (after the checks of users 1 and 2).
+func decorate(t *testing.T, b *browser, s *server, token string, m webMarket) {
+	t.Helper()
+	mustRPC(t, s.url, token, nil, "balance.update", 3, m.Money, "deposit", 1, "1000000", map[string]any{})
+	mustRPC(t, s.url, token, nil, "balance.update", 4, m.Stock, "deposit", 1, "1000", map[string]any{})
+	for i := 1; i <= 12; i++ {
+		amount := fmt.Sprintf("%d.%d", 1+i%4, i%10)
+		mustRPC(t, s.url, token, nil, "order.put_limit", 3, m.Name, 2, amount, fmt.Sprint(100-i), "0.002", "0.001", "http")
+		mustRPC(t, s.url, token, nil, "order.put_limit", 4, m.Name, 1, amount, fmt.Sprint(100+i), "0.002", "0.001", "http")
+	}
+	for i := 1; i <= 4; i++ {
+		mustRPC(t, s.url, token, nil, "order.put_limit", 3, m.Name, 2, "0.3", fmt.Sprint(100+i), "0.002", "0.001", "http")
+		mustRPC(t, s.url, token, nil, "order.put_limit", 4, m.Name, 1, "0.2", fmt.Sprint(100-i), "0.002", "0.001", "http")
+	}
+	b.waitFor(t, "the fuller book", `document.querySelectorAll('#bids tr').length >= 10 && document.querySelectorAll('#trades tr').length >= 8`, 10*time.Second)
+	time.Sleep(300 * time.Millisecond) // the last pushes drawn
+}
+
+// checkWebConservation checks that users 0 (fees), 1 and 2 hold exactly the
+// deposits, available plus frozen.
+func checkWebConservation(t *testing.T, s *server, token string, m webMarket, deposits map[string]string) {
+	t.Helper()
+	sum := map[string]decimal.Decimal{}
+	for _, u := range []int{0, 1, 2} {
+		var bal map[string]struct{ Available, Freeze string }
+		mustRPC(t, s.url, token, &bal, "balance.query", u)
+		for a, v := range bal {
+			sum[a] = sum[a].Add(decimal.RequireFromString(v.Available)).Add(decimal.RequireFromString(v.Freeze))
+		}
+	}
+	for a, d := range deposits {
+		if !sum[a].Equal(decimal.RequireFromString(d)) {
+			t.Errorf("%s: users hold %s; deposits %s", a, sum[a], d)
+		}
+	}
+}
+
+// opsPage opens /ops with the operator token and checks its figures
+// against the node's own.
+func opsPage(t *testing.T, b *browser, web string, s *server, token string, m webMarket) {
+	t.Helper()
+	b.do(t, chromedp.Navigate(web+"/ops"), chromedp.SetValue("#token", token), chromedp.Click("#login button"))
+	b.waitFor(t, "the operator figures", fmt.Sprintf(`!!document.querySelector('.card[data-key="trades-%s"]') && !!document.querySelector('.card[data-key="lag-history"]') && /refreshed/.test(document.querySelector('#bar').innerText)`, m.Name), 15*time.Second)
+	var state struct{ LSN uint64 }
+	mustRPC(t, s.url, token, &state, "server.state")
+	var shown string
+	b.eval(t, `document.querySelector('.card[data-key="lsn"] .value').innerText`, &shown)
+	if shown != fmt.Sprint(state.LSN) {
+		t.Errorf("ops page: last LSN %s; server.state %d", shown, state.LSN)
+	}
+	if st := b.text(t, "#status"); !strings.Contains(st, "node ok") || !strings.Contains(st, fmt.Sprintf("lsn %d", state.LSN)) {
+		t.Errorf("ops status line %q; want node ok and lsn %d", st, state.LSN)
+	}
+	b.waitFor(t, "three refreshes", `window.bourseOps.ticks >= 3`, 10*time.Second)
+	if *screenshots { // some traffic for the sparklines
+		for i := 0; i < 40; i++ {
+			mustRPC(t, s.url, token, nil, "order.put_limit", 3, m.Name, 2, "0.1", "101", "0.002", "0.001", "http")
+			mustRPC(t, s.url, token, nil, "order.put_limit", 4, m.Name, 1, "0.1", "101", "0.002", "0.001", "http")
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	b.screenshot(t, "web-ops.png")
+}
