@@ -57,7 +57,9 @@ func deployExprs(t *testing.T) map[string]string {
 			Type, Title string
 			Targets     []struct{ Expr string }
 		}
-		Templating struct{ List []struct{ Name, Query string } }
+		Templating struct {
+			List []struct{ Name, Query string }
+		}
 	}
 	if err := json.Unmarshal(raw, &dash); err != nil {
 		t.Fatalf("bourse.json: %v", err)
