@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/runtime"
@@ -125,10 +126,16 @@ func TestOrderEntry(t *testing.T) {
 	e := startOrderEnv(t, nil)
 	u1, u2 := dial(t, e.wsURL).login("1"), dial(t, e.wsURL).login("2")
 	cfgFees := map[string]any{"maker_fee": "0.0013", "taker_fee": "0.0027"}
+	u2.ok("order.subscribe", "BTCUSDT")
 
 	ask := object(t, u2.ok("order.put_limit", "BTCUSDT", 1, "2", "100", "ws"))
 	fields(t, "put_limit ask", ask, map[string]any{"user": 2.0, "type": 1.0, "side": 1.0, "amount": "2", "price": "100", "left": "2", "source": "ws"})
 	fields(t, "put_limit ask fees", ask, cfgFees)
+	// The connection that placed it is pushed its order.update (1: put).
+	if n := u2.note("order.update", 5*time.Second); len(n.Params) != 2 || string(n.Params[0]) != "1" ||
+		object(t, n.Params[1])["id"] != ask["id"] {
+		t.Errorf("order.update after put_limit: %s", n.raw)
+	}
 	e.checkBalances(t, map[int]map[string][2]string{2: {"BTC": {"8", "2"}}})
 
 	// 0.5 at 100: the buyer (taker) pays 0.5 × 0.0027 BTC, the seller
