@@ -2,10 +2,15 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/chromedp/chromedp"
 	"github.com/shopspring/decimal"
 )
@@ -39,10 +44,13 @@ func rowsExpr(tbody string) string {
 }
 
 // TestWebConsole drives the trader and operator pages in headless Chromium
-// against a node started with -dev-auth: it logs in as dev:1, sees user 1's
-// resting order (placed over HTTP) on the ladder and in its open orders,
-// sees user 2's crossing order (over HTTP) turn into a trade, a candle, a
-// finished order and exact balances, and reads the operator page's figures. No JavaScript
+// against a node started with -dev-auth: it logs in as dev:1, places a
+// resting order through the form and sees it on the ladder and in its open
+// orders, sees user 2's crossing order (over HTTP) turn into a trade, a
+// candle, a finished order and exact balances (the configured maker fee
+// taken), amends and cancels a second order with the row's buttons, has an
+// order below min_amount refused by the form and, bypassing it, by the
+// server (its message shown), and reads the operator page's figures. No JavaScript
 // console error is allowed. With -screenshots it writes docs/web-trader.png
 // and docs/web-ops.png.
 func TestWebConsole(t *testing.T) {
@@ -51,7 +59,19 @@ func TestWebConsole(t *testing.T) {
 	}
 	b := newBrowser(t)
 	const token = "operator-secret"
-	s := startBinary(t, "-dev-auth", "-http-token", token)
+	// BTCUSDT with fee rates, which websocket orders take from the
+	// configuration.
+	cfgFile := filepath.Join(t.TempDir(), "bourse.yaml")
+	text := string(config.Default)
+	line := `min_amount: "0.0001" }`
+	if !strings.Contains(text, "name: BTCUSDT") || !strings.Contains(text, line) {
+		t.Fatal("the default configuration's BTCUSDT line changed: update this test")
+	}
+	text = strings.Replace(text, line, `min_amount: "0.0001", maker_fee: "`+webMakerFee+`", taker_fee: "0.002" }`, 1)
+	if err := os.WriteFile(cfgFile, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startBinary(t, "-dev-auth", "-http-token", token, "-config", cfgFile)
 	web := s.webURL(t)
 	var markets []webMarket
 	mustRPC(t, s.url, token, &markets, "market.list")
@@ -67,7 +87,7 @@ func TestWebConsole(t *testing.T) {
 	b.do(t, chromedp.SetValue("#token", "dev:1"), chromedp.Click("#login-btn"))
 	b.waitFor(t, "user 1's balances", fmt.Sprintf(`%s.includes(%s)`, rowsExpr("#balances"), jsString(m.Money+"\t10000\t0")), 10*time.Second)
 
-	id := placeResting(t, b, s, token, m)
+	id := placeViaForm(t, b, "buy", "limit", "100", "1", "GTC")
 
 	// The resting bid is on the ladder, in the open orders, and frozen.
 	bid := m.price("100") + "\t1"
@@ -102,16 +122,78 @@ func TestWebConsole(t *testing.T) {
 	}
 	b.screenshot(t, "web-trader.png")
 
+	amendAndCancel(t, b, s, token, m)
+	refusedOrder(t, b, s, token, m)
+	checkWebConservation(t, s, token, m, map[string]string{m.Money: "10000", m.Stock: "10"})
 	opsPage(t, b, web, s, token, m)
 	b.noConsoleErrors(t)
 }
 
-// placeResting places user 1's bid for 1 at 100 and returns its id.
-func placeResting(t *testing.T, b *browser, s *server, token string, m webMarket) uint64 {
+// webMakerFee is BTCUSDT's maker fee rate in TestWebConsole's configuration.
+const webMakerFee = "0.001"
+
+var placedRe = regexp.MustCompile(`^order (\d+) placed`)
+
+// placeViaForm fills the order form and submits it, and returns the id of
+// the order the page says it placed.
+func placeViaForm(t *testing.T, b *browser, side, typ, price, amount, tif string) uint64 {
 	t.Helper()
-	var o struct{ ID uint64 }
-	mustRPC(t, s.url, token, &o, "order.put_limit", 1, m.Name, 2, "1", "100", "0.002", "0.001", "http")
-	return o.ID
+	b.eval(t, `(document.querySelector('#form-msg').textContent = '', true)`, new(bool))
+	b.do(t, chromedp.Click("#"+side), chromedp.SetValue("#otype", typ), chromedp.SetValue("#price", price),
+		chromedp.SetValue("#amount", amount), chromedp.SetValue("#tif", tif), chromedp.Click("#submit"))
+	b.waitFor(t, "the order placed", `document.querySelector('#form-msg').innerText !== ''`, 10*time.Second)
+	got := b.text(t, "#form-msg")
+	mm := placedRe.FindStringSubmatch(got)
+	if mm == nil {
+		t.Fatalf("order form (%s %s %s at %s, %s): %q", side, typ, amount, price, tif, got)
+	}
+	id, _ := strconv.ParseUint(mm[1], 10, 64)
+	return id
+}
+
+// amendAndCancel places a second bid through the form, lowers it with the
+// row's Amend and cancels it with its Cancel: the row shows the new amount,
+// then moves to the finished orders, and the money comes back.
+func amendAndCancel(t *testing.T, b *browser, s *server, token string, m webMarket) {
+	t.Helper()
+	id := placeViaForm(t, b, "buy", "limit", "90", "0.5", "post")
+	row := fmt.Sprintf(`#open tr[data-id="%d"]`, id)
+	b.waitFor(t, "the second order", fmt.Sprintf(`!!document.querySelector('%s')`, row), 10*time.Second)
+	b.do(t, chromedp.SetValue(row+" .amend-to", "0.3"), chromedp.Click(row+" button:nth-of-type(1)"))
+	b.waitFor(t, "the amended order", fmt.Sprintf(`(r => r && r.cells[4].innerText === '0.3' && r.cells[5].innerText === '0.3')(document.querySelector('%s'))`, row), 10*time.Second)
+	b.waitFor(t, "the money the amend released", fmt.Sprintf(`%s.includes(%s)`, rowsExpr("#balances"), jsString(m.Money+"\t9873\t27")), 10*time.Second)
+	b.do(t, chromedp.Click(row+" button:nth-of-type(2)"))
+	b.waitFor(t, "the cancelled order finished", fmt.Sprintf(`!document.querySelector('%s') && !!document.querySelector('#finished tr[data-id="%d"]')`, row, id), 10*time.Second)
+	b.waitFor(t, "the money back", fmt.Sprintf(`%s.includes(%s)`, rowsExpr("#balances"), jsString(m.Money+"\t9900\t0")), 10*time.Second)
+}
+
+// refusedOrder: an amount below min_amount is refused by the form before
+// sending; with the form's checks bypassed the server refuses it, and the
+// page shows the server's message, the one HTTP answers to the same order.
+func refusedOrder(t *testing.T, b *browser, s *server, token string, m webMarket) {
+	t.Helper()
+	small := decimal.RequireFromString(m.MinAmount).Div(decimal.NewFromInt(2)).String()
+	_, httpErr := rpcAs(t, s.url, token, "order.put_limit", 1, m.Name, 2, small, "100", "0", "0", "http")
+	if httpErr == nil {
+		t.Fatalf("HTTP took an order of %s below min_amount %s", small, m.MinAmount)
+	}
+	var before struct{ Total int }
+	mustRPC(t, s.url, token, &before, "order.pending", 1, m.Name, 0, 10)
+
+	b.do(t, chromedp.Click("#buy"), chromedp.SetValue("#otype", "limit"), chromedp.SetValue("#price", "100"),
+		chromedp.SetValue("#amount", small), chromedp.SetValue("#tif", "GTC"), chromedp.Click("#submit"))
+	want := "amount is below the minimum " + m.MinAmount
+	b.waitFor(t, "the form's own check", fmt.Sprintf(`document.querySelector('#form-msg').innerText === %s`, jsString(want)), 10*time.Second)
+
+	b.eval(t, `(window.bourse.skipChecks = true, document.querySelector('#form-msg').textContent = '', true)`, new(bool))
+	b.do(t, chromedp.Click("#submit"))
+	b.waitFor(t, "the server's message", fmt.Sprintf(`document.querySelector('#form-msg').innerText === %s && document.querySelector('#form-msg').classList.contains('err')`, jsString(httpErr.Message)), 10*time.Second)
+	b.eval(t, `(window.bourse.skipChecks = false, true)`, new(bool))
+	var after struct{ Total int }
+	mustRPC(t, s.url, token, &after, "order.pending", 1, m.Name, 0, 10)
+	if after.Total != before.Total {
+		t.Errorf("user 1's open orders %d → %d after refused orders", before.Total, after.Total)
+	}
 }
 
 // decorate gives the screenshot a fuller book and a few trades, from

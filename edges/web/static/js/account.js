@@ -63,7 +63,11 @@ export function renderOrders(openBody, finishedBody, S, cancel, amend) {
     cell(tr, trim(o.amount));
     cell(tr, trim(o.left));
     const td = cell(tr, '');
-    td.append(button('Cancel', () => cancel(o)), ' ', button('Amend', () => amend(o)));
+    const to = document.createElement('input');
+    to.className = 'amend-to';
+    to.placeholder = 'new amount';
+    to.setAttribute('aria-label', `new amount of order ${o.id}`);
+    td.append(to, ' ', button('Amend', () => amend(o, to.value.trim())), ' ', button('Cancel', () => cancel(o)));
     return tr;
   }));
   finishedBody.replaceChildren(...S.finished.map((o) => {

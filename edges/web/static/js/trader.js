@@ -249,14 +249,13 @@ async function cancel(o) {
   }
 }
 
-async function amend(o) {
-  const amount = prompt(`New amount of order ${o.id} (now ${o.amount}, left ${o.left}); it can only be lowered`, o.amount);
-  if (amount === null) return;
-  const bad = checkDec('amount', amount.trim(), S.market.stock_prec);
+// amend lowers the order's amount (order.amend keeps its place in the queue).
+async function amend(o, amount) {
+  const bad = checkDec('new amount', amount, S.market.stock_prec);
   if (bad && !bourse.skipChecks) return msg(bad, true);
   try {
-    await api.call('order.amend', [o.market, o.id, amount.trim()]);
-    msg(`order ${o.id} amended to ${amount.trim()}`);
+    await api.call('order.amend', [o.market, o.id, amount]);
+    msg(`order ${o.id} amended to ${amount}`);
   } catch (e) {
     showError(e);
   }
