@@ -116,15 +116,16 @@ func TestWebConsole(t *testing.T) {
 	wantStock := decimal.NewFromInt(1).Sub(fee).String()
 	b.waitFor(t, "the balances after the trade", fmt.Sprintf(`(r => r.includes(%s) && r.includes(%s))(%s)`,
 		jsString(m.Money+"\t9900\t0"), jsString(m.Stock+"\t"+wantStock+"\t0"), rowsExpr("#balances")), 10*time.Second)
-	checkWebConservation(t, s, token, m, map[string]string{m.Money: "10000", m.Stock: "10"})
+	deposits := map[string]decimal.Decimal{m.Money: decimal.NewFromInt(10000), m.Stock: decimal.NewFromInt(10)}
+	checkWebConservation(t, s, token, deposits)
 	if *screenshots {
-		decorate(t, b, s, token, m)
+		decorate(t, b, s, token, m, deposits)
 	}
 	b.screenshot(t, "web-trader.png")
 
 	amendAndCancel(t, b, s, token, m)
 	refusedOrder(t, b, s, token, m)
-	checkWebConservation(t, s, token, m, map[string]string{m.Money: "10000", m.Stock: "10"})
+	checkWebConservation(t, s, token, deposits)
 	opsPage(t, b, web, s, token, m)
 	b.noConsoleErrors(t)
 }
@@ -198,8 +199,10 @@ func refusedOrder(t *testing.T, b *browser, s *server, token string, m webMarket
 
 // decorate gives the screenshot a fuller book and a few trades, from
 // users 3 and 4 (after the checks of users 1 and 2).
-func decorate(t *testing.T, b *browser, s *server, token string, m webMarket) {
+func decorate(t *testing.T, b *browser, s *server, token string, m webMarket, deposits map[string]decimal.Decimal) {
 	t.Helper()
+	deposits[m.Money] = deposits[m.Money].Add(decimal.NewFromInt(1000000))
+	deposits[m.Stock] = deposits[m.Stock].Add(decimal.NewFromInt(1000))
 	mustRPC(t, s.url, token, nil, "balance.update", 3, m.Money, "deposit", 1, "1000000", map[string]any{})
 	mustRPC(t, s.url, token, nil, "balance.update", 4, m.Stock, "deposit", 1, "1000", map[string]any{})
 	for i := 1; i <= 12; i++ {
@@ -215,12 +218,12 @@ func decorate(t *testing.T, b *browser, s *server, token string, m webMarket) {
 	time.Sleep(300 * time.Millisecond) // the last pushes drawn
 }
 
-// checkWebConservation checks that users 0 (fees), 1 and 2 hold exactly the
-// deposits, available plus frozen.
-func checkWebConservation(t *testing.T, s *server, token string, m webMarket, deposits map[string]string) {
+// checkWebConservation checks that users 0 (fees) to 4, the only ones the
+// test funds, hold exactly the deposits, available plus frozen.
+func checkWebConservation(t *testing.T, s *server, token string, deposits map[string]decimal.Decimal) {
 	t.Helper()
 	sum := map[string]decimal.Decimal{}
-	for _, u := range []int{0, 1, 2} {
+	for u := 0; u <= 4; u++ {
 		var bal map[string]struct{ Available, Freeze string }
 		mustRPC(t, s.url, token, &bal, "balance.query", u)
 		for a, v := range bal {
@@ -228,7 +231,7 @@ func checkWebConservation(t *testing.T, s *server, token string, m webMarket, de
 		}
 	}
 	for a, d := range deposits {
-		if !sum[a].Equal(decimal.RequireFromString(d)) {
+		if !sum[a].Equal(d) {
 			t.Errorf("%s: users hold %s; deposits %s", a, sum[a], d)
 		}
 	}
