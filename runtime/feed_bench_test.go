@@ -137,6 +137,9 @@ func BenchmarkFeedFollowers(b *testing.B) {
 				for _, s := range sinks {
 					f.Wait(s.name)
 				}
+				if st, ok := any(f).(interface{ Stop() }); ok {
+					st.Stop() // the derive stage, where there is one
+				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(records)), "ns/record")
 		})
