@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -11,8 +12,9 @@ import (
 )
 
 // Router is the Exchange of a running actor system. It owns no state: it
-// reads the immutable Directory and config, and each Do waits on a future of
-// its own.
+// reads the Directory and the configuration in force (each immutable, and
+// replaced whole when the operator changes it at run time: SetConfig), and
+// each Do waits on a future of its own.
 type Router struct {
 	// LastLSN, when set, reports the journal's last committed LSN.
 	LastLSN func() uint64
@@ -26,8 +28,12 @@ type Router struct {
 	// may show effects that never became durable — gets code 3. History
 	// and market data, which hold only durable records, still answer.
 	Failed func() bool
+	// Configure, when set, answers messages.ConfigCommand (asset.add,
+	// market.add, market.update: runtime/configure.go); without it they
+	// get code 3.
+	Configure func(ctx context.Context, cmd messages.ConfigCommand) (messages.Reply, error)
 
-	cfg     *config.Config
+	cfg     atomic.Pointer[config.Config]
 	system  *actor.ActorSystem
 	dir     *Directory
 	timeout time.Duration
@@ -36,11 +42,18 @@ type Router struct {
 // NewRouter returns the Exchange for system's actors. Requests without a
 // context deadline wait at most timeout.
 func NewRouter(cfg *config.Config, system *actor.ActorSystem, dir *Directory, timeout time.Duration) *Router {
-	return &Router{cfg: cfg, system: system, dir: dir, timeout: timeout}
+	r := &Router{system: system, dir: dir, timeout: timeout}
+	r.cfg.Store(cfg)
+	return r
 }
 
-// Config implements Exchange.
-func (r *Router) Config() *config.Config { return r.cfg }
+// Config implements Exchange: the configuration in force, which a caller
+// reads once per request (a run-time change replaces it whole).
+func (r *Router) Config() *config.Config { return r.cfg.Load() }
+
+// SetConfig puts cfg in force (runtime/configure.go, once the change is
+// durable and every actor has it).
+func (r *Router) SetConfig(cfg *config.Config) { r.cfg.Store(cfg) }
 
 // Directory returns the actors' PIDs.
 func (r *Router) Directory() *Directory { return r.dir }
@@ -58,6 +71,12 @@ func (r *Router) Do(ctx context.Context, cmd messages.Command) (messages.Reply, 
 	}
 	if r.Failed != nil && r.Failed() {
 		return &messages.ErrorReply{Err: messages.ErrUnavailable}, nil
+	}
+	if c, ok := cmd.(messages.ConfigCommand); ok {
+		if r.Configure == nil {
+			return &messages.ErrorReply{Err: messages.ErrUnavailable}, nil
+		}
+		return r.Configure(ctx, c)
 	}
 	if c, ok := cmd.(*messages.AssetSummary); ok {
 		return r.assetSummary(ctx, c)
@@ -133,7 +152,7 @@ func (r *Router) route(cmd messages.Command, reply messages.Address) *actor.PID 
 // assetSummary asks every shard and sums their rows.
 func (r *Router) assetSummary(ctx context.Context, c *messages.AssetSummary) (messages.Reply, error) {
 	for _, a := range c.Assets {
-		if int(a) >= len(r.cfg.Assets) {
+		if int(a) >= len(r.Config().Assets) {
 			return &messages.ErrorReply{Err: messages.ErrInvalidArgument}, nil
 		}
 	}
@@ -173,7 +192,8 @@ func (r *Router) assetSummary(ctx context.Context, c *messages.AssetSummary) (me
 // different moments; on a quiescent node the hash is exact.
 func (r *Router) StateHash(ctx context.Context) (string, error) {
 	d := r.wait(ctx)
-	pids := append(append([]*actor.PID{}, r.dir.Markets...), r.dir.Shards...)
+	all := r.dir.AllMarkets()
+	pids := append(append([]*actor.PID{}, all...), r.dir.Shards...)
 	futs := make([]*actor.Future, len(pids))
 	for i, pid := range pids {
 		futs[i] = actor.NewFuture(r.system, d)
@@ -191,7 +211,7 @@ func (r *Router) StateHash(ctx context.Context) (string, error) {
 		}
 		parts[i] = s.Data
 	}
-	return corestate.Hash(parts[:len(r.dir.Markets)], parts[len(r.dir.Markets):]), nil
+	return corestate.Hash(parts[:len(all)], parts[len(all):]), nil
 }
 
 // State implements StateReporter: the journal's last committed LSN (read

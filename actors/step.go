@@ -191,7 +191,7 @@ func (p *Post) Unreserve(shard int, m messages.Unreserve) { p.Ctx.Send(p.Dir.Sha
 
 // Forward implements Outbox.
 func (p *Post) Forward(market messages.MarketID, cmd messages.Command) {
-	p.Ctx.Send(p.Dir.Markets[market], cmd)
+	p.Ctx.Send(p.Dir.Market(market), cmd)
 }
 
 // Reply implements Outbox.

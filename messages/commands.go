@@ -272,3 +272,50 @@ type MarketDataCommand interface {
 	Command
 	marketDataCommand()
 }
+
+// ConfigCommand is an operator's change of the durable configuration
+// (asset.add, market.add, market.update): the router hands it to the node,
+// which checks it against the configuration in force, journals the whole
+// new configuration as a ConfigSet and, once that is durable, applies it.
+// Answered with *StatusReply, or code 1 naming the parameter and the rule
+// it breaks (nothing changed).
+type ConfigCommand interface {
+	Command
+	configCommand()
+}
+
+// AssetAdd lists a new asset (asset.add); its id is the next one.
+// PrecShow < 0: PrecSave.
+type AssetAdd struct {
+	Name     string
+	PrecSave int
+	PrecShow int
+}
+
+// MarketAdd lists a new market of two listed assets (market.add); its id
+// is the next one. MinAmount "" is the default (0.01), MaxOpenOrders 0 the
+// default (1000; -1 no limit), STP "" none, FeePrec < 0 the default (4).
+type MarketAdd struct {
+	Name, Stock, Money   string
+	StockPrec, MoneyPrec int
+	FeePrec              int
+	MinAmount            string
+	MaxOpenOrders        int
+	STP                  string
+}
+
+// MarketUpdate changes a market's trading rules (market.update); a nil
+// field is left as it is.
+type MarketUpdate struct {
+	Market        MarketID
+	MinAmount     *string
+	MaxOpenOrders *int
+	STP           *string
+}
+
+func (*AssetAdd) command()           {}
+func (*MarketAdd) command()          {}
+func (*MarketUpdate) command()       {}
+func (*AssetAdd) configCommand()     {}
+func (*MarketAdd) configCommand()    {}
+func (*MarketUpdate) configCommand() {}

@@ -185,7 +185,10 @@ type MarketHalted struct {
 // shard count, assets and markets with their ids and precisions) and the
 // markets' trading rules. A new journal's first record holds one; start-up
 // appends another when the configuration file adds assets or markets or
-// changes a rule (internal/config CheckSpec says which changes are allowed).
+// changes a prec_show (internal/config CheckSpec says which changes are
+// allowed), and so do the operator's asset.add, market.add and
+// market.update at run time (runtime/configure.go). It is a record of its
+// own.
 // Ids are positions: asset i is Assets[i], market i is Markets[i]. Replay
 // changes no balance or order for it.
 type ConfigSet struct {

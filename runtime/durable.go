@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/bourse-exchange/bourse/actors"
 	"github.com/bourse-exchange/bourse/actors/balance/ledger"
@@ -18,10 +19,30 @@ import (
 // durable rebuilds one actor's core from the newest snapshot (if dataDir
 // has one) and the journal after it (actors.Durable).
 type durable struct {
-	cfg     *config.Config
+	cfg *config.Config
+	// live is the configuration in force once the operator changed it at
+	// run time (runtime/configure.go); nil before.
+	live    atomic.Pointer[config.Config]
 	dataDir string
 	read    func(after, upto uint64, fn func(pj.Record) error) error
 	store   *sync.RWMutex // held while reading: no snapshot or segment is removed meanwhile
+}
+
+// current is the configuration in force.
+func (d *durable) current() *config.Config {
+	if c := d.live.Load(); c != nil {
+		return c
+	}
+	return d.cfg
+}
+
+// specRules gives b the rules its market has in spec, if spec has it.
+func specRules(b *book.Book, spec *messages.ConfigSet) {
+	c := b.Config()
+	if int(c.Market) < len(spec.Markets) {
+		sm := spec.Markets[c.Market]
+		c.MinAmount, c.MaxOpenOrders, c.STP = sm.MinAmount, int(int64(sm.MaxOpenOrders)), sm.STP
+	}
 }
 
 func (d *durable) snapshot() (*snapshot.File, error) {
@@ -39,17 +60,20 @@ func (d *durable) Book(market messages.MarketID, upto uint64) (*book.Book, error
 	if err != nil {
 		return nil, err
 	}
-	b := book.New(actors.BookConfig(d.cfg.Markets[market]))
+	cfg := d.current()
+	b := book.New(actors.BookConfig(cfg.Markets[market]))
 	var after uint64
 	if f != nil && f.LSN <= upto {
-		if b, err = bookFromFile(d.cfg, f, int(market)); err != nil {
+		if b, err = bookFromFile(cfg, f, int(market)); err != nil {
 			return nil, err
 		}
 		after = f.LSN
 	}
 	err = d.read(after, upto, func(r pj.Record) error {
 		for _, ev := range r.Events {
-			if marketOf(ev) == int(market) {
+			if spec, ok := ev.(*messages.ConfigSet); ok {
+				specRules(b, spec)
+			} else if marketOf(ev) == int(market) {
 				b.Apply(ev)
 			}
 		}
@@ -65,10 +89,11 @@ func (d *durable) Ledger(shard int, upto uint64) (*ledger.Ledger, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := newLedger(d.cfg, shard)
+	cfg := d.current()
+	l := newLedger(cfg, shard)
 	var after uint64
 	if f != nil && f.LSN <= upto {
-		if l, err = ledgerFromFile(d.cfg, f, shard); err != nil {
+		if l, err = ledgerFromFile(cfg, f, shard); err != nil {
 			return nil, err
 		}
 		after = f.LSN
@@ -95,10 +120,10 @@ func (d *durable) Deriver(at uint64) (*derive.Deriver, error) {
 		// what follows was removed (then a newer snapshot exists).
 		err = fmt.Errorf("the journal does not hold record %d", at+1)
 		if d.dataDir == "" {
-			return s.Deriver(d.cfg), nil
+			return s.Deriver(s.Config()), nil
 		}
 		if f, ferr := snapshot.OldestAfter(SnapshotDir(d.dataDir), snapshotUsable(d.cfg), at); ferr != nil || f == nil {
-			return s.Deriver(d.cfg), nil
+			return s.Deriver(s.Config()), nil
 		}
 	}
 	if err != nil && d.dataDir != "" {
@@ -113,7 +138,7 @@ func (d *durable) Deriver(at uint64) (*derive.Deriver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.Deriver(d.cfg), nil
+	return s.Deriver(s.Config()), nil
 }
 
 func (d *durable) stateAt(at uint64) (*State, error) {

@@ -142,8 +142,11 @@ func (m nodeMetrics) Collect(ch chan<- prometheus.Metric) {
 	for _, c := range m.n.mmetrics.collectors() {
 		c.Collect(ch)
 	}
-	for i, q := range m.n.tuning.markets {
-		ch <- prometheus.MustNewConstMetric(descMarketDepth, prometheus.GaugeValue, float64(q.Depth()), m.n.Config.Markets[i].Name)
+	markets := m.n.Router.Config().Markets
+	for i, q := range m.n.tuning.marketQueues() {
+		if i < len(markets) { // a market being listed has its queue first
+			ch <- prometheus.MustNewConstMetric(descMarketDepth, prometheus.GaugeValue, float64(q.Depth()), markets[i].Name)
+		}
 	}
 	for i, q := range m.n.tuning.shards {
 		ch <- prometheus.MustNewConstMetric(descShardDepth, prometheus.GaugeValue, float64(q.Depth()), strconv.Itoa(i))

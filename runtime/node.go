@@ -25,6 +25,9 @@ import (
 // Node is one running exchange: the actor system, its supervisors and the
 // Router that edges call.
 type Node struct {
+	// Config is the configuration the node started with; Router.Config
+	// is the one in force (the operator may change it at run time:
+	// asset.add, market.add, market.update).
 	Config  *config.Config
 	System  *actor.ActorSystem
 	Router  *actors.Router
@@ -54,7 +57,6 @@ type Node struct {
 	jmetrics *journalMetrics
 	mmetrics *marketMetrics
 	tuning   *tuning
-	markets  []*actor.PID
 	stopTick chan struct{}
 	tickDone chan struct{}
 
@@ -168,7 +170,8 @@ func Start(cfg *config.Config, opts Options) (n *Node, err error) {
 	if w.feed != nil {
 		n.Router.FollowerStatus = w.feed.Followers
 	}
-	n.markets = dir.Markets
+	cf := &configurator{n: n, opts: opts, rebuild: r.rebuild}
+	n.Router.Configure = cf.configure
 	n.startTicks(opts.TickInterval)
 	log.Info("exchange started", "markets", len(cfg.Markets), "assets", len(cfg.Assets), "balance_shards", cfg.BalanceShards)
 	return n, nil
@@ -404,7 +407,7 @@ func (n *Node) Ready() error {
 // switches due by then. The node does it every Options.TickInterval.
 func (n *Node) Tick(now time.Time) {
 	msg := &messages.Tick{Time: now.UnixMicro()}
-	for _, pid := range n.markets {
+	for _, pid := range n.Router.Directory().AllMarkets() {
 		n.System.Root.Send(pid, msg)
 	}
 }

@@ -29,8 +29,14 @@ type supervisor struct{ children []child }
 
 type awaitReady struct{}
 
+// spawnChild makes the supervisor spawn one more child (a market listed
+// at run time); it answers a *spawned.
+type spawnChild struct{ child child }
+
+type spawned struct{ err error }
+
 func (s *supervisor) Receive(ctx actor.Context) {
-	switch ctx.Message().(type) {
+	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		for _, c := range s.children {
 			if _, err := ctx.SpawnNamed(c.props, c.name); err != nil {
@@ -39,6 +45,9 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		}
 	case *awaitReady:
 		ctx.Respond(len(ctx.Children()))
+	case *spawnChild:
+		_, err := ctx.SpawnNamed(m.child.props, m.child.name)
+		ctx.Respond(&spawned{err})
 	}
 }
 

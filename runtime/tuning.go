@@ -1,6 +1,9 @@
 package runtime
 
 import (
+	"sync"
+	"sync/atomic"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/actors/market"
@@ -12,12 +15,15 @@ import (
 // metrics report (and bounded markets' admission reads), and the dedicated
 // dispatchers to stop at shutdown.
 type tuning struct {
-	markets   []*market.Queue
+	mu        sync.Mutex                      // marketProps may run at run time (market.add)
+	markets   atomic.Pointer[[]*market.Queue] // by MarketID, copy-on-write
 	shards    []*market.Queue
-	dedicated []*market.Dedicated
+	dedicated []*market.Dedicated // guarded by mu
 }
 
 func (t *tuning) close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for _, d := range t.dedicated {
 		d.Close()
 	}
@@ -25,7 +31,18 @@ func (t *tuning) close() {
 
 // marketFull reports whether market id's bounded mailbox is full
 // (balance.Env.MarketFull).
-func (t *tuning) marketFull(id messages.MarketID) bool { return t.markets[id].Full() }
+func (t *tuning) marketFull(id messages.MarketID) bool {
+	q := t.marketQueues()
+	return int(id) < len(q) && q[id].Full()
+}
+
+// marketQueues returns the markets' mailbox queues by MarketID.
+func (t *tuning) marketQueues() []*market.Queue {
+	if q := t.markets.Load(); q != nil {
+		return *q
+	}
+	return nil
+}
 
 func mailbox(kind string) actor.MailboxProducer {
 	if kind == config.MailboxLockfree {
@@ -44,7 +61,11 @@ func (t *tuning) marketProps(mt config.MarketTuning, extra []actor.PropsOption) 
 		limit = mt.MailboxSize
 	}
 	q := market.NewQueue(limit)
-	t.markets = append(t.markets, q)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.marketQueues()
+	list := append(old[:len(old):len(old)], q)
+	t.markets.Store(&list)
 	var d actor.Dispatcher
 	switch mt.Dispatcher {
 	case config.DispatcherDedicated:

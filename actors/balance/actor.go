@@ -32,6 +32,9 @@ type Env struct {
 type holder struct {
 	*Shard
 	started int
+	// markets is Env.Markets until the node gives the shard a new
+	// configuration (actors.ShardConfig).
+	markets []book.Config
 }
 
 // Actor is one shard actor incarnation.
@@ -44,7 +47,7 @@ type Actor struct {
 
 // Props returns the props of shard index, owning l.
 func Props(l *ledger.Ledger, index int, env *Env, opts ...actor.PropsOption) *actor.Props {
-	h := &holder{Shard: NewShard(l, index)}
+	h := &holder{Shard: NewShard(l, index), markets: env.Markets}
 	name := fmt.Sprintf("shard-%d", index)
 	return actor.PropsFromProducer(func() actor.Actor {
 		a := &Actor{holder: h, env: env, name: name}
@@ -76,6 +79,10 @@ func (a *Actor) Receive(ctx actor.Context) {
 		a.query(ctx, m)
 	case *messages.StateQuery:
 		ctx.Send(actors.PID(m.ReplyTo), &messages.StateReply{Data: corestate.AppendLedger(nil, a.ledger)})
+	case *actors.ShardConfig:
+		a.ledger.AddAssets(m.Assets)
+		a.markets = m.Markets
+		ctx.Respond(m)
 	case *messages.AssetSummary:
 		ctx.Send(actors.PID(m.ReplyTo), &messages.AssetSummaryReply{Rows: a.ledger.Summary(m.Assets)})
 	}
@@ -90,7 +97,7 @@ func (a *Actor) step(cmd messages.Command, replyTo *actor.PID, user uint32, mark
 	s := actors.Step{ReplyTo: replyTo}
 	defer actors.Recover(&a.post, &s)
 	switch {
-	case market >= len(a.env.Markets):
+	case market >= len(a.markets):
 		s.Refuse(messages.ErrInvalidArgument)
 	case a.env.Journal.Failed() || a.Blocked(user) || a.full(market):
 		s.Refuse(messages.ErrUnavailable)
@@ -98,7 +105,7 @@ func (a *Actor) step(cmd messages.Command, replyTo *actor.PID, user uint32, mark
 		a.fault("decide", cmd)
 		var c *book.Config
 		if market >= 0 {
-			c = &a.env.Markets[market]
+			c = &a.markets[market]
 		}
 		a.Decide(cmd, c, &s)
 	}

@@ -99,6 +99,8 @@ func (a *Actor) Receive(ctx actor.Context) {
 		a.cancel(ctx, cmd, actors.PID(cmd.ReplyTo))
 	case *messages.Tick:
 		a.tick(ctx, cmd.Time)
+	case *actors.MarketRules:
+		a.rules(ctx, cmd)
 	case *messages.OrderBook:
 		if cmd.Side != messages.Ask && cmd.Side != messages.Bid {
 			ctx.Send(actors.PID(cmd.ReplyTo), &messages.ErrorReply{Err: messages.ErrInvalidArgument})
@@ -248,6 +250,24 @@ func (a *Actor) cancel(ctx actor.Context, cmd messages.Command, replyTo *actor.P
 			m.Cancels.Add(float64(len(s.Events))) // one OrderFinished per order cancelled
 		}
 	}
+}
+
+// rules journals a change of the market's rules (market.update) as a step
+// of its own and gives the book the new rules from there on.
+func (a *Actor) rules(ctx actor.Context, m *actors.MarketRules) {
+	s := actors.Step{ReplyTo: m.ReplyTo}
+	defer actors.Recover(&a.post, &s)
+	if a.env.Journal.Failed() {
+		s.Refuse(messages.ErrUnavailable)
+		actors.Commit(&a.post, &s)
+		return
+	}
+	c := a.book.Config()
+	c.MinAmount, c.MaxOpenOrders, c.STP = m.Config.MinAmount, m.Config.MaxOpenOrders, m.Config.STP
+	s.Events, s.Reply = []messages.Event{m.Spec}, &messages.StatusReply{}
+	actors.Commit(&a.post, &s)
+	ctx.Logger().Warn("market rules changed", "market", c.Market, "min_amount", c.MinAmount,
+		"max_open_orders", c.MaxOpenOrders, "stp", c.STP)
 }
 
 // rejected reports whether the step answers an error.

@@ -1,7 +1,11 @@
 package httprpc
 
 import (
+	"math"
+
 	"github.com/bourse-exchange/bourse/internal/apidoc"
+	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/messages"
 )
 
 // The market, operator and server methods' descriptions (api.go).
@@ -92,4 +96,61 @@ var docServerState = api{
 		opt("followers", apidoc.Map("follower name → position", obj("", f("cursor", integer("")),
 			f("lag", integer("records behind")), f("errors", integer("")))))),
 	Examples: exs{ex("now")},
+}
+
+// The operator's run-time configuration changes (admin.go).
+
+var (
+	pPrec    = func(name, what string) apidoc.Param { return param(name, apidoc.Int(0, 255, what), errPrec(name)) }
+	pMinAmt  = param("min_amount", str("smallest order amount, a decimal at stock_prec"), errMinAmount)
+	pMaxOpen = param("max_open_orders", apidoc.Schema{"type": "integer", "minimum": -1, "maximum": math.MaxInt32, "not": apidoc.Const(0),
+		"description": "open orders per user at most; -1: no limit"}, errMaxOpen)
+	pSTP      = param("stp", apidoc.Enum("the market's default self-trade prevention", "none", "cancel_taker", "cancel_maker", "cancel_both"), errSTP)
+	configErr = errs{messages.ErrInvalidArgument, messages.ErrUnavailable}
+)
+
+var docAssetAdd = api{
+	Summary: "Operator: list an asset at run time (journaled; its id is the next one)",
+	Params: p{param("name", str("asset name, unique"), errName(config.MaxAssetName)),
+		pPrec("prec_save", "decimals balances are kept at, 0 to 36"),
+		optional(pPrec("prec_show", "decimals shown, 0 to prec_save; left out: prec_save"))},
+	Result: apidoc.Status(),
+	Errors: configErr,
+	Examples: exs{ex("LTC", "LTC", 8, 8),
+		exErr("duplicate", &messages.Error{Code: 1, Message: `invalid argument: name: duplicate asset "BTC"`}, "BTC", 8)},
+}
+
+var docMarketAdd = api{
+	Summary: "Operator: list a market of two listed assets at run time (journaled; it trades at once)",
+	Params: p{param("name", str("market name, unique"), errName(config.MaxMarketName)),
+		{Name: "stock", Schema: str("asset name (asset.list)"), Rule: "must be the name of a listed asset (asset.list; case-sensitive)"},
+		{Name: "money", Schema: str("asset name (asset.list), not stock"), Rule: "must be the name of a listed asset (asset.list; case-sensitive), not stock"},
+		pPrec("stock_prec", "amount decimals; stock_prec + fee_prec ≤ the stock's prec_save"),
+		pPrec("money_prec", "price decimals; stock_prec + money_prec and money_prec + fee_prec ≤ the money's prec_save"),
+		pPrec("fee_prec", "fee rate decimals (4 in viabtc)"),
+		pMinAmt, optional(pMaxOpen), optional(pSTP)},
+	Result: apidoc.Status(),
+	Errors: configErr,
+	Examples: exs{ex("LTCUSDT", "LTCUSDT", "LTC", "USDT", 4, 2, 4, "0.01"),
+		exErr("same assets", &messages.Error{Code: 1, Message: `invalid argument: money must differ from stock ("BTC")`},
+			"BTCBTC", "BTC", "BTC", 4, 4, 4, "0.01")},
+}
+
+var docMarketUpdate = api{
+	Summary: "Operator: change a market's trading rules (journaled, in order with its orders); a rule left out is kept",
+	Params: p{pMarket, {Name: "rules", Schema: obj("the rules to change",
+		opt("min_amount", str("smallest order amount, a decimal at stock_prec")),
+		opt("max_open_orders", integer("open orders per user at most; -1: no limit")),
+		opt("stp", str(`the market's default self-trade prevention: "none", "cancel_taker", "cancel_maker", "cancel_both"`))),
+		Rule: "an object of these keys only; a null value is the same as an absent key"}},
+	Result: apidoc.Status(),
+	Errors: configErr,
+	Examples: exs{ex("LTCUSDT", "LTCUSDT", map[string]any{"min_amount": "0.1", "max_open_orders": 500, "stp": "cancel_maker"}),
+		exErr("unknown rule", badParam("rules", `has an unknown key "fee"; known: "min_amount", "max_open_orders", "stp"`),
+			"BTCUSDT", map[string]any{"fee": "0.1"})},
+}
+
+func optional(pa apidoc.Param) apidoc.Param {
+	pa.Optional = true
+	return pa
 }

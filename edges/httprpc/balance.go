@@ -116,7 +116,7 @@ func (c *call) status(rep messages.Reply) error {
 
 // asset.list (docs/protocol.md): params ignored, answered from configuration.
 func (c *call) assetList() error {
-	c.out = append(c.out, c.s.assetList...)
+	c.out = append(c.out, c.s.assetListOf(c.cfg)...)
 	return nil
 }
 

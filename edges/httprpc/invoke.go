@@ -86,7 +86,7 @@ func (v *Invoker) ServerState(ctx context.Context, dst []byte, params [][]byte) 
 }
 
 func (v *Invoker) run(ctx context.Context, dst []byte, params [][]byte, m method) ([]byte, error) {
-	return v.exec(&call{s: v.s, cfg: v.s.cfg, ctx: ctx, params: params, out: dst}, dst, m)
+	return v.exec(&call{s: v.s, cfg: v.s.ex.Config(), ctx: ctx, params: params, out: dst}, dst, m)
 }
 
 // exec runs m on c, whose out is dst, and maps its error as Query says.

@@ -78,6 +78,9 @@ var methods = map[string]entry{
 	"market.user_deals":   {(*call).marketUserDeals, &docMarketUserDeals},
 	"market.halt":         {(*call).marketHalt, &docMarketHalt},
 	"market.resume":       {(*call).marketResume, &docMarketResume},
+	"market.update":       {(*call).marketUpdate, &docMarketUpdate},
+	"market.add":          {(*call).marketAdd, &docMarketAdd},
+	"asset.add":           {(*call).assetAdd, &docAssetAdd},
 
 	"server.state": {(*call).serverState, &docServerState},
 }

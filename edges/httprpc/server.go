@@ -88,10 +88,11 @@ type Server struct {
 	IdleTimeout time.Duration
 
 	ex  actors.Exchange
-	cfg *config.Config
+	cfg *config.Config // at New: the HTTP settings' defaults
 
-	// Precomputed results of the methods answered from configuration.
-	assetList []byte
+	// The asset.list result of the configuration in force, computed once
+	// per configuration (the operator may list assets at run time).
+	assetList atomic.Pointer[assetListCache]
 
 	mu  sync.Mutex
 	srv *http.Server // guarded by mu; created on first Serve or Shutdown
@@ -131,8 +132,23 @@ func New(ex actors.Exchange) *Server {
 		ex:           ex,
 		cfg:          cfg,
 	}
-	s.assetList = appendAssetList(nil, cfg)
 	return s
+}
+
+// assetListCache is the asset.list result of one configuration.
+type assetListCache struct {
+	cfg    *config.Config
+	result []byte
+}
+
+// assetListOf returns the asset.list result of cfg.
+func (s *Server) assetListOf(cfg *config.Config) []byte {
+	if c := s.assetList.Load(); c != nil && c.cfg == cfg {
+		return c.result
+	}
+	c := &assetListCache{cfg: cfg, result: appendAssetList(nil, cfg)}
+	s.assetList.Store(c)
+	return c.result
 }
 
 // Handler returns the HTTP handler serving the JSON-RPC API, /healthz,
@@ -418,7 +434,7 @@ func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	c := call{
 		s:      h.s,
-		cfg:    h.s.cfg,
+		cfg:    h.s.ex.Config(),
 		ctx:    ctx,
 		params: req.params,
 		out:    append((*ob)[:0], resultPrefix...),

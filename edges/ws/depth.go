@@ -30,7 +30,7 @@ func (h *hub) depthUpdateLocked(ch *channel, d *messages.DepthReply) {
 		h.pushLocked(ch, h.depthClean(ch))
 		return
 	}
-	m := h.s.cfg.Markets[ch.key.market].Wire()
+	m := h.s.config().Markets[ch.key.market].Wire()
 	b := make([]byte, 0, 64+32*(len(asks)+len(bids)))
 	b = append(b, `[false,{`...)
 	if len(asks) > 0 {
@@ -52,7 +52,7 @@ func (h *hub) depthUpdateLocked(ch *channel, d *messages.DepthReply) {
 
 // depthClean returns the depth.update notification carrying ch's snapshot.
 func (h *hub) depthClean(ch *channel) []byte {
-	m := h.s.cfg.Markets[ch.key.market].Wire()
+	m := h.s.config().Markets[ch.key.market].Wire()
 	b := make([]byte, 0, 64+32*(len(ch.asks)+len(ch.bids)))
 	b = append(b, `[true,{"asks":`...)
 	b = wire.AppendDepthLevels(b, &m, ch.asks)

@@ -315,7 +315,7 @@ func (h *hub) welcomeLocked(c *conn, ch *channel) {
 		return
 	}
 	k := &ch.key
-	m := h.s.cfg.Markets[k.market].Wire()
+	m := h.s.config().Markets[k.market].Wire()
 	switch k.kind {
 	case kDepth:
 		h.offerLocked(c, h.depthClean(ch))
@@ -338,7 +338,7 @@ func (h *hub) welcomeLocked(c *conn, ch *channel) {
 func (h *hub) marketNote(name string, market messages.MarketID, value []byte) []byte {
 	b := make([]byte, 0, len(value)+32)
 	b = append(b, '[')
-	b = wire.AppendString(b, h.s.cfg.Markets[market].Name)
+	b = wire.AppendString(b, h.s.config().Markets[market].Name)
 	b = append(b, ',')
 	b = append(b, value...)
 	b = append(b, ']')
@@ -405,12 +405,12 @@ func (h *hub) apply(ev events.Event) {
 				h.markLocked(ch)
 			}
 		}
-		if int(o.Market) >= len(h.s.cfg.Markets) {
+		if int(o.Market) >= len(h.s.config().Markets) {
 			continue
 		}
 		// Placing, filling and cancelling freeze and release funds, which
 		// the balance changes (totals) do not show (docs/protocol.md "WebSocket pushes").
-		m := h.s.cfg.Markets[o.Market]
+		m := h.s.config().Markets[o.Market]
 		for _, a := range [2]*config.Asset{m.StockAsset, m.MoneyAsset} {
 			if ch := h.chans[chanKey{kind: kAsset, asset: a.ID, user: o.User}]; ch != nil {
 				h.markLocked(ch)

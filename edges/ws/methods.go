@@ -219,7 +219,7 @@ func (c *conn) klineSubscribe(b []byte, p [][]byte) ([]byte, error) {
 	if len(p) != 2 {
 		return b, errCount(2, len(p))
 	}
-	m, ok := argMarket(c.s.cfg, p[0])
+	m, ok := argMarket(c.s.config(), p[0])
 	if !ok {
 		return b, errMarket
 	}
@@ -238,7 +238,7 @@ func (c *conn) depthSubscribe(b []byte, p [][]byte) ([]byte, error) {
 	if len(p) != 3 {
 		return b, errCount(3, len(p))
 	}
-	m, ok := argMarket(c.s.cfg, p[0])
+	m, ok := argMarket(c.s.config(), p[0])
 	if !ok {
 		return b, errMarket
 	}
@@ -303,7 +303,7 @@ func marketsSubscribe(k kind) method {
 func (c *conn) marketKeys(k kind, p [][]byte, user uint32) ([]chanKey, error) {
 	keys := make([]chanKey, 0, len(p))
 	for _, raw := range p {
-		m, ok := argMarket(c.s.cfg, raw)
+		m, ok := argMarket(c.s.config(), raw)
 		if !ok {
 			return nil, errMarket
 		}
@@ -338,7 +338,7 @@ func (c *conn) assetSubscribe(b []byte, p [][]byte) ([]byte, error) {
 		if !ok {
 			return b, errAsset
 		}
-		a := c.s.cfg.Asset(name)
+		a := c.s.config().Asset(name)
 		if a == nil {
 			return b, errAsset
 		}

@@ -101,7 +101,7 @@ func (h *hub) refreshKline(ctx context.Context, ch *channel) bool {
 		return true
 	}
 	ch.fetched, ch.candle = true, newest
-	m := h.s.cfg.Markets[k.market].Wire()
+	m := h.s.config().Markets[k.market].Wire()
 	h.pushLocked(ch, notification("kline.update", wire.AppendCandles(nil, &m, r.Candles)))
 	return true
 }
@@ -128,7 +128,7 @@ func (h *hub) refreshPrice(ctx context.Context, ch *channel) bool {
 	if first && r.Price == 0 {
 		return true
 	}
-	m := h.s.cfg.Markets[k.market]
+	m := h.s.config().Markets[k.market]
 	h.pushLocked(ch, h.marketNote("price.update", k.market, wire.AppendPrice(nil, r.Price, m.MoneyPrec)))
 	return true
 }
@@ -152,7 +152,7 @@ func (h *hub) refreshState(ctx context.Context, ch *channel) bool {
 		return true
 	}
 	ch.fetched, ch.status = true, *r
-	m := h.s.cfg.Markets[k.market].Wire()
+	m := h.s.config().Markets[k.market].Wire()
 	h.pushLocked(ch, h.marketNote("state.update", k.market, wire.AppendStatus(nil, &m, r)))
 	return true
 }
@@ -173,7 +173,7 @@ func (h *hub) refreshToday(ctx context.Context, ch *channel) bool {
 		return true
 	}
 	ch.fetched, ch.today = true, *r
-	m := h.s.cfg.Markets[k.market].Wire()
+	m := h.s.config().Markets[k.market].Wire()
 	h.pushLocked(ch, h.marketNote("today.update", k.market, wire.AppendStatusToday(nil, &m, r)))
 	return true
 }
@@ -192,13 +192,13 @@ func (h *hub) refreshAsset(ctx context.Context, ch *channel) bool {
 	}
 	b := append(make([]byte, 0, 128), '[', '{')
 	for i, id := range r.Assets {
-		if int(id) >= len(h.s.cfg.Assets) {
+		if int(id) >= len(h.s.config().Assets) {
 			return false
 		}
 		if i > 0 {
 			b = append(b, ',')
 		}
-		a := h.s.cfg.Assets[id].Wire()
+		a := h.s.config().Assets[id].Wire()
 		b = wire.AppendBalance(b, &a, &r.Balances[i])
 	}
 	b = append(b, '}', ']')
@@ -237,7 +237,7 @@ func (h *hub) refreshDeals(ctx context.Context, ch *channel) bool {
 		recent = append(recent, list[:n]...)
 	}
 	ch.recent = recent
-	m := h.s.cfg.Markets[k.market].Wire()
+	m := h.s.config().Markets[k.market].Wire()
 	h.pushLocked(ch, h.marketNote("deals.update", k.market, wire.AppendMarketDeals(nil, &m, fresh)))
 	return true
 }

@@ -107,7 +107,6 @@ type Stats struct {
 // ListenAndServe, stop with Shutdown.
 type Server struct {
 	ex   actors.Exchange
-	cfg  *config.Config
 	set  config.WebSocket
 	opts Options
 	inv  *httprpc.Invoker
@@ -133,6 +132,10 @@ type Server struct {
 	fanout   prometheus.Histogram // time to hand one push to all its subscribers
 }
 
+// config is the configuration in force (the operator may list assets and
+// markets at run time): read it once per request or push.
+func (s *Server) config() *config.Config { return s.ex.Config() }
+
 // New returns a Server answering from ex and pushing what bus delivers
 // (pass the node's Services.Bus). It starts the push loop; Shutdown stops
 // it.
@@ -141,7 +144,7 @@ func New(ex actors.Exchange, bus *events.Bus, opts Options) (*Server, error) {
 		return nil, errors.New("ws: an event bus is required")
 	}
 	cfg := ex.Config()
-	s := &Server{ex: ex, cfg: cfg, opts: opts, inv: httprpc.NewInvoker(ex),
+	s := &Server{ex: ex, opts: opts, inv: httprpc.NewInvoker(ex),
 		lns: make(map[net.Listener]struct{}), conns: make(map[*conn]struct{}), perIP: make(map[string]int),
 		fanout: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "bourse_ws_fanout_seconds",

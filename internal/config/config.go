@@ -285,7 +285,7 @@ func Parse(b []byte) (*Config, error) {
 }
 
 func fieldErr(field, format string, args ...any) error {
-	return fmt.Errorf("config: %s: %s", field, fmt.Sprintf(format, args...))
+	return &FieldError{Field: field, Rule: fmt.Sprintf(format, args...)}
 }
 
 func (c *Config) validate() error {

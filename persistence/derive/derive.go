@@ -37,6 +37,13 @@ type Record struct {
 	Orders []OrderChange
 	// Deals lists the record's trades, in order.
 	Deals []*messages.Trade
+	// Config, when the record holds a ConfigSet (the operator listed an
+	// asset or a market, or changed a market's rules), is the
+	// configuration in force from this record on: a follower takes it
+	// before the record's other effects (none, so far: a ConfigSet is a
+	// record of its own) and sizes what it keeps per asset or market by
+	// it. Nil otherwise.
+	Config *config.Config
 }
 
 // BalanceChange is one row of balance history.
@@ -95,6 +102,20 @@ func New(cfg *config.Config, lsn uint64) *Deriver {
 		triggered: make(map[uint64]int64)}
 }
 
+// configure takes the configuration a ConfigSet puts in force (the file's,
+// adopted to it) and hands it on with the record.
+func (d *Deriver) configure(out *Record, e *messages.ConfigSet) error {
+	next, _, err := d.cfg.Adopt(e, false)
+	if err != nil {
+		return err
+	}
+	d.cfg, out.Config = next, next
+	return nil
+}
+
+// Config is the configuration in force after the last record derived.
+func (d *Deriver) Config() *config.Config { return d.cfg }
+
 // LSN is the last record derived.
 func (d *Deriver) LSN() uint64 { return d.lsn }
 
@@ -111,8 +132,8 @@ func (d *Deriver) Open() int { return len(d.orders) }
 
 func (d *Deriver) account(user uint32) []uint256.Int {
 	a := d.totals[user]
-	if a == nil {
-		a = make([]uint256.Int, len(d.cfg.Assets))
+	if len(a) < len(d.cfg.Assets) { // a new account, or assets listed since
+		a = append(a, make([]uint256.Int, len(d.cfg.Assets)-len(a))...)
 		d.totals[user] = a
 	}
 	return a
@@ -185,7 +206,9 @@ func (d *Deriver) event(out *Record, ev messages.Event) error {
 		o.Amount, o.Left, o.MTime = e.Amount, e.Left, e.Time
 		o.Frozen.Sub(&o.Frozen, &e.Release)
 		out.Orders = append(out.Orders, OrderChange{Event: OrderUpdate, Order: *o})
-	case *messages.CancelAfterSet, *messages.ConfigSet, *messages.MarketHalted:
+	case *messages.ConfigSet:
+		return d.configure(out, e)
+	case *messages.CancelAfterSet, *messages.MarketHalted:
 	case *messages.OrderFinished:
 		o := d.orders[e.OrderID]
 		if o == nil {

@@ -3,6 +3,7 @@ package events
 import (
 	"fmt"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/wire"
@@ -52,11 +53,15 @@ type Message struct {
 // Encoder turns derived records into messages. It holds only the
 // configuration and is safe for concurrent use.
 type Encoder struct {
-	cfg *config.Config
+	cfg atomic.Pointer[config.Config] // replaced by a record's Config
 }
 
 // NewEncoder returns an encoder for cfg's assets and markets.
-func NewEncoder(cfg *config.Config) *Encoder { return &Encoder{cfg: cfg} }
+func NewEncoder(cfg *config.Config) *Encoder {
+	e := &Encoder{}
+	e.cfg.Store(cfg)
+	return e
+}
 
 // Append appends r's messages to dst: the balances messages (one per
 // balance.update change), then the orders messages (one per order change,
@@ -65,6 +70,10 @@ func NewEncoder(cfg *config.Config) *Encoder { return &Encoder{cfg: cfg} }
 // the configuration lacks (the journal does not match it); dst is then
 // returned unchanged.
 func (e *Encoder) Append(dst []Message, r *derive.Record) ([]Message, error) {
+	if r.Config != nil {
+		e.cfg.Store(r.Config) // an asset or market listed at run time
+	}
+	cfg := e.cfg.Load()
 	n0 := len(dst)
 	var buf []byte
 	var ends []int
@@ -78,7 +87,7 @@ func (e *Encoder) Append(dst []Message, r *derive.Record) ([]Message, error) {
 		if !c.Update {
 			continue
 		}
-		if int(c.Asset) >= len(e.cfg.Assets) {
+		if int(c.Asset) >= len(cfg.Assets) {
 			return dst[:n0], fmt.Errorf("events: LSN %d: asset %d is not configured", r.LSN, c.Asset)
 		}
 		buf = e.appendBalance(buf, c)
@@ -87,18 +96,18 @@ func (e *Encoder) Append(dst []Message, r *derive.Record) ([]Message, error) {
 	}
 	for i := range r.Orders {
 		c := &r.Orders[i]
-		if int(c.Order.Market) >= len(e.cfg.Markets) {
+		if int(c.Order.Market) >= len(cfg.Markets) {
 			return dst[:n0], fmt.Errorf("events: LSN %d: market %d is not configured", r.LSN, c.Order.Market)
 		}
-		m := e.cfg.Markets[c.Order.Market].Wire()
+		m := cfg.Markets[c.Order.Market].Wire()
 		buf = wire.AppendOrderEvent(buf, &m, uint8(c.Event), &c.Order)
 		add(Orders, m.Name, i)
 	}
 	for i, d := range r.Deals {
-		if int(d.Market) >= len(e.cfg.Markets) {
+		if int(d.Market) >= len(cfg.Markets) {
 			return dst[:n0], fmt.Errorf("events: LSN %d: market %d is not configured", r.LSN, d.Market)
 		}
-		m := e.cfg.Markets[d.Market].Wire()
+		m := cfg.Markets[d.Market].Wire()
 		buf = wire.AppendDeal(buf, &m, d)
 		add(Deals, m.Name, i)
 	}
@@ -112,7 +121,7 @@ func (e *Encoder) Append(dst []Message, r *derive.Record) ([]Message, error) {
 
 // appendBalance appends a balances message (docs/protocol.md "Kafka events").
 func (e *Encoder) appendBalance(b []byte, c *derive.BalanceChange) []byte {
-	a := e.cfg.Assets[c.Asset].Wire()
+	a := e.cfg.Load().Assets[c.Asset].Wire()
 	return wire.AppendBalanceChange(b, &a, &wire.BalanceChange{
 		Time: c.Time, User: c.User, Business: c.Business, Change: &c.Change, Negative: c.Negative})
 }

@@ -250,6 +250,9 @@ func (s *Store) apply(ctx context.Context, records []derive.Record) (err error) 
 
 // record adds the rows of one derived record to the batches.
 func (s *Store) record(r *derive.Record, orders, deals, balances *batch) error {
+	if r.Config != nil {
+		s.cfg = r.Config // an asset or market listed at run time: its rows follow
+	}
 	lsn := s.d.id(r.LSN)
 	for i := range r.Orders {
 		oc := &r.Orders[i]

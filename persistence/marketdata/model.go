@@ -106,6 +106,15 @@ func NewModel(cfg *config.Config) *Model {
 	return m
 }
 
+// configure takes cfg, the configuration in force from a record on (an
+// operator listed a market at run time): new markets start empty.
+func (m *Model) configure(cfg *config.Config) {
+	m.cfg = cfg
+	for len(m.markets) < len(cfg.Markets) {
+		m.markets = append(m.markets, &market{})
+	}
+}
+
 // LSN is the last journal record applied (0: none).
 func (m *Model) LSN() uint64 { return m.lsn }
 
@@ -125,6 +134,9 @@ func (m *Model) Apply(r *derive.Record) error { return m.apply(r, nil) }
 func (m *Model) apply(r *derive.Record, ch *changes) error {
 	if r.LSN <= m.lsn {
 		return fmt.Errorf("marketdata: record %d is not after %d", r.LSN, m.lsn)
+	}
+	if r.Config != nil {
+		m.configure(r.Config)
 	}
 	for _, t := range r.Deals {
 		if int(t.Market) >= len(m.markets) || t.Price <= 0 || t.Amount <= 0 {

@@ -267,6 +267,12 @@ func (s *Store) Apply(ctx context.Context, records []derive.Record) error {
 			s.mu.Unlock()
 			return err
 		}
+		if r.Config != nil { // a market listed at run time: its keys too
+			s.cfg = r.Config
+			if s.keys != nil {
+				s.keys = newKeys(s.opts.KeyPrefix, r.Config)
+			}
+		}
 		for _, t := range r.Deals {
 			newest = max(newest, floorDiv(t.Time, 1e6))
 		}
