@@ -102,7 +102,7 @@ func (v *Invoker) runOwn(ctx context.Context, dst []byte, user uint32, params []
 	if err != nil {
 		return dst, err
 	}
-	return v.exec(&call{s: v.s, cfg: v.s.cfg, ctx: ctx, params: full, out: dst, user: user}, dst, o.run)
+	return v.exec(&call{s: v.s, cfg: v.s.ex.Config(), ctx: ctx, params: full, out: dst, user: user}, dst, o.run)
 }
 
 // OwnBound reports whether the HTTP param name is one a connection does not
