@@ -251,7 +251,7 @@ func (s *Store) apply(ctx context.Context, records []derive.Record) (err error) 
 // record adds the rows of one derived record to the batches.
 func (s *Store) record(r *derive.Record, orders, deals, balances *batch) error {
 	if r.Config != nil {
-		s.cfg = r.Config // an asset or market listed at run time: its rows follow
+		s.cfg, s.names = r.Config, newNames(r.Config) // an asset or market listed at run time: its rows follow
 	}
 	lsn := s.d.id(r.LSN)
 	for i := range r.Orders {
