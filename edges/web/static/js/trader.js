@@ -143,11 +143,16 @@ function listen() {
   });
 }
 
+// scheduleBook draws the ladder and depth chart once for a burst of depth
+// updates: in a task of its own, right after the messages already queued,
+// so a burst costs one drawing. perf records, per update, the time from its
+// arrival to the end of that drawing (the browser composites it at its next
+// frame).
 let bookQueued = false;
 function scheduleBook() {
   if (bookQueued) return;
   bookQueued = true;
-  requestAnimationFrame(() => {
+  setTimeout(() => {
     bookQueued = false;
     renderBook();
     const now = performance.now();
@@ -155,7 +160,7 @@ function scheduleBook() {
     perf.drawn += perf.waiting.length;
     perf.waiting.length = 0;
     if (perf.depth.length > KEEP_LATENCY) perf.depth.splice(0, perf.depth.length - KEEP_LATENCY);
-  });
+  }, 0);
 }
 
 function showLast(p) {
