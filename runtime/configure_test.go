@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -9,9 +10,11 @@ import (
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
 	"github.com/bourse-exchange/bourse/internal/config"
+	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/holiman/uint256"
+	"github.com/redis/go-redis/v9"
 )
 
 // restartChecked shuts n down and checks that recovery
@@ -175,7 +178,27 @@ func fixedParse(s string, scale int) (uint256.Int, bool, error) { return fixed.P
 // file. A file that later lists the run-time asset and market the same way
 // starts too; one that contradicts them is refused, naming the field.
 func TestRunTimeConfigReplayed(t *testing.T) {
+	t.Run("sqlite+memory", func(t *testing.T) { runTimeConfigReplayed(t, func(*config.Config) {}) })
+	t.Run("mysql+redis", func(t *testing.T) {
+		addr, dsn := testenv.RedisAddr(t), testenv.MySQLDatabase(t)
+		const db = 11
+		c := redis.NewClient(&redis.Options{Addr: addr, DB: db})
+		defer c.Close()
+		if err := c.FlushDB(context.Background()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.FlushDB(context.Background()) })
+		runTimeConfigReplayed(t, func(cfg *config.Config) {
+			cfg.History.DSN, cfg.MarketData.Redis = dsn, fmt.Sprintf("redis://%s/%d", addr, db)
+		})
+	})
+}
+
+// runTimeConfigReplayed is TestRunTimeConfigReplayed with the stores set
+// by stores on every configuration it starts the node with.
+func runTimeConfigReplayed(t *testing.T, stores func(*config.Config)) {
 	cfg := edited(t)
+	stores(cfg)
 	dir := t.TempDir()
 	n, _ := mustStart(t, cfg, dir, "")
 	usdt, btcID := cfg.Asset("USDT").ID, cfg.Asset("BTC").ID
@@ -258,6 +281,7 @@ func TestRunTimeConfigReplayed(t *testing.T) {
 	// contradicts them is refused with the field and both values.
 	appended := appendEntries(t, "  - { name: LTC, prec_save: 10, prec_show: 8 }\n",
 		"  - { name: LTCUSDT, stock: LTC, money: USDT, stock_prec: 4, money_prec: 2, fee_prec: 4 }\n")
+	stores(appended)
 	n, _ = restartChecked(t, n, appended, dir)
 	n.Shutdown(context.Background())
 	bad := appendEntries(t, "  - { name: LTC, prec_save: 8, prec_show: 8 }\n", "")
