@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/actors/journal"
 	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/testenv"
+	"github.com/bourse-exchange/bourse/internal/testnode"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/bourse-exchange/bourse/runtime"
 	"github.com/holiman/uint256"
@@ -290,4 +293,68 @@ func runTimeConfigReplayed(t *testing.T, stores func(*config.Config)) {
 		t.Fatalf("a file contradicting asset.add: %v", err)
 	}
 	os.RemoveAll(dir)
+}
+
+// TestRunTimeMarketRebuilt: a market listed at run time, whose rules were
+// then changed, is rebuilt from the journal after its actor panics (an
+// injected fault): the rebuilt book has its resting order and the changed
+// rules, a ledger rebuilt after asset.add has the new asset, and the state
+// hash equals the journal's.
+func TestRunTimeMarketRebuilt(t *testing.T) {
+	cfg := edited(t)
+	var target atomic.Value // the actor to panic next ("": none)
+	target.Store("")
+	faults := func(actor, point string, msg messages.Command) bool {
+		m, ok := msg.(*messages.PutLimit)
+		return ok && m.Source == "boom" && point == "decide" && target.CompareAndSwap(actor, "")
+	}
+	dir := t.TempDir()
+	n := testnode.Start(t, cfg, runtime.Options{DataDir: dir, Journal: journal.Options{Mode: journal.Sync}, Faults: faults, TickInterval: -1})
+	status(t, n, &messages.AssetAdd{Name: "LTC", PrecSave: 10, PrecShow: 8})
+	status(t, n, &messages.MarketAdd{Name: "LTCUSDT", Stock: "LTC", Money: "USDT", StockPrec: 4, MoneyPrec: 2, FeePrec: 4, MinAmount: "0.01"})
+	ltc, lm := n.Router.Config().Asset("LTC"), n.Router.Config().Market("LTCUSDT")
+	v, _, _ := fixed.Parse("5", 10)
+	status(t, n, &messages.BalanceUpdate{User: 3, Asset: ltc.ID, Business: "deposit", BusinessID: 1, Change: v, Time: 1})
+	if _, ok := do(t, n, &messages.PutLimit{User: 3, Market: lm.ID, Side: messages.Ask, Amount: units("2", 4), Price: units("50", 2), Time: 2}).(*messages.OrderReply); !ok {
+		t.Fatal("ask refused")
+	}
+	status(t, n, &messages.MarketUpdate{Market: lm.ID, MinAmount: ptr("0.5")})
+	// The shard of user 3 panics on an order, then the market does on
+	// the next: both are rebuilt from the journal.
+	for _, actor := range []string{"shard-3", "market-3"} {
+		target.Store(actor)
+		if e, ok := do(t, n, &messages.PutLimit{User: 3, Market: lm.ID, Side: messages.Ask, Amount: units("1", 4), Price: units("60", 2), Source: "boom", Time: 3}).(*messages.ErrorReply); !ok || e.Err != messages.ErrInternal {
+			t.Fatalf("an injected panic in %s: %+v", actor, e)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r, ok := do(t, n, &messages.OrderBook{Market: lm.ID, Side: messages.Ask, Limit: 10}).(*messages.OrderListReply)
+		if ok && r.Total == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the rebuilt LTCUSDT book: %+v", r)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if e, ok := do(t, n, &messages.PutLimit{User: 3, Market: lm.ID, Side: messages.Ask, Amount: units("0.1", 4), Price: units("60", 2), Time: 4}).(*messages.ErrorReply); !ok || e.Err != messages.ErrAmountTooSmall {
+		t.Fatalf("the rebuilt market forgot market.update's min_amount: %+v", e)
+	}
+	if r, ok := do(t, n, &messages.BalanceQuery{User: 3, Assets: []messages.AssetID{ltc.ID}}).(*messages.BalanceQueryReply); !ok || r.Balances[0].Frozen.IsZero() {
+		t.Fatalf("the rebuilt shard: %+v", r)
+	}
+	live, err := n.Router.StateHash(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Shutdown(context.Background())
+	s, b, err := runtime.Recover(cfg, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if s.Hash() != live {
+		t.Fatalf("recovered %s; live after the rebuilds %s", s.Hash(), live)
+	}
 }
