@@ -3,6 +3,8 @@
 //
 //	BOURSE_TEST_MYSQL_DSN    go-sql-driver DSN, e.g. root@tcp(127.0.0.1:3306)/test
 //	BOURSE_TEST_REDIS_ADDR   host:port, e.g. 127.0.0.1:6379
+//	BOURSE_TEST_CHROMIUM     the Chromium the browser tests drive (default:
+//	                         chromium on PATH; "off" skips them)
 //	BOURSE_REQUIRE_SERVICES  1: a missing or unreachable service fails the
 //	                         test instead of skipping it (CI sets it)
 //

@@ -53,13 +53,15 @@ function msg(text, bad) {
 // start runs on every (re)connection: the market list once, then the
 // market's channels and, when logged in, the account's.
 async function start() {
-  if (S.markets.length === 0) {
-    S.markets = await api.call('market.list');
-    const sel = $('market');
-    for (const m of S.markets) sel.add(new Option(`${m.stock}/${m.money}`, m.name));
-    const want = new URLSearchParams(location.search).get('market');
-    sel.value = S.markets.some((m) => m.name === want) ? want : S.markets[0].name;
+  // The markets, again at each connection: one may have been listed since.
+  const markets = await api.call('market.list');
+  const sel = $('market');
+  if (markets.map((m) => m.name).join() !== S.markets.map((m) => m.name).join()) {
+    const was = sel.value || new URLSearchParams(location.search).get('market');
+    sel.replaceChildren(...markets.map((m) => new Option(`${m.stock}/${m.money}`, m.name)));
+    sel.value = markets.some((m) => m.name === was) ? was : markets[0].name;
   }
+  S.markets = markets;
   await selectMarket($('market').value);
   if (S.token) await login(S.token);
 }
