@@ -178,6 +178,43 @@ func FormatInt(v int64, scale int) string {
 	return FormatUint(uint64(v), scale)
 }
 
+// AppendInt appends FormatInt(v, scale) to dst without allocating beyond
+// dst's growth (the derived records' detail objects, persistence/derive).
+func AppendInt(dst []byte, v int64, scale int) []byte {
+	var buf [24]byte
+	u := uint64(v)
+	if v < 0 {
+		u = uint64(-v)
+	}
+	digits := strconv.AppendUint(buf[:0], u, 10)
+	if scale <= 0 {
+		if v < 0 {
+			dst = append(dst, '-')
+		}
+		return append(dst, digits...)
+	}
+	intPart, frac, lead := digits, digits[:0], 0
+	if len(digits) > scale {
+		intPart, frac = digits[:len(digits)-scale], digits[len(digits)-scale:]
+	} else {
+		intPart, frac, lead = []byte{'0'}, digits, scale-len(digits)
+	}
+	end := len(frac)
+	for end > 0 && frac[end-1] == '0' {
+		end--
+	}
+	if v < 0 && (end > 0 || intPart[0] != '0') {
+		dst = append(dst, '-')
+	}
+	dst = append(dst, intPart...)
+	if end > 0 {
+		dst = append(dst, '.')
+		dst = append(dst, zeros(lead)...)
+		dst = append(dst, frac[:end]...)
+	}
+	return dst
+}
+
 // FormatSigned renders a magnitude with a sign.
 func FormatSigned(u *uint256.Int, neg bool, scale int) string {
 	if neg && !u.IsZero() {

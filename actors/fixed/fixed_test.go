@@ -349,3 +349,32 @@ func BenchmarkFormat(b *testing.B) {
 		fixed.Format(u, 8)
 	}
 }
+
+// TestAppendInt: AppendInt appends exactly what FormatInt returns, for
+// values around every power of ten, both signs, the int64 extremes and
+// every scale, after any prefix.
+func TestAppendInt(t *testing.T) {
+	vals := []int64{0, 1, -1, 7, -7, math.MaxInt64, math.MinInt64, math.MinInt64 + 1}
+	for p := int64(1); p <= math.MaxInt64/10; p *= 10 {
+		for _, v := range []int64{p, p - 1, p + 1, 5 * p, 3*p + 4, 12 * p} {
+			vals = append(vals, v, -v)
+		}
+	}
+	for _, v := range vals {
+		for scale := -1; scale <= 20; scale++ {
+			want := fixed.FormatInt(v, scale)
+			if got := string(fixed.AppendInt(nil, v, scale)); got != want {
+				t.Fatalf("AppendInt(%d, %d) = %q; FormatInt = %q", v, scale, got, want)
+			}
+			if got := string(fixed.AppendInt([]byte(`{"a":"`), v, scale)); got != `{"a":"`+want {
+				t.Fatalf("AppendInt after a prefix (%d, %d) = %q", v, scale, got)
+			}
+		}
+	}
+	buf := make([]byte, 0, 64)
+	for _, v := range []int64{-123456789, 5, 0} {
+		if n := testing.AllocsPerRun(100, func() { buf = fixed.AppendInt(buf[:0], v, 4) }); n != 0 {
+			t.Fatalf("AppendInt(%d) into room enough allocates %v times; want 0", v, n)
+		}
+	}
+}

@@ -319,17 +319,17 @@ func (d *Deriver) trade(out *Record, e *messages.Trade) error {
 func tradeDetail(m *config.Market, e *messages.Trade, order uint64, rate int64, fee bool) []byte {
 	b := make([]byte, 0, 96)
 	b = append(b, `{"a":"`...)
-	b = append(b, fixed.FormatInt(e.Amount, m.StockPrec)...)
+	b = fixed.AppendInt(b, e.Amount, m.StockPrec)
 	if fee {
 		b = append(b, `","f":"`...)
-		b = append(b, fixed.FormatInt(rate, m.Fee)...)
+		b = fixed.AppendInt(b, rate, m.Fee)
 	}
 	b = append(b, `","i":`...)
 	b = strconv.AppendUint(b, order, 10)
 	b = append(b, `,"m":`...)
 	b = strconv.AppendQuote(b, m.Name)
 	b = append(b, `,"p":"`...)
-	b = append(b, fixed.FormatInt(e.Price, m.MoneyPrec)...)
+	b = fixed.AppendInt(b, e.Price, m.MoneyPrec)
 	return append(b, `"}`...)
 }
 
