@@ -161,7 +161,7 @@ func nodeFile(tb testing.TB, n *runtime.Node) *snapshot.File {
 		})
 	}
 	copy(s.Deposits, f.Deposits)
-	if bad := s.Check(cfg); len(bad) > 0 {
+	if bad := s.Check(); len(bad) > 0 {
 		tb.Fatalf("setup state fails the invariants: %v", bad)
 	}
 	return f

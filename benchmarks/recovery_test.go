@@ -346,7 +346,7 @@ func TestRecoverHarness(t *testing.T) {
 	dataDir := t.TempDir()
 	cfg, gen := buildRecoveryDir(t, dataDir, size)
 	want := gen.Hash()
-	if bad := gen.Check(cfg); len(bad) > 0 {
+	if bad := gen.Check(); len(bad) > 0 {
 		t.Fatalf("generator state fails the invariants: %v", bad[:min(3, len(bad))])
 	}
 	s, backend, err := runtime.Recover(cfg, dataDir, "")
@@ -360,7 +360,7 @@ func TestRecoverHarness(t *testing.T) {
 	if n := restingOrders(s); n != size.orders {
 		t.Fatalf("%d resting orders; want %d", n, size.orders)
 	}
-	if bad := s.Check(cfg); len(bad) > 0 {
+	if bad := s.Check(); len(bad) > 0 {
 		t.Fatalf("recovered state fails the invariants: %v", bad[:min(3, len(bad))])
 	}
 	if _, err := snapshot.Write(runtime.SnapshotDir(dataDir), s.File()); err != nil {

@@ -48,7 +48,7 @@ func restartChecked(t *testing.T, n *runtime.Node, file *config.Config, dir stri
 	if s.Snapshot != 0 || s.Hash() != live {
 		t.Fatalf("from the journal alone (snapshot %d): %s; live %s", s.Snapshot, s.Hash(), live)
 	}
-	if bad := s.Check(s.Config()); len(bad) > 0 {
+	if bad := s.Check(); len(bad) > 0 {
 		t.Fatalf("after replay: %s", strings.Join(bad, "\n"))
 	}
 	// A snapshot of the recovered state, then the journal after it.

@@ -305,7 +305,7 @@ func TestConfigAppendJournaled(t *testing.T) {
 	if s.Hash() != live {
 		t.Fatalf("recovered %s; live %s", s.Hash(), live)
 	}
-	if bad := s.Check(cfg2); len(bad) > 0 {
+	if bad := s.Check(); len(bad) > 0 {
 		t.Fatalf("invariants: %v", bad)
 	}
 	// From a snapshot made under the new configuration.
@@ -365,7 +365,7 @@ func TestOldDataDirAdopted(t *testing.T) {
 		t.Fatalf("old data directory: configuration %v, snapshot %d, LSN %d hash %s; want none, a snapshot, the journal's LSN %d hash %s",
 			s.Spec, s.Snapshot, s.LastLSN, s.Hash(), j.LastLSN, j.Hash())
 	}
-	if bad := s.Check(cfg); len(bad) > 0 {
+	if bad := s.Check(); len(bad) > 0 {
 		t.Fatalf("old data directory: invariants: %v", bad)
 	}
 	n := startAt(t, cfg, dir, "", journal.Sync)

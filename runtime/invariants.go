@@ -3,7 +3,6 @@ package runtime
 import (
 	"fmt"
 
-	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/messages"
 	"github.com/holiman/uint256"
 )
@@ -14,8 +13,13 @@ import (
 //     fee account included, = Σ deposits − Σ withdrawals;
 //   - reservations: for each user and asset, frozen = what the user's resting
 //     orders reserve.
-func (s *State) Check(cfg *config.Config) []string {
+//
+// It reads the state's own configuration (Config): assets and markets the
+// journal added — at run time or by an earlier file — count, whatever file
+// the caller loaded.
+func (s *State) Check() []string {
 	var bad []string
+	cfg := s.Config()
 	n := len(cfg.Assets)
 	total := make([]uint256.Int, n)
 	frozen := map[[2]uint64]*uint256.Int{}

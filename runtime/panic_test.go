@@ -120,7 +120,7 @@ func TestPanicRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	files.Close()
-	if bad := s.Check(cfg); len(bad) > 0 {
+	if bad := s.Check(); len(bad) > 0 {
 		t.Fatalf("invariants: %v", bad)
 	}
 	if got := s.Hash(); got != live {

@@ -91,7 +91,7 @@ func TestParallelReplay(t *testing.T) {
 					t.Fatalf("seed %d, %d workers: asset %d sums differ", seed, workers, a)
 				}
 			}
-			if bad := par.Check(cfg); len(bad) > 0 {
+			if bad := par.Check(); len(bad) > 0 {
 				t.Fatalf("seed %d, %d workers: invariants: %v", seed, workers, bad)
 			}
 		}

@@ -95,7 +95,7 @@ func TestShardRebuildWithJournaledReservation(t *testing.T) {
 	if s.Hash() != live {
 		t.Fatal("live state differs from the journal after the rebuild")
 	}
-	if bad := s.Check(cfg); len(bad) > 0 {
+	if bad := s.Check(); len(bad) > 0 {
 		t.Fatalf("invariants: %v", bad)
 	}
 }

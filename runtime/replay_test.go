@@ -103,7 +103,7 @@ func replayIsExact(t *testing.T, cfg *config.Config, dir, dsn string, mode journ
 			t.Fatalf("seed %d: the journal has no event of type %d: the workload did not reach it (%v)", seed, typ, reached)
 		}
 	}
-	if bad := s.Check(cfg); len(bad) > 0 {
+	if bad := s.Check(); len(bad) > 0 {
 		t.Fatalf("seed %d: invariants: %v", seed, bad)
 	}
 	n = startAt(t, cfg, dir, dsn, mode)
@@ -174,7 +174,7 @@ func TestTornTail(t *testing.T) {
 		if s.LastLSN >= full.LastLSN {
 			t.Fatalf("cut %d: last LSN %d; want < %d", cut, s.LastLSN, full.LastLSN)
 		}
-		if bad := s.Check(cfg); len(bad) > 0 {
+		if bad := s.Check(); len(bad) > 0 {
 			t.Fatalf("cut %d: invariants after cut: %v", cut, bad)
 		}
 		fi, _ = os.Stat(last)
@@ -251,7 +251,7 @@ func TestVersion1JournalReplays(t *testing.T) {
 	if s1.LastLSN != s.LastLSN || s1.Hash() != live {
 		t.Fatalf("version-1 journal: LSN %d hash %s; the node that wrote it: LSN %d hash %s", s1.LastLSN, s1.Hash(), s.LastLSN, live)
 	}
-	if bad := s1.Check(cfg); len(bad) > 0 {
+	if bad := s1.Check(); len(bad) > 0 {
 		t.Fatalf("version-1 journal: invariants: %v", bad)
 	}
 
@@ -280,7 +280,7 @@ func TestVersion1JournalReplays(t *testing.T) {
 	if s2.Hash() != live2 {
 		t.Fatalf("mixed journal (records by version %v): recovered hash %s; live %s", versions, s2.Hash(), live2)
 	}
-	if bad := s2.Check(cfg); len(bad) > 0 {
+	if bad := s2.Check(); len(bad) > 0 {
 		t.Fatalf("mixed journal: invariants: %v", bad)
 	}
 	if reached[messages.TypeStopTriggered] == 0 {

@@ -447,7 +447,7 @@ func (r *simRun) checkOffline(dir, live string, epoch int) bool {
 		return r.failf("epoch %d: reading the journal: %v", epoch, err)
 	}
 	r.read = s.LastLSN
-	if bad := s.Check(r.cfg); len(bad) > 0 {
+	if bad := s.Check(); len(bad) > 0 {
 		return r.failf("epoch %d: invariants after recovery: %v", epoch, bad)
 	}
 	if got := s.Hash(); got != live {

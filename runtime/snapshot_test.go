@@ -64,7 +64,7 @@ func TestSnapshots(t *testing.T) {
 		if got := s.Hash(); got != live {
 			t.Fatalf("recovered hash %s != live %s", got, live)
 		}
-		if bad := s.Check(cfg); len(bad) > 0 {
+		if bad := s.Check(); len(bad) > 0 {
 			t.Fatalf("invariants: %v", bad)
 		}
 	}

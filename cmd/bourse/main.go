@@ -762,7 +762,7 @@ func verify(args []string, out io.Writer) error {
 	fmt.Fprintf(out, "lsn:       %d\n", s.LastLSN)
 	fmt.Fprintf(out, "hash:      %s\n", s.Hash())
 	fmt.Fprintf(out, "recovered: in %s\n", time.Since(t0).Round(time.Millisecond))
-	bad := s.Check(cfg)
+	bad := s.Check()
 	for _, line := range bad {
 		fmt.Fprintf(out, "FAIL       %s\n", line)
 	}

@@ -397,7 +397,7 @@ func (n *optNode) finish() {
 	if got := s.Hash(); got != live {
 		n.t.Errorf("recovered hash %s != live %s", got, live)
 	}
-	if bad := s.Check(n.cfg); len(bad) > 0 {
+	if bad := s.Check(); len(bad) > 0 {
 		n.t.Errorf("invariants: %v", bad)
 	}
 }

@@ -111,7 +111,7 @@ func (e *env) recoverAndCheck(t *testing.T) {
 	if got := s.Hash(); got != live {
 		t.Errorf("recovered hash %s != live %s", got, live)
 	}
-	if bad := s.Check(e.cfg); len(bad) > 0 {
+	if bad := s.Check(); len(bad) > 0 {
 		t.Errorf("invariants: %v", bad)
 	}
 }

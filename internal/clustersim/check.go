@@ -128,7 +128,7 @@ func (s *Sim) epoch() error {
 		if err := s.checkHash(m); err != nil {
 			return err
 		}
-		if bad := m.state.Check(m.state.Config()); len(bad) > 0 {
+		if bad := m.state.Check(); len(bad) > 0 {
 			return fmt.Errorf("member %d at index %d: %s", m.id, m.state.LastLSN, strings.Join(bad, "; "))
 		}
 	}

@@ -236,7 +236,7 @@ func largeCommandsCores(t *testing.T, dsn string) {
 	if got := rs.Hash(); got != live {
 		t.Fatalf("state hash after recovery %s != live %s", got, live)
 	}
-	if bad := rs.Check(cfg); len(bad) > 0 {
+	if bad := rs.Check(); len(bad) > 0 {
 		t.Fatalf("invariants after recovery: %v", bad)
 	}
 	t.Logf("recovery from segment files %s", time.Since(t1).Round(time.Millisecond))
