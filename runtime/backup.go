@@ -34,9 +34,9 @@ type BackupResult struct {
 // scheduled snapshot), the segment files' records up to that LSN (for a
 // segment-file journal; a MySQL journal's records stay in MySQL), the
 // journal identity, and — when present — a consistent copy of the SQLite
-// history database and the market data checkpoint (their cursors may be
-// ahead of the backup's LSN: the restored node rolls back or rebuilds
-// them). The binding file marks out as restored: its first start gives the
+// history database and the market data checkpoint, brought up to the
+// backup's LSN when they were behind it (catchUpStores; their cursors may
+// be ahead of it: the restored node rolls back or rebuilds them). The binding file marks out as restored: its first start gives the
 // journal a new timeline, so that stores that saw records after the
 // backup's LSN are not taken as following it. The backup is checked: for
 // segment files out is recovered and must give the same state hash.
@@ -104,6 +104,9 @@ func backup(ctx context.Context, cfg *config.Config, dataDir, journalDSN, out st
 		}
 	}
 	if err := copyFollowers(ctx, cfg, dataDir, out, res); err != nil {
+		return nil, err
+	}
+	if err := catchUpStores(ctx, cfg, dataDir, journalDSN, out, res); err != nil {
 		return nil, err
 	}
 	if err := WriteBinding(out, &Binding{Backend: kind, Journal: bind.Journal, Identity: *id, Restored: true, RestoredAt: res.LSN}); err != nil {
@@ -196,7 +199,7 @@ func copyJournalFiles(dataDir, out string, s *State, res *BackupResult) (*pj.Ide
 
 // copyFollowers copies the followers' local stores, taken after the
 // journal: their cursors are at or ahead of res.LSN only if they had
-// caught up. History in MySQL and market data in Redis are not copied.
+// caught up (catchUpStores brings them there). History in MySQL and market data in Redis are not copied.
 func copyFollowers(ctx context.Context, cfg *config.Config, dataDir, out string, res *BackupResult) error {
 	if src := HistoryPath(dataDir); cfg.History.DSN == "" && exists(src) {
 		if err := history.CopySQLite(ctx, src, HistoryPath(out)); err != nil {

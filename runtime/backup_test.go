@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bourse-exchange/bourse/actors/fixed"
+	"github.com/bourse-exchange/bourse/internal/config"
 	"github.com/bourse-exchange/bourse/internal/testenv"
 	"github.com/bourse-exchange/bourse/messages"
 	pj "github.com/bourse-exchange/bourse/persistence/journal"
@@ -160,6 +162,15 @@ func checkStores(t *testing.T, n *runtime.Node, jdir string) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	checkMarketData(t, n, trades)
+	checkBalances(t, n)
+}
+
+// checkMarketData checks n's market.last and market.deals against trades,
+// the journal's trades in BTCUSDT, oldest first.
+func checkMarketData(t *testing.T, n *runtime.Node, trades []*messages.Trade) {
+	t.Helper()
+	m := n.Config.Market("BTCUSDT")
 	if len(trades) == 0 {
 		t.Fatal("no trade in the journal")
 	}
@@ -178,6 +189,13 @@ func checkStores(t *testing.T, n *runtime.Node, jdir string) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("market.deals ids %v; the journal's newest trades %v", got, want)
 	}
+}
+
+// checkBalances checks that per user and asset n's newest history row's
+// balance is the user's balance.
+func checkBalances(t *testing.T, n *runtime.Node) {
+	t.Helper()
+	cfg := n.Config
 	for user := uint32(1); user <= 4; user++ {
 		bal := do(t, n, &messages.BalanceQuery{User: user}).(*messages.BalanceQueryReply)
 		for _, a := range cfg.Assets {
@@ -200,43 +218,165 @@ func checkStores(t *testing.T, n *runtime.Node, jdir string) {
 }
 
 // TestBackupMySQLJournal: the backup of a node whose journal is in MySQL,
-// restored as the README says (a new empty table): the restored node is at
-// the backup's LSN and hash on a new timeline; pointed at the old table,
-// which goes on past the backup, the copy is refused.
+// whose SQLite history and market data checkpoint are behind the journal
+// (a lagging history follower, a checkpoint between its periodic writes:
+// here the node ran on without its followers), restored as the README
+// says — on a new empty journal table, which holds nothing before the
+// backup's LSN. The restored node's history must hold every deposit and
+// its market data every trade up to the backup's LSN: the backup brings
+// its copies of the stores up to there. Started on the old journal table,
+// which goes on past the backup, the backup is refused.
 func TestBackupMySQLJournal(t *testing.T) {
-	cfg := storesConfig(t, "", "")
 	journal := testenv.MySQLJournal(t)
+	testBackupStoresBehind(t, journal, func() string { return testenv.MySQLJournal(t) })
+}
+
+// TestBackupFilesStoresBehind: the same with segment files, the journal
+// before the stores' cursors removed after a snapshot at their cursor
+// (kept, as the node keeps it for a lagging follower): the backup holds
+// neither that snapshot nor those segments, so the restored node could
+// not bring its stores up itself.
+func TestBackupFilesStoresBehind(t *testing.T) {
+	old := pj.SegmentSize
+	pj.SegmentSize = 8 << 10
+	t.Cleanup(func() { pj.SegmentSize = old })
+	testBackupStoresBehind(t, "", func() string { return "" })
+}
+
+// TestBackupStoresTooFarBehind: when the journal and snapshots no longer
+// hold what follows a store's cursor, the backup fails and says so rather
+// than hold a store that lost records for good.
+func TestBackupStoresTooFarBehind(t *testing.T) {
+	old := pj.SegmentSize
+	pj.SegmentSize = 8 << 10
+	t.Cleanup(func() { pj.SegmentSize = old })
+	cfg := storesConfig(t, "", "")
+	dir := filepath.Join(t.TempDir(), "node")
+	n, _ := mustStart(t, cfg, dir, "")
+	deposit(t, n, 1, 1)
+	filler(t, n, 0)
+	waitStores(t, n, 10*time.Second)
+	stop(t, n)
+	n = startBare(t, cfg, dir, "")
+	defer stop(t, n)
+	for i := 1; i <= cfg.Snapshot.Keep+1; i++ { // the snapshot at the stores' cursor pruned
+		if err := n.Snapshots.Now(); err != nil {
+			t.Fatal(err)
+		}
+		filler(t, n, i)
+	}
+	out := filepath.Join(t.TempDir(), "backup")
+	_, err := runtime.Backup(context.Background(), cfg, dir, "", out)
+	if err == nil || !strings.Contains(err.Error(), "no longer hold the records after it") {
+		t.Fatalf("backup: %v; want it refused, the history's records lost", err)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) > 0 {
+		t.Errorf("the refused backup left %d entries in %s", len(entries), out)
+	}
+}
+
+// filler writes 300 deposits of user 9 (more than one 8 KiB segment).
+func filler(t *testing.T, n *runtime.Node, round int) {
+	t.Helper()
+	for i := 0; i < 300; i++ {
+		r := do(t, n, &messages.BalanceUpdate{User: 9, Asset: n.Config.Asset("USDT").ID, Business: "deposit", BusinessID: uint64(1000*(round+1) + i),
+			Change: save("1"), Time: 1})
+		if _, ok := r.(*messages.StatusReply); !ok {
+			t.Fatalf("filler deposit: %#v", r)
+		}
+	}
+}
+
+// startBare starts a node on dataDir without its journal followers.
+func startBare(t *testing.T, cfg *config.Config, dataDir, journal string) *runtime.Node {
+	t.Helper()
+	n, err := runtime.Start(cfg, runtime.Options{Logger: testenv.Quiet(), DataDir: dataDir, JournalDSN: journal, TickInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func testBackupStoresBehind(t *testing.T, journal string, fresh func() string) {
+	cfg := storesConfig(t, "", "")
 	dir := filepath.Join(t.TempDir(), "node")
 	n, _ := mustStart(t, cfg, dir, journal)
-	base := n.Journal.LastLSN() // the journaled configuration
-	for id := uint64(1); id <= 5; id++ {
+	deposit(t, n, 1, 1)
+	trade(t, n, "100")
+	if journal == "" {
+		filler(t, n, 0)
+	}
+	waitStores(t, n, 10*time.Second)
+	stop(t, n) // the market data checkpoint is written here
+	// The journal's trades, read before the segment files are removed.
+	var trades []*messages.Trade
+	var after, upto uint64
+	read := func(r pj.Record) error {
+		for _, ev := range r.Events {
+			if tr, ok := ev.(*messages.Trade); ok && r.LSN > after && r.LSN <= upto && tr.Market == cfg.Market("BTCUSDT").ID {
+				trades = append(trades, tr)
+			}
+		}
+		return nil
+	}
+	scan := func(jdir string) {
+		t.Helper()
+		var err error
+		if journal != "" {
+			_, err = pj.ScanMySQL(journal, 0, read)
+		} else {
+			_, err = pj.ScanFiles(jdir, 0, read)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	upto = ^uint64(0)
+	scan(runtime.JournalDir(dir))
+	n = startBare(t, cfg, dir, journal)
+	after = n.Journal.LastLSN()
+	if journal == "" {
+		// A snapshot at the stores' cursor; the segments it covers go.
+		if err := n.Snapshots.Now(); err != nil {
+			t.Fatal(err)
+		}
+		filler(t, n, 1)
+		if _, err := os.Stat(filepath.Join(runtime.JournalDir(dir), "00000000000000000001.seg")); err == nil {
+			es, _ := os.ReadDir(runtime.JournalDir(dir))
+			t.Fatalf("the first segment was not removed: %v", es)
+		}
+	}
+	for id := uint64(2); id <= 5; id++ {
 		deposit(t, n, id, int(id))
 	}
+	trade(t, n, "101")
+	at := n.Journal.LastLSN()
 	out := filepath.Join(t.TempDir(), "backup")
 	res, err := runtime.Backup(context.Background(), cfg, dir, journal, out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	deposit(t, n, 6, 6)
-	waitStores(t, n, 10*time.Second)
 	stop(t, n)
-	if res.LSN != base+5 {
-		t.Fatalf("backup at LSN %d; want %d", res.LSN, base+5)
+	if res.LSN != at || !res.History || !res.MarketData {
+		t.Fatalf("backup at LSN %d, history %v, market data %v; want LSN %d and both stores", res.LSN, res.History, res.MarketData, at)
 	}
-
-	old := filepath.Join(t.TempDir(), "old")
-	copyDir(t, out, old)
-	if r, _, err := startWithStores(cfg, old, journal); err == nil {
-		r.Shutdown(context.Background())
-		t.Fatal("the backup started on the old journal table, which goes on past it")
-	} else if !strings.Contains(err.Error(), fmt.Sprintf("ends at LSN %d", res.LSN)) {
-		t.Errorf("refused with %q; want the backup's end named", err)
+	upto = res.LSN
+	scan(runtime.JournalDir(out))
+	if journal != "" {
+		old := filepath.Join(t.TempDir(), "old")
+		copyDir(t, out, old)
+		if r, _, err := startWithStores(cfg, old, journal); err == nil {
+			r.Shutdown(context.Background())
+			t.Fatal("the backup started on the old journal table, which goes on past it")
+		} else if !strings.Contains(err.Error(), fmt.Sprintf("ends at LSN %d", res.LSN)) {
+			t.Errorf("refused with %q; want the backup's end named", err)
+		}
 	}
 
 	restored := filepath.Join(t.TempDir(), "restored")
 	copyDir(t, out, restored)
-	fresh := testenv.MySQLJournal(t)
-	r, _ := mustStart(t, cfg, restored, fresh)
+	r, _ := mustStart(t, cfg, restored, fresh())
 	defer r.Shutdown(context.Background())
 	if r.Journal.LastLSN() != res.LSN || r.Identity.ID != res.Identity.ID || len(r.Identity.Timelines) != 2 {
 		t.Fatalf("restored: LSN %d identity %s; want %d, %s on a second timeline", r.Journal.LastLSN(), r.Identity, res.LSN, res.Identity)
@@ -246,6 +386,7 @@ func TestBackupMySQLJournal(t *testing.T) {
 	if got := deposits(t, r); fmt.Sprint(got) != "[1 2 3 4 5 7]" {
 		t.Errorf("restored node's history: deposits %v; want [1 2 3 4 5 7]", got)
 	}
+	checkMarketData(t, r, trades)
 }
 
 // TestCutBackJournalNewTimeline: a data directory restored from a plain

@@ -624,6 +624,12 @@ func OpenMySQLReader(dsn string) (*MySQLReader, error) {
 // Identity is the journal's identity (nil: none).
 func (r *MySQLReader) Identity() (*Identity, error) { return r.m.Identity() }
 
+// Read passes the committed records with after < LSN ≤ upto to fn in
+// order (MySQL.Read).
+func (r *MySQLReader) Read(after, upto uint64, fn func(Record) error) error {
+	return r.m.Read(after, upto, fn)
+}
+
 // String names the journal.
 func (r *MySQLReader) String() string { return r.m.where }
 
