@@ -4,7 +4,7 @@ SHELL    := /bin/bash
 BIN      := bin/bourse
 FUZZTIME ?= 10s
 
-.PHONY: screenshots run build test lint bench bench-full bench-ws bench-followers fuzz soak outage verify clean simulate simulate-cluster
+.PHONY: screenshots run build test lint bench bench-full bench-ws bench-followers fuzz soak outage verify clean simulate simulate-cluster webperf
 
 ## run: build and start the exchange on the embedded default config (HTTP on 127.0.0.1:8080, websocket on
 ## :8090, web console on :8070); RUN_FLAGS adds flags, e.g. RUN_FLAGS="-dev-auth -http-token secret"
@@ -96,6 +96,10 @@ fuzz:
 ## screenshots: drive the web console in headless Chromium and rewrite docs/web-trader.png and docs/web-ops.png
 screenshots:
 	$(GO) test -count=1 -run '^TestWebConsole$$' ./cmd/bourse -args -screenshots
+
+## webperf: the web console's timing test alone (1,000 trades/s for 10 s into an open trader page; needs chromium)
+webperf:
+	BOURSE_TEST_WEBPERF=1 $(GO) test -count=1 -v -run '^TestWebConsolePerf$$' ./cmd/bourse
 
 clean:
 	rm -rf bin
