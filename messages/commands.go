@@ -294,7 +294,8 @@ type AssetAdd struct {
 
 // MarketAdd lists a new market of two listed assets (market.add); its id
 // is the next one. MinAmount "" is the default (0.01), MaxOpenOrders 0 the
-// default (1000; -1 no limit), STP "" none, FeePrec < 0 the default (4).
+// default (1000; -1 no limit), STP "" none, FeePrec < 0 the default (4),
+// MakerFee and TakerFee "" the default (0).
 type MarketAdd struct {
 	Name, Stock, Money   string
 	StockPrec, MoneyPrec int
@@ -302,6 +303,7 @@ type MarketAdd struct {
 	MinAmount            string
 	MaxOpenOrders        int
 	STP                  string
+	MakerFee, TakerFee   string
 }
 
 // MarketUpdate changes a market's trading rules (market.update); a nil
@@ -311,6 +313,8 @@ type MarketUpdate struct {
 	MinAmount     *string
 	MaxOpenOrders *int
 	STP           *string
+	MakerFee      *string
+	TakerFee      *string
 }
 
 func (*AssetAdd) command()           {}

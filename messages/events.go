@@ -196,6 +196,10 @@ type ConfigSet struct {
 	Shards  uint32
 	Assets  []AssetSpec
 	Markets []MarketSpec
+	// Fees says the markets' MakerFee and TakerFee are recorded: false only
+	// in a ConfigSet written before they were durable (messages/codec),
+	// whose markets take their fee rates from the configuration file.
+	Fees bool
 }
 
 // AssetSpec is one asset of a ConfigSet.
@@ -206,7 +210,8 @@ type AssetSpec struct {
 }
 
 // MarketSpec is one market of a ConfigSet. MinAmount is at StockPrec;
-// MaxOpenOrders 0 means no limit.
+// MaxOpenOrders 0 means no limit; MakerFee and TakerFee, the fee rates of
+// the orders a websocket connection places, are at FeePrec.
 type MarketSpec struct {
 	Name          string
 	Stock, Money  AssetID
@@ -216,4 +221,6 @@ type MarketSpec struct {
 	MinAmount     int64
 	MaxOpenOrders uint64
 	STP           STP
+	MakerFee      int64
+	TakerFee      int64
 }

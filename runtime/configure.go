@@ -99,12 +99,21 @@ func change(cur *config.Config, cmd messages.ConfigCommand) (*config.Config, err
 			min := c.MinAmount
 			m.MinAmount = &min
 		}
+		if c.MakerFee != "" {
+			maker := c.MakerFee
+			m.MakerFee = &maker
+		}
+		if c.TakerFee != "" {
+			taker := c.TakerFee
+			m.TakerFee = &taker
+		}
 		return cur.WithMarket(m)
 	case *messages.MarketUpdate:
 		if int(c.Market) >= len(cur.Markets) {
 			return nil, &config.FieldError{Field: "market", Rule: "must be the name of a listed market (market.list; case-sensitive)"}
 		}
-		return cur.WithRules(cur.Markets[c.Market].Name, config.Rules{MinAmount: c.MinAmount, MaxOpenOrders: c.MaxOpenOrders, STP: c.STP})
+		return cur.WithRules(cur.Markets[c.Market].Name, config.Rules{MinAmount: c.MinAmount, MaxOpenOrders: c.MaxOpenOrders, STP: c.STP,
+			MakerFee: c.MakerFee, TakerFee: c.TakerFee})
 	}
 	return nil, fmt.Errorf("runtime: %T is not a configuration change", cmd)
 }

@@ -138,6 +138,10 @@ func TestRunTimeConfigRefused(t *testing.T) {
 		{&messages.MarketUpdate{Market: btc, MaxOpenOrders: ptr(0)}, "invalid argument: max_open_orders must be positive, or -1 for no limit, got 0"},
 		{&messages.MarketUpdate{Market: btc, STP: ptr("never")}, `invalid argument: stp must be none, cancel_taker, cancel_maker or cancel_both, got "never"`},
 		{&messages.MarketUpdate{Market: 99}, "invalid argument: market must be the name of a listed market (market.list; case-sensitive)"},
+		{market(messages.MarketAdd{StockPrec: 4, MoneyPrec: 2, FeePrec: 4, MakerFee: "1"}), `invalid argument: maker_fee must be a decimal from 0 to less than 1 with at most fee_prec (4) decimals, got "1"`},
+		{market(messages.MarketAdd{StockPrec: 4, MoneyPrec: 2, FeePrec: 2, TakerFee: "0.001"}), `invalid argument: taker_fee must be a decimal from 0 to less than 1 with at most fee_prec (2) decimals, got "0.001"`},
+		{&messages.MarketUpdate{Market: btc, MakerFee: ptr("-0.001")}, `invalid argument: maker_fee must be a decimal from 0 to less than 1 with at most fee_prec (4) decimals, got "-0.001"`},
+		{&messages.MarketUpdate{Market: btc, MinAmount: ptr("1"), TakerFee: ptr("0.1x")}, `invalid argument: taker_fee must be a decimal from 0 to less than 1 with at most fee_prec (4) decimals, got "0.1x"`},
 	} {
 		lsn, cur := n.Journal.LastLSN(), n.Router.Config()
 		before, err := n.Router.StateHash(context.Background())

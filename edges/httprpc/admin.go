@@ -96,12 +96,14 @@ func (c *call) assetAdd() error {
 }
 
 // market.add [name, stock, money, stock_prec, money_prec, fee_prec,
-// min_amount, max_open_orders?, stp?] (Bourse): lists a market of two
-// listed assets; max_open_orders is 1000 and stp none when left out.
+// min_amount, max_open_orders?, stp?, maker_fee?, taker_fee?] (Bourse):
+// lists a market of two listed assets; max_open_orders is 1000, stp none
+// and the fee rates 0 when left out.
 func (c *call) marketAdd() error {
 	p := c.params
-	if len(p) < 7 || len(p) > 9 {
-		return errCount("7 to 9 params", p, "name", "stock", "money", "stock_prec", "money_prec", "fee_prec", "min_amount", "max_open_orders?", "stp?")
+	if len(p) < 7 || len(p) > 11 {
+		return errCount("7 to 11 params", p, "name", "stock", "money", "stock_prec", "money_prec", "fee_prec", "min_amount",
+			"max_open_orders?", "stp?", "maker_fee?", "taker_fee?")
 	}
 	name, ok := argListName(p[0], config.MaxMarketName)
 	if !ok {
@@ -135,11 +137,19 @@ func (c *call) marketAdd() error {
 			return errSTP
 		}
 	}
+	for i, f := range []*string{&cmd.MakerFee, &cmd.TakerFee} {
+		if len(p) > 9+i {
+			if *f, ok = argFeeDefault(p[9+i]); !ok {
+				return errFeeDefault([]string{"maker_fee", "taker_fee"}[i])
+			}
+		}
+	}
 	return c.change(cmd)
 }
 
 // market.update [market, rules] (Bourse): changes a market's trading rules
-// — an object of min_amount, max_open_orders and stp, each optional.
+// — an object of min_amount, max_open_orders, stp, maker_fee and
+// taker_fee, each optional.
 func (c *call) marketUpdate() error {
 	p := c.params
 	if len(p) != 2 {
@@ -151,7 +161,7 @@ func (c *call) marketUpdate() error {
 	}
 	cmd := &messages.MarketUpdate{Market: m.ID}
 	var fields map[string]json.RawMessage
-	const keys = `"min_amount", "max_open_orders", "stp"`
+	const keys = `"min_amount", "max_open_orders", "stp", "maker_fee", "taker_fee"`
 	if len(p[1]) == 0 || p[1][0] != '{' || json.Unmarshal(p[1], &fields) != nil {
 		return badParam("rules", "must be an object of "+keys)
 	}
@@ -179,6 +189,16 @@ func (c *call) marketUpdate() error {
 				return errSTP
 			}
 			cmd.STP = &s
+		case "maker_fee", "taker_fee":
+			s, ok := argFeeDefault(v)
+			if !ok {
+				return errFeeDefault(key)
+			}
+			if key == "maker_fee" {
+				cmd.MakerFee = &s
+			} else {
+				cmd.TakerFee = &s
+			}
 		default:
 			return badParam("rules", "has an unknown key "+strconv.Quote(key)+"; known: "+keys)
 		}
@@ -191,6 +211,19 @@ var (
 	errMaxOpen   = badParam("max_open_orders", "must be an integer ≥ 1, or -1 for no limit")
 	errSTP       = badParam("stp", `must be "none", "cancel_taker", "cancel_maker" or "cancel_both"`)
 )
+
+// errFeeDefault is the refusal of a market's maker_fee or taker_fee (param)
+// that is not a string; the node checks the rest of the rule (config).
+func errFeeDefault(param string) *messages.Error {
+	return badParam(param, "must be a decimal string ≥ 0 and < 1 with at most the market's fee_prec decimals")
+}
+
+// argFeeDefault parses a market's maker_fee or taker_fee: a non-empty
+// decimal string the node checks further (config).
+func argFeeDefault(raw []byte) (string, bool) {
+	s, ok := argString(raw, 64)
+	return s, ok && s != ""
+}
 
 // argMaxOpen parses max_open_orders: ≥ 1, or -1 for no limit.
 func argMaxOpen(raw []byte) (int, bool) {

@@ -107,6 +107,9 @@ var (
 		"description": "open orders per user at most; -1: no limit"}, errMaxOpen)
 	pSTP      = param("stp", apidoc.Enum("the market's default self-trade prevention", "none", "cancel_taker", "cancel_maker", "cancel_both"), errSTP)
 	configErr = errs{messages.ErrInvalidArgument, messages.ErrUnavailable}
+	feeDesc   = func(which string) string {
+		return "the " + which + " fee rate of the orders websocket connections place, a decimal ≥ 0 and < 1 at fee_prec"
+	}
 )
 
 var docAssetAdd = api{
@@ -128,10 +131,13 @@ var docMarketAdd = api{
 		pPrec("stock_prec", "amount decimals; stock_prec + fee_prec ≤ the stock's prec_save"),
 		pPrec("money_prec", "price decimals; stock_prec + money_prec and money_prec + fee_prec ≤ the money's prec_save"),
 		pPrec("fee_prec", "fee rate decimals (4 in viabtc)"),
-		pMinAmt, optional(pMaxOpen), optional(pSTP)},
+		pMinAmt, optional(pMaxOpen), optional(pSTP),
+		optional(param("maker_fee", str(feeDesc("maker")+`; left out: "0"`), errFeeDefault("maker_fee"))),
+		optional(param("taker_fee", str(feeDesc("taker")+`; left out: "0"`), errFeeDefault("taker_fee")))},
 	Result: apidoc.Status(),
 	Errors: configErr,
 	Examples: exs{ex("LTCUSDT", "LTCUSDT", "LTC", "USDT", 4, 2, 4, "0.01"),
+		ex("with fee rates", "LTCBTC", "LTC", "BTC", 4, 4, 4, "0.01", 1000, "none", "0.001", "0.002"),
 		exErr("same assets", &messages.Error{Code: 1, Message: `invalid argument: money must differ from stock ("BTC")`},
 			"BTCBTC", "BTC", "BTC", 4, 4, 4, "0.01")},
 }
@@ -141,12 +147,17 @@ var docMarketUpdate = api{
 	Params: p{pMarket, {Name: "rules", Schema: obj("the rules to change",
 		opt("min_amount", str("smallest order amount, a decimal at stock_prec")),
 		opt("max_open_orders", integer("open orders per user at most; -1: no limit")),
-		opt("stp", str(`the market's default self-trade prevention: "none", "cancel_taker", "cancel_maker", "cancel_both"`))),
+		opt("stp", str(`the market's default self-trade prevention: "none", "cancel_taker", "cancel_maker", "cancel_both"`)),
+		opt("maker_fee", str(feeDesc("maker"))),
+		opt("taker_fee", str(feeDesc("taker")))),
 		Rule: "an object of these keys only; a null value is the same as an absent key"}},
 	Result: apidoc.Status(),
 	Errors: configErr,
 	Examples: exs{ex("LTCUSDT", "LTCUSDT", map[string]any{"min_amount": "0.1", "max_open_orders": 500, "stp": "cancel_maker"}),
-		exErr("unknown rule", badParam("rules", `has an unknown key "fee"; known: "min_amount", "max_open_orders", "stp"`),
+		ex("fee rates", "LTCUSDT", map[string]any{"maker_fee": "0.001", "taker_fee": "0.002"}),
+		exErr("fee rate too fine", &messages.Error{Code: 1, Message: `invalid argument: maker_fee must be a decimal from 0 to less than 1 with at most fee_prec (4) decimals, got "0.00001"`},
+			"LTCUSDT", map[string]any{"maker_fee": "0.00001"}),
+		exErr("unknown rule", badParam("rules", `has an unknown key "fee"; known: "min_amount", "max_open_orders", "stp", "maker_fee", "taker_fee"`),
 			"BTCUSDT", map[string]any{"fee": "0.1"})},
 }
 

@@ -110,10 +110,10 @@ func TestArgErrorsNameTheParam(t *testing.T) {
 		{"market.add", `["X","BTC","USDT",4,2,4,0.01]`, "invalid argument: min_amount must be a decimal string ≥ 0 at the market's stock_prec"},
 		{"market.add", `["X","BTC","USDT",4,2,4,"0.01",0]`, "invalid argument: max_open_orders must be an integer ≥ 1, or -1 for no limit"},
 		{"market.add", `["X","BTC","USDT",4,2,4,"0.01",10,"sometimes"]`, `invalid argument: stp must be "none", "cancel_taker", "cancel_maker" or "cancel_both"`},
-		{"market.add", `["X","BTC","USDT",4,2,4]`, "invalid argument: expected 7 to 9 params [name, stock, money, stock_prec, money_prec, fee_prec, min_amount, max_open_orders?, stp?], got 6"},
+		{"market.add", `["X","BTC","USDT",4,2,4]`, "invalid argument: expected 7 to 11 params [name, stock, money, stock_prec, money_prec, fee_prec, min_amount, max_open_orders?, stp?, maker_fee?, taker_fee?], got 6"},
 		{"market.update", `["nope",{}]`, market},
-		{"market.update", `["BTCUSDT",[]]`, `invalid argument: rules must be an object of "min_amount", "max_open_orders", "stp"`},
-		{"market.update", `["BTCUSDT",{"fee":1}]`, `invalid argument: rules has an unknown key "fee"; known: "min_amount", "max_open_orders", "stp"`},
+		{"market.update", `["BTCUSDT",[]]`, `invalid argument: rules must be an object of "min_amount", "max_open_orders", "stp", "maker_fee", "taker_fee"`},
+		{"market.update", `["BTCUSDT",{"fee":1}]`, `invalid argument: rules has an unknown key "fee"; known: "min_amount", "max_open_orders", "stp", "maker_fee", "taker_fee"`},
 		{"market.update", `["BTCUSDT",{"max_open_orders":-2}]`, "invalid argument: max_open_orders must be an integer ≥ 1, or -1 for no limit"},
 		{"market.update", `["BTCUSDT",{"min_amount":1}]`, "invalid argument: min_amount must be a decimal string ≥ 0 at the market's stock_prec"},
 	}

@@ -12,7 +12,8 @@ import (
 // (docs/protocol.md "WebSocket methods" and D17): the HTTP methods'
 // params without user_id, which is the connection's user, and without
 // taker_fee_rate and maker_fee_rate, which are the market's maker_fee and
-// taker_fee from configuration. The rest is the HTTP method itself — the
+// taker_fee in force (the durable configuration of the newest ConfigSet:
+// internal/config Spec, market.update). The rest is the HTTP method itself — the
 // same decoders, rules, answers and codes — except that another user's
 // order is code 10 "order not found" rather than 11 "user not match"
 // (call.do). A request that sends the fee rates has too many params and is

@@ -194,7 +194,7 @@ func ownOrder(http string, examples ...apidoc.Example) *apidoc.Method {
 	for _, p := range m.Params {
 		switch {
 		case p.Name == "taker_fee_rate":
-			m.Summary += ", at the market's configured fee rates (markets[].maker_fee, taker_fee; never the client's)"
+			m.Summary += ", at the market's fee rates in force (maker_fee, taker_fee: the file seeds them, market.update changes them; never the client's)"
 		case !httprpc.OwnBound(p.Name):
 			params = append(params, p)
 		}

@@ -55,7 +55,7 @@
 // cancel_all and amend run the HTTP edge's method of the same name for the
 // connection's user (httprpc.OwnCommand, one Go method each): its params
 // without user_id and the fee rates, which are the connection's user and
-// the market's configured maker_fee and taker_fee; the same decoders,
+// the market's maker_fee and taker_fee in force; the same decoders,
 // results and codes, except that another user's order is code 10 "order
 // not found". Before authentication they answer code 6 and send nothing.
 // balance.update is not served here.

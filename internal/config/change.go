@@ -68,7 +68,7 @@ func (c *Config) WithAsset(a Asset) (*Config, error) {
 
 // WithMarket returns c with market m appended (its id is the next one).
 // m's rules left unset take the file's defaults (fee_prec 4, min_amount
-// 0.01, max_open_orders 1000, stp none).
+// 0.01, max_open_orders 1000, stp none, maker_fee and taker_fee 0).
 func (c *Config) WithMarket(m Market) (*Config, error) {
 	if len(c.Markets) >= MaxMarkets {
 		return nil, &FieldError{"markets", fmt.Sprintf("at most %d markets (%d are listed)", MaxMarkets, len(c.Markets))}
@@ -87,6 +87,8 @@ type Rules struct {
 	MinAmount     *string // at the market's stock_prec
 	MaxOpenOrders *int    // -1: no limit
 	STP           *string // none, cancel_taker, cancel_maker or cancel_both
+	MakerFee      *string // a decimal from 0 to less than 1 at the market's fee_prec
+	TakerFee      *string // likewise
 }
 
 // WithRules returns c with market name's rules changed as r says.
@@ -108,6 +110,14 @@ func (c *Config) WithRules(name string, r Rules) (*Config, error) {
 	}
 	if r.STP != nil {
 		cm.STP = *r.STP
+	}
+	if r.MakerFee != nil {
+		v := *r.MakerFee
+		cm.MakerFee = &v
+	}
+	if r.TakerFee != nil {
+		v := *r.TakerFee
+		cm.TakerFee = &v
 	}
 	if err := n.resolve(); err != nil {
 		return nil, err

@@ -61,9 +61,10 @@ type Market struct {
 	// MakerFee and TakerFee are the fee rates of the orders a websocket
 	// connection places for its own user (the client never chooses its
 	// fee there; HTTP callers pass theirs): decimals from 0 to less than
-	// 1 with at most fee_prec decimals; absent: DefaultFeeRate. Local to
-	// the node, like the edges: an order keeps the rates it was placed
-	// with.
+	// 1 with at most fee_prec decimals; absent: DefaultFeeRate. Market
+	// rules, like min_amount: durable (durable.go), the file seeds them
+	// and market.update changes them; an order keeps the rates it was
+	// placed with.
 	MakerFee *string `yaml:"maker_fee"`
 	TakerFee *string `yaml:"taker_fee"`
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -123,9 +124,12 @@ func TestFeeRates(t *testing.T) {
 	}
 }
 
-// TestAdoptKeepsFileFees: the fee rates are local to the node, so the
-// configuration adopted from a journal takes them from the file.
-func TestAdoptKeepsFileFees(t *testing.T) {
+// TestAdoptKeepsJournalFees: the fee rates are market rules, like
+// min_amount: the configuration adopted from a journal keeps the journal's
+// and notes the file's that differ; a ConfigSet written before the rates
+// were recorded (Fees false) takes the file's, and 0 for a market the file
+// lacks.
+func TestAdoptKeepsJournalFees(t *testing.T) {
 	first, err := Parse(Default)
 	if err != nil {
 		t.Fatal(err)
@@ -135,14 +139,47 @@ func TestAdoptKeepsFileFees(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, _, err := now.Adopt(first.Spec(), false)
+	n, notes, err := now.Adopt(first.Spec(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := n.Market("BTCUSDT"); m.MakerUnits != 0 || m.TakerUnits != 0 {
+		t.Errorf("adopted BTCUSDT: maker %d taker %d units; want the journal's 0 and 0", m.MakerUnits, m.TakerUnits)
+	}
+	want := []string{
+		"markets[BTCUSDT].maker_fee: the journal has 0, the file says 0.0003: the journal's is kept (change it with market.update)",
+		"markets[BTCUSDT].taker_fee: the journal has 0, the file says 0.0007: the journal's is kept (change it with market.update)",
+	}
+	if !slices.Equal(notes, want) {
+		t.Errorf("notes = %q; want %q", notes, want)
+	}
+	if got := now.DescribeSpecChange(first.Spec()); !slices.Equal(got, []string{
+		"markets[BTCUSDT].maker_fee: 0 -> 0.0003", "markets[BTCUSDT].taker_fee: 0 -> 0.0007"}) {
+		t.Errorf("DescribeSpecChange = %q", got)
+	}
+	// The journal's rates come back from its ConfigSet.
+	back, _, err := first.Adopt(now.Spec(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := back.Market("BTCUSDT"); m.MakerUnits != 3 || m.TakerUnits != 7 {
+		t.Errorf("adopted from the journal's 0.0003/0.0007: maker %d taker %d units", m.MakerUnits, m.TakerUnits)
+	}
+
+	old := first.Spec()
+	old.Fees = false
+	old.Markets = old.Markets[:2] // ETHBTC left out of the old ConfigSet: the file's new market
+	n, notes, err = now.Adopt(old, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m := n.Market("BTCUSDT"); m.MakerUnits != 3 || m.TakerUnits != 7 {
-		t.Errorf("adopted BTCUSDT: maker %d taker %d units; want the file's 3 and 7", m.MakerUnits, m.TakerUnits)
+		t.Errorf("adopted from an old ConfigSet: BTCUSDT maker %d taker %d units; want the file's 3 and 7", m.MakerUnits, m.TakerUnits)
 	}
-	if m := n.Market("ETHUSDT"); m.MakerUnits != 0 || m.TakerUnits != 0 {
-		t.Errorf("adopted ETHUSDT: maker %d taker %d units; want the default 0", m.MakerUnits, m.TakerUnits)
+	if len(notes) != 0 {
+		t.Errorf("notes for an old ConfigSet = %q; want none", notes)
+	}
+	if SameSpec(old, n.Spec()) || !n.Spec().Fees {
+		t.Error("the adopted configuration of an old ConfigSet must differ from it (its rates get journaled)")
 	}
 }

@@ -18,20 +18,19 @@ import (
 //     fee_prec;
 //   - may change, and the change is journaled: assets and markets appended
 //     at the end of their lists, an asset's prec_show, a market's
-//     min_amount, max_open_orders and stp.
+//     min_amount, max_open_orders, stp, maker_fee and taker_fee.
 //
 // After the first start the journal is authoritative (Adopt): the file may
 // leave out what the journal has and append new entries; where it sets a
 // market rule the journal does not, the journal's is kept.
 //
 // Everything else in the file (edges, followers, tuning, snapshot and
-// journal settings, idempotency_window, a market's maker_fee and
-// taker_fee) is local to the node.
+// journal settings, idempotency_window) is local to the node.
 
 // Spec is the durable part of c, as the journal records it.
 func (c *Config) Spec() *messages.ConfigSet {
 	s := &messages.ConfigSet{
-		FeeUser: c.FeeUserID, Shards: uint32(c.BalanceShards),
+		FeeUser: c.FeeUserID, Shards: uint32(c.BalanceShards), Fees: true,
 		Assets:  make([]messages.AssetSpec, len(c.Assets)),
 		Markets: make([]messages.MarketSpec, len(c.Markets)),
 	}
@@ -43,6 +42,7 @@ func (c *Config) Spec() *messages.ConfigSet {
 			Name: m.Name, Stock: m.StockAsset.ID, Money: m.MoneyAsset.ID,
 			StockPrec: uint8(m.StockPrec), MoneyPrec: uint8(m.MoneyPrec), FeePrec: uint8(m.Fee),
 			MinAmount: m.MinUnits, MaxOpenOrders: uint64(m.MaxOpenOrders), STP: m.STPMode,
+			MakerFee: m.MakerUnits, TakerFee: m.TakerUnits,
 		}
 	}
 	return s
@@ -50,7 +50,7 @@ func (c *Config) Spec() *messages.ConfigSet {
 
 // SameSpec reports whether two durable configurations are equal.
 func SameSpec(a, b *messages.ConfigSet) bool {
-	return a.FeeUser == b.FeeUser && a.Shards == b.Shards &&
+	return a.FeeUser == b.FeeUser && a.Shards == b.Shards && a.Fees == b.Fees &&
 		slices.Equal(a.Assets, b.Assets) && slices.Equal(a.Markets, b.Markets)
 }
 
@@ -155,6 +155,18 @@ func (c *Config) DescribeSpecChange(stored *messages.ConfigSet) []string {
 		if m.STPMode != sm.STP {
 			out = append(out, fmt.Sprintf("markets[%s].stp: %s -> %s", m.Name, stpName(sm.STP), stpName(m.STPMode)))
 		}
+		if !stored.Fees {
+			continue // recorded from here on: ruleNotes
+		}
+		for _, f := range [...]struct {
+			name       string
+			was, units int64
+		}{{"maker_fee", sm.MakerFee, m.MakerUnits}, {"taker_fee", sm.TakerFee, m.TakerUnits}} {
+			if f.was != f.units {
+				out = append(out, fmt.Sprintf("markets[%s].%s: %s -> %s", m.Name, f.name,
+					fixed.FormatInt(f.was, m.Fee), fixed.FormatInt(f.units, m.Fee)))
+			}
+		}
 	}
 	return out
 }
@@ -163,10 +175,12 @@ func (c *Config) DescribeSpecChange(stored *messages.ConfigSet) []string {
 // journal holds stored, which c must not contradict (CheckSpec): stored's
 // assets and markets, with their ids and rules, and c's node-local
 // settings; with withNew, c's assets and markets stored lacks are appended
-// after them. An asset's prec_show, and a market's maker_fee and
-// taker_fee, are c's where c has the asset or market. Where c
-// sets a market rule (min_amount, max_open_orders, stp) that stored does
-// not, stored's value is kept and notes says so.
+// after them. An asset's prec_show is c's where c has the asset. Where c
+// sets a market rule (min_amount, max_open_orders, stp, maker_fee,
+// taker_fee) that stored does not, stored's value is kept and notes says
+// so; but a stored written before the fee rates were recorded
+// (ConfigSet.Fees false) takes c's rates where c has the market, 0 where
+// not.
 func (c *Config) Adopt(stored *messages.ConfigSet, withNew bool) (n *Config, notes []string, err error) {
 	if err := c.CheckSpec(stored); err != nil {
 		return nil, nil, err
@@ -185,8 +199,10 @@ func (c *Config) Adopt(stored *messages.ConfigSet, withNew bool) (n *Config, not
 	for _, sm := range stored.Markets {
 		nm := specMarket(stored, sm)
 		if m := c.Market(sm.Name); m != nil {
-			notes = append(notes, ruleNotes(m, sm)...)
-			nm.MakerFee, nm.TakerFee = m.MakerFee, m.TakerFee // node-local, as prec_show
+			notes = append(notes, ruleNotes(m, sm, stored.Fees)...)
+			if !stored.Fees {
+				nm.MakerFee, nm.TakerFee = m.MakerFee, m.TakerFee // seeded from the file
+			}
 		}
 		n.Markets = append(n.Markets, nm)
 	}
@@ -213,16 +229,18 @@ func (c *Config) Adopt(stored *messages.ConfigSet, withNew bool) (n *Config, not
 // specMarket is the file entry of a market the journal describes.
 func specMarket(stored *messages.ConfigSet, sm messages.MarketSpec) *Market {
 	fee, min := int(sm.FeePrec), fixed.FormatInt(sm.MinAmount, int(sm.StockPrec))
+	maker, taker := fixed.FormatInt(sm.MakerFee, fee), fixed.FormatInt(sm.TakerFee, fee)
 	return &Market{
 		Name: sm.Name, Stock: stored.Assets[sm.Stock].Name, Money: stored.Assets[sm.Money].Name,
 		StockPrec: int(sm.StockPrec), MoneyPrec: int(sm.MoneyPrec), FeePrec: &fee, MinAmount: &min,
-		MaxOpenOrders: int(int64(sm.MaxOpenOrders)), STP: stpText(sm.STP),
+		MaxOpenOrders: int(int64(sm.MaxOpenOrders)), STP: stpText(sm.STP), MakerFee: &maker, TakerFee: &taker,
 	}
 }
 
 // ruleNotes describes the rules where the file's market m differs from the
-// journal's sm, whose values are kept.
-func ruleNotes(m *Market, sm messages.MarketSpec) []string {
+// journal's sm, whose values are kept; the fee rates only if the journal
+// has them (fees).
+func ruleNotes(m *Market, sm messages.MarketSpec, fees bool) []string {
 	var out []string
 	note := func(field string, journal, file any) {
 		out = append(out, fmt.Sprintf("markets[%s].%s: the journal has %v, the file says %v: the journal's is kept (change it with market.update)",
@@ -236,6 +254,12 @@ func ruleNotes(m *Market, sm messages.MarketSpec) []string {
 	}
 	if m.STPMode != sm.STP {
 		note("stp", stpName(sm.STP), stpName(m.STPMode))
+	}
+	if fees && m.MakerUnits != sm.MakerFee {
+		note("maker_fee", fixed.FormatInt(sm.MakerFee, m.Fee), fixed.FormatInt(m.MakerUnits, m.Fee))
+	}
+	if fees && m.TakerUnits != sm.TakerFee {
+		note("taker_fee", fixed.FormatInt(sm.TakerFee, m.Fee), fixed.FormatInt(m.TakerUnits, m.Fee))
 	}
 	return out
 }

@@ -28,7 +28,8 @@ import (
 // version 1 data decodes with the options at their zero values. The events
 // ConfigSet (code 9) and MarketHalted (code 10) came later within version
 // 2: a version-2 journal without them still decodes, and only a binary
-// older than them refuses them.
+// older than them refuses them; so with the markets' fee rates in a
+// ConfigSet (configFees).
 const (
 	Version    = 2
 	MinVersion = 1
@@ -166,6 +167,9 @@ func appendConfigSet(b []byte, e *messages.ConfigSet) []byte {
 		b = appendString(b, a.Name)
 		b = append(b, a.PrecSave, a.PrecShow)
 	}
+	if e.Fees {
+		b = binary.AppendUvarint(b, configFees)
+	}
 	b = binary.AppendUvarint(b, uint64(len(e.Markets)))
 	for _, m := range e.Markets {
 		b = appendString(b, m.Name)
@@ -175,6 +179,10 @@ func appendConfigSet(b []byte, e *messages.ConfigSet) []byte {
 		b = binary.AppendVarint(b, m.MinAmount)
 		b = binary.AppendUvarint(b, uint64(m.MaxOpenOrders))
 		b = append(b, byte(m.STP))
+		if e.Fees {
+			b = binary.AppendVarint(b, m.MakerFee)
+			b = binary.AppendVarint(b, m.TakerFee)
+		}
 	}
 	return b
 }
@@ -453,6 +461,14 @@ func (r *reader) marketHalted() *messages.MarketHalted {
 	return e
 }
 
+// configFees, where a ConfigSet's market count starts, says that the count
+// follows and that each market ends with its MakerFee and TakerFee
+// (varints): ConfigSet.Fees. It is above any count (maxSpecMarkets), so a
+// ConfigSet written before the fee rates were recorded, which starts with
+// the count, decodes with Fees false. (Within version 2, as ConfigSet
+// itself: see Version.)
+const configFees = maxSpecMarkets + 1
+
 // Limits on a decoded ConfigSet (the configuration's own limits are
 // smaller: internal/config).
 const (
@@ -469,8 +485,12 @@ func (r *reader) configSet() *messages.ConfigSet {
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		e.Assets = append(e.Assets, messages.AssetSpec{Name: r.string(), PrecSave: r.byte(), PrecShow: r.byte()})
 	}
-	n = r.uvarint(maxSpecMarkets)
-	if r.err == nil && n > uint64(len(r.b)-r.i) {
+	n = r.uvarint(configFees)
+	if n == configFees {
+		e.Fees = true
+		n = r.uvarint(maxSpecMarkets)
+	}
+	if r.err == nil && (n > maxSpecMarkets || n > uint64(len(r.b)-r.i)) {
 		r.fail()
 	}
 	for i := uint64(0); i < n && r.err == nil; i++ {
@@ -483,6 +503,12 @@ func (r *reader) configSet() *messages.ConfigSet {
 		m.STP = messages.STP(r.byte())
 		if m.STP > messages.STPCancelBoth {
 			r.fail()
+		}
+		if e.Fees {
+			m.MakerFee, m.TakerFee = r.varint(), r.varint()
+			if m.MakerFee < 0 || m.TakerFee < 0 {
+				r.fail()
+			}
 		}
 		e.Markets = append(e.Markets, m)
 	}

@@ -43,6 +43,12 @@ func sampleEvents() []messages.Event {
 			Markets: []messages.MarketSpec{{Name: "BTCUSDT", Stock: 0, Money: 1, StockPrec: 8, MoneyPrec: 2, FeePrec: 4,
 				MinAmount: 10000, MaxOpenOrders: math.MaxUint64, STP: messages.STPCancelBoth}}},
 		&messages.ConfigSet{},
+		&messages.ConfigSet{FeeUser: 7, Shards: 4, Fees: true,
+			Assets: []messages.AssetSpec{{Name: "BTC", PrecSave: 12, PrecShow: 8}, {Name: "USDT", PrecSave: 12, PrecShow: 8}},
+			Markets: []messages.MarketSpec{
+				{Name: "BTCUSDT", Stock: 0, Money: 1, StockPrec: 8, MoneyPrec: 2, FeePrec: 4, MinAmount: 10000, MakerFee: 10, TakerFee: 9999},
+				{Name: "USDTBTC", Stock: 1, Money: 0, StockPrec: 2, MoneyPrec: 8, FeePrec: 18, MakerFee: math.MaxInt64}}},
+		&messages.ConfigSet{Fees: true},
 		&messages.MarketHalted{Market: 3, Halted: true, Time: 1700000000000000},
 		&messages.MarketHalted{Market: 0},
 	}
@@ -140,4 +146,53 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestConfigSetBeforeFees decodes a ConfigSet in the format written before
+// the markets' fee rates were recorded (the bytes built here field by
+// field, as that encoder wrote them): it decodes with Fees false and the
+// rates 0, and encodes back to the same bytes; the current format of the
+// same configuration with Fees differs and keeps its rates.
+func TestConfigSetBeforeFees(t *testing.T) {
+	old := []byte{byte(messages.TypeConfigSet),
+		7,                       // FeeUser
+		4,                       // Shards
+		2,                       // assets
+		3, 'B', 'T', 'C', 12, 8, // name, prec_save, prec_show
+		4, 'U', 'S', 'D', 'T', 12, 8, //
+		1,                                    // markets
+		7, 'B', 'T', 'C', 'U', 'S', 'D', 'T', // name
+		0, 1, // stock, money
+		8, 2, 4, // stock_prec, money_prec, fee_prec
+		0xa0, 0x9c, 0x01, // min_amount 10000 (zigzag varint)
+		0x80, 0x08, // max_open_orders 1024
+		2, // stp
+	}
+	want := &messages.ConfigSet{FeeUser: 7, Shards: 4,
+		Assets: []messages.AssetSpec{{Name: "BTC", PrecSave: 12, PrecShow: 8}, {Name: "USDT", PrecSave: 12, PrecShow: 8}},
+		Markets: []messages.MarketSpec{{Name: "BTCUSDT", Stock: 0, Money: 1, StockPrec: 8, MoneyPrec: 2, FeePrec: 4,
+			MinAmount: 10000, MaxOpenOrders: 1024, STP: 2}}}
+	got, err := Decode(old)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("old-format ConfigSet: %v %+v; want %+v", err, got, want)
+	}
+	if again := Append(nil, got); !bytes.Equal(again, old) {
+		t.Errorf("old-format ConfigSet re-encodes as % x; want % x", again, old)
+	}
+	withFees := *want
+	withFees.Fees = true
+	withFees.Markets = []messages.MarketSpec{want.Markets[0]}
+	withFees.Markets[0].MakerFee, withFees.Markets[0].TakerFee = 10, 20
+	b := Append(nil, &withFees)
+	if bytes.Equal(b, old) {
+		t.Fatal("a ConfigSet with fee rates encodes as the old format")
+	}
+	if got, err := Decode(b); err != nil || !reflect.DeepEqual(got, &withFees) {
+		t.Errorf("ConfigSet with fee rates: %v %+v", err, got)
+	}
+	// A negative rate is corrupt.
+	withFees.Markets[0].TakerFee = -1
+	if _, err := Decode(Append(nil, &withFees)); err == nil {
+		t.Error("a negative fee rate decoded")
+	}
 }
