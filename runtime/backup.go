@@ -106,7 +106,7 @@ func backup(ctx context.Context, cfg *config.Config, dataDir, journalDSN, out st
 	if err := copyFollowers(ctx, cfg, dataDir, out, res); err != nil {
 		return nil, err
 	}
-	if err := catchUpStores(ctx, cfg, dataDir, journalDSN, out, res); err != nil {
+	if err := catchUpStores(ctx, cfg, s.Config(), dataDir, journalDSN, out, res); err != nil {
 		return nil, err
 	}
 	if err := WriteBinding(out, &Binding{Backend: kind, Journal: bind.Journal, Identity: *id, Restored: true, RestoredAt: res.LSN}); err != nil {

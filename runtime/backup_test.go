@@ -440,3 +440,52 @@ func TestCutBackJournalNewTimeline(t *testing.T) {
 		t.Errorf("after a restart: %s; want the same second timeline", r.Identity)
 	}
 }
+
+// TestBackupStoresBehindRunTimeMarket: the backup brings its copies of the
+// stores up to its LSN under the journal's configuration, not the file's:
+// the market data of a market listed at run time (which the file does not
+// list) survives a backup taken while the checkpoint is behind.
+func TestBackupStoresBehindRunTimeMarket(t *testing.T) {
+	cfg := storesConfig(t, "", "")
+	dir := filepath.Join(t.TempDir(), "node")
+	n, _ := mustStart(t, cfg, dir, "")
+	if r, ok := do(t, n, &messages.AssetAdd{Name: "SOL", PrecSave: 12, PrecShow: -1}).(*messages.StatusReply); !ok {
+		t.Fatalf("asset.add: %#v", r)
+	}
+	if r, ok := do(t, n, &messages.MarketAdd{Name: "SOLUSDT", Stock: "SOL", Money: "USDT", StockPrec: 8, MoneyPrec: 2, FeePrec: 4, MinAmount: "0.01"}).(*messages.StatusReply); !ok {
+		t.Fatalf("market.add: %#v", r)
+	}
+	sol, solAsset := messages.MarketID(len(cfg.Markets)), messages.AssetID(len(cfg.Assets))
+	do(t, n, &messages.BalanceUpdate{User: 7, Asset: solAsset, Business: "deposit", BusinessID: 70, Change: save("5"), Time: 1})
+	do(t, n, &messages.BalanceUpdate{User: 8, Asset: cfg.Asset("USDT").ID, Business: "deposit", BusinessID: 80, Change: save("1000"), Time: 1})
+	if r, ok := do(t, n, &messages.PutLimit{User: 7, Market: sol, Side: messages.Ask, Amount: units("1", 8), Price: units("20", 2), Time: 2}).(*messages.OrderReply); !ok {
+		t.Fatalf("ask: %#v", r)
+	}
+	if r, ok := do(t, n, &messages.PutLimit{User: 8, Market: sol, Side: messages.Bid, Amount: units("1", 8), Price: units("20", 2), Time: 3}).(*messages.OrderReply); !ok || r.Order.Left != 0 {
+		t.Fatalf("bid: %#v", r)
+	}
+	waitStores(t, n, 10*time.Second)
+	stop(t, n) // the checkpoint holds SOLUSDT's deal
+	n = startBare(t, cfg, dir, "")
+	deposit(t, n, 2, 2) // the stores are behind the backup
+	out := filepath.Join(t.TempDir(), "backup")
+	res, err := runtime.Backup(context.Background(), cfg, dir, "", out)
+	stop(t, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.MarketData || !res.History {
+		t.Fatalf("backup: history %v, market data %v; want both", res.History, res.MarketData)
+	}
+	restored := filepath.Join(t.TempDir(), "restored")
+	copyDir(t, out, restored)
+	r, _ := mustStart(t, cfg, restored, "")
+	defer stop(t, r)
+	waitStores(t, r, 10*time.Second)
+	if deals := do(t, r, &messages.MarketDeals{Market: sol, Limit: 10}).(*messages.MarketDealsReply).Deals; len(deals) != 1 {
+		t.Errorf("restored SOLUSDT deals: %d; want the 1 before the backup", len(deals))
+	}
+	if got := deposits(t, r); fmt.Sprint(got) != "[2]" {
+		t.Errorf("restored history: deposits %v; want [2]", got)
+	}
+}

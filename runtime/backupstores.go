@@ -20,7 +20,11 @@ import (
 // empty table, and the copied segment files need not reach back to the
 // store's cursor. A store whose cursor is older than what the journal and
 // the node's snapshots still hold fails the backup.
-func catchUpStores(ctx context.Context, cfg *config.Config, dataDir, journalDSN, out string, res *BackupResult) error {
+//
+// The stores are opened under live, the configuration of the backup's state
+// (the journal's, with the assets and markets it added at run time or an
+// earlier file listed); cfg, the file's, only locates the snapshots.
+func catchUpStores(ctx context.Context, cfg, live *config.Config, dataDir, journalDSN, out string, res *BackupResult) error {
 	if !res.History && !res.MarketData {
 		return nil
 	}
@@ -38,12 +42,12 @@ func catchUpStores(ctx context.Context, cfg *config.Config, dataDir, journalDSN,
 		}
 	}
 	if res.History {
-		if err := catchUpHistory(ctx, cfg, d, HistoryPath(out), res.LSN); err != nil {
+		if err := catchUpHistory(ctx, live, d, HistoryPath(out), res.LSN); err != nil {
 			return fmt.Errorf("history: %w", err)
 		}
 	}
 	if res.MarketData {
-		if err := catchUpMarketData(cfg, d, MarketDataDir(out), res.LSN); err != nil {
+		if err := catchUpMarketData(live, d, MarketDataDir(out), res.LSN); err != nil {
 			return fmt.Errorf("market data: %w", err)
 		}
 	}
