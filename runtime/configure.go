@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -39,6 +40,12 @@ type configurator struct {
 	n       *Node
 	opts    Options
 	rebuild *durable // nil without a journal
+	// broken: a change may be durable but is not (all) in force live — its
+	// apply failed, or a market's actor did not answer in time. Every
+	// later change is refused (code 3) until a restart replays it: one
+	// applied over a half-applied one could give a new market the id of a
+	// market whose actor already holds it.
+	broken bool
 }
 
 // configure is the router's Configure.
@@ -46,6 +53,9 @@ func (c *configurator) configure(_ context.Context, cmd messages.ConfigCommand) 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := c.n
+	if c.broken {
+		return &messages.ErrorReply{Err: messages.ErrUnavailable}, nil
+	}
 	cur := n.Router.Config()
 	next, err := change(cur, cmd)
 	if err != nil {
@@ -58,6 +68,13 @@ func (c *configurator) configure(_ context.Context, cmd messages.ConfigCommand) 
 	if up, ok := cmd.(*messages.MarketUpdate); ok {
 		rep := c.ask(n.Router.Directory().Market(up.Market),
 			&actors.MarketRules{Spec: spec, Config: actors.BookConfig(next.Markets[up.Market])}, true)
+		if rep == nil {
+			// The step may still be journaled and in force in the
+			// book: the outcome is unknown until a restart.
+			c.broken = true
+			n.log.Error("market.update: the market's actor did not answer; further configuration changes are refused until a restart", "market", up.Market)
+			return &messages.ErrorReply{Err: messages.ErrServiceTimeout}, nil
+		}
 		if _, ok := rep.(*messages.StatusReply); !ok {
 			return orInternal(rep), nil
 		}
@@ -67,10 +84,15 @@ func (c *configurator) configure(_ context.Context, cmd messages.ConfigCommand) 
 	if _, err := n.Journal.Barrier(); err != nil {
 		return &messages.ErrorReply{Err: messages.ErrUnavailable}, nil
 	}
-	if err := c.apply(cur, next); err != nil {
+	err = c.apply(cur, next)
+	if f := c.opts.Faults; err == nil && f != nil && f("configurator", "apply", cmd) {
+		err = errors.New("injected fault")
+	}
+	if err != nil {
 		// Durable, and replayed at the next start, but not (all) applied
 		// live: say so loudly.
-		n.log.Error("configuration change journaled but not applied: restart the node", "err", err)
+		c.broken = true
+		n.log.Error("configuration change journaled but not applied: restart the node; further changes are refused until then", "err", err)
 		return &messages.ErrorReply{Err: messages.ErrInternal}, nil
 	}
 	n.log.Warn("configuration changed at run time", "lsn", n.Journal.LastLSN(),
@@ -180,13 +202,13 @@ func (c *configurator) apply(cur, next *config.Config) error {
 	for i, m := range next.Markets {
 		sc.Markets[i] = actors.BookConfig(m)
 	}
+	if c.rebuild != nil {
+		c.rebuild.live.Store(next) // before the shards: one rebuilt meanwhile gets next's assets
+	}
 	for i, pid := range dir.Shards {
 		if _, ok := c.ask(pid, sc, false).(*actors.ShardConfig); !ok {
 			return fmt.Errorf("shard %d did not take the configuration", i)
 		}
-	}
-	if c.rebuild != nil {
-		c.rebuild.live.Store(next)
 	}
 	n.Router.SetConfig(next)
 	return nil

@@ -362,3 +362,47 @@ func TestRunTimeMarketRebuilt(t *testing.T) {
 		t.Fatalf("recovered %s; live after the rebuilds %s", s.Hash(), live)
 	}
 }
+
+// TestRunTimeConfigBroken: a change journaled but not put in force live
+// (here an injected fault after its apply) is answered code 2, and every
+// later change is refused with code 3 until a restart, which replays the
+// change; after it, changes are taken again with the right ids.
+func TestRunTimeConfigBroken(t *testing.T) {
+	cfg := edited(t)
+	faults := func(actor, point string, msg messages.Command) bool {
+		m, ok := msg.(*messages.MarketAdd)
+		return ok && actor == "configurator" && point == "apply" && m.Name == "BOOMUSDT"
+	}
+	dir := t.TempDir()
+	n := testnode.Start(t, cfg, runtime.Options{DataDir: dir, Journal: journal.Options{Mode: journal.Sync}, Faults: faults, TickInterval: -1})
+	status(t, n, &messages.AssetAdd{Name: "BOOM", PrecSave: 10, PrecShow: 8})
+	boom := &messages.MarketAdd{Name: "BOOMUSDT", Stock: "BOOM", Money: "USDT", StockPrec: 4, MoneyPrec: 2, FeePrec: 4, MinAmount: "0.01"}
+	if e, ok := do(t, n, boom).(*messages.ErrorReply); !ok || e.Err != messages.ErrInternal {
+		t.Fatalf("market.add with its apply failing: %#v; want code 2", e)
+	}
+	hash, err := n.Router.StateHash(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := &messages.MarketAdd{Name: "LATERUSDT", Stock: "BOOM", Money: "BTC", StockPrec: 4, MoneyPrec: 2, FeePrec: 4, MinAmount: "0.01"}
+	if e, ok := do(t, n, later).(*messages.ErrorReply); !ok || e.Err != messages.ErrUnavailable {
+		t.Fatalf("a change after a failed apply: %#v; want code 3", e)
+	}
+	if e, ok := do(t, n, &messages.AssetAdd{Name: "LATER", PrecSave: 8, PrecShow: 8}).(*messages.ErrorReply); !ok || e.Err != messages.ErrUnavailable {
+		t.Fatalf("asset.add after a failed apply: %#v; want code 3", e)
+	}
+	if h, _ := n.Router.StateHash(context.Background()); h != hash {
+		t.Errorf("refused changes moved the state hash")
+	}
+	if err := n.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n = testnode.Start(t, cfg, runtime.Options{DataDir: dir, Journal: journal.Options{Mode: journal.Sync}, TickInterval: -1})
+	if m := n.Router.Config().Market("BOOMUSDT"); m == nil || m.ID != messages.MarketID(len(cfg.Markets)) {
+		t.Fatalf("after the restart BOOMUSDT is %+v; want it replayed with id %d", m, len(cfg.Markets))
+	}
+	status(t, n, later)
+	if m := n.Router.Config().Market("LATERUSDT"); m == nil || m.ID != messages.MarketID(len(cfg.Markets)+1) || n.Router.Directory().Market(m.ID) == nil {
+		t.Fatalf("LATERUSDT after the restart: %+v; want id %d with its actor", m, len(cfg.Markets)+1)
+	}
+}
