@@ -57,14 +57,7 @@ func (f *Feed) Publish(records []pj.Record) {
 		return
 	}
 	f.mu.Lock()
-	f.ring = append(f.ring, records...)
-	// Keep at least capacity records; compact only when twice that many
-	// accumulated, so a publish costs O(records), not O(capacity).
-	if over := len(f.ring) - f.capacity; over > f.capacity {
-		n := copy(f.ring, f.ring[over:])
-		clear(f.ring[n:])
-		f.ring = f.ring[:n]
-	}
+	f.ring = keepWindow(f.ring, records, f.capacity)
 	f.durable = records[len(records)-1].LSN
 	close(f.wake)
 	f.wake = make(chan struct{})

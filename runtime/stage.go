@@ -231,15 +231,21 @@ func (s *stage) publish(records []derive.Record) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ring = append(s.ring, records...)
-	// Keep at least window records; compact only when twice that many
-	// accumulated, so a publish costs O(records), not O(window).
-	if over := len(s.ring) - s.window; over > s.window {
-		n := copy(s.ring, s.ring[over:])
-		clear(s.ring[n:])
-		s.ring = s.ring[:n]
-	}
+	s.ring = keepWindow(s.ring, records, s.window)
 	s.tip = records[len(records)-1].LSN
 	close(s.wake)
 	s.wake = make(chan struct{})
+}
+
+// keepWindow appends add to ring and keeps at least the newest keep
+// elements: it compacts only once twice that many accumulated, so an
+// append costs O(len(add)), not O(keep).
+func keepWindow[T any](ring, add []T, keep int) []T {
+	ring = append(ring, add...)
+	if over := len(ring) - keep; over > keep {
+		n := copy(ring, ring[over:])
+		clear(ring[n:])
+		ring = ring[:n]
+	}
+	return ring
 }

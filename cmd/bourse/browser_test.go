@@ -151,15 +151,18 @@ func jsString(s string) string {
 	return string(b)
 }
 
-// rpcAs calls method on the HTTP API with a bearer token.
+// rpcAs calls method on the HTTP API, with a bearer token unless token is "".
 func rpcAs(t *testing.T, url, token, method string, params ...any) (json.RawMessage, *rpcError) {
 	t.Helper()
 	if params == nil {
 		params = []any{}
 	}
-	body, _ := json.Marshal(map[string]any{"method": method, "params": params, "id": 1})
+	body, _ := json.Marshal(map[string]any{"method": method, "params": params, "id": 7})
 	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s: %v", method, err)
@@ -169,9 +172,13 @@ func rpcAs(t *testing.T, url, token, method string, params ...any) (json.RawMess
 	var env struct {
 		Error  *rpcError       `json:"error"`
 		Result json.RawMessage `json:"result"`
+		ID     int             `json:"id"`
 	}
 	if err := json.Unmarshal(raw, &env); err != nil {
 		t.Fatalf("%s: HTTP %d %q: %v", method, resp.StatusCode, raw, err)
+	}
+	if env.ID != 7 {
+		t.Fatalf("%s: id %d; want 7", method, env.ID)
 	}
 	return env.Result, env.Error
 }

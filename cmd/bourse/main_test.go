@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,28 +68,7 @@ type rpcError struct {
 
 func (s *server) call(t *testing.T, method string, params ...any) (json.RawMessage, *rpcError) {
 	t.Helper()
-	if params == nil {
-		params = []any{}
-	}
-	body, _ := json.Marshal(map[string]any{"method": method, "params": params, "id": 7})
-	resp, err := http.Post(s.url, "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("%s: %v", method, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var env struct {
-		Error  *rpcError       `json:"error"`
-		Result json.RawMessage `json:"result"`
-		ID     int             `json:"id"`
-	}
-	if err := json.Unmarshal(raw, &env); err != nil {
-		t.Fatalf("%s: HTTP %d, body %q: %v", method, resp.StatusCode, raw, err)
-	}
-	if env.ID != 7 {
-		t.Fatalf("%s: id %d; want 7", method, env.ID)
-	}
-	return env.Result, env.Error
+	return rpcAs(t, s.url, "", method, params...)
 }
 
 func (s *server) ok(t *testing.T, method string, params ...any) map[string]any {
